@@ -1,0 +1,41 @@
+"""The random baseline: uniform actions, no learning.
+
+On the city it wanders; on the rocket it is random search over the launch
+parameters (each launch drawn uniformly from the action space). It is the floor
+every other agent must beat, and it plays any task.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from agents.base import Agent, TaskSpec, register
+from sandbox.ledger import Ledger
+
+
+@register("random")
+class RandomAgent(Agent):
+    """Draws every action uniformly from the action space, seeded by the agent's seed."""
+
+    tasks = ()
+
+    def __init__(self, spec: TaskSpec, seed: int):
+        super().__init__(spec, seed)
+        # A private copy: seeding the spec's space would change every other agent's draws.
+        self.action_space = copy.deepcopy(spec.action_space)
+        self.action_space.seed(int(self.rng.integers(2**32)))
+
+    def _train(self, ledger: Ledger, until_trials: int) -> None:
+        env = self.training_env(ledger)
+        while ledger.n_trials < until_trials:
+            observation, info = env.reset()
+            done = False
+            while not done:
+                observation, _, terminated, truncated, info = env.step(self.act(observation, info))
+                done = terminated or truncated
+
+    def act(self, observation: np.ndarray, info: dict[str, Any]) -> Any:
+        return self.action_space.sample()
