@@ -1,0 +1,173 @@
+"""``sandbox/RocketLaunch-v0``: one launch from a parking orbit to the Moon."""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from envs.rocket.flight import Flight, Launch, fly
+from envs.rocket.world import RocketWorld, load_world
+
+SUCCESS_BONUS = 10.0
+
+
+class RocketLaunchEnv(gym.Env):
+    """
+    ## Description
+
+    A rocket waits in a circular parking orbit around a planet (by default the
+    Earth, 200 km up, counter-clockwise). Its moon circles the planet. In one
+    episode the agent chooses one prograde burn (where on the parking orbit, and how
+    much delta-v); the env then flies the whole trajectory in a 2D pymunk simulation
+    with Newtonian gravity from the planet and the moon, to its end. One episode is
+    one launch: one trial.
+
+    The world (`envs/rocket/worlds/*.toml`) has published *nominal* constants and
+    hidden *true* ones (gravitational parameters, engine efficiency) that the
+    simulation flies. The default world's true constants differ from nominal by a
+    few percent. Units throughout: km, s, km/s.
+
+    ## Action Space
+
+    `Box(-1, 1, (3,), float32)`:
+
+    | index | meaning | mapping |
+    |---|---|---|
+    | 0, 1 | burn point, as a direction (x, y) | burn angle = atan2(a[1], a[0]) on the parking orbit (0 if both are 0) |
+    | 2 | commanded delta-v | dv_min + (a[2] + 1) / 2 * (dv_max - dv_min), km/s, world's `delta_v_km_s` |
+
+    The engine delivers `engine_efficiency * commanded` delta-v, prograde.
+
+    ## Observation Space
+
+    `Box(-1, 1, (3,), float32)`: the launch situation.
+
+    | index | observation | unit |
+    |---|---|---|
+    | 0 | cos(moon phase) | - |
+    | 1 | sin(moon phase) | - |
+    | 2 | moon distance, scaled: -1 at the world's minimum, +1 at its maximum | - |
+
+    ## Rewards
+
+    `10 * success - ln(1 + closest_approach_km / moon_radius_km)`, where the closest
+    approach is to the moon's surface (0 on a hit). Between about -6 and 0 on a
+    miss, 10 on a hit.
+
+    ## Starting State
+
+    Moon phase uniform in [0, 2 pi), moon distance uniform over the world's
+    `moon_distance_km`, drawn from `np_random`. `reset(options={"moon_phase_rad": ...,
+    "moon_distance_km": ...})` sets either.
+
+    ## Episode End
+
+    Every episode ends after one step, when the flight ends:
+    1. Termination, success: the rocket touches the moon (`outcome="moon"`).
+    2. Termination: it hits the planet (`"earth"`), goes beyond 3 times the moon's
+       largest distance (`"escaped"`), or passes its highest point and falls back
+       inside half the moon's distance (`"fell_back"`).
+    3. Termination: the world's `max_flight_days` pass (`"time_limit"`). Every flight
+       ends within one step, so this is a terminal state of the launch, not a
+       truncation of the episode.
+
+    `info`: `is_success`, `outcome`, `closest_approach_km`, `impact_speed_km_s`
+    (relative to the moon; None without impact), `flight_time_s`, `telemetry` (the
+    rocket's and the moon's positions at every `telemetry_interval_s`: `t_s`,
+    `position_km` and `moon_km`, what tracking stations report), `launch` (burn angle,
+    commanded delta-v), `steps` (simulation steps), and on every reset and step
+    `world`: the world's published facts, nominal constants included, never the
+    true ones.
+
+    ## Arguments
+
+    `world`: a preset name (`earth_moon`, `super_earth`), a path to a world TOML
+    file, or a `RocketWorld`. `render_mode`: None or `"rgb_array"`.
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 1}
+
+    def __init__(self, world: str | Path | RocketWorld = "earth_moon", render_mode: str | None = None):
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        self.world = load_world(world)
+        self._true = self.world.true  # read once: nothing outside the simulator sees it
+        self._published = self.world.published()
+        self.render_mode = render_mode
+        self.observation_space = spaces.Box(-1.0, 1.0, shape=(3,), dtype=np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(3,), dtype=np.float32)
+        self._situation: tuple[float, float] | None = None
+        self.last_flight: Flight | None = None
+        self.last_launch: Launch | None = None
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        low, high = self.world.moon_distance_km
+        phase = float(self.np_random.uniform(0.0, 2.0 * math.pi))
+        distance = float(self.np_random.uniform(low, high))
+        options = options or {}
+        phase = float(options.get("moon_phase_rad", phase)) % (2.0 * math.pi)
+        distance = float(options.get("moon_distance_km", distance))
+        self._situation = (phase, distance)
+        self.last_flight = self.last_launch = None
+        info = {"world": copy.deepcopy(self._published), "moon_phase_rad": phase, "moon_distance_km": distance}
+        return self._observation(), info
+
+    def _observation(self) -> np.ndarray:
+        phase, distance = self._situation
+        low, high = self.world.moon_distance_km
+        scaled = 0.0 if high == low else 2.0 * (distance - low) / (high - low) - 1.0
+        return np.array([math.cos(phase), math.sin(phase), np.clip(scaled, -1.0, 1.0)], dtype=np.float32)
+
+    def launch_for(self, action: np.ndarray) -> Launch:
+        """The physical launch an action commands in the current situation."""
+        a = np.clip(np.asarray(action, dtype=np.float64).reshape(3), -1.0, 1.0)
+        burn_angle = math.atan2(a[1], a[0]) if (a[0] != 0.0 or a[1] != 0.0) else 0.0
+        dv_low, dv_high = self.world.delta_v_km_s
+        delta_v = dv_low + 0.5 * (a[2] + 1.0) * (dv_high - dv_low)
+        phase, distance = self._situation
+        return Launch(phase, distance, burn_angle % (2.0 * math.pi), delta_v)
+
+    def step(self, action):
+        if self._situation is None:
+            raise RuntimeError("call reset() before step()")
+        launch = self.launch_for(action)
+        flight = fly(self.world, self._true, launch)
+        self.last_launch, self.last_flight = launch, flight
+        success = flight.hit
+        reward = SUCCESS_BONUS * success - math.log1p(flight.closest_approach_km / self.world.moon_radius_km)
+        info = {
+            "is_success": success,
+            "outcome": flight.outcome,
+            "closest_approach_km": flight.closest_approach_km,
+            "impact_speed_km_s": flight.impact_speed_km_s,
+            "flight_time_s": flight.flight_time_s,
+            "telemetry": {
+                "t_s": flight.telemetry_t_s,
+                "position_km": flight.telemetry_position_km,
+                "moon_km": flight.telemetry_moon_km,
+            },
+            "launch": {"burn_angle_rad": launch.burn_angle_rad, "delta_v_command_km_s": launch.delta_v_km_s},
+            "steps": flight.steps,
+            "world": copy.deepcopy(self._published),
+            "moon_phase_rad": launch.moon_phase_rad,
+            "moon_distance_km": launch.moon_distance_km,
+        }
+        return self._observation(), float(reward), True, False, info
+
+    def render(self):
+        if self.render_mode != "rgb_array":
+            return None
+        from envs.rocket.render import draw_flight
+
+        return draw_flight(self.world, self._situation, self.last_launch, self.last_flight)

@@ -1,0 +1,155 @@
+"""Rocket worlds as data: frozen dataclasses of constants, loaded from TOML files.
+
+A world has **nominal** constants (published: what a mission planner may start
+from) and **true** constants (what the simulator flies; hidden from agents). Only
+gravitational parameters and the engine's efficiency are uncertain; radii,
+distances and the Moon's period are taken as measured exactly.
+
+Units: km, s, km/s, km^3/s^2; angles in radians; durations in days where named so.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+WORLDS_DIR = Path(__file__).parent / "worlds"
+
+
+class WorldError(ValueError):
+    """A world name or file that cannot be loaded."""
+
+
+@dataclass(frozen=True)
+class Constants:
+    """The uncertain constants of a world."""
+
+    gm_earth: float  # km^3/s^2, gravitational parameter of the planet
+    gm_moon: float  # km^3/s^2, gravitational parameter of the moon
+    engine_efficiency: float  # delivered delta-v / commanded delta-v
+
+    def as_dict(self) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def scaled(self, **factors: float) -> Constants:
+        """A copy with each named constant multiplied by its factor."""
+        return replace(self, **{name: getattr(self, name) * factor for name, factor in factors.items()})
+
+
+@dataclass(frozen=True)
+class RocketWorld:
+    """A planet, its moon, a parking orbit and a launch vehicle."""
+
+    name: str
+    earth_radius_km: float  # km, radius of the planet
+    moon_radius_km: float  # km
+    parking_altitude_km: float  # km above the planet's surface, circular, prograde (counter-clockwise)
+    moon_distance_km: tuple[float, float]  # km, range of the moon's orbital radius over launch situations
+    moon_period_days: float  # days, sidereal period at moon_reference_distance_km (Kepler's third law elsewhere)
+    moon_reference_distance_km: float  # km
+    delta_v_km_s: tuple[float, float]  # km/s, the range of commanded prograde burns the action spans
+    max_flight_days: float  # days, flight time limit
+    telemetry_interval_s: float  # s, tracking stations report the rocket's position this often
+    nominal: Constants  # published values
+    true: Constants  # the values the simulator flies
+
+    def __post_init__(self) -> None:
+        problems = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not (math.isfinite(value) and value > 0):
+                problems.append(f"{f.name} must be a positive number, got {value}")
+        for name in ("moon_distance_km", "delta_v_km_s"):
+            low, high = getattr(self, name)
+            if not (0 < low <= high):
+                problems.append(f"{name} must be [low, high] with 0 < low <= high, got {[low, high]}")
+        for which in ("nominal", "true"):
+            for key, value in getattr(self, which).as_dict().items():
+                if not (math.isfinite(value) and value > 0):
+                    problems.append(f"{which}.{key} must be a positive number, got {value}")
+        if not problems and self.moon_distance_km[0] <= self.parking_radius_km + self.moon_radius_km:
+            problems.append("moon_distance_km must lie beyond the parking orbit")
+        if problems:
+            raise WorldError(f"world {self.name!r}: " + "; ".join(problems))
+
+    @property
+    def parking_radius_km(self) -> float:
+        return self.earth_radius_km + self.parking_altitude_km
+
+    def moon_angular_rate(self, moon_distance_km: float) -> float:
+        """rad/s of the moon's circular orbit at this distance (Kepler's third law)."""
+        period_s = self.moon_period_days * 86400.0 * (moon_distance_km / self.moon_reference_distance_km) ** 1.5
+        return 2.0 * math.pi / period_s
+
+    def published(self) -> dict[str, Any]:
+        """Everything a mission planner may know: the world without its true constants."""
+        facts = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("nominal", "true")}
+        facts["nominal"] = self.nominal.as_dict()
+        facts["parking_radius_km"] = self.parking_radius_km
+        return facts
+
+    def with_true(self, true: Constants) -> RocketWorld:
+        return replace(self, true=true)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], name: str = "world") -> RocketWorld:
+        expected = {f.name for f in fields(cls)} - {"name"}
+        missing = sorted(expected - data.keys())
+        unknown = sorted(data.keys() - expected - {"name", "description"})
+        if missing:
+            raise WorldError(f"{name}: missing keys {missing}")
+        if unknown:
+            raise WorldError(f"{name}: unknown keys {unknown}; valid keys are {sorted(expected)}")
+        kwargs: dict[str, Any] = {"name": str(data.get("name", name))}
+        try:
+            for f in fields(cls):
+                if f.name == "name":
+                    continue
+                value = data[f.name]
+                if f.name in ("nominal", "true"):
+                    kwargs[f.name] = _constants(value, f"{name}: [{f.name}]")
+                elif f.name in ("moon_distance_km", "delta_v_km_s"):
+                    low, high = (float(v) for v in value)
+                    kwargs[f.name] = (low, high)
+                else:
+                    kwargs[f.name] = float(value)
+        except (TypeError, ValueError) as error:
+            if isinstance(error, WorldError):
+                raise
+            raise WorldError(f"{name}: key {f.name!r} has a malformed value {data[f.name]!r}") from None
+        return cls(**kwargs)
+
+
+def _constants(table: Any, where: str) -> Constants:
+    if not isinstance(table, dict):
+        raise WorldError(f"{where} must be a table of {[f.name for f in fields(Constants)]}")
+    expected = {f.name for f in fields(Constants)}
+    if table.keys() != expected:
+        raise WorldError(f"{where} needs exactly the keys {sorted(expected)}, got {sorted(table)}")
+    return Constants(**{key: float(value) for key, value in table.items()})
+
+
+def preset_names() -> list[str]:
+    return sorted(path.stem for path in WORLDS_DIR.glob("*.toml"))
+
+
+def load_world(name_or_path: str | Path) -> RocketWorld:
+    """A world by preset name (``earth_moon``) or from a TOML file path."""
+    if isinstance(name_or_path, RocketWorld):
+        return name_or_path
+    text = str(name_or_path)
+    path = Path(text)
+    if not text.endswith(".toml") and (WORLDS_DIR / f"{text}.toml").exists():
+        path = WORLDS_DIR / f"{text}.toml"
+    elif not path.exists():
+        raise WorldError(f"unknown world {text!r}: valid presets are {preset_names()}, or a path to a .toml file")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise WorldError(f"{path}: not valid TOML ({error})") from None
+    except OSError as error:
+        raise WorldError(f"{path}: cannot be read ({error.strerror})") from None
+    return RocketWorld.from_dict(data, name=data.get("name", path.stem) if isinstance(data.get("name"), str) else path.stem)
