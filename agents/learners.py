@@ -1,0 +1,132 @@
+"""Model-free learners: Stable-Baselines3 algorithms behind one thin adapter.
+
+Hyperparameters start from the RL Baselines3 Zoo values for the nearest Zoo task
+and were searched a little on each task here (``benchmarks/tune_learners.py``
+runs that search); ``HYPERPARAMETERS`` records the choice and the reason beside
+each entry. All learners run on the CPU with one torch thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.noise import NormalActionNoise
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from agents.base import Agent, TaskSpec, register
+from sandbox.ledger import Ledger
+
+# Per (algorithm, task): keyword arguments for the SB3 constructor.
+HYPERPARAMETERS: dict[tuple[str, str], dict[str, Any]] = {
+    # Rocket: one-step episodes (a contextual bandit), 3-d observation, 3-d action.
+    # gamma is irrelevant with one-step episodes. Zoo's LunarLanderContinuous
+    # values adapted: short rollouts, because each trial is one step and the
+    # budget is thousands of trials, not millions of steps.
+    ("ppo", "rocket"): dict(n_steps=128, batch_size=64, n_epochs=10, learning_rate=1e-3, gamma=0.99,
+                            gae_lambda=0.95, ent_coef=0.0, clip_range=0.2, policy_kwargs=dict(net_arch=[64, 64])),
+    ("sac", "rocket"): dict(learning_rate=1e-3, buffer_size=100_000, learning_starts=100, batch_size=128,
+                            train_freq=1, gradient_steps=1, gamma=0.99, policy_kwargs=dict(net_arch=[64, 64])),
+    ("td3", "rocket"): dict(learning_rate=1e-3, buffer_size=100_000, learning_starts=100, batch_size=128,
+                            train_freq=1, gradient_steps=1, gamma=0.99, policy_kwargs=dict(net_arch=[64, 64]),
+                            action_noise_sigma=0.1),
+    # City: long episodes, discrete actions, egocentric window observation.
+    ("ppo", "city"): dict(n_steps=512, batch_size=64, n_epochs=4, learning_rate=3e-4, gamma=0.99,
+                          gae_lambda=0.95, ent_coef=0.01, clip_range=0.2, policy_kwargs=dict(net_arch=[128, 128])),
+    ("dqn", "city"): dict(learning_rate=5e-4, buffer_size=100_000, learning_starts=1_000, batch_size=64,
+                          train_freq=4, gradient_steps=1, target_update_interval=1_000, exploration_fraction=0.2,
+                          exploration_final_eps=0.05, gamma=0.99, policy_kwargs=dict(net_arch=[128, 128])),
+    ("a2c", "city"): dict(n_steps=16, learning_rate=7e-4, gamma=0.99, gae_lambda=1.0, ent_coef=0.01,
+                          policy_kwargs=dict(net_arch=[128, 128])),
+}
+
+
+class StopAtTrials(BaseCallback):
+    """Stops ``learn`` as soon as the ledger has counted ``until_trials`` trials."""
+
+    def __init__(self, ledger: Ledger, until_trials: int):
+        super().__init__()
+        self.ledger = ledger
+        self.until_trials = until_trials
+
+    def _on_step(self) -> bool:
+        return self.ledger.n_trials < self.until_trials
+
+
+class SB3Learner(Agent):
+    """Adapter from an SB3 algorithm to the agent interface."""
+
+    algorithm: ClassVar[type[BaseAlgorithm]]
+    n_envs: ClassVar[int] = 1
+
+    def __init__(self, spec: TaskSpec, seed: int, hyperparameters: dict[str, Any] | None = None):
+        super().__init__(spec, seed)
+        if (self.name, spec.task) not in HYPERPARAMETERS and hyperparameters is None:
+            raise ValueError(f"agent {self.name!r} has no hyperparameters for task {spec.task!r}")
+        self.hyperparameters = dict(hyperparameters or HYPERPARAMETERS[(self.name, spec.task)])
+        self.model: BaseAlgorithm | None = None
+        torch.set_num_threads(1)
+
+    def _build(self, ledger: Ledger) -> BaseAlgorithm:
+        venv = DummyVecEnv([ledger.make_env for _ in range(self.n_envs)])
+        venv.seed(self.seed)
+        kwargs = dict(self.hyperparameters)
+        sigma = kwargs.pop("action_noise_sigma", None)
+        if sigma is not None:
+            n_actions = self.action_space.shape[0]
+            kwargs["action_noise"] = NormalActionNoise(np.zeros(n_actions), sigma * np.ones(n_actions))
+        return self.algorithm("MlpPolicy", venv, seed=self.seed, device="cpu", verbose=0, **kwargs)
+
+    def _train(self, ledger: Ledger, until_trials: int) -> None:
+        if self.model is None:
+            self.model = self._build(ledger)
+        # learn() stops through the callback; the step budget is only a ceiling.
+        while ledger.n_trials < until_trials:
+            self.model.learn(
+                total_timesteps=10**9, callback=StopAtTrials(ledger, until_trials), reset_num_timesteps=False
+            )
+
+    def act(self, observation: np.ndarray, info: dict[str, Any]) -> Any:
+        if self.model is None:
+            raise RuntimeError(f"{self.name} must train before it acts")
+        action, _ = self.model.predict(observation, deterministic=True)
+        return action
+
+    def close(self) -> None:
+        if self.model is not None:
+            self.model.get_env().close()
+        super().close()
+
+
+@register("ppo")
+class PPOLearner(SB3Learner):
+    algorithm = PPO
+    tasks = ("rocket", "city")
+
+
+@register("sac")
+class SACLearner(SB3Learner):
+    algorithm = SAC
+    tasks = ("rocket",)
+
+
+@register("td3")
+class TD3Learner(SB3Learner):
+    algorithm = TD3
+    tasks = ("rocket",)
+
+
+@register("dqn")
+class DQNLearner(SB3Learner):
+    algorithm = DQN
+    tasks = ("city",)
+
+
+@register("a2c")
+class A2CLearner(SB3Learner):
+    algorithm = A2C
+    tasks = ("city",)

@@ -1,0 +1,3 @@
+from sandbox.compare import main
+
+raise SystemExit(main())

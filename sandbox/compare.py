@@ -1,0 +1,188 @@
+"""``python -m sandbox.compare rocket|city``: train every agent over several seeds,
+count what each paid, print the table and write the results folder.
+
+Examples::
+
+    python -m sandbox.compare rocket                 # the default run, a few minutes
+    python -m sandbox.compare rocket --full          # the reference experiment
+    python -m sandbox.compare rocket --agents planner,ppo --seeds 2 --budget 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any, NoReturn
+
+from sandbox.tasks import TASKS, Task
+
+
+class UsageError(Exception):
+    """Bad input from the command line: reported in one line, exit code 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="python -m sandbox.compare",
+        description="Train learners and planners on a task, count their trials (and deaths), "
+        "evaluate them on a fixed held-out set, print the table and write results/<task>/<run>/.",
+    )
+    parser.add_argument("task", choices=sorted(TASKS), help="which task to run")
+    parser.add_argument("--agents", help="comma-separated agent names (default: the task's standard set; "
+                        "the valid names are listed in the error if one is wrong)")
+    parser.add_argument("--seeds", type=positive_int, help="seeds per agent (default: 3; --full: the reference's)")
+    parser.add_argument("--budget", type=positive_int, help="training trials per agent and seed "
+                        "(default: the task's default budget)")
+    parser.add_argument("--out", type=Path, help="results folder (default: results/<task>/<date-time>)")
+    parser.add_argument("--world", help="rocket: a world preset name or a path to a world TOML file "
+                        "(default: earth_moon)")
+    parser.add_argument("--full", action="store_true", help="run the reference experiment: larger budget, "
+                        "more evaluation points; takes much longer")
+    parser.add_argument("--eval-episodes", type=positive_int, help="held-out evaluation episodes per point")
+    parser.add_argument("--reliable-bar", type=fraction, default=0.9,
+                        help="evaluation success rate that counts as reliable (default 0.9)")
+    parser.add_argument("--workers", type=positive_int, default=2, help="parallel worker processes (default 2)")
+    return parser
+
+
+def resolve_env_kwargs(task: Task, args: argparse.Namespace) -> dict[str, Any]:
+    if task.name == "rocket":
+        from envs.rocket.world import WorldError, load_world
+
+        if args.world is None:
+            return {"world": "earth_moon"}
+        try:
+            load_world(args.world)
+        except WorldError as error:
+            raise UsageError(str(error)) from None
+        return {"world": args.world}
+    return {}
+
+
+def resolve_agents(task: Task, text: str | None) -> list[str]:
+    from agents import agents_for
+
+    valid = agents_for(task.name)
+    if text is None:
+        return [a for a in task.agents if a in valid]
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise UsageError(f"--agents is empty; valid agents for {task.name}: {', '.join(valid)}")
+    unknown = [name for name in names if name not in valid]
+    if unknown:
+        raise UsageError(f"unknown agent {unknown[0]!r} for {task.name}; valid agents: {', '.join(valid)}")
+    return list(dict.fromkeys(names))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    args.argv = argv
+    task = TASKS[args.task]
+    try:
+        return run(task, args)
+    except UsageError as error:
+        print(f"python -m sandbox.compare: error: {error}", file=sys.stderr)
+        return 2
+
+
+def run(task: Task, args: argparse.Namespace) -> int:
+    from sandbox import plots
+    from sandbox.experiment import JobConfig, run_job
+    from sandbox.results import censored_note, job_path, load_jobs, summarise, table, write_csv, write_json
+    from sandbox.runner import run_jobs, writable_dir
+
+    size = task.full if args.full else task.default
+    if args.seeds is not None:
+        size = replace(size, seeds=args.seeds)
+    if args.eval_episodes is not None:
+        size = replace(size, eval_episodes=args.eval_episodes)
+    agent_names = resolve_agents(task, args.agents)
+    env_kwargs = resolve_env_kwargs(task, args)
+    run_name = time.strftime("%Y%m%d-%H%M%S") + ("-full" if args.full else "")
+    out = args.out if args.out is not None else Path("results") / task.name / run_name
+    problem = writable_dir(out / "jobs")
+    if problem:
+        raise UsageError(f"cannot write results to {out}: {problem}; choose another folder with --out")
+
+    def budget_for(agent: str) -> int:
+        return args.budget if args.budget is not None else size.agent_budgets.get(agent, size.budget)
+
+    configs = [
+        JobConfig(task.name, agent, seed, budget_for(agent), size.eval_episodes, size.eval_points,
+                  args.reliable_bar, env_kwargs)
+        for seed in range(size.seeds)
+        for agent in agent_names
+    ]
+    write_json(out / "config.json", {
+        "task": task.name,
+        "command": " ".join(["python -m sandbox.compare", *args.argv]),
+        "full": args.full,
+        "agents": agent_names,
+        "seeds": list(range(size.seeds)),
+        "size": asdict(size),
+        "reliable_bar": args.reliable_bar,
+        "env_kwargs": env_kwargs,
+        "jobs": [asdict(c) for c in configs],
+    })
+    print(f"{task.name}: {len(agent_names)} agents x {size.seeds} seeds -> {out}")
+    finished = 0
+
+    def keep(result: dict[str, Any]) -> None:
+        nonlocal finished
+        write_json(job_path(out, result["agent"], result["seed"]), result)
+        finished += 1
+
+    jobs = [(run_job, (task, config, (config.agent, config.seed))) for config in configs]
+    interrupted = False
+    try:
+        run_jobs(jobs, keep, sum(c.budget for c in configs), args.workers, f"{task.name} training")
+    except KeyboardInterrupt:
+        interrupted = True
+
+    results = load_jobs(out)
+    summary = summarise(results, agent_names)
+    write_json(out / "summary.json", {"task": task.name, "complete": not interrupted, "agents": summary})
+    write_csv(out / "evaluations.csv", results)
+    if results:
+        plots.plot_run(out)
+        print()
+        print(table(summary))
+        print(censored_note(summary))
+    if interrupted:
+        print(f"Interrupted: kept {finished} finished (agent, seed) results of {len(configs)} in {out}", file=sys.stderr)
+        return 130
+    print(f"Results, table data and plots: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

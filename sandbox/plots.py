@@ -1,0 +1,146 @@
+"""Plots of a run, drawn from its saved files only (any past run can be re-plotted:
+``python -m sandbox.plots results/rocket/<run>``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from sandbox.results import load_jobs  # noqa: E402
+from sandbox.stats import censored_median, format_count  # noqa: E402
+
+COLORS = {"planner": "tab:green", "traffic-planner": "tab:green", "random": "0.5", "ppo": "tab:blue",
+          "sac": "tab:orange", "td3": "tab:red", "dqn": "tab:purple", "a2c": "tab:brown"}
+PLANNERS = ("planner", "traffic-planner")
+
+
+def color(agent: str) -> str:
+    return COLORS.get(agent, f"C{hash(agent) % 10}")
+
+
+def headline(summary: dict[str, Any]) -> str:
+    """The finding in numbers: planner versus the best learner, trials to reliable."""
+    parts = []
+    for agent, entry in summary.items():
+        median = censored_median(entry["trials_to_reliable"])
+        parts.append((median is None, median or 0, agent, format_count(median, entry["budget"])))
+    planners = [p for p in parts if p[2] in PLANNERS]
+    learners = sorted(p for p in parts if p[2] not in PLANNERS and p[2] != "random")
+    text = []
+    if planners:
+        text.append(f"{planners[0][2]} reliable after {planners[0][3]} trials")
+    if learners:
+        text.append(f"best learner {learners[0][2]}: {learners[0][3]}")
+    return "; ".join(text) + " (median over seeds)"
+
+
+def success_curves(axes, jobs: list[dict[str, Any]], agents: list[str], bar: float) -> None:
+    for agent in agents:
+        mine = [j for j in jobs if j["agent"] == agent]
+        if not mine:
+            continue
+        points = sorted({row["trials"] for j in mine for row in j["evaluations"]})
+        # A job that stopped early (reliable twice in a row) holds its last rate.
+        rates = np.array([[_rate_at(j, p) for p in points] for j in mine])
+        median = np.median(rates, axis=0)
+        marker = "o" if agent in PLANNERS else None
+        axes.plot(points, median, label=f"{agent} ({len(mine)} seeds)", color=color(agent), marker=marker,
+                  markersize=5, lw=2 if agent in PLANNERS else 1.5)
+        if len(mine) > 1:
+            axes.fill_between(points, rates.min(axis=0), rates.max(axis=0), color=color(agent), alpha=0.15, lw=0)
+    axes.axhline(bar, color="k", ls=":", lw=1)
+    axes.text(1, bar + 0.01, f"reliable ({bar:.0%})", fontsize=8, va="bottom")
+    axes.set_xscale("log")
+    axes.set_ylim(-0.02, 1.02)
+    axes.set_xlabel("training trials (log scale)")
+    axes.set_ylabel("success on held-out set")
+    axes.grid(alpha=0.3, which="both")
+    axes.legend(fontsize=8, loc="upper left")
+
+
+def _rate_at(job: dict[str, Any], trials: int) -> float:
+    rows = [row for row in job["evaluations"] if row["trials"] <= trials]
+    return rows[-1]["success_rate"] if rows else 0.0
+
+
+def plot_success(run_dir: Path, jobs: list[dict[str, Any]], summary: dict[str, Any]) -> Path:
+    figure, axes = plt.subplots(figsize=(8, 5))
+    agents = list(summary)
+    success_curves(axes, jobs, agents, next(iter(summary.values()))["reliable_bar"])
+    axes.set_title(headline(summary), fontsize=10)
+    figure.suptitle("Success on held-out situations against training trials (median, range over seeds)",
+                    fontsize=9, y=0.995)
+    figure.tight_layout()
+    path = run_dir / "success_vs_trials.png"
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def plot_rocket_trajectories(run_dir: Path, jobs: list[dict[str, Any]], summary: dict[str, Any]) -> Path | None:
+    """The planner's training launches 1..k beside a learner's first and latest attempts."""
+    planner = next((j for j in jobs if j["agent"] == "planner" and j["seed"] == 0), None)
+    learner_names = [a for a in summary if a not in PLANNERS and a != "random"]
+    learner_jobs = [j for j in jobs if j["agent"] in learner_names and j["seed"] == 0]
+    learner = max(learner_jobs, key=lambda j: j["final_success_rate"], default=None)
+    panels = [(planner, "planner: training launches 1..k"), (learner, None)]
+    panels = [(j, t) for j, t in panels if j is not None]
+    if not panels:
+        return None
+    figure, axes_list = plt.subplots(1, len(panels), figsize=(6 * len(panels), 6), squeeze=False)
+    for axes, (job, title) in zip(axes_list[0], panels):
+        launches = list(job["traces"]["training_first"])
+        last = job["traces"]["training_last"]
+        if last and all(last["trial"] != l["trial"] for l in launches):
+            launches.append(last)
+        cmap = plt.get_cmap("viridis")
+        for i, launch in enumerate(launches):
+            path = np.array(launch["path"])
+            style = "-" if launch["success"] else "--"
+            label = f"trial {launch['trial']:,}: {'hit' if launch['success'] else 'miss'}"
+            axes.plot(path[:, 0], path[:, 1], style, color=cmap(i / max(1, len(launches) - 1)), lw=1.3, label=label)
+        axes.add_patch(plt.Circle((0, 0), 6.371 * 3, color="tab:blue"))
+        orbit = np.linspace(0, 2 * np.pi, 300)
+        axes.plot(384.4 * np.cos(orbit), 384.4 * np.sin(orbit), color="0.8", lw=0.8, label="Moon's orbit (mean)")
+        axes.set_aspect("equal")
+        axes.set_xlim(-450, 450)
+        axes.set_ylim(-450, 450)
+        axes.set_xlabel("x (1000 km)")
+        axes.set_ylabel("y (1000 km)")
+        hits = sum(l["success"] for l in launches)
+        axes.set_title(title or f"{job['agent']}: first {len(job['traces']['training_first'])} trials and trial "
+                       f"{job['trials_spent']:,} ({hits} hits shown)", fontsize=10)
+        axes.legend(fontsize=7, loc="lower left")
+    figure.suptitle("Training launches, seed 0 (each launch starts from a different Moon phase)", fontsize=10)
+    figure.tight_layout()
+    path = run_dir / "trajectories.png"
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def plot_run(run_dir: Path) -> list[Path]:
+    """Every plot of a run folder, from its files."""
+    run_dir = Path(run_dir)
+    summary_file = json.loads((run_dir / "summary.json").read_text())
+    summary = summary_file["agents"]
+    jobs = [j for j in load_jobs(run_dir) if j.get("phase", "train") == "train"]
+    if not summary:
+        return []
+    paths = [plot_success(run_dir, jobs, summary)]
+    if summary_file["task"] == "rocket":
+        paths.append(plot_rocket_trajectories(run_dir, jobs, summary))
+    return [p for p in paths if p is not None]
+
+
+if __name__ == "__main__":
+    for written in plot_run(Path(sys.argv[1])):
+        print(written)

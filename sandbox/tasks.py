@@ -1,0 +1,59 @@
+"""The tasks ``sandbox.compare`` knows: how to build their envs and what a run costs.
+
+A task names its env, its default agents and two experiment sizes: the default
+run (a few minutes on a 2-core machine, enough to show the contrast) and
+``--full``, the reference experiment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+
+import envs  # noqa: F401  (registers the sandbox's env ids)
+
+
+@dataclass(frozen=True)
+class Size:
+    """How big an experiment is."""
+
+    budget: int  #: training trials per agent and seed
+    seeds: int  #: seeds per agent
+    eval_episodes: int  #: held-out evaluation episodes at each evaluation point
+    eval_points: int  #: about this many log-spaced evaluation points from 1 to the budget
+    agent_budgets: dict[str, int] = field(default_factory=dict)  #: per-agent budget overrides
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    env_id: str
+    agents: tuple[str, ...]  #: default agents, in table order
+    default: Size
+    full: Size
+    trace: Callable[[dict[str, Any]], list[list[float]]]  #: a finished episode's path, from its last info
+    summary_keys: tuple[str, ...] = ()
+
+    def make_env(self, **env_kwargs: Any) -> gym.Env:
+        return gym.make(self.env_id, **env_kwargs)
+
+
+def rocket_trace(info: dict[str, Any]) -> list[list[float]]:
+    """The rocket's tracked positions in thousands of km, rounded to keep results small."""
+    positions = info["telemetry"]["position_km"] / 1e3
+    return [[round(float(x), 2), round(float(y), 2)] for x, y in positions]
+
+
+ROCKET = Task(
+    name="rocket",
+    env_id=envs.ROCKET_ID,
+    agents=("planner", "random", "ppo", "sac", "td3"),
+    default=Size(budget=1500, seeds=3, eval_episodes=30, eval_points=10, agent_budgets={"sac": 1000, "td3": 1000}),
+    full=Size(budget=30_000, seeds=3, eval_episodes=50, eval_points=16, agent_budgets={"planner": 30}),
+    trace=rocket_trace,
+)
+
+TASKS: dict[str, Task] = {"rocket": ROCKET}
