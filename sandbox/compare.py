@@ -102,6 +102,29 @@ def resolve_agents(task: Task, text: str | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def finished_jobs(out: Path, run_config: dict[str, Any]) -> set[tuple[str, int]]:
+    """(agent, seed) of jobs already finished in ``out`` by the same run; a folder
+    holding a different run is refused."""
+    import json
+
+    config_file = out / "config.json"
+    if not config_file.exists():
+        if any((out / "jobs").glob("*.json")):
+            raise UsageError(f"{out} holds job results but no config.json; choose an empty folder with --out")
+        return set()
+    try:
+        previous = json.loads(config_file.read_text())
+    except (OSError, ValueError):
+        raise UsageError(f"{out}/config.json is unreadable; choose another folder with --out") from None
+    normalise = lambda jobs: json.loads(json.dumps(jobs))  # noqa: E731
+    if normalise(previous.get("jobs")) != normalise(run_config["jobs"]):
+        raise UsageError(f"{out} holds results of a different run (its config.json differs); "
+                         "choose another folder with --out")
+    from sandbox.results import load_jobs
+
+    return {(job["agent"], job["seed"]) for job in load_jobs(out)}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
@@ -142,7 +165,7 @@ def run(task: Task, args: argparse.Namespace) -> int:
         for seed in range(size.seeds)
         for agent in agent_names
     ]
-    write_json(out / "config.json", {
+    run_config = {
         "task": task.name,
         "command": " ".join(["python -m sandbox.compare", *args.argv]),
         "full": args.full,
@@ -152,8 +175,13 @@ def run(task: Task, args: argparse.Namespace) -> int:
         "reliable_bar": args.reliable_bar,
         "env_kwargs": env_kwargs,
         "jobs": [asdict(c) for c in configs],
-    })
+    }
+    already = finished_jobs(out, run_config)
+    if not already:
+        write_json(out / "config.json", run_config)
     print(f"{task.name}: {len(agent_names)} agents x {size.seeds} seeds -> {out}")
+    if already:
+        print(f"resuming: {len(already)} of {len(configs)} jobs already finished in {out}")
     finished = 0
 
     def keep(result: dict[str, Any]) -> None:
@@ -161,10 +189,11 @@ def run(task: Task, args: argparse.Namespace) -> int:
         write_json(job_path(out, result["agent"], result["seed"]), result)
         finished += 1
 
-    jobs = [(run_job, (task, config, (config.agent, config.seed))) for config in configs]
+    todo = [c for c in configs if (c.agent, c.seed) not in already]
+    jobs = [(run_job, (task, config, (config.agent, config.seed))) for config in todo]
     interrupted = False
     try:
-        run_jobs(jobs, keep, sum(c.budget for c in configs), args.workers, f"{task.name} training")
+        run_jobs(jobs, keep, sum(c.budget for c in todo), args.workers, f"{task.name} training")
     except KeyboardInterrupt:
         interrupted = True
 
@@ -178,7 +207,9 @@ def run(task: Task, args: argparse.Namespace) -> int:
         print(table(summary))
         print(censored_note(summary))
     if interrupted:
-        print(f"Interrupted: kept {finished} finished (agent, seed) results of {len(configs)} in {out}", file=sys.stderr)
+        kept = finished + len(already)
+        print(f"Interrupted: kept {kept} finished (agent, seed) results of {len(configs)} in {out}; "
+              "run the same command again to finish the rest", file=sys.stderr)
         return 130
     print(f"Results, table data and plots: {out}")
     return 0

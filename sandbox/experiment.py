@@ -20,7 +20,7 @@ from sandbox.stats import log_spaced_points
 from sandbox.tasks import Task
 
 EVAL_SEED_BASE = 1_000_000  #: evaluation episode i resets with seed EVAL_SEED_BASE + i, for every agent
-TRACES_KEPT = 5  #: paths of this many first training trials are kept (and of the last one)
+TRACES_KEPT = 5  #: paths of this many first training trials are kept (and of the latest one)
 RELIABLE_CHECKS = 2  #: training stops once the agent is reliable at this many evaluation points in a row
 
 
@@ -59,28 +59,10 @@ def evaluate(agent: Agent, make_env: Callable[[], gym.Env], episodes: int, trace
                 observation, _, terminated, truncated, info = env.step(agent.act(observation, info))
                 done = terminated or truncated
             if trace is not None and i < traces_kept:
-                traces.append(trace(info))
+                traces.append({"success": bool(info.get("is_success")), **trace(info)})
     finally:
         env.close()
     return Evaluation(ledger.n_successes / episodes, ledger.n_deaths, episodes, traces)
-
-
-class TraceKeeper(gym.Wrapper):
-    """Keeps the paths of the first few training trials and of the latest one."""
-
-    def __init__(self, env: gym.Env, trace: Callable[[dict[str, Any]], Any], keep: int, store: dict[str, Any]):
-        super().__init__(env)
-        self.trace, self.keep, self.store = trace, keep, store
-
-    def step(self, action):
-        result = self.env.step(action)
-        info = result[4]
-        if "trial" in info:
-            path = {"trial": info["trial"].index, "success": info["trial"].success, "path": self.trace(info)}
-            if info["trial"].index <= self.keep:
-                self.store["first"].append(path)
-            self.store["last"] = path
-        return result
 
 
 def run_job(task: Task, config: JobConfig, on_evaluation: Callable[[dict], None] | None = None) -> dict[str, Any]:
@@ -91,9 +73,7 @@ def run_job(task: Task, config: JobConfig, on_evaluation: Callable[[dict], None]
     spec = TaskSpec(task.name, probe.observation_space, probe.action_space, dict(config.env_kwargs))
     probe.close()
     agent = AGENTS[config.agent](spec, config.seed)
-    traces: dict[str, Any] = {"first": [], "last": None}
-    ledger = Ledger(make_env)
-    ledger.env_factory = lambda: TraceKeeper(make_env(), task.trace, TRACES_KEPT, traces)
+    ledger = Ledger(make_env, trace=task.trace, traces_kept=TRACES_KEPT)
 
     evaluations: list[dict[str, Any]] = []
     reliable_streak = 0
@@ -135,6 +115,7 @@ def run_job(task: Task, config: JobConfig, on_evaluation: Callable[[dict], None]
         "deaths_to_reliable": ledger.deaths_until(first_reliable["trials"]) if first_reliable else None,
         "total_training_deaths": ledger.n_deaths,
         "evaluations": evaluations,
-        "traces": {"training_first": traces["first"], "training_last": traces["last"], "evaluation": result.traces},
+        "traces": {"training_first": ledger.first_traces, "training_last": ledger.last_trace,
+                   "evaluation": result.traces},
         "wall_time_s": round(time.perf_counter() - started, 2),
     }

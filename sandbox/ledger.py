@@ -38,6 +38,11 @@ class Ledger:
     env_factory: Callable[[], gym.Env]
     trials: list[Trial] = field(default_factory=list)
     steps: int = 0  #: every env step taken, including those of unfinished episodes
+    #: optional: turns a finished episode's last info into a path to keep for plots
+    trace: Callable[[dict[str, Any]], Any] | None = None
+    traces_kept: int = 5  #: paths of the first this-many trials are kept, and of the latest one
+    first_traces: list[dict[str, Any]] = field(default_factory=list)
+    last_trace: dict[str, Any] | None = None
 
     def make_env(self) -> gym.Env:
         return LedgerWrapper(self.env_factory(), self)
@@ -62,9 +67,17 @@ class Ledger:
         """Deaths among the first ``trial_index`` trials."""
         return sum(t.death for t in self.trials[:trial_index])
 
-    def record(self, success: bool, death: bool, steps: int, episode_return: float, outcome: str) -> Trial:
+    def record(self, info: dict[str, Any], steps: int, episode_return: float) -> Trial:
+        """Write down the episode that ended with ``info``."""
+        success = bool(info.get("is_success", False))
+        death = bool(info.get("death", False))
+        outcome = str(info.get("outcome", "success" if success else "death" if death else "failure"))
         trial = Trial(self.n_trials + 1, success, death, steps, episode_return, outcome)
         self.trials.append(trial)
+        if self.trace is not None:
+            self.last_trace = {"trial": trial.index, "success": success, "outcome": outcome, **self.trace(info)}
+            if trial.index <= self.traces_kept:
+                self.first_traces.append(self.last_trace)
         return trial
 
 
@@ -91,10 +104,5 @@ class LedgerWrapper(gym.Wrapper):
         self._episode_return += float(reward)
         self.ledger.steps += 1
         if terminated or truncated:
-            success = bool(info.get("is_success", False))
-            death = bool(info.get("death", False))
-            default = "success" if success else "death" if death else "failure"
-            info["trial"] = self.ledger.record(
-                success, death, self._episode_steps, self._episode_return, str(info.get("outcome", default))
-            )
+            info["trial"] = self.ledger.record(info, self._episode_steps, self._episode_return)
         return observation, reward, terminated, truncated, info

@@ -106,7 +106,9 @@ def plot_rocket_trajectories(run_dir: Path, jobs: list[dict[str, Any]], summary:
             path = np.array(launch["path"])
             style = "-" if launch["success"] else "--"
             label = f"trial {launch['trial']:,}: {'hit' if launch['success'] else 'miss'}"
-            axes.plot(path[:, 0], path[:, 1], style, color=cmap(i / max(1, len(launches) - 1)), lw=1.3, label=label)
+            shade = cmap(i / max(1, len(launches) - 1))
+            axes.plot(path[:, 0], path[:, 1], style, color=shade, lw=1.3, label=label)
+            axes.add_patch(plt.Circle(launch["moon_end"], 1.737 * 4, color=shade, alpha=0.6))
         axes.add_patch(plt.Circle((0, 0), 6.371 * 3, color="tab:blue"))
         orbit = np.linspace(0, 2 * np.pi, 300)
         axes.plot(384.4 * np.cos(orbit), 384.4 * np.sin(orbit), color="0.8", lw=0.8, label="Moon's orbit (mean)")
@@ -119,7 +121,8 @@ def plot_rocket_trajectories(run_dir: Path, jobs: list[dict[str, Any]], summary:
         axes.set_title(title or f"{job['agent']}: first {len(job['traces']['training_first'])} trials and trial "
                        f"{job['trials_spent']:,} ({hits} hits shown)", fontsize=10)
         axes.legend(fontsize=7, loc="lower left")
-    figure.suptitle("Training launches, seed 0 (each launch starts from a different Moon phase)", fontsize=10)
+    figure.suptitle("Training launches, seed 0, each from its own Moon phase; discs: the Moon "
+                    "(4x) at flight end", fontsize=10)
     figure.tight_layout()
     path = run_dir / "trajectories.png"
     figure.savefig(path, dpi=100)

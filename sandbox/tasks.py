@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 
 import envs  # noqa: F401  (registers the sandbox's env ids)
 
@@ -34,17 +35,21 @@ class Task:
     agents: tuple[str, ...]  #: default agents, in table order
     default: Size
     full: Size
-    trace: Callable[[dict[str, Any]], list[list[float]]]  #: a finished episode's path, from its last info
+    trace: Callable[[dict[str, Any]], dict[str, Any]]  #: what to keep of a finished episode for plots
     summary_keys: tuple[str, ...] = ()
 
     def make_env(self, **env_kwargs: Any) -> gym.Env:
         return gym.make(self.env_id, **env_kwargs)
 
 
-def rocket_trace(info: dict[str, Any]) -> list[list[float]]:
-    """The rocket's tracked positions in thousands of km, rounded to keep results small."""
-    positions = info["telemetry"]["position_km"] / 1e3
-    return [[round(float(x), 2), round(float(y), 2)] for x, y in positions]
+def rocket_trace(info: dict[str, Any]) -> dict[str, Any]:
+    """The rocket's tracked positions and the Moon's last one, in thousands of km
+    (rounded: results stay small)."""
+    telemetry = info["telemetry"]
+    return {
+        "path": np.round(telemetry["position_km"] / 1e3, 2).tolist(),
+        "moon_end": np.round(telemetry["moon_km"][-1] / 1e3, 2).tolist(),
+    }
 
 
 ROCKET = Task(
