@@ -1,0 +1,562 @@
+"""CityNav-v0: a pedestrian crosses a grid city whose cars do not stop for it."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from envs.city.citymap import HEADING_STEPS, MAX_CAR_SPEED, CityMap, Traffic, load_map
+
+#: action -> (row step, column step): 0 stay, 1 north, 2 east, 3 south, 4 west
+ACTION_STEPS = ((0, 0), (-1, 0), (0, 1), (1, 0), (0, -1))
+GOAL_SCALE_CELLS = 32.0  #: D, the fixed normaliser of the goal offset (cells); the same on every map
+CELL_CHANNELS = 11  #: values per window cell, see the observation table
+_EXIT, _CHOOSE = -1, -2  #: car moves: leaves the map; draws among several moves
+
+
+class CityNavEnv(gym.Env):
+    """
+    ## Description
+
+    A pedestrian walks across a grid city to a goal. The city (a text map, see
+    ``envs/city/citymap.py`` for the legend and the traffic rules) has buildings,
+    sidewalks, one-way lanes, intersections and zebra crossings. Cars drive in at the
+    map edge, follow their lanes, go straight or turn at intersections, queue behind
+    each other and leave at the far side; some drive 1 cell per tick, some 2. They never
+    stop for the pedestrian.
+
+    Within a tick the pedestrian and the cars move at the same time, each at constant
+    speed along its path from cell centre to cell centre (a car that is held up stops
+    short). The pedestrian dies if it meets a car at any moment of the tick: sharing a
+    cell at the tick's end, a car driving through it, swapping cells with a car, or a
+    fast car running into it as it walks towards it.
+
+    ## Action Space
+
+    `Discrete(5)`: 0 stay, 1 north (row - 1), 2 east (column + 1), 3 south (row + 1),
+    4 west (column - 1). A move into a building or off the map is a stay.
+
+    ## Observation Space
+
+    A flat `Box(float32)` of `(2k+1)**2 * 11 + 3` values (542 for the default k = 3),
+    identical in layout on every map. First an egocentric window of (2k+1) x (2k+1)
+    cells centred on the pedestrian, not rotated (window row 0 is the northmost), cell
+    by cell in row-major order and 11 channels per cell; then the goal:
+
+    | index                  | channel            | meaning                                     | range  |
+    |------------------------|--------------------|---------------------------------------------|--------|
+    | `11*cell + 0`          | blocked            | 1: building or off the map                  | {0, 1} |
+    | `11*cell + 1..4`       | lane N, E, S, W    | one-hot traffic direction of a lane/crossing| {0, 1} |
+    | `11*cell + 5`          | intersection       | 1: intersection (its lane channels are 0)   | {0, 1} |
+    | `11*cell + 6..9`       | car N, E, S, W     | one-hot heading of the car on the cell      | {0, 1} |
+    | `11*cell + 10`         | car speed          | its speed / 2 (cells per tick / 2)          | [0, 1] |
+    | `-3`                   | goal dx            | (goal column - column) / D, east positive   | [-1, 1]|
+    | `-2`                   | goal dy            | (goal row - row) / D, south positive        | [-1, 1]|
+    | `-1`                   | goal distance      | Manhattan distance to the goal / D          | [0, 1] |
+
+    `cell = row_in_window * (2k+1) + col_in_window`; a sidewalk is a cell with all
+    static channels 0. D = 32 cells on every map; the goal values are clipped. The car
+    channels show the cars where they stand at the end of the tick.
+
+    ## Rewards
+
+    The reward is the sum of the components reported in `info["reward_components"]`:
+
+    - `goal`: `reward_goal` (+1) on the step the goal is reached, else 0;
+    - `death`: `reward_death` (-1) on the step the pedestrian is hit, else 0;
+    - `step`: `reward_step` (-0.01) on every step;
+    - `progress`: `progress_per_cell` (0.05) x (Manhattan distance to the goal before
+      the step - after it): potential-based shaping with potential
+      `-0.05 x distance`.
+
+    So a death step pays exactly `-1 - 0.01 + 0.05 x (cells gained)`, i.e. -1.01 when
+    hit while standing or -0.96 / -1.06 when hit on a step towards / away from the goal.
+
+    ## Starting State
+
+    The traffic first runs for `warmup_ticks` ticks (default: rows + cols) without the
+    pedestrian. Then the start and goal are drawn uniformly on sidewalk cells of one
+    walkable area, at least `min_start_goal_distance` apart (Manhattan). Traffic draws
+    its random numbers from its own generator seeded from `self.np_random`, so the same
+    seed gives the same traffic whatever the pedestrian does or where it starts.
+    `reset(options={"start": (r, c), "goal": (r, c)})` fixes either or both (the start
+    must be a sidewalk, the goal walkable).
+
+    ## Episode End
+
+    - Termination: the pedestrian reaches the goal (`info["is_success"]`,
+      `info["outcome"] == "success"`).
+    - Termination: the pedestrian meets a car (`info["death"]`, outcome `"death"`).
+    - Truncation: `max_steps` ticks pass (default 4 x (rows + cols), 160 on "train";
+      outcome `"time_limit"`).
+
+    `info` of every reset and step holds `position` (row, col), `goal` (row, col),
+    `city_map` (the shared :class:`CityMap`: layout, lanes, turn rules, entries and the
+    *published* traffic), `cars` (int64 array (n, 4): row, col, heading 0 N / 1 E / 2 S /
+    3 W, speed in cells per tick; oldest car first, which is the order they move in),
+    `tick` (ticks since reset), `is_success` and `death` (bools); step infos add
+    `reward_components`, and the last step `outcome`.
+
+    ## Arguments
+
+    - `map`: a :class:`CityMap`, a built-in name (`"train"`, `"new"`), `"random:SEED"`
+      or the path of a map file.
+    - `render_mode`: None or `"rgb_array"`.
+    - `window_radius`: k, the window is (2k+1) x (2k+1) cells.
+    - `max_steps`: time limit in ticks (default 4 x (rows + cols)).
+    - `min_start_goal_distance`: least Manhattan distance of start and goal (default
+      max(rows, cols) // 2).
+    - `traffic`: the true traffic (a :class:`Traffic` or a dict of its fields); default
+      the map's published traffic. A different value makes the published numbers
+      nominal, and the truth hidden.
+    - `warmup_ticks`: traffic ticks before the pedestrian appears (default rows + cols).
+    - `reward_goal`, `reward_death`, `reward_step`, `progress_per_cell`: the rewards.
+
+    ## Version History
+
+    - v0: first version.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 8}
+
+    def __init__(
+        self,
+        map: str | CityMap = "train",
+        render_mode: str | None = None,
+        window_radius: int = 3,
+        max_steps: int | None = None,
+        min_start_goal_distance: int | None = None,
+        traffic: Traffic | dict[str, Any] | None = None,
+        warmup_ticks: int | None = None,
+        reward_goal: float = 1.0,
+        reward_death: float = -1.0,
+        reward_step: float = -0.01,
+        progress_per_cell: float = 0.05,
+    ):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode {render_mode!r}: expected None or 'rgb_array'")
+        self.city_map = load_map(map)
+        self.traffic = self.city_map.traffic if traffic is None else (
+            traffic if isinstance(traffic, Traffic) else Traffic(**traffic)
+        )
+        self.render_mode = render_mode
+        self.window_radius = int(window_radius)
+        rows, cols = self.city_map.shape
+        self.max_steps = int(max_steps) if max_steps is not None else 4 * (rows + cols)
+        self.min_start_goal_distance = (
+            int(min_start_goal_distance) if min_start_goal_distance is not None else max(rows, cols) // 2
+        )
+        self.warmup_ticks = int(warmup_ticks) if warmup_ticks is not None else rows + cols
+        self.reward_goal, self.reward_death = float(reward_goal), float(reward_death)
+        self.reward_step, self.progress_per_cell = float(reward_step), float(progress_per_cell)
+
+        side = 2 * self.window_radius + 1
+        n_window = side * side * CELL_CHANNELS
+        low = np.zeros(n_window + 3, dtype=np.float32)
+        low[-3:-1] = -1.0
+        self.observation_space = spaces.Box(low, np.ones_like(low), dtype=np.float32)
+        self.action_space = spaces.Discrete(5)
+
+        self._build_tables()
+        self._background: np.ndarray | None = None
+        # episode state, set by reset()
+        self._pos = self._goal = -1
+        self._tick = 0
+        self._distance = 0
+        self._cars: list[list[int]] = []  # [cell, heading, speed] per car, oldest first
+        #: when True, step() keeps in ``car_paths`` each car's path through the tick
+        #: (for tests): ``(speed, [(row, col), ...])``, cells off the map included
+        self.record_car_paths = False
+        self.car_paths: list[tuple[int, list[tuple[int, int]]]] = []
+
+    # -- tables built once per map -----------------------------------------------------
+
+    def _build_tables(self) -> None:
+        city = self.city_map
+        rows, cols = city.shape
+        n = rows * cols
+        self._rows, self._cols = rows, cols
+        self._row_of = [i // cols for i in range(n)]
+        self._col_of = [i % cols for i in range(n)]
+        walkable = city.walkable.reshape(-1)
+
+        # where each action takes the pedestrian from each cell
+        self._ped_next: list[tuple[int, ...]] = []
+        for i in range(n):
+            r, c = divmod(i, cols)
+            targets = []
+            for dr, dc in ACTION_STEPS:
+                nr, nc = r + dr, c + dc
+                ok = 0 <= nr < rows and 0 <= nc < cols and walkable[nr * cols + nc]
+                targets.append(nr * cols + nc if ok else i)
+            self._ped_next.append(tuple(targets))
+
+        # static observation of every walkable cell, car and goal channels left 0
+        k = self.window_radius
+        side = 2 * k + 1
+        static = np.zeros((rows + 2 * k, cols + 2 * k, CELL_CHANNELS), dtype=np.float32)
+        static[:, :, 0] = 1.0
+        inner = static[k : k + rows, k : k + cols]
+        inner[:, :, 0] = city.blocked
+        for h in range(4):
+            inner[:, :, 1 + h] = city.lane_heading == h
+        inner[:, :, 5] = city.intersection
+        size = self.observation_space.shape[0]
+        self._static_obs: list[np.ndarray | None] = [None] * n
+        #: per walkable cell: {cell in its window: index of that cell's channel 0 in the observation}
+        self._window: list[dict[int, int]] = [{} for _ in range(n)]
+        #: per walkable cell: cells within Manhattan distance 3 (a car starting farther
+        #: cannot meet a pedestrian starting there within one tick)
+        self._near: list[frozenset[int]] = [frozenset()] * n
+        reach = MAX_CAR_SPEED + 1
+        for i in np.flatnonzero(walkable):
+            r, c = divmod(int(i), cols)
+            obs = np.zeros(size, dtype=np.float32)
+            obs[: side * side * CELL_CHANNELS] = static[r : r + side, c : c + side].reshape(-1)
+            self._static_obs[i] = obs
+            self._window[i] = {
+                (r + wr - k) * cols + (c + wc - k): (wr * side + wc) * CELL_CHANNELS
+                for wr in range(side)
+                for wc in range(side)
+                if 0 <= r + wr - k < rows and 0 <= c + wc - k < cols
+            }
+            self._near[i] = frozenset(
+                nr * cols + nc
+                for nr in range(max(0, r - reach), min(rows, r + reach + 1))
+                for nc in range(max(0, c - reach), min(cols, c + reach + 1))
+                if abs(nr - r) + abs(nc - c) <= reach
+            )
+
+        # car moves per state cell * 4 + heading
+        self._car_next = [0] * (4 * n)
+        self._car_next_heading = [0] * (4 * n)
+        self._car_choices: dict[int, tuple[tuple[int, int] | None, tuple[tuple[int, int], ...]]] = {}
+        for r, c in zip(*np.nonzero(city.road)):
+            for h in range(4):
+                state = (r * cols + c) * 4 + h
+                moves = city._car_moves((int(r), int(c)), h)
+                flat = tuple((_EXIT if nxt is None else nxt[0] * cols + nxt[1], nh) for nxt, nh, _ in moves)
+                if len(moves) == 1:
+                    self._car_next[state], self._car_next_heading[state] = flat[0]
+                elif moves:
+                    straight = next((f for f, (_, _, turn) in zip(flat, moves) if not turn), None)
+                    turns = tuple(f for f, (_, _, turn) in zip(flat, moves) if turn)
+                    self._car_next[state] = _CHOOSE
+                    self._car_choices[state] = (straight, turns)
+                else:
+                    self._car_next[state] = _EXIT  # unreachable for cars (checked by the map)
+        self._entries = [r * cols + c for r, c in city.entry_cells]
+        self._entry_heading = [int(city.lane_heading[r, c]) for r, c in city.entry_cells]
+        self._entry_back = [
+            (r - HEADING_STEPS[h][0], c - HEADING_STEPS[h][1])
+            for (r, c), h in zip(city.entry_cells, self._entry_heading)
+        ]
+
+        # start and goal candidates: sidewalks in the largest walkable area
+        self._sidewalks = np.flatnonzero(_largest_component(city.walkable).reshape(-1) & city.sidewalk.reshape(-1))
+        sr, sc = self._sidewalks // cols, self._sidewalks % cols
+        far = (np.abs(sr[:, None] - sr[None, :]) + np.abs(sc[:, None] - sc[None, :])) >= self.min_start_goal_distance
+        self._far_pairs = far
+        self._starts = np.flatnonzero(far.any(axis=1))
+        if len(self._starts) == 0:
+            raise ValueError(
+                f"map {city.name!r} has no two sidewalk cells {self.min_start_goal_distance} cells apart; "
+                "lower min_start_goal_distance"
+            )
+
+    # -- the random numbers of the traffic -----------------------------------------------
+
+    def _refill_uniforms(self) -> list[float]:
+        self._uniforms = self._traffic_rng.random(4096).tolist()
+        self._u = 0
+        return self._uniforms
+
+    def _uniform(self) -> float:
+        if self._u >= len(self._uniforms):
+            self._refill_uniforms()
+        u = self._uniforms[self._u]
+        self._u += 1
+        return u
+
+    def _entry_gap(self) -> int:
+        """Ticks until an entry's next car: geometric with success chance ``entry_rate``."""
+        rate = self.traffic.entry_rate
+        if rate >= 1.0:
+            return 1
+        if rate <= 0.0:
+            return 1 << 62
+        return 1 + int(math.log(1.0 - self._uniform()) / math.log(1.0 - rate))
+
+    def _new_speed(self) -> int:
+        u = self._uniform() * self._speed_total
+        for speed, cumulative in self._speed_cdf:
+            if u < cumulative:
+                return speed
+        return self._speed_cdf[-1][0]
+
+    # -- gymnasium API -------------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self._traffic_rng = np.random.default_rng(int(self.np_random.integers(1 << 63)))
+        self._refill_uniforms()
+        weights = self.traffic.speed_weights
+        self._speed_total = float(sum(weights))
+        self._speed_cdf = [(s, float(sum(weights[: j + 1]))) for j, s in enumerate(self.traffic.speeds)]
+        self._cars = []
+        self._occupied = bytearray(self._rows * self._cols)
+        self._next_entry = [self._entry_gap() for _ in self._entries]
+        self._next_any_entry = min(self._next_entry)
+        self._traffic_tick = 0
+        for _ in range(self.warmup_ticks):
+            self._advance_traffic(-1, -1, None)
+
+        start, goal = self._draw_start_goal(options or {})
+        self._pos, self._goal, self._tick = start, goal, 0
+        self._distance = self._manhattan(start, goal)
+        obs = self._static_obs[start].copy()
+        window = self._window[start]
+        for cell, heading, speed in self._cars:
+            base = window.get(cell)
+            if base is not None:
+                obs[base + 6 + heading] = 1.0
+                obs[base + 10] = speed / MAX_CAR_SPEED
+        self._write_goal(obs, start)
+        return obs, self._info(False, False)
+
+    def step(self, action):
+        p0 = self._pos
+        p1 = self._ped_next[p0][action]
+        self._pos = p1
+        self._tick += 1
+        obs = self._static_obs[p1].copy()
+        death = self._advance_traffic(p0, p1, obs)
+        self._write_goal(obs, p1)
+
+        success = p1 == self._goal and not death
+        distance = self._manhattan(p1, self._goal)
+        components = {
+            "goal": self.reward_goal if success else 0.0,
+            "death": self.reward_death if death else 0.0,
+            "step": self.reward_step,
+            "progress": self.progress_per_cell * (self._distance - distance),
+        }
+        self._distance = distance
+        reward = components["goal"] + components["death"] + components["step"] + components["progress"]
+        terminated = success or death
+        truncated = not terminated and self._tick >= self.max_steps
+        info = self._info(success, death)
+        info["reward_components"] = components
+        if terminated or truncated:
+            info["outcome"] = "death" if death else ("success" if success else "time_limit")
+        return obs, reward, terminated, truncated, info
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode != "rgb_array":
+            return None
+        from envs.city.render import draw_background, draw_city
+
+        if self._background is None:
+            self._background = draw_background(self.city_map)
+        return draw_city(self._background, self._car_array(), self._cell(self._pos), self._cell(self._goal))
+
+    # -- the world -----------------------------------------------------------------------
+
+    def _advance_traffic(self, p0: int, p1: int, obs: np.ndarray | None) -> bool:
+        """One tick of traffic; writes visible cars into ``obs``; True if a car met the pedestrian.
+
+        The pedestrian walks from cell ``p0`` to ``p1`` during the tick (-1: absent).
+        """
+        self._traffic_tick += 1
+        occupied = self._occupied
+        car_next, car_next_heading = self._car_next, self._car_next_heading
+        near = self._near[p0] if p0 >= 0 else frozenset()
+        window = self._window[p1] if p1 >= 0 else {}
+        record = self.record_car_paths
+        paths = self.car_paths = [] if record else self.car_paths
+        death = False
+        left_map = False
+        for car in self._cars:
+            cell, heading, speed = car
+            path = [cell] if (record or cell in near) else None
+            for _ in range(speed):
+                state = cell * 4 + heading
+                nxt = car_next[state]
+                if nxt == _CHOOSE:
+                    nxt, new_heading = self._choose(state)
+                else:
+                    new_heading = car_next_heading[state]
+                if nxt == _EXIT:
+                    occupied[cell] = 0
+                    if path is not None:
+                        path.append(-1 - new_heading)  # off the map, beyond ``cell``
+                    cell = -1
+                    left_map = True
+                    break
+                if occupied[nxt]:
+                    break
+                occupied[cell] = 0
+                occupied[nxt] = 1
+                cell, heading = nxt, new_heading
+                if path is not None:
+                    path.append(cell)
+            car[0], car[1] = cell, heading
+            if path is not None:
+                rc_path = self._path_cells(path)
+                if record:
+                    paths.append((speed, rc_path))
+                if p0 >= 0 and not death:
+                    death = _meets(rc_path, speed, self._cell(p0), self._cell(p1))
+            base = window.get(cell)
+            if base is not None:
+                obs[base + 6 + heading] = 1.0
+                obs[base + 10] = speed / MAX_CAR_SPEED
+        if left_map:
+            self._cars = [car for car in self._cars if car[0] >= 0]
+
+        tick = self._traffic_tick
+        if tick >= self._next_any_entry:
+            next_entry = self._next_entry
+            for e, cell in enumerate(self._entries):
+                if next_entry[e] > tick:
+                    continue
+                next_entry[e] = tick + self._entry_gap()
+                if occupied[cell]:
+                    continue  # the entry is blocked: this car never comes
+                heading, speed = self._entry_heading[e], self._new_speed()
+                self._cars.append([cell, heading, speed])
+                occupied[cell] = 1
+                if record:
+                    paths.append((1, [self._entry_back[e], self._cell(cell)]))
+                if cell == p1:
+                    death = True  # it drives in onto the pedestrian at the end of the tick
+                base = window.get(cell)
+                if base is not None:
+                    obs[base + 6 + heading] = 1.0
+                    obs[base + 10] = speed / MAX_CAR_SPEED
+            self._next_any_entry = min(next_entry)
+        return death
+
+    def _choose(self, state: int) -> tuple[int, int]:
+        straight, turns = self._car_choices[state]
+        u = self._uniform()
+        if straight is None:
+            return turns[int(u * len(turns))]
+        p_turn = self.traffic.turn_probability
+        if u >= p_turn:
+            return straight
+        return turns[int(u / p_turn * len(turns))]
+
+    def _path_cells(self, path: list[int]) -> list[tuple[int, int]]:
+        cells = []
+        for cell in path:
+            if cell >= 0:
+                cells.append((self._row_of[cell], self._col_of[cell]))
+            else:  # off the map: one step on from the last cell
+                dr, dc = HEADING_STEPS[-1 - cell]
+                cells.append((cells[-1][0] + dr, cells[-1][1] + dc))
+        return cells
+
+    def _draw_start_goal(self, options: dict[str, Any]) -> tuple[int, int]:
+        cols = self._cols
+        start_option, goal_option = options.get("start"), options.get("goal")
+        if start_option is not None:
+            start = self._checked_cell(start_option, "start", sidewalk_only=True)
+        if goal_option is not None:
+            goal = self._checked_cell(goal_option, "goal", sidewalk_only=False)
+        if start_option is None and goal_option is None:
+            i = int(self._starts[self.np_random.integers(len(self._starts))])
+            candidates = np.flatnonzero(self._far_pairs[i])
+            start = int(self._sidewalks[i])
+            goal = int(self._sidewalks[candidates[self.np_random.integers(len(candidates))]])
+        elif start_option is None or goal_option is None:
+            fixed = start if start_option is not None else goal
+            fr, fc = divmod(fixed, cols)
+            distance = np.abs(self._sidewalks // cols - fr) + np.abs(self._sidewalks % cols - fc)
+            candidates = self._sidewalks[distance >= self.min_start_goal_distance]
+            if len(candidates) == 0:
+                candidates = self._sidewalks[distance > 0]
+            other = int(candidates[self.np_random.integers(len(candidates))])
+            start, goal = (fixed, other) if start_option is not None else (other, fixed)
+        return start, goal
+
+    def _checked_cell(self, cell: Any, what: str, sidewalk_only: bool) -> int:
+        r, c = int(cell[0]), int(cell[1])
+        city = self.city_map
+        if not city.in_bounds((r, c)) or not city.walkable[r, c] or (sidewalk_only and not city.sidewalk[r, c]):
+            kind = "a sidewalk" if sidewalk_only else "a walkable"
+            raise ValueError(f"{what} {(r, c)} on map {city.name!r}: expected {kind} cell inside the map")
+        return r * self._cols + c
+
+    # -- small helpers -------------------------------------------------------------------
+
+    def _cell(self, i: int) -> tuple[int, int]:
+        return self._row_of[i], self._col_of[i]
+
+    def _manhattan(self, a: int, b: int) -> int:
+        return abs(self._row_of[a] - self._row_of[b]) + abs(self._col_of[a] - self._col_of[b])
+
+    def _write_goal(self, obs: np.ndarray, i: int) -> None:
+        dx = (self._col_of[self._goal] - self._col_of[i]) / GOAL_SCALE_CELLS
+        dy = (self._row_of[self._goal] - self._row_of[i]) / GOAL_SCALE_CELLS
+        obs[-3] = -1.0 if dx < -1.0 else (1.0 if dx > 1.0 else dx)
+        obs[-2] = -1.0 if dy < -1.0 else (1.0 if dy > 1.0 else dy)
+        distance = abs(dx) + abs(dy)
+        obs[-1] = 1.0 if distance > 1.0 else distance
+
+    def _car_array(self) -> np.ndarray:
+        cols = self._cols
+        flat = [v for cell, heading, speed in self._cars for v in (cell // cols, cell % cols, heading, speed)]
+        return np.array(flat, dtype=np.int64).reshape(-1, 4)
+
+    def _info(self, success: bool, death: bool) -> dict[str, Any]:
+        return {
+            "position": self._cell(self._pos),
+            "goal": self._cell(self._goal),
+            "city_map": self.city_map,
+            "cars": self._car_array(),
+            "tick": self._tick,
+            "is_success": success,
+            "death": death,
+        }
+
+
+def _meets(path: list[tuple[int, int]], speed: int, p0: tuple[int, int], p1: tuple[int, int]) -> bool:
+    """Whether a car and the pedestrian are ever at one point during a tick.
+
+    The car drives along ``path`` (cell centres, reached at times 0, 1/speed, 2/speed,
+    ... and stays at the last); the pedestrian walks straight from ``p0`` to ``p1`` over
+    the tick. Meetings happen at multiples of 1/12 of a tick (positions at the pieces'
+    starts are half-cells, relative speeds at most 3), so checking those instants,
+    in integer twelfths of a cell, is exact.
+    """
+    last = len(path) - 1
+    pr, pc = 12 * p0[0], 12 * p0[1]
+    dr, dc = p1[0] - p0[0], p1[1] - p0[1]
+    for t in range(13):
+        travelled = speed * t
+        segment = travelled // 12
+        if segment >= last:
+            cr, cc = 12 * path[last][0], 12 * path[last][1]
+        else:
+            frac = travelled - 12 * segment
+            (ar, ac), (br, bc) = path[segment], path[segment + 1]
+            cr, cc = 12 * ar + (br - ar) * frac, 12 * ac + (bc - ac) * frac
+        if cr == pr + dr * t and cc == pc + dc * t:
+            return True
+    return False
+
+
+def _largest_component(walkable: np.ndarray) -> np.ndarray:
+    """The largest 4-connected region of ``walkable`` cells."""
+    from scipy.ndimage import label
+
+    labels, count = label(walkable)
+    if count <= 1:
+        return walkable.copy()
+    sizes = np.bincount(labels.reshape(-1))[1:]
+    return labels == 1 + int(np.argmax(sizes))
