@@ -1,0 +1,121 @@
+"""The compare command: bad input, interruption, the results folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def compare(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox.compare", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def test_unknown_task(tmp_path):
+    assert_one_line_error(compare("mars", "--out", str(tmp_path)), "mars", "rocket")
+
+
+def test_unknown_agent_lists_valid_ones(tmp_path):
+    assert_one_line_error(compare("rocket", "--agents", "ppo,alphago", "--out", str(tmp_path)),
+                          "alphago", "planner", "sac")
+
+
+@pytest.mark.parametrize("flag", ["--budget", "--seeds"])
+@pytest.mark.parametrize("value", ["0", "-3", "ten"])
+def test_non_positive_numbers(tmp_path, flag, value):
+    assert_one_line_error(compare("rocket", flag, value, "--out", str(tmp_path)), flag, "positive")
+
+
+def test_unknown_world_lists_presets(tmp_path):
+    assert_one_line_error(compare("rocket", "--world", "pluto", "--out", str(tmp_path)), "pluto", "earth_moon")
+
+
+def test_malformed_world_file(tmp_path):
+    world = tmp_path / "bad.toml"
+    world.write_text("name = 'bad'\nearth_radius_km = [\n")
+    assert_one_line_error(compare("rocket", "--world", str(world), "--out", str(tmp_path / "out")), "bad.toml", "TOML")
+
+
+def test_unwritable_output_folder(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert_one_line_error(compare("rocket", "--out", str(blocker / "run")), "cannot write", "a-file")
+
+
+def test_folder_of_another_run_is_refused(tmp_path):
+    first = compare("rocket", "--agents", "random", "--seeds", "1", "--budget", "3", "--workers", "1",
+                    "--eval-episodes", "2", "--out", str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    second = compare("rocket", "--agents", "random", "--seeds", "1", "--budget", "4", "--workers", "1",
+                     "--eval-episodes", "2", "--out", str(tmp_path))
+    assert_one_line_error(second, "different run")
+
+
+def test_small_run_writes_results(tmp_path):
+    result = compare("rocket", "--agents", "random,ppo", "--seeds", "2", "--budget", "20", "--eval-episodes", "4",
+                     "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "trials to reliable" in result.stdout and "> 20" in result.stdout
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["complete"] is True
+    for agent in ("random", "ppo"):
+        entry = summary["agents"][agent]
+        assert entry["seeds"] == [0, 1]
+        assert entry["budget"] == 20 and entry["reliable_bar"] == 0.9
+        assert len(entry["trials_to_reliable"]) == 2 and len(entry["final_success_rate"]) == 2
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["seeds"] == [0, 1] and config["env_kwargs"] == {"world": "earth_moon"}
+    rows = (tmp_path / "evaluations.csv").read_text().splitlines()
+    assert rows[0].startswith("phase,agent,seed,trials,success_rate")
+    assert len(rows) > 4
+    assert (tmp_path / "success_vs_trials.png").stat().st_size > 10_000
+    assert (tmp_path / "trajectories.png").stat().st_size > 10_000
+
+
+def test_ctrl_c_keeps_finished_results(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.compare", "rocket", "--agents", "random", "--seeds", "30",
+         "--budget", "40", "--eval-episodes", "2", "--workers", "2", "--out", str(tmp_path)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    jobs = tmp_path / "jobs"
+    deadline = time.time() + 240
+    while time.time() < deadline and len(list(jobs.glob("*.json"))) < 2:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    kept = list(jobs.glob("*.json"))
+    assert 2 <= len(kept) < 30
+    assert f"kept {len(kept)} finished" in stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["complete"] is False
+    assert len(summary["agents"]["random"]["seeds"]) == len(kept)
+    # The same command finishes the rest without redoing what was kept.
+    before = {p.name: p.stat().st_mtime for p in kept}
+    rerun = compare("rocket", "--agents", "random", "--seeds", "30", "--budget", "40", "--eval-episodes", "2",
+                    "--workers", "2", "--out", str(tmp_path))
+    assert rerun.returncode == 0, rerun.stderr
+    assert len(list(jobs.glob("*.json"))) == 30
+    assert all((jobs / name).stat().st_mtime == mtime for name, mtime in before.items())
