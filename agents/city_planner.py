@@ -1,0 +1,337 @@
+"""The traffic-model planner: crosses the city without dying, and without training.
+
+It carries one abstract model of the world, "cars move along their lanes", and plans
+against everything that model allows cars to do next:
+
+* **Prediction.** Each visible car is followed forward along the lane graph for
+  ``horizon_ticks`` ticks at the fastest speed a car may drive. Where a car may turn,
+  every allowed successor is taken; since a car may also be held up behind others, it
+  may be anywhere between where it is and the farthest it can get. So every road cell
+  gets one number, the first tick during which a car *might* sweep it, and it stays
+  possibly occupied from then on. Cars not yet on the map are the same: each entry
+  cell at the edge may receive a car on any tick, which then drives inward.
+* **Search.** Space-time A* from the pedestrian's cell over (cell, arrival tick), with
+  the five moves. A move during tick t is safe when neither the cell left nor the cell
+  entered may be swept by a car during t, which rules out meetings at the end of the
+  tick, cars passing through, and swaps alike. Sidewalks are never swept. Because
+  every cell is safe from tick 0 until it closes, the earliest arrival at a cell is
+  the best one, and the search keys its nodes by cell.
+* **Beyond the horizon.** A plan must be off the road by the end of the horizon; it
+  then ends on a sidewalk (or the goal), and the walk left from there is costed by a
+  static distance to the goal that respects only the entry margins (how close to the
+  map's edge a road can be crossed at all). Waiting on the sidewalk is always a plan.
+
+It replans every tick from ``observation`` and ``info`` alone: the pedestrian's
+position and goal, the visible cars and the published map. The map is read through
+``info["city_map"]``; nothing of the env's traffic code, random state or spawn rate
+is used.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from agents.base import Agent, TaskSpec, register
+from sandbox.ledger import Ledger
+
+#: action -> (row step, column step): 0 stay, 1 north, 2 east, 3 south, 4 west
+ACTION_STEPS = ((0, 0), (-1, 0), (0, 1), (1, 0), (0, -1))
+#: heading -> (row step, column step): 0 north, 1 east, 2 south, 3 west
+HEADING_STEPS = ((-1, 0), (0, 1), (1, 0), (0, -1))
+STAY = 0
+NEVER = 1 << 20  #: closing tick of a cell no car can reach
+
+
+@dataclass(frozen=True)
+class PlannerConfig:
+    """What the planner assumes and how hard it searches."""
+
+    horizon_ticks: int = 12  #: ticks of traffic predicted; a crossing must finish within them
+    nominal_max_car_speed: int = 2  #: published top speed, cells per tick (raised if a faster car is seen)
+    max_expansions: int = 5000  #: search budget per decision, in expanded cells
+
+
+class StreetModel:
+    """What the planner knows of a city map, derived from it once.
+
+    Cells are numbered ``row * cols + col``. A car state is ``cell * 4 + heading``;
+    ``car_next[state]`` lists the states a car may be in one cell further on.
+    """
+
+    def __init__(
+        self,
+        rows: int,
+        cols: int,
+        walkable: np.ndarray,
+        road: np.ndarray,
+        car_next: dict[int, tuple[int, ...]],
+        entry_states: list[int],
+    ):
+        self.rows, self.cols = rows, cols
+        self.n_cells = rows * cols
+        self.walkable = np.asarray(walkable, dtype=bool).reshape(-1)
+        self.road = np.asarray(road, dtype=bool).reshape(-1)
+        #: cells the pedestrian may stand on that no car ever enters
+        self.haven = self.walkable & ~self.road
+        self.car_next = car_next
+        self.entry_states = list(entry_states)
+        self.moves: list[tuple[tuple[int, int], ...]] = []
+        for cell in range(self.n_cells):
+            row, col = divmod(cell, cols)
+            moves = []
+            for action, (dr, dc) in enumerate(ACTION_STEPS[1:], start=1):
+                r, c = row + dr, col + dc
+                if 0 <= r < rows and 0 <= c < cols and self.walkable[r * cols + c]:
+                    moves.append((action, r * cols + c))
+            self.moves.append(tuple(moves))
+        self._reach_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._entry_cache: dict[tuple[int, int], np.ndarray] = {}
+        self._static_cache: dict[tuple[int, int], tuple[csr_matrix, int]] = {}
+
+    # -- the traffic model -------------------------------------------------------------
+
+    def car_reach(self, state: int, max_cells: int) -> tuple[np.ndarray, np.ndarray]:
+        """Cells a car in ``state`` may reach within ``max_cells`` cells of driving, and
+        the fewest cells it must drive to get to each (0 for the cell it is on)."""
+        key = (state, max_cells)
+        if key not in self._reach_cache:
+            seen = {state: 0}
+            best: dict[int, int] = {state // 4: 0}
+            frontier = deque([state])
+            while frontier:
+                s = frontier.popleft()
+                d = seen[s] + 1
+                if d > max_cells:
+                    continue
+                for nxt in self.car_next.get(s, ()):
+                    if nxt not in seen:
+                        seen[nxt] = d
+                        best.setdefault(nxt // 4, d)
+                        frontier.append(nxt)
+            cells = np.fromiter(best.keys(), dtype=np.int64, count=len(best))
+            dists = np.fromiter(best.values(), dtype=np.int64, count=len(best))
+            self._reach_cache[key] = (cells, dists)
+        return self._reach_cache[key]
+
+    def entry_closing(self, speed: int, horizon: int) -> np.ndarray:
+        """First tick during which a car entering unseen may sweep each cell.
+
+        A car may drive onto an entry cell from beyond the edge during any tick, and on
+        from the next tick, so a cell ``d`` cells downstream of an entry may be swept
+        from tick ``1 + ceil(d / speed)`` on.
+        """
+        key = (speed, horizon)
+        if key not in self._entry_cache:
+            closing = np.full(self.n_cells, NEVER, dtype=np.int64)
+            for state in self.entry_states:
+                cells, dists = self.car_reach(state, speed * horizon)
+                closing[cells] = np.minimum(closing[cells], 1 - (-dists // speed))
+            self._entry_cache[key] = closing
+        return self._entry_cache[key]
+
+    def closing_ticks(self, cars: np.ndarray, entry_speed: int, horizon: int) -> np.ndarray:
+        """For every cell, the first tick from now during which a car might sweep it.
+
+        ``cars`` is ``info["cars"]`` (row, col, heading, speed); each car keeps the speed
+        it was given, and a car still to come may drive at ``entry_speed``. Road cells no
+        car can reach within the horizon close at ``horizon + 1``, since nothing is known
+        beyond it; cells off the road never close.
+        """
+        closing = self.entry_closing(entry_speed, horizon).copy()
+        for row, col, heading, speed in cars:
+            speed = max(1, speed)
+            cells, dists = self.car_reach((row * self.cols + col) * 4 + heading, speed * horizon)
+            # the car's own cell too: it may be held up where it stands
+            closing[cells] = np.minimum(closing[cells], np.maximum(1, -(-dists // speed)))
+        np.minimum(closing, horizon + 1, out=closing, where=self.road)
+        return closing
+
+    # -- the static walk -------------------------------------------------------------
+
+    def static_graph(self, speed: int, horizon: int) -> tuple[csr_matrix, int]:
+        """The walk with no car in sight, as a graph over (cell, ticks on the road).
+
+        Node ``k * n_cells + cell`` is the pedestrian on ``cell`` after ``k`` ticks on
+        the road since it left a sidewalk (``k = 0`` on sidewalks). A road crossing is
+        possible only if each road cell is clear of entering cars during the ticks the
+        pedestrian spends on it, counted from the start of the crossing.
+        """
+        key = (speed, horizon)
+        if key not in self._static_cache:
+            closing = np.minimum(self.entry_closing(speed, horizon), horizon + 1)
+            n = self.n_cells
+            sources, targets = [], []
+            for u in range(n):
+                if not self.walkable[u]:
+                    continue
+                ks = [0] if self.haven[u] else range(1, min(horizon, closing[u] - 1) + 1)
+                for k in ks:
+                    # leaving a road cell during tick k + 1 needs it clear then
+                    if self.road[u] and k + 1 >= closing[u]:
+                        continue
+                    for _, v in self.moves[u]:
+                        if self.haven[v]:
+                            sources.append(k * n + u)
+                            targets.append(v)
+                        elif k + 1 < closing[v]:
+                            sources.append(k * n + u)
+                            targets.append((k + 1) * n + v)
+            size = (horizon + 1) * n
+            graph = csr_matrix((np.ones(len(sources)), (sources, targets)), shape=(size, size))
+            self._static_cache[key] = (graph, size)
+        return self._static_cache[key]
+
+    def static_cost_to_goal(self, goal: int, speed: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+        """Ticks to the goal with no car in sight: from a sidewalk cell (``k = 0``), and
+        the least over ``k`` (a lower bound used for road cells)."""
+        graph, _ = self.static_graph(speed, horizon)
+        n = self.n_cells
+        goal_nodes = [k * n + goal for k in range(horizon + 1)]
+        cost = dijkstra(graph.T, directed=True, indices=goal_nodes, min_only=True, unweighted=True)
+        cost = cost.reshape(horizon + 1, n)
+        on_sidewalk = cost[0]
+        lower_bound = cost.min(axis=0)
+        return on_sidewalk, lower_bound
+
+
+def plan_first_action(
+    model: StreetModel,
+    start: int,
+    goal: int,
+    closing: np.ndarray,
+    cost_on_sidewalk: np.ndarray,
+    cost_lower_bound: np.ndarray,
+    max_expansions: int,
+) -> int:
+    """Space-time A* over cells keyed by earliest arrival; returns the first action.
+
+    A plan ends at the goal, or on a sidewalk at tick >= 1 where the rest of the walk is
+    costed statically; waiting where one stands counts as such a plan if it is a
+    sidewalk. If no plan is found within the budget, take the safest move.
+    """
+    road, haven, moves = model.road, model.haven, model.moves
+    arrival = {start: 0}
+    first_action = {start: STAY}
+    counter = 0
+    heap: list[tuple[float, float, int, int, int, bool]] = []
+    if haven[start]:
+        # waiting on a sidewalk is always safe
+        heap.append((1 + cost_on_sidewalk[start], cost_on_sidewalk[start], counter, 1, start, True))
+    heap.append((cost_lower_bound[start], cost_lower_bound[start], counter + 1, 0, start, False))
+    counter += 2
+    heapq.heapify(heap)
+    expansions = 0
+    while heap and expansions < max_expansions:
+        _, _, _, tick, cell, terminal = heapq.heappop(heap)
+        if terminal:
+            return STAY if cell == start else first_action[cell]
+        if tick > arrival.get(cell, NEVER):
+            continue
+        expansions += 1
+        step = tick + 1
+        if road[cell] and step >= closing[cell]:
+            continue
+        for action, nxt in moves[cell]:
+            if step >= closing[nxt] or step >= arrival.get(nxt, NEVER):
+                continue
+            arrival[nxt] = step
+            first_action[nxt] = action if tick == 0 else first_action[cell]
+            counter += 1
+            if nxt == goal:
+                heapq.heappush(heap, (step, 0.0, counter, step, nxt, True))
+            elif haven[nxt]:
+                heapq.heappush(heap, (step + cost_on_sidewalk[nxt], cost_on_sidewalk[nxt], counter, step, nxt, True))
+            else:
+                heapq.heappush(heap, (step + cost_lower_bound[nxt], cost_lower_bound[nxt], counter, step, nxt, False))
+    return safest_action(model, start, closing)
+
+
+def safest_action(model: StreetModel, start: int, closing: np.ndarray) -> int:
+    """The move whose cell stays clear the longest (a sidewalk if one is in reach)."""
+    best_action, best_closing = STAY, closing[start]
+    for action, nxt in model.moves[start]:
+        if closing[nxt] > best_closing:
+            best_action, best_closing = action, closing[nxt]
+    return best_action
+
+
+@register("traffic-planner")
+class TrafficPlanner(Agent):
+    """Plans each step against a model of where cars can be; needs no training."""
+
+    tasks = ("city",)
+
+    def __init__(self, spec: TaskSpec, seed: int, config: PlannerConfig | None = None):
+        super().__init__(spec, seed)
+        self.config = config or PlannerConfig()
+        self.max_car_speed = self.config.nominal_max_car_speed
+        self._city_map: Any = None
+        self._model: StreetModel | None = None
+        self._models: dict[bytes, StreetModel] = {}
+        self._goal_costs: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    def _train(self, ledger: Ledger, until_trials: int) -> None:
+        # Nothing to learn: play episodes so the ledger counts trials and deaths like anyone's.
+        env = self.training_env(ledger)
+        while ledger.n_trials < until_trials:
+            observation, info = env.reset()
+            done = False
+            while not done:
+                observation, _, terminated, truncated, info = env.step(self.act(observation, info))
+                done = terminated or truncated
+
+    def act(self, observation: np.ndarray, info: dict[str, Any]) -> int:
+        model = self.street_model(info["city_map"])
+        cars = np.asarray(info["cars"], dtype=np.int64).reshape(-1, 4).tolist()
+        if cars:
+            # a car faster than the published top speed raises the bound for good
+            self.max_car_speed = max(self.max_car_speed, max(car[3] for car in cars))
+        speed, horizon = self.max_car_speed, self.config.horizon_ticks
+        start = int(info["position"][0]) * model.cols + int(info["position"][1])
+        goal = int(info["goal"][0]) * model.cols + int(info["goal"][1])
+        key = (id(model), goal, speed)
+        if key not in self._goal_costs:
+            self._goal_costs[key] = model.static_cost_to_goal(goal, speed, horizon)
+        on_sidewalk, lower_bound = self._goal_costs[key]
+        closing = model.closing_ticks(cars, speed, horizon)
+        return plan_first_action(model, start, goal, closing, on_sidewalk, lower_bound, self.config.max_expansions)
+
+    def street_model(self, city_map: Any) -> StreetModel:
+        """The model of ``city_map``, built once per distinct map."""
+        if city_map is not self._city_map:
+            fingerprint = map_fingerprint(city_map)
+            if fingerprint not in self._models:
+                self._models[fingerprint] = street_model_from_city_map(city_map)
+            self._city_map, self._model = city_map, self._models[fingerprint]
+        assert self._model is not None
+        return self._model
+
+
+def map_fingerprint(city_map: Any) -> bytes:
+    """Identifies a map by its layout, so a map seen again reuses its model."""
+    return "\n".join(city_map.grid).encode()
+
+
+def street_model_from_city_map(city_map: Any) -> StreetModel:
+    """Read the published map: where one may walk, where cars drive, the lane graph
+    (``successors``, with its turn rules) and the entries at the map's edge."""
+    rows, cols = city_map.shape
+    car_next: dict[int, tuple[int, ...]] = {}
+    for row, col in zip(*np.nonzero(city_map.road)):
+        cell = int(row) * cols + int(col)
+        for heading in range(4):
+            car_next[cell * 4 + heading] = tuple(
+                (nxt[0] * cols + nxt[1]) * 4 + nxt_heading
+                for nxt, nxt_heading in city_map.successors((int(row), int(col)), heading)
+                if nxt is not None
+            )
+    entry_states = [(row * cols + col) * 4 + int(city_map.lane_heading[row, col]) for row, col in city_map.entry_cells]
+    return StreetModel(rows, cols, city_map.walkable, city_map.road, car_next, entry_states)
