@@ -1,30 +1,35 @@
 """The traffic-model planner: crosses the city without dying, and without training.
 
 It carries one abstract model of the world, "cars move along their lanes", and plans
-against everything that model allows cars to do next:
+against everything that model allows the cars to do next:
 
-* **Prediction.** Each visible car is followed forward along the lane graph for
-  ``horizon_ticks`` ticks at the fastest speed a car may drive. Where a car may turn,
-  every allowed successor is taken; since a car may also be held up behind others, it
-  may be anywhere between where it is and the farthest it can get. So every road cell
-  gets one number, the first tick during which a car *might* sweep it, and it stays
-  possibly occupied from then on. Cars not yet on the map are the same: each entry
-  cell at the edge may receive a car on any tick, which then drives inward.
-* **Search.** Space-time A* from the pedestrian's cell over (cell, arrival tick), with
-  the five moves. A move during tick t is safe when neither the cell left nor the cell
-  entered may be swept by a car during t, which rules out meetings at the end of the
-  tick, cars passing through, and swaps alike. Sidewalks are never swept. Because
-  every cell is safe from tick 0 until it closes, the earliest arrival at a cell is
-  the best one, and the search keys its nodes by cell.
-* **Beyond the horizon.** A plan must be off the road by the end of the horizon; it
-  then ends on a sidewalk (or the goal), and the walk left from there is costed by a
-  static distance to the goal that respects only the entry margins (how close to the
-  map's edge a road can be crossed at all). Waiting on the sidewalk is always a plan.
+* **Prediction.** Each visible car is followed along the lane graph of the published
+  map, at its own speed, for ``horizon_ticks`` ticks. Where it may turn, every allowed
+  way is taken. A car may be held up behind others, so it may be anywhere between where
+  it is and the farthest it can get, and may stop anywhere on the way: once a car may
+  have reached a cell, the cell stays possibly occupied. So every road cell gets one
+  number, its *closing tick*: the earliest time (rounded up) at which some car's centre
+  may be on it. Cars not yet on the map count too: any entry cell at the edge may
+  receive a car during any tick, driving on at the top speed from the next.
+* **Safety.** Cars and the pedestrian move along straight lines between cell centres,
+  so they can only meet on a cell centre or on a shared stretch between two centres.
+  Hence the pedestrian is safe if it reaches each road cell before the cell closes and
+  starts to leave it no later than that: a move during tick ``k`` (from time ``k-1`` to
+  ``k``) needs ``k <= closing(cell left)`` and ``k < closing(cell entered)``. This
+  rules out meeting at the tick's end, a car running through it, swaps, and a fast
+  car running into it from behind. Sidewalks never close.
+* **Search.** Space-time A* from the pedestrian's cell over (cell, arrival tick) with
+  the five moves. Every cell is safe from now until it closes, so the earliest arrival
+  at a cell is the best one and nodes are keyed by cell. A plan must leave the road
+  within the horizon: it ends at the goal or on a sidewalk, and the walk left from
+  there is costed by the distance to the goal with no car in sight, which still
+  respects the entries (near the map's edge a road may be too risky to cross at all).
+  Waiting on the sidewalk is always a plan; off it, if nothing is found, the planner
+  takes the move to the cell that stays clear the longest.
 
-It replans every tick from ``observation`` and ``info`` alone: the pedestrian's
-position and goal, the visible cars and the published map. The map is read through
-``info["city_map"]``; nothing of the env's traffic code, random state or spawn rate
-is used.
+It replans every tick from ``info`` alone: the pedestrian's position and goal, the
+visible cars and the published map (``info["city_map"]``: layout, lanes, turn rules
+and entries). Nothing of the env's traffic code, random state or entry rate is used.
 """
 
 from __future__ import annotations
@@ -94,7 +99,7 @@ class StreetModel:
             self.moves.append(tuple(moves))
         self._reach_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._entry_cache: dict[tuple[int, int], np.ndarray] = {}
-        self._static_cache: dict[tuple[int, int], tuple[csr_matrix, int]] = {}
+        self._static_cache: dict[tuple[int, int], csr_matrix] = {}
 
     # -- the traffic model -------------------------------------------------------------
 
@@ -122,11 +127,10 @@ class StreetModel:
         return self._reach_cache[key]
 
     def entry_closing(self, speed: int, horizon: int) -> np.ndarray:
-        """First tick during which a car entering unseen may sweep each cell.
+        """Closing tick of each cell for the cars still to come, at most ``speed``.
 
-        A car may drive onto an entry cell from beyond the edge during any tick, and on
-        from the next tick, so a cell ``d`` cells downstream of an entry may be swept
-        from tick ``1 + ceil(d / speed)`` on.
+        A car may drive onto an entry cell from beyond the edge during any tick, so its
+        centre may be there from time 1, and ``d`` cells further on from ``1 + d / speed``.
         """
         key = (speed, horizon)
         if key not in self._entry_cache:
@@ -138,45 +142,40 @@ class StreetModel:
         return self._entry_cache[key]
 
     def closing_ticks(self, cars: np.ndarray, entry_speed: int, horizon: int) -> np.ndarray:
-        """For every cell, the first tick from now during which a car might sweep it.
+        """For every cell, the earliest time (ticks from now, rounded up) at which a
+        car's centre may be on it.
 
-        ``cars`` is ``info["cars"]`` (row, col, heading, speed); each car keeps the speed
-        it was given, and a car still to come may drive at ``entry_speed``. Road cells no
-        car can reach within the horizon close at ``horizon + 1``, since nothing is known
-        beyond it; cells off the road never close.
+        ``cars`` holds rows of ``info["cars"]`` (row, col, heading, speed); each car keeps
+        the speed it was given (a car ``d`` cells away needs ``d / speed`` ticks), and a
+        car still to come may drive at ``entry_speed``. Road cells no car can reach within
+        the horizon close at ``horizon + 1``, as nothing is known beyond it; cells off the
+        road never close.
         """
         closing = self.entry_closing(entry_speed, horizon).copy()
         for row, col, heading, speed in cars:
             speed = max(1, speed)
             cells, dists = self.car_reach((row * self.cols + col) * 4 + heading, speed * horizon)
-            # the car's own cell too: it may be held up where it stands
-            closing[cells] = np.minimum(closing[cells], np.maximum(1, -(-dists // speed)))
+            closing[cells] = np.minimum(closing[cells], -(-dists // speed))
         np.minimum(closing, horizon + 1, out=closing, where=self.road)
         return closing
 
     # -- the static walk -------------------------------------------------------------
 
-    def static_graph(self, speed: int, horizon: int) -> tuple[csr_matrix, int]:
+    def static_graph(self, speed: int, horizon: int) -> csr_matrix:
         """The walk with no car in sight, as a graph over (cell, ticks on the road).
 
-        Node ``k * n_cells + cell`` is the pedestrian on ``cell`` after ``k`` ticks on
-        the road since it left a sidewalk (``k = 0`` on sidewalks). A road crossing is
-        possible only if each road cell is clear of entering cars during the ticks the
-        pedestrian spends on it, counted from the start of the crossing.
+        Node ``k * n_cells + cell`` is the pedestrian on ``cell`` ``k`` ticks after it
+        last left a sidewalk (``k = 0`` on sidewalks). A crossing is open only if each
+        road cell is reached before a car entering from the edge since the crossing began
+        could be on it (see :meth:`entry_closing`); it must end within the horizon.
         """
         key = (speed, horizon)
         if key not in self._static_cache:
             closing = np.minimum(self.entry_closing(speed, horizon), horizon + 1)
             n = self.n_cells
             sources, targets = [], []
-            for u in range(n):
-                if not self.walkable[u]:
-                    continue
-                ks = [0] if self.haven[u] else range(1, min(horizon, closing[u] - 1) + 1)
-                for k in ks:
-                    # leaving a road cell during tick k + 1 needs it clear then
-                    if self.road[u] and k + 1 >= closing[u]:
-                        continue
+            for u in np.flatnonzero(self.walkable):
+                for k in [0] if self.haven[u] else range(1, closing[u]):
                     for _, v in self.moves[u]:
                         if self.haven[v]:
                             sources.append(k * n + u)
@@ -185,14 +184,13 @@ class StreetModel:
                             sources.append(k * n + u)
                             targets.append((k + 1) * n + v)
             size = (horizon + 1) * n
-            graph = csr_matrix((np.ones(len(sources)), (sources, targets)), shape=(size, size))
-            self._static_cache[key] = (graph, size)
+            self._static_cache[key] = csr_matrix((np.ones(len(sources)), (sources, targets)), shape=(size, size))
         return self._static_cache[key]
 
     def static_cost_to_goal(self, goal: int, speed: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
         """Ticks to the goal with no car in sight: from a sidewalk cell (``k = 0``), and
         the least over ``k`` (a lower bound used for road cells)."""
-        graph, _ = self.static_graph(speed, horizon)
+        graph = self.static_graph(speed, horizon)
         n = self.n_cells
         goal_nodes = [k * n + goal for k in range(horizon + 1)]
         cost = dijkstra(graph.T, directed=True, indices=goal_nodes, min_only=True, unweighted=True)
@@ -237,8 +235,8 @@ def plan_first_action(
             continue
         expansions += 1
         step = tick + 1
-        if road[cell] and step >= closing[cell]:
-            continue
+        if step > closing[cell]:
+            continue  # a car may reach this cell before the pedestrian could leave it
         for action, nxt in moves[cell]:
             if step >= closing[nxt] or step >= arrival.get(nxt, NEVER):
                 continue
