@@ -58,6 +58,7 @@ class Agent(ABC):
         self.action_space = spec.action_space
         self.rng = np.random.default_rng(seed)
         self._env: gym.Env | None = None
+        self._env_ledger: Ledger | None = None
 
     def train(self, ledger: Ledger, until_trials: int) -> None:
         if until_trials < ledger.n_trials:
@@ -66,9 +67,15 @@ class Agent(ABC):
             self._train(ledger, until_trials)
 
     def training_env(self, ledger: Ledger) -> gym.Env:
-        """The agent's own training env, made once by the ledger (which counts its trials)."""
-        if self._env is None:
-            self._env = ledger.make_env()
+        """The agent's own training env, made by the ledger (which counts its trials).
+
+        The same env while the ledger is the same; a new one when training moves to a
+        new world (a new ledger).
+        """
+        if self._env is None or self._env_ledger is not ledger:
+            if self._env is not None:
+                self._env.close()
+            self._env, self._env_ledger = ledger.make_env(), ledger
             self._env.reset(seed=self.seed)
         return self._env
 

@@ -38,7 +38,7 @@ HYPERPARAMETERS: dict[tuple[str, str], dict[str, Any]] = {
     ("ppo", "city"): dict(n_steps=512, batch_size=64, n_epochs=4, learning_rate=3e-4, gamma=0.99,
                           gae_lambda=0.95, ent_coef=0.01, clip_range=0.2, policy_kwargs=dict(net_arch=[128, 128])),
     ("dqn", "city"): dict(learning_rate=5e-4, buffer_size=100_000, learning_starts=1_000, batch_size=64,
-                          train_freq=4, gradient_steps=1, target_update_interval=1_000, exploration_fraction=0.2,
+                          train_freq=4, gradient_steps=1, target_update_interval=1_000, exploration_steps=50_000,
                           exploration_final_eps=0.05, gamma=0.99, policy_kwargs=dict(net_arch=[128, 128])),
     ("a2c", "city"): dict(n_steps=16, learning_rate=7e-4, gamma=0.99, gae_lambda=1.0, ent_coef=0.01,
                           policy_kwargs=dict(net_arch=[128, 128])),
@@ -69,21 +69,38 @@ class SB3Learner(Agent):
             raise ValueError(f"agent {self.name!r} has no hyperparameters for task {spec.task!r}")
         self.hyperparameters = dict(hyperparameters or HYPERPARAMETERS[(self.name, spec.task)])
         self.model: BaseAlgorithm | None = None
+        self._model_ledger: Ledger | None = None
         torch.set_num_threads(1)
 
-    def _build(self, ledger: Ledger) -> BaseAlgorithm:
+    def _vec_env(self, ledger: Ledger) -> DummyVecEnv:
         venv = DummyVecEnv([ledger.make_env for _ in range(self.n_envs)])
         venv.seed(self.seed)
+        return venv
+
+    def _build(self, ledger: Ledger) -> BaseAlgorithm:
         kwargs = dict(self.hyperparameters)
         sigma = kwargs.pop("action_noise_sigma", None)
         if sigma is not None:
             n_actions = self.action_space.shape[0]
             kwargs["action_noise"] = NormalActionNoise(np.zeros(n_actions), sigma * np.ones(n_actions))
-        return self.algorithm("MlpPolicy", venv, seed=self.seed, device="cpu", verbose=0, **kwargs)
+        exploration_steps = kwargs.pop("exploration_steps", None)
+        model = self.algorithm("MlpPolicy", self._vec_env(ledger), seed=self.seed, device="cpu", verbose=0, **kwargs)
+        if exploration_steps is not None:
+            # SB3 decays epsilon over a fraction of learn()'s total_timesteps; training
+            # here is budgeted in trials, so the decay runs over absolute env steps.
+            start, end = model.exploration_initial_eps, model.exploration_final_eps
+            model.exploration_schedule = lambda _progress: max(
+                end, start + (end - start) * model.num_timesteps / exploration_steps
+            )
+        return model
 
     def _train(self, ledger: Ledger, until_trials: int) -> None:
         if self.model is None:
             self.model = self._build(ledger)
+        elif self._model_ledger is not ledger:  # moved to a new world: keep the policy, change the env
+            self.model.get_env().close()
+            self.model.set_env(self._vec_env(ledger))
+        self._model_ledger = ledger
         # learn() stops through the callback; the step budget is only a ceiling.
         while ledger.n_trials < until_trials:
             self.model.learn(

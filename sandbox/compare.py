@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, help="results folder (default: results/<task>/<date-time>)")
     parser.add_argument("--world", help="rocket: a world preset name or a path to a world TOML file "
                         "(default: earth_moon)")
+    parser.add_argument("--map", help="city: the training city, a built-in map name (train, new, random:SEED) "
+                        "or a path to a map file (default: train)")
+    parser.add_argument("--transfer-map", help="city: the new city for the transfer study (default: new)")
     parser.add_argument("--full", action="store_true", help="run the reference experiment: larger budget, "
                         "more evaluation points; takes much longer")
     parser.add_argument("--eval-episodes", type=positive_int, help="held-out evaluation episodes per point")
@@ -73,18 +76,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_env_kwargs(task: Task, args: argparse.Namespace) -> dict[str, Any]:
+def resolve_env_kwargs(task: Task, args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The env keyword arguments of the task's world and of its transfer world (or None)."""
     if task.name == "rocket":
+        if args.map or args.transfer_map:
+            raise UsageError("--map and --transfer-map are for the city; the rocket takes --world")
         from envs.rocket.world import WorldError, load_world
 
-        if args.world is None:
-            return {"world": "earth_moon"}
+        world = args.world or "earth_moon"
         try:
-            load_world(args.world)
+            load_world(world)
         except WorldError as error:
             raise UsageError(str(error)) from None
-        return {"world": args.world}
-    return {}
+        return {"world": world}, task.transfer_env_kwargs
+    if args.world:
+        raise UsageError("--world is for the rocket; the city takes --map and --transfer-map")
+    from envs.city.citymap import MapError, load_map
+
+    chosen = []
+    for flag, value, default in (("--map", args.map, "train"), ("--transfer-map", args.transfer_map, "new")):
+        try:
+            load_map(value or default)
+        except MapError as error:
+            raise UsageError(f"{flag}: {error}") from None
+        chosen.append(value or default)
+    return {"map": chosen[0]}, {"map": chosen[1]}
 
 
 def resolve_agents(task: Task, text: str | None) -> list[str]:
@@ -102,8 +118,21 @@ def resolve_agents(task: Task, text: str | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def print_tables(task: Task, summary: dict[str, Any]) -> None:
+    from sandbox.results import DEATH_COLUMNS, TRAINING_COLUMNS, TRANSFER_COLUMNS, censored_note, table
+
+    deaths = "deaths_to_reliable" in task.summary_keys
+    print(table(summary, DEATH_COLUMNS if deaths else TRAINING_COLUMNS))
+    print(censored_note(summary))
+    transfer = {agent: entry for agent, entry in summary.items() if "relearn_fraction" in entry}
+    if transfer:
+        print()
+        print("Transfer to the new world: zero-shot, then continued training there, against a fresh agent there")
+        print(table(transfer, TRANSFER_COLUMNS))
+
+
 def finished_jobs(out: Path, run_config: dict[str, Any]) -> set[tuple[str, int]]:
-    """(agent, seed) of jobs already finished in ``out`` by the same run; a folder
+    """(phase, agent, seed) of jobs already finished in ``out`` by the same run; a folder
     holding a different run is refused."""
     import json
 
@@ -122,7 +151,7 @@ def finished_jobs(out: Path, run_config: dict[str, Any]) -> set[tuple[str, int]]
                          "choose another folder with --out")
     from sandbox.results import load_jobs
 
-    return {(job["agent"], job["seed"]) for job in load_jobs(out)}
+    return {(job["phase"], job["agent"], job["seed"]) for job in load_jobs(out)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(task: Task, args: argparse.Namespace) -> int:
     from sandbox import plots
     from sandbox.experiment import JobConfig, run_job
-    from sandbox.results import censored_note, job_path, load_jobs, summarise, table, write_csv, write_json
+    from sandbox.results import job_path, load_jobs, summarise, write_csv, write_json
     from sandbox.runner import run_jobs, writable_dir
 
     size = task.full if args.full else task.default
@@ -149,7 +178,7 @@ def run(task: Task, args: argparse.Namespace) -> int:
     if args.eval_episodes is not None:
         size = replace(size, eval_episodes=args.eval_episodes)
     agent_names = resolve_agents(task, args.agents)
-    env_kwargs = resolve_env_kwargs(task, args)
+    env_kwargs, transfer_env_kwargs = resolve_env_kwargs(task, args)
     run_name = time.strftime("%Y%m%d-%H%M%S") + ("-full" if args.full else "")
     out = args.out if args.out is not None else Path("results") / task.name / run_name
     problem = writable_dir(out / "jobs")
@@ -159,10 +188,13 @@ def run(task: Task, args: argparse.Namespace) -> int:
     def budget_for(agent: str) -> int:
         return args.budget if args.budget is not None else size.agent_budgets.get(agent, size.budget)
 
+    transfer_budget = args.budget if args.budget is not None else size.transfer_budget
+    phases = ("train", "scratch") if transfer_env_kwargs is not None else ("train",)
     configs = [
         JobConfig(task.name, agent, seed, budget_for(agent), size.eval_episodes, size.eval_points,
-                  args.reliable_bar, env_kwargs)
+                  args.reliable_bar, env_kwargs, transfer_env_kwargs, transfer_budget, phase)
         for seed in range(size.seeds)
+        for phase in phases
         for agent in agent_names
     ]
     run_config = {
@@ -174,6 +206,7 @@ def run(task: Task, args: argparse.Namespace) -> int:
         "size": asdict(size),
         "reliable_bar": args.reliable_bar,
         "env_kwargs": env_kwargs,
+        "transfer_env_kwargs": transfer_env_kwargs,
         "jobs": [asdict(c) for c in configs],
     }
     already = finished_jobs(out, run_config)
@@ -186,26 +219,29 @@ def run(task: Task, args: argparse.Namespace) -> int:
 
     def keep(result: dict[str, Any]) -> None:
         nonlocal finished
-        write_json(job_path(out, result["agent"], result["seed"]), result)
+        write_json(job_path(out, result["phase"], result["agent"], result["seed"]), result)
         finished += 1
 
-    todo = [c for c in configs if (c.agent, c.seed) not in already]
-    jobs = [(run_job, (task, config, (config.agent, config.seed))) for config in todo]
+    todo = [c for c in configs if (c.phase, c.agent, c.seed) not in already]
+    jobs = [(run_job, (task, config, (config.phase, config.agent, config.seed))) for config in todo]
+    planned_trials = sum(
+        (c.budget + (c.transfer_budget if transfer_env_kwargs else 0)) if c.phase == "train" else c.transfer_budget
+        for c in todo
+    )
     interrupted = False
     try:
-        run_jobs(jobs, keep, sum(c.budget for c in todo), args.workers, f"{task.name} training")
+        run_jobs(jobs, keep, planned_trials, args.workers, f"{task.name} training")
     except KeyboardInterrupt:
         interrupted = True
 
     results = load_jobs(out)
-    summary = summarise(results, agent_names)
+    summary = summarise(results, agent_names, task.summary_keys)
     write_json(out / "summary.json", {"task": task.name, "complete": not interrupted, "agents": summary})
     write_csv(out / "evaluations.csv", results)
     if results:
         plots.plot_run(out)
         print()
-        print(table(summary))
-        print(censored_note(summary))
+        print_tables(task, summary)
     if interrupted:
         kept = finished + len(already)
         print(f"Interrupted: kept {kept} finished (agent, seed) results of {len(configs)} in {out}; "

@@ -1,6 +1,9 @@
 """One job: one agent, one seed, trained on ledger-counted trials and evaluated on a
 fixed held-out set at log-spaced points in training.
 
+A job's phase is ``train`` (train in the task's world; then, if a transfer world is
+configured, evaluate there zero-shot and keep training there) or ``scratch`` (a
+fresh agent trained in the transfer world, the cost that transfer is compared to).
 Everything a job measured is returned as plain data (JSON-ready), so results can
 be written, summarised and re-plotted without the agent.
 """
@@ -29,11 +32,14 @@ class JobConfig:
     task: str
     agent: str
     seed: int
-    budget: int
+    budget: int  #: training trials in the task's world
     eval_episodes: int
     eval_points: int
     reliable_bar: float
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    transfer_env_kwargs: dict[str, Any] | None = None  #: the new world or city, if the run studies transfer
+    transfer_budget: int = 0  #: training trials in the transfer world (continued and from scratch)
+    phase: str = "train"  #: "train" or "scratch"
 
 
 @dataclass
@@ -41,12 +47,17 @@ class Evaluation:
     success_rate: float
     deaths: int
     episodes: int
-    traces: list[list[list[float]]]
+    traces: list[dict[str, Any]]
 
 
-def evaluate(agent: Agent, make_env: Callable[[], gym.Env], episodes: int, trace: Callable | None = None,
+def evaluate(agent: Agent, make_env: Callable[[], gym.Env], episodes: int,
+             trace: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None,
              traces_kept: int = 3) -> Evaluation:
-    """Run ``episodes`` held-out episodes with ``agent.act``; nothing here is a training trial."""
+    """Run ``episodes`` held-out episodes with ``agent.act``; nothing here is a training trial.
+
+    Episode ``i`` resets with seed ``EVAL_SEED_BASE + i``: the same held-out set for
+    every agent, seed and evaluation point.
+    """
     ledger = Ledger(make_env)
     env = ledger.make_env()
     traces = []
@@ -54,68 +65,139 @@ def evaluate(agent: Agent, make_env: Callable[[], gym.Env], episodes: int, trace
         for i in range(episodes):
             observation, info = env.reset(seed=EVAL_SEED_BASE + i)
             agent.reset_episode()
+            keep = trace is not None and i < traces_kept
+            infos = [info] if keep else None
             done = False
             while not done:
                 observation, _, terminated, truncated, info = env.step(agent.act(observation, info))
                 done = terminated or truncated
-            if trace is not None and i < traces_kept:
-                traces.append({"success": bool(info.get("is_success")), **trace(info)})
+                if keep:
+                    infos.append(info)
+            if keep:
+                traces.append({"success": bool(info.get("is_success")), "death": bool(info.get("death")),
+                               **trace(infos)})
     finally:
         env.close()
     return Evaluation(ledger.n_successes / episodes, ledger.n_deaths, episodes, traces)
 
 
+@dataclass
+class Stage:
+    """Training in one world up to a budget, with its evaluations."""
+
+    ledger: Ledger
+    evaluations: list[dict[str, Any]]
+    traces: list[dict[str, Any]]
+
+    def first_reliable(self, bar: float) -> dict[str, Any] | None:
+        return next((row for row in self.evaluations if row["success_rate"] >= bar), None)
+
+    def figures(self, bar: float) -> dict[str, Any]:
+        """The per-seed figures every summary reads."""
+        reliable = self.first_reliable(bar)
+        first = self.ledger.first_success()
+        return {
+            "trials_spent": self.ledger.n_trials,
+            "trials_to_first_success": first,
+            "trials_to_reliable": reliable["trials"] if reliable else None,
+            "final_success_rate": self.evaluations[-1]["success_rate"],
+            "deaths_to_first_success": self.ledger.deaths_until(first) if first else None,
+            "deaths_to_reliable": self.ledger.deaths_until(reliable["trials"]) if reliable else None,
+            "total_training_deaths": self.ledger.n_deaths,
+            "evaluations": self.evaluations,
+        }
+
+
+def train_stage(agent: Agent, task: Task, make_env: Callable[[], gym.Env], budget: int, config: JobConfig,
+                started: float, on_evaluation: Callable[[dict], None] | None, start_evaluation: dict | None = None,
+                progress_offset: int = 0) -> Stage:
+    """Train ``agent`` on a fresh ledger up to ``budget`` trials, evaluating at log-spaced points.
+
+    ``start_evaluation``, if given, is the evaluation before any training here (trials 0).
+    Training stops early once the agent is reliable at ``RELIABLE_CHECKS`` points in a row.
+    """
+    ledger = Ledger(make_env, trace=task.trace_training, traces_kept=TRACES_KEPT)
+    evaluations: list[dict[str, Any]] = []
+    streak = 0
+    traces: list[dict[str, Any]] = []
+    if start_evaluation is not None:
+        evaluations.append(start_evaluation)
+        streak = int(start_evaluation["success_rate"] >= config.reliable_bar)
+    for point in log_spaced_points(budget, config.eval_points):
+        if streak >= RELIABLE_CHECKS:
+            break
+        agent.train(ledger, point)
+        result = evaluate(agent, make_env, config.eval_episodes, trace=task.trace)
+        traces = result.traces
+        row = evaluation_row(ledger.n_trials, result, ledger, started)
+        evaluations.append(row)
+        if on_evaluation is not None:
+            on_evaluation({**row, "trials": progress_offset + row["trials"]})
+        streak = streak + 1 if result.success_rate >= config.reliable_bar else 0
+    return Stage(ledger, evaluations, traces)
+
+
+def evaluation_row(trials: int, result: Evaluation, ledger: Ledger | None, started: float) -> dict[str, Any]:
+    return {
+        "trials": trials,
+        "success_rate": result.success_rate,
+        "eval_episodes": result.episodes,
+        "eval_deaths": result.deaths,
+        "training_successes": ledger.n_successes if ledger else 0,
+        "training_deaths": ledger.n_deaths if ledger else 0,
+        "training_steps": ledger.steps if ledger else 0,
+        "wall_time_s": round(time.perf_counter() - started, 2),
+    }
+
+
 def run_job(task: Task, config: JobConfig, on_evaluation: Callable[[dict], None] | None = None) -> dict[str, Any]:
-    """Train ``config.agent`` with ``config.seed`` up to its budget and measure it."""
+    """Train ``config.agent`` with ``config.seed`` and measure it (see the module doc for phases)."""
     started = time.perf_counter()
-    make_env = lambda: task.make_env(**config.env_kwargs)  # noqa: E731
-    probe = make_env()
-    spec = TaskSpec(task.name, probe.observation_space, probe.action_space, dict(config.env_kwargs))
+    if config.phase not in ("train", "scratch"):
+        raise ValueError(f"phase must be 'train' or 'scratch', got {config.phase!r}")
+    home_kwargs = config.env_kwargs if config.phase == "train" else config.transfer_env_kwargs
+    make_home = lambda: task.make_env(**home_kwargs)  # noqa: E731
+    probe = make_home()
+    spec = TaskSpec(task.name, probe.observation_space, probe.action_space, dict(home_kwargs))
     probe.close()
     agent = AGENTS[config.agent](spec, config.seed)
-    ledger = Ledger(make_env, trace=task.trace, traces_kept=TRACES_KEPT)
-
-    evaluations: list[dict[str, Any]] = []
-    reliable_streak = 0
-    try:
-        for point in log_spaced_points(config.budget, config.eval_points):
-            agent.train(ledger, point)
-            result = evaluate(agent, make_env, config.eval_episodes, trace=task.trace)
-            row = {
-                "trials": ledger.n_trials,
-                "success_rate": result.success_rate,
-                "eval_episodes": result.episodes,
-                "eval_deaths": result.deaths,
-                "training_successes": ledger.n_successes,
-                "training_deaths": ledger.n_deaths,
-                "training_steps": ledger.steps,
-                "wall_time_s": round(time.perf_counter() - started, 2),
-            }
-            evaluations.append(row)
-            if on_evaluation is not None:
-                on_evaluation(row)
-            reliable_streak = reliable_streak + 1 if result.success_rate >= config.reliable_bar else 0
-            if reliable_streak >= RELIABLE_CHECKS:
-                break
-    finally:
-        agent.close()
-
-    first_reliable = next((row for row in evaluations if row["success_rate"] >= config.reliable_bar), None)
-    first_success = ledger.first_success()
-    return {
+    budget = config.budget if config.phase == "train" else config.transfer_budget
+    job: dict[str, Any] = {
         "agent": config.agent,
         "seed": config.seed,
-        "budget": config.budget,
+        "phase": config.phase,
+        "budget": budget,
         "reliable_bar": config.reliable_bar,
-        "trials_spent": ledger.n_trials,
-        "trials_to_first_success": first_success,
-        "trials_to_reliable": first_reliable["trials"] if first_reliable else None,
-        "final_success_rate": evaluations[-1]["success_rate"],
-        "deaths_to_first_success": ledger.deaths_until(first_success) if first_success else None,
-        "deaths_to_reliable": ledger.deaths_until(first_reliable["trials"]) if first_reliable else None,
-        "total_training_deaths": ledger.n_deaths,
-        "evaluations": evaluations,
-        "traces": {"training_first": ledger.first_traces, "training_last": ledger.last_trace,
-                   "evaluation": result.traces},
-        "wall_time_s": round(time.perf_counter() - started, 2),
+        "env_kwargs": home_kwargs,
+    }
+    try:
+        home = train_stage(agent, task, make_home, budget, config, started, on_evaluation)
+        job.update(home.figures(config.reliable_bar))
+        job["traces"] = {"training_first": home.ledger.first_traces, "training_last": home.ledger.last_trace,
+                         "evaluation": home.traces}
+        if config.phase == "train" and config.transfer_env_kwargs is not None:
+            job["transfer"] = transfer_stage(agent, task, config, started, on_evaluation, home.ledger.n_trials)
+    finally:
+        agent.close()
+    job["wall_time_s"] = round(time.perf_counter() - started, 2)
+    return job
+
+
+def transfer_stage(agent: Agent, task: Task, config: JobConfig, started: float,
+                   on_evaluation: Callable[[dict], None] | None, trials_so_far: int) -> dict[str, Any]:
+    """Zero-shot evaluation in the transfer world, then continued training there."""
+    make_new = lambda: task.make_env(**config.transfer_env_kwargs)  # noqa: E731
+    zero_shot = evaluate(agent, make_new, config.eval_episodes, trace=task.trace)
+    start = evaluation_row(0, zero_shot, None, started)
+    stage = train_stage(agent, task, make_new, config.transfer_budget, config, started, on_evaluation,
+                        start_evaluation=start, progress_offset=trials_so_far)
+    figures = stage.figures(config.reliable_bar)
+    return {
+        "env_kwargs": config.transfer_env_kwargs,
+        "budget": config.transfer_budget,
+        "zero_shot_success": zero_shot.success_rate,
+        "zero_shot_deaths_per_episode": zero_shot.deaths / zero_shot.episodes,
+        "zero_shot_traces": zero_shot.traces,
+        **figures,
+        "traces": {"evaluation": stage.traces},
     }

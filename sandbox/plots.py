@@ -135,7 +135,7 @@ def plot_run(run_dir: Path) -> list[Path]:
     run_dir = Path(run_dir)
     summary_file = json.loads((run_dir / "summary.json").read_text())
     summary = summary_file["agents"]
-    jobs = [j for j in load_jobs(run_dir) if j.get("phase", "train") == "train"]
+    jobs = [j for j in load_jobs(run_dir) if j["phase"] == "train"]
     if not summary:
         return []
     paths = [plot_success(run_dir, jobs, summary)]

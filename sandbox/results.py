@@ -19,7 +19,7 @@ SEED_KEYS = ("trials_to_first_success", "trials_to_reliable", "final_success_rat
 #: extra per-seed keys the city adds
 DEATH_KEYS = ("deaths_to_first_success", "deaths_to_reliable", "total_training_deaths")
 CSV_COLUMNS = (
-    "agent", "seed", "trials", "success_rate", "eval_episodes", "eval_deaths",
+    "phase", "agent", "seed", "trials", "success_rate", "eval_episodes", "eval_deaths",
     "training_successes", "training_deaths", "training_steps", "wall_time_s",
 )
 
@@ -30,9 +30,8 @@ def write_json(path: Path, data: Any) -> None:
     tmp.replace(path)
 
 
-def job_path(run_dir: Path, agent: str, seed: int, phase: str = "") -> Path:
-    prefix = f"{phase}-" if phase else ""
-    return run_dir / "jobs" / f"{prefix}{agent}-seed{seed}.json"
+def job_path(run_dir: Path, phase: str, agent: str, seed: int) -> Path:
+    return run_dir / "jobs" / f"{phase}-{agent}-seed{seed}.json"
 
 
 def load_jobs(run_dir: Path) -> list[dict[str, Any]]:
@@ -40,11 +39,16 @@ def load_jobs(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def summarise(jobs: list[dict[str, Any]], agent_order: list[str], extra_keys: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Per agent: each per-seed figure as a list over seeds (``null`` where censored)."""
+    """Per agent: each per-seed figure as a list over seeds (``null`` where censored).
+
+    With transfer, also the ``transfer_*`` figures (continued training in the new
+    world), the ``scratch_*`` figures (a fresh agent there) and ``relearn_fraction``
+    (continued-training trials to reliable / from-scratch trials to reliable, per seed;
+    ``null`` when either is censored).
+    """
     summary: dict[str, Any] = {}
     for agent in agent_order:
-        mine = sorted((j for j in jobs if j["agent"] == agent and j.get("phase", "train") == "train"),
-                      key=lambda j: j["seed"])
+        mine = sorted((j for j in jobs if j["agent"] == agent and j["phase"] == "train"), key=lambda j: j["seed"])
         if not mine:
             continue
         entry: dict[str, Any] = {
@@ -58,38 +62,120 @@ def summarise(jobs: list[dict[str, Any]], agent_order: list[str], extra_keys: tu
         entry["censored"] = {
             key: sum(v is None for v in entry[key]) for key in ("trials_to_first_success", "trials_to_reliable")
         }
-        entry["median_trials_to_reliable"] = censored_median(entry["trials_to_reliable"])
+        if all("transfer" in j for j in mine):
+            entry.update(transfer_figures(mine, jobs, agent, extra_keys))
         summary[agent] = entry
     return summary
 
 
-def write_csv(path: Path, jobs: list[dict[str, Any]]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=("phase",) + CSV_COLUMNS)
-        writer.writeheader()
-        for job in sorted(jobs, key=lambda j: (j.get("phase", "train"), j["agent"], j["seed"])):
-            for row in job["evaluations"]:
-                writer.writerow({"phase": job.get("phase", "train"), "agent": job["agent"], "seed": job["seed"], **row})
-
-
-def table(summary: dict[str, Any], columns: list[tuple[str, str]] | None = None) -> str:
-    """The printed table: median [range] over seeds, censored shown as "> budget"."""
-    columns = columns or [
-        ("trials to first success", "trials_to_first_success"),
-        ("trials to reliable", "trials_to_reliable"),
+def transfer_figures(mine: list[dict[str, Any]], jobs: list[dict[str, Any]], agent: str,
+                     extra_keys: tuple[str, ...]) -> dict[str, Any]:
+    scratch = {j["seed"]: j for j in jobs if j["agent"] == agent and j["phase"] == "scratch"}
+    figures: dict[str, Any] = {
+        "transfer_budget": mine[0]["transfer"]["budget"],
+        "transfer_zero_shot_success": [j["transfer"]["zero_shot_success"] for j in mine],
+        "transfer_zero_shot_deaths_per_episode": [j["transfer"]["zero_shot_deaths_per_episode"] for j in mine],
+        "transfer_trials_to_reliable": [j["transfer"]["trials_to_reliable"] for j in mine],
+        "transfer_final_success_rate": [j["transfer"]["final_success_rate"] for j in mine],
+        "scratch_trials_to_reliable": [scratch[j["seed"]]["trials_to_reliable"] if j["seed"] in scratch else None
+                                       for j in mine],
+        "scratch_final_success_rate": [scratch[j["seed"]]["final_success_rate"] if j["seed"] in scratch else None
+                                       for j in mine],
+    }
+    if "deaths_to_reliable" in extra_keys:
+        figures["transfer_deaths_to_reliable"] = [j["transfer"]["deaths_to_reliable"] for j in mine]
+        figures["transfer_total_training_deaths"] = [j["transfer"]["total_training_deaths"] for j in mine]
+        figures["scratch_deaths_to_reliable"] = [
+            scratch[j["seed"]]["deaths_to_reliable"] if j["seed"] in scratch else None for j in mine
+        ]
+    figures["relearn_fraction"] = [
+        relearn_fraction(cont, fresh)
+        for cont, fresh in zip(figures["transfer_trials_to_reliable"], figures["scratch_trials_to_reliable"])
     ]
-    header = ["agent", "seeds"] + [title for title, _ in columns] + ["final success"]
+    return figures
+
+
+def relearn_fraction(continued: int | None, scratch: int | None) -> float | None:
+    """Continued-training cost over from-scratch cost; None when either is censored."""
+    if continued is None or scratch is None or scratch == 0:
+        return None
+    return round(continued / scratch, 4)
+
+
+def write_csv(path: Path, jobs: list[dict[str, Any]]) -> None:
+    """One row per agent, seed, phase and evaluation point. Phases: ``train`` (the task's
+    world), ``transfer`` (the same agent, continued in the new world; trials counted
+    from its arrival there, 0 = zero-shot) and ``scratch`` (a fresh agent there)."""
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        for job in sorted(jobs, key=lambda j: (j["phase"], j["agent"], j["seed"])):
+            stages = [(job["phase"], job["evaluations"])]
+            if "transfer" in job:
+                stages.append(("transfer", job["transfer"]["evaluations"]))
+            for phase, rows in stages:
+                for row in rows:
+                    writer.writerow({"phase": phase, "agent": job["agent"], "seed": job["seed"], **row})
+
+
+#: (column title, summary key, kind): kind "trials" is censored at the budget,
+#: "transfer-trials" at the transfer budget, "count" is a plain count, "rate" a
+#: success rate, "fraction" a ratio.
+TRAINING_COLUMNS = [
+    ("trials to first success", "trials_to_first_success", "trials"),
+    ("trials to reliable", "trials_to_reliable", "trials"),
+    ("final success", "final_success_rate", "rate"),
+]
+DEATH_COLUMNS = [
+    ("trials to first success", "trials_to_first_success", "trials"),
+    ("deaths to first success", "deaths_to_first_success", "count"),
+    ("trials to reliable", "trials_to_reliable", "trials"),
+    ("deaths to reliable", "deaths_to_reliable", "count"),
+    ("training deaths", "total_training_deaths", "count"),
+    ("final success", "final_success_rate", "rate"),
+]
+TRANSFER_COLUMNS = [
+    ("zero-shot success", "transfer_zero_shot_success", "rate"),
+    ("zero-shot deaths/episode", "transfer_zero_shot_deaths_per_episode", "fraction"),
+    ("continued: trials to reliable", "transfer_trials_to_reliable", "transfer-trials"),
+    ("from scratch: trials to reliable", "scratch_trials_to_reliable", "transfer-trials"),
+    ("relearn fraction", "relearn_fraction", "fraction"),
+]
+
+
+def table(summary: dict[str, Any], columns: list[tuple[str, str, str]] = TRAINING_COLUMNS) -> str:
+    """The printed table: median [range] over seeds; censored values shown as "> budget"."""
+    header = ["agent", "seeds"] + [title for title, _, _ in columns]
     rows = []
     for agent, entry in summary.items():
         row = [agent, str(len(entry["seeds"]))]
-        for _, key in columns:
-            budget = entry["budget"] if key.startswith("trials") else None
-            row.append(format_censored(entry[key], budget))
-        row.append(format_rates(entry["final_success_rate"]))
+        for _, key, kind in columns:
+            values = entry.get(key)
+            if values is None:
+                row.append("-")
+            elif kind == "rate":
+                row.append(format_rates([v for v in values if v is not None]))
+            elif kind == "fraction":
+                row.append(format_fractions(values))
+            else:
+                budget = {"trials": entry["budget"], "transfer-trials": entry.get("transfer_budget")}.get(kind)
+                row.append(format_censored(values, budget) if kind != "count" else format_censored(values, None))
         rows.append(row)
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths))  # noqa: E731
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def format_fractions(values: list[float | None]) -> str:
+    """Median of the known values and how many seeds are censored."""
+    known = sorted(v for v in values if v is not None)
+    if not known:
+        return "censored"
+    n = len(known)
+    median = (known[(n - 1) // 2] + known[n // 2]) / 2
+    text = f"{median:.2f}" + (f" [{known[0]:.2f} to {known[-1]:.2f}]" if n > 1 else "")
+    missing = len(values) - n
+    return text + (f" ({missing} censored)" if missing else "")
 
 
 def censored_note(summary: dict[str, Any]) -> str:

@@ -26,6 +26,7 @@ class Size:
     eval_episodes: int  #: held-out evaluation episodes at each evaluation point
     eval_points: int  #: about this many log-spaced evaluation points from 1 to the budget
     agent_budgets: dict[str, int] = field(default_factory=dict)  #: per-agent budget overrides
+    transfer_budget: int = 0  #: training trials in the transfer world, continued and from scratch
 
 
 @dataclass(frozen=True)
@@ -35,14 +36,22 @@ class Task:
     agents: tuple[str, ...]  #: default agents, in table order
     default: Size
     full: Size
-    trace: Callable[[dict[str, Any]], dict[str, Any]]  #: what to keep of a finished episode for plots
-    summary_keys: tuple[str, ...] = ()
+    trace: Callable[[list[dict[str, Any]]], dict[str, Any]]  #: what plots keep of an episode, from its infos
+    #: what plots keep of a training trial, from its last info (None: nothing)
+    trace_training: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    summary_keys: tuple[str, ...] = ()  #: per-seed keys beyond the common ones
+    transfer_env_kwargs: dict[str, Any] | None = None  #: the new world of the standard protocol, if any
 
     def make_env(self, **env_kwargs: Any) -> gym.Env:
         return gym.make(self.env_id, **env_kwargs)
 
 
-def rocket_trace(info: dict[str, Any]) -> dict[str, Any]:
+def rocket_trace(infos: list[dict[str, Any]]) -> dict[str, Any]:
+    """A launch's path, from its infos (the last one holds the telemetry)."""
+    return rocket_flight(infos[-1])
+
+
+def rocket_flight(info: dict[str, Any]) -> dict[str, Any]:
     """The rocket's tracked positions and the Moon's last one, in thousands of km
     (rounded: results stay small)."""
     telemetry = info["telemetry"]
@@ -59,6 +68,23 @@ ROCKET = Task(
     default=Size(budget=1500, seeds=3, eval_episodes=30, eval_points=10, agent_budgets={"sac": 1000, "td3": 1000}),
     full=Size(budget=30_000, seeds=3, eval_episodes=50, eval_points=16, agent_budgets={"planner": 30}),
     trace=rocket_trace,
+    trace_training=rocket_flight,
 )
 
-TASKS: dict[str, Task] = {"rocket": ROCKET}
+def city_trace(infos: list[dict[str, Any]]) -> dict[str, Any]:
+    """The pedestrian's path (row, col per tick) and its goal."""
+    return {"path": [list(map(int, info["position"])) for info in infos], "goal": list(map(int, infos[0]["goal"]))}
+
+
+CITY = Task(
+    name="city",
+    env_id=envs.CITY_ID,
+    agents=("traffic-planner", "random", "ppo", "dqn", "a2c"),
+    default=Size(budget=800, seeds=2, eval_episodes=30, eval_points=8, transfer_budget=400),
+    full=Size(budget=20_000, seeds=3, eval_episodes=50, eval_points=14, transfer_budget=10_000),
+    trace=city_trace,
+    summary_keys=("deaths_to_first_success", "deaths_to_reliable", "total_training_deaths"),
+    transfer_env_kwargs={"map": "new"},
+)
+
+TASKS: dict[str, Task] = {"rocket": ROCKET, "city": CITY}
