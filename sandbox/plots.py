@@ -134,14 +134,34 @@ def plot_run(run_dir: Path) -> list[Path]:
     """Every plot of a run folder, from its files."""
     run_dir = Path(run_dir)
     summary_file = json.loads((run_dir / "summary.json").read_text())
+    config = json.loads((run_dir / "config.json").read_text())
     summary = summary_file["agents"]
-    jobs = [j for j in load_jobs(run_dir) if j["phase"] == "train"]
+    all_jobs = load_jobs(run_dir)
+    jobs = [j for j in all_jobs if j["phase"] == "train"]
     if not summary:
         return []
     paths = [plot_success(run_dir, jobs, summary)]
     if summary_file["task"] == "rocket":
         paths.append(plot_rocket_trajectories(run_dir, jobs, summary))
+    transfer = config.get("transfer_env_kwargs")
+    if transfer and any("relearn_fraction" in e for e in summary.values()):
+        from sandbox.plots_transfer import plot_both_worlds, plot_transfer_chart
+
+        names = (world_name(config["env_kwargs"]), world_name(transfer))
+        paths += [plot_both_worlds(run_dir, all_jobs, summary, names), plot_transfer_chart(run_dir, summary, names)]
+    if summary_file["task"] == "city":
+        from sandbox.plots_city import plot_deaths, plot_maps
+
+        paths.append(plot_deaths(run_dir, jobs, summary))
+        if transfer:
+            paths.append(plot_maps(run_dir, all_jobs, summary, (config["env_kwargs"]["map"], transfer["map"])))
     return [p for p in paths if p is not None]
+
+
+def world_name(env_kwargs: dict[str, Any]) -> str:
+    """A readable name of a world or city from the env's keyword arguments."""
+    value = env_kwargs.get("world", env_kwargs.get("map", "?"))
+    return Path(str(value)).stem if str(value).endswith((".toml", ".txt")) else str(value)
 
 
 if __name__ == "__main__":

@@ -159,7 +159,7 @@ def table(summary: dict[str, Any], columns: list[tuple[str, str, str]] = TRAININ
                 row.append(format_fractions(values))
             else:
                 budget = {"trials": entry["budget"], "transfer-trials": entry.get("transfer_budget")}.get(kind)
-                row.append(format_censored(values, budget) if kind != "count" else format_censored(values, None))
+                row.append(format_censored(values, budget) if kind != "count" else format_counts(values))
         rows.append(row)
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
@@ -188,3 +188,13 @@ def censored_note(summary: dict[str, Any]) -> str:
     if not parts:
         return "Every agent became reliable on every seed."
     return "Censored (never reliable within the budget): " + ", ".join(parts) + "."
+
+
+def format_counts(values: list[float | None]) -> str:
+    """Counts (deaths) over seeds; a seed that never got there shows as "n/a"."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return "n/a"
+    text = format_censored(known, None)
+    missing = len(values) - len(known)
+    return text + (f" ({missing} n/a)" if missing else "")
