@@ -62,8 +62,8 @@ class RocketLaunchEnv(gym.Env):
 
     ## Starting State
 
-    Moon phase uniform in [0, 2 pi), moon distance uniform over the world's
-    `moon_distance_km`, drawn from `np_random`. `reset(options={"moon_phase_rad": ...,
+    Moon phase uniform over `moon_phase_deg` (all phases by default), moon distance
+    uniform over the world's `moon_distance_km`, drawn from `np_random`. `reset(options={"moon_phase_rad": ...,
     "moon_distance_km": ...})` sets either.
 
     ## Episode End
@@ -89,6 +89,10 @@ class RocketLaunchEnv(gym.Env):
 
     `world`: a preset name (`earth_moon`, `super_earth`), a path to a world TOML
     file, or a `RocketWorld`. `render_mode`: None or `"rgb_array"`.
+    `moon_phase_deg`: (low, high), the phases launch situations are drawn from
+    (a bounded training region for generalization studies). `gravity_scale`: a
+    hidden factor on the planet's true GM (a world that differs from the one
+    trained in; agents are not told).
 
     ## Version History
 
@@ -97,11 +101,24 @@ class RocketLaunchEnv(gym.Env):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 1}
 
-    def __init__(self, world: str | Path | RocketWorld = "earth_moon", render_mode: str | None = None):
+    def __init__(
+        self,
+        world: str | Path | RocketWorld = "earth_moon",
+        render_mode: str | None = None,
+        moon_phase_deg: tuple[float, float] = (0.0, 360.0),
+        gravity_scale: float = 1.0,
+    ):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        low, high = (float(v) for v in moon_phase_deg)
+        if not (0.0 <= high - low <= 360.0):
+            raise ValueError(f"moon_phase_deg must be (low, high) with 0 <= high - low <= 360, got {moon_phase_deg}")
+        if not (math.isfinite(gravity_scale) and gravity_scale > 0):
+            raise ValueError(f"gravity_scale must be a positive number, got {gravity_scale}")
         self.world = load_world(world)
-        self._true = self.world.true  # read once: nothing outside the simulator sees it
+        # Read once: nothing outside the simulator sees the true constants.
+        self._true = self.world.true.scaled(gm_earth=gravity_scale)
+        self._phase_range_rad = (math.radians(low), math.radians(high))
         self._published = self.world.published()
         self.render_mode = render_mode
         self.observation_space = spaces.Box(-1.0, 1.0, shape=(3,), dtype=np.float32)
@@ -113,7 +130,7 @@ class RocketLaunchEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         low, high = self.world.moon_distance_km
-        phase = float(self.np_random.uniform(0.0, 2.0 * math.pi))
+        phase = float(self.np_random.uniform(*self._phase_range_rad))
         distance = float(self.np_random.uniform(low, high))
         options = options or {}
         phase = float(options.get("moon_phase_rad", phase)) % (2.0 * math.pi)
