@@ -158,13 +158,14 @@ def random_launches(world: RocketWorld, count: int, seed: int) -> list[Launch]:
     return launches
 
 
-def launches_per_second(launch_once, seconds: float) -> tuple[float, int]:
-    """Calls ``launch_once(i)`` for i = 0, 1, ... for about ``seconds``; returns (rate, launches)."""
-    done, start = 0, time.perf_counter()
+def launches_per_second(launch_once, seconds: float) -> tuple[float, float]:
+    """Calls ``launch_once(i)`` for i = 0, 1, ... for about ``seconds`` of wall time;
+    returns (launches per second, the share of a core this process had meanwhile)."""
+    done, start, cpu_start = 0, time.perf_counter(), time.process_time()
     while (elapsed := time.perf_counter() - start) < seconds:
         launch_once(done)
         done += 1
-    return done / elapsed, done
+    return done / elapsed, (time.process_time() - cpu_start) / elapsed
 
 
 def main() -> None:
@@ -189,7 +190,7 @@ def main() -> None:
           " steps and speed over random launches (fly)")
     print(header)
     print("-" * len(header))
-    summary = {}
+    summary, core_shares = {}, []
     for eta in sorted({*ETAS, ETA}, reverse=True):
         errors, missed, worst = [], 0, None
         for launch, reference in zip(hits, references):
@@ -201,7 +202,8 @@ def main() -> None:
             if errors[-1] == max(errors):
                 worst = (launch, reference["t_s"])
         steps = []
-        rate, _ = launches_per_second(lambda i: steps.append(fly(world, true, randoms[i % len(randoms)], eta=eta).steps), args.seconds)
+        rate, core_share = launches_per_second(lambda i: steps.append(fly(world, true, randoms[i % len(randoms)], eta=eta).steps), args.seconds)
+        core_shares.append(core_share)
         median_error = statistics.median(errors) if errors else math.nan
         max_error = max(errors) if errors else math.nan
         summary[eta] = (rate, max_error, missed, worst)
@@ -215,8 +217,12 @@ def main() -> None:
         env.reset()
         env.step(rng.uniform(-1.0, 1.0, 3).astype(np.float32))
 
-    env_rate, _ = launches_per_second(env_launch, args.seconds)
+    env_rate, core_share = launches_per_second(env_launch, args.seconds)
+    core_shares.append(core_share)
     print(f"\nenv.step of sandbox/RocketLaunch-v0 (reset + step, random actions): {env_rate:.0f} launches/s")
+    if min(core_shares) < 0.9:
+        print(f"warning: the machine is busy (this process had as little as {min(core_shares):.0%} of a core);"
+              " the rates are low")
     _, max_error, missed, worst = summary[ETA]
     if worst is not None:
         launch, flight_time_s = worst
