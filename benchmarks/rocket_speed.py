@@ -31,7 +31,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq, minimize_scalar
 
-import envs  # noqa: F401  (registers sandbox/RocketLaunch-v0)
+import envs
 from envs.rocket.flight import ETA, Launch, fly, initial_state
 from envs.rocket.reference import reference_flight
 from envs.rocket.world import Constants, RocketWorld, load_world
@@ -129,7 +129,9 @@ def hitting_launches(world: RocketWorld, count: int, seed: int) -> list[Launch]:
     arrival point by)."""
     rng = np.random.default_rng(seed)
     launches: list[Launch] = []
-    while len(launches) < count:
+    for _ in range(50 * count):
+        if len(launches) == count:
+            break
         phase = float(rng.uniform(0.0, 2.0 * math.pi))
         distance = float(rng.uniform(*world.moon_distance_km))
         delta_v = float(rng.uniform(*world.delta_v_km_s))
@@ -139,6 +141,8 @@ def hitting_launches(world: RocketWorld, count: int, seed: int) -> list[Launch]:
         low, high = interval
         angle = float(rng.uniform(low + 0.05 * (high - low), high - 0.05 * (high - low)))
         launches.append(Launch(phase, distance, angle % (2.0 * math.pi), delta_v))
+    if len(launches) < count:
+        raise RuntimeError(f"world {world.name!r}: found only {len(launches)} hitting launches; does its delta-v range reach the moon?")
     return launches
 
 
@@ -209,7 +213,7 @@ def main() -> None:
         summary[eta] = (rate, max_error, missed, worst)
         print(f"{eta:>7.3f} {statistics.fmean(steps):>13.0f} {median_error:>11.3f} {max_error:>8.3f} {missed:>7d} {rate:>11.0f}")
 
-    env = gym.make("sandbox/RocketLaunch-v0", world=world)
+    env = gym.make(envs.ROCKET_ID, world=world)
     rng = np.random.default_rng(args.seed + 2)
     env.reset(seed=args.seed + 2)
 
@@ -219,7 +223,7 @@ def main() -> None:
 
     env_rate, core_share = launches_per_second(env_launch, args.seconds)
     core_shares.append(core_share)
-    print(f"\nenv.step of sandbox/RocketLaunch-v0 (reset + step, random actions): {env_rate:.0f} launches/s")
+    print(f"\nenv.step of {envs.ROCKET_ID} (reset + step, random actions): {env_rate:.0f} launches/s")
     if min(core_shares) < 0.9:
         print(f"warning: the machine is busy (this process had as little as {min(core_shares):.0%} of a core);"
               " the rates are low")
