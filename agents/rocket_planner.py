@@ -75,6 +75,7 @@ class Facts:
     """The world's published facts the model needs."""
 
     parking_radius_km: float
+    earth_radius_km: float
     moon_radius_km: float
     moon_period_days: float
     moon_reference_distance_km: float
@@ -87,6 +88,7 @@ class Facts:
     def from_published(cls, world: dict[str, Any]) -> Facts:
         return cls(
             parking_radius_km=float(world["parking_radius_km"]),
+            earth_radius_km=float(world["earth_radius_km"]),
             moon_radius_km=float(world["moon_radius_km"]),
             moon_period_days=float(world["moon_period_days"]),
             moon_reference_distance_km=float(world["moon_reference_distance_km"]),
@@ -186,8 +188,11 @@ def propagate(
         t, x, y, vx, vy = s
         angle = moon_phase + rate * t
         dx, dy = x - moon_distance * np.cos(angle), y - moon_distance * np.sin(angle)
-        r2, q2 = x * x + y * y, dx * dx + dy * dy
-        pull_e, pull_m = gm_e / (r2 * np.sqrt(r2)), gm_m / (q2 * np.sqrt(q2))
+        # Inside a body its pull falls linearly to zero (a uniform ball): flights the
+        # fit tries out may graze through the moon, and must stay smooth there.
+        r = np.maximum(np.sqrt(x * x + y * y), facts.earth_radius_km)
+        q = np.maximum(np.sqrt(dx * dx + dy * dy), facts.moon_radius_km)
+        pull_e, pull_m = gm_e / (r * r * r), gm_m / (q * q * q)
         dt_ds = 1.0 / (np.sqrt(pull_e) + np.sqrt(pull_m))
         return np.stack([dt_ds, dt_ds * vx, dt_ds * vy, -dt_ds * (pull_e * x + pull_m * dx), -dt_ds * (pull_e * y + pull_m * dy)])
 
@@ -423,7 +428,7 @@ class Fit:
             return np.vstack(blocks + [self._summary_rows(x)[1]])
 
         result = least_squares(residual, self.x, jac=jacobian, method="trf", bounds=(-1.0, 1.0),
-                               x_scale="jac", max_nfev=self.config.max_fit_evaluations)
+                               x_scale="jac", ftol=1e-6, xtol=1e-7, max_nfev=self.config.max_fit_evaluations)
         self.x = result.x
 
     def rms(self, planet_arc_only: bool = False) -> list[float]:
