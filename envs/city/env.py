@@ -15,7 +15,10 @@ from envs.city.citymap import HEADING_STEPS, MAX_CAR_SPEED, CityMap, Traffic, lo
 ACTION_STEPS = ((0, 0), (-1, 0), (0, 1), (1, 0), (0, -1))
 GOAL_SCALE_CELLS = 32.0  #: D, the fixed normaliser of the goal offset (cells); the same on every map
 CELL_CHANNELS = 11  #: values per window cell, see the observation table
-_EXIT, _CHOOSE = -1, -2  #: car moves: leaves the map; draws among several moves
+#: codes in the car move table: draw among several moves; leave the map heading h (_EXIT - h)
+_CHOOSE, _EXIT = -1, -2
+_NOWHERE: frozenset[int] = frozenset()
+_NO_WINDOW: dict[int, int] = {}
 
 
 class CityNavEnv(gym.Env):
@@ -78,13 +81,15 @@ class CityNavEnv(gym.Env):
 
     ## Starting State
 
-    The traffic first runs for `warmup_ticks` ticks (default: rows + cols) without the
-    pedestrian. Then the start and goal are drawn uniformly on sidewalk cells of one
-    walkable area, at least `min_start_goal_distance` apart (Manhattan). Traffic draws
-    its random numbers from its own generator seeded from `self.np_random`, so the same
-    seed gives the same traffic whatever the pedestrian does or where it starts.
-    `reset(options={"start": (r, c), "goal": (r, c)})` fixes either or both (the start
-    must be a sidewalk, the goal walkable).
+    A reset with a seed (and the first reset) starts a fresh city: no cars, then
+    `warmup_ticks` ticks of traffic (default rows + cols) without the pedestrian. A
+    reset without a seed keeps the traffic running where it was: the next walk starts
+    in the same, living city. Traffic draws its random numbers from its own generator
+    seeded from `self.np_random`, so the same seed gives the same traffic whatever the
+    pedestrian does or where it starts. The start and goal are drawn uniformly on
+    sidewalk cells of one walkable area, at least `min_start_goal_distance` apart
+    (Manhattan); `reset(options={"start": (r, c), "goal": (r, c)})` fixes either or
+    both (the start must be a sidewalk, the goal walkable).
 
     ## Episode End
 
@@ -167,7 +172,10 @@ class CityNavEnv(gym.Env):
         self._pos = self._goal = -1
         self._tick = 0
         self._distance = 0
-        self._cars: list[list[int]] = []  # [cell, heading, speed] per car, oldest first
+        #: per car, oldest first: [state = cell * 4 + heading, speed, self._car_rows[speed]]
+        self._cars: list[list[Any]] = []
+        self._car_flat: list[int] = []  # the cars as info["cars"] rows, flattened
+        self._traffic_rng: np.random.Generator | None = None
         #: when True, step() keeps in ``car_paths`` each car's path through the tick
         #: (for tests): ``(speed, [(row, col), ...])``, cells off the map included
         self.record_car_paths = False
@@ -180,8 +188,7 @@ class CityNavEnv(gym.Env):
         rows, cols = city.shape
         n = rows * cols
         self._rows, self._cols = rows, cols
-        self._row_of = [i // cols for i in range(n)]
-        self._col_of = [i % cols for i in range(n)]
+        self._rc = [divmod(i, cols) for i in range(n)]
         walkable = city.walkable.reshape(-1)
 
         # where each action takes the pedestrian from each cell
@@ -209,8 +216,8 @@ class CityNavEnv(gym.Env):
         self._static_obs: list[np.ndarray | None] = [None] * n
         #: per walkable cell: {cell in its window: index of that cell's channel 0 in the observation}
         self._window: list[dict[int, int]] = [{} for _ in range(n)]
-        #: per walkable cell: cells within Manhattan distance 3 (a car starting farther
-        #: cannot meet a pedestrian starting there within one tick)
+        #: per walkable cell: cells within Manhattan distance 3; a car starting farther
+        #: away cannot meet a pedestrian starting there within one tick
         self._near: list[frozenset[int]] = [frozenset()] * n
         reach = MAX_CAR_SPEED + 1
         for i in np.flatnonzero(walkable):
@@ -231,29 +238,29 @@ class CityNavEnv(gym.Env):
                 if abs(nr - r) + abs(nc - c) <= reach
             )
 
-        # car moves per state cell * 4 + heading
-        self._car_next = [0] * (4 * n)
-        self._car_next_heading = [0] * (4 * n)
-        self._car_choices: dict[int, tuple[tuple[int, int] | None, tuple[tuple[int, int], ...]]] = {}
+        # a car is a state, cell * 4 + heading; its next state, an exit code or _CHOOSE
+        def code(nxt: tuple[int, int] | None, heading: int) -> int:
+            return _EXIT - heading if nxt is None else (nxt[0] * cols + nxt[1]) * 4 + heading
+
+        self._next_state = [_EXIT] * (4 * n)
+        self._choices: dict[int, tuple[int | None, tuple[int, ...]]] = {}
         for r, c in zip(*np.nonzero(city.road)):
             for h in range(4):
                 state = (r * cols + c) * 4 + h
                 moves = city._car_moves((int(r), int(c)), h)
-                flat = tuple((_EXIT if nxt is None else nxt[0] * cols + nxt[1], nh) for nxt, nh, _ in moves)
                 if len(moves) == 1:
-                    self._car_next[state], self._car_next_heading[state] = flat[0]
+                    self._next_state[state] = code(moves[0][0], moves[0][1])
                 elif moves:
-                    straight = next((f for f, (_, _, turn) in zip(flat, moves) if not turn), None)
-                    turns = tuple(f for f, (_, _, turn) in zip(flat, moves) if turn)
-                    self._car_next[state] = _CHOOSE
-                    self._car_choices[state] = (straight, turns)
-                else:
-                    self._car_next[state] = _EXIT  # unreachable for cars (checked by the map)
-        self._entries = [r * cols + c for r, c in city.entry_cells]
-        self._entry_heading = [int(city.lane_heading[r, c]) for r, c in city.entry_cells]
+                    straight = next((code(nxt, nh) for nxt, nh, turn in moves if not turn), None)
+                    turns = tuple(code(nxt, nh) for nxt, nh, turn in moves if turn)
+                    self._next_state[state] = _CHOOSE
+                    self._choices[state] = (straight, turns)
+        #: per speed v, per state s: the car's row of info["cars"], (row, col, heading, v)
+        self._car_rows = [[(s // 4 // cols, s // 4 % cols, s % 4, v) for s in range(4 * n)] for v in range(MAX_CAR_SPEED + 1)]
+        self._entries = [((r * cols + c) * 4 + int(city.lane_heading[r, c])) for r, c in city.entry_cells]
         self._entry_back = [
             (r - HEADING_STEPS[h][0], c - HEADING_STEPS[h][1])
-            for (r, c), h in zip(city.entry_cells, self._entry_heading)
+            for (r, c), h in zip(city.entry_cells, (int(city.lane_heading[cell]) for cell in city.entry_cells))
         ]
 
         # start and goal candidates: sidewalks in the largest walkable area
@@ -270,31 +277,19 @@ class CityNavEnv(gym.Env):
 
     # -- the random numbers of the traffic -----------------------------------------------
 
-    def _refill_uniforms(self) -> list[float]:
-        self._uniforms = self._traffic_rng.random(4096).tolist()
-        self._u = 0
-        return self._uniforms
-
-    def _uniform(self) -> float:
-        if self._u >= len(self._uniforms):
-            self._refill_uniforms()
-        u = self._uniforms[self._u]
-        self._u += 1
-        return u
-
-    def _entry_gap(self) -> int:
+    def _entry_gap(self, uniform: float) -> int:
         """Ticks until an entry's next car: geometric with success chance ``entry_rate``."""
         rate = self.traffic.entry_rate
         if rate >= 1.0:
             return 1
         if rate <= 0.0:
             return 1 << 62
-        return 1 + int(math.log(1.0 - self._uniform()) / math.log(1.0 - rate))
+        return 1 + int(math.log(1.0 - uniform) / math.log(1.0 - rate))
 
-    def _new_speed(self) -> int:
-        u = self._uniform() * self._speed_total
+    def _new_speed(self, uniform: float) -> int:
+        scaled = uniform * self._speed_total
         for speed, cumulative in self._speed_cdf:
-            if u < cumulative:
+            if scaled < cumulative:
                 return speed
         return self._speed_cdf[-1][0]
 
@@ -302,31 +297,37 @@ class CityNavEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        self._traffic_rng = np.random.default_rng(int(self.np_random.integers(1 << 63)))
-        self._refill_uniforms()
-        weights = self.traffic.speed_weights
-        self._speed_total = float(sum(weights))
-        self._speed_cdf = [(s, float(sum(weights[: j + 1]))) for j, s in enumerate(self.traffic.speeds)]
-        self._cars = []
-        self._occupied = bytearray(self._rows * self._cols)
-        self._next_entry = [self._entry_gap() for _ in self._entries]
-        self._next_any_entry = min(self._next_entry)
-        self._traffic_tick = 0
-        for _ in range(self.warmup_ticks):
-            self._advance_traffic(-1, -1, None)
-
+        if seed is not None or self._traffic_rng is None:
+            self._start_traffic()
         start, goal = self._draw_start_goal(options or {})
         self._pos, self._goal, self._tick = start, goal, 0
         self._distance = self._manhattan(start, goal)
         obs = self._static_obs[start].copy()
         window = self._window[start]
-        for cell, heading, speed in self._cars:
-            base = window.get(cell)
+        for state, speed, _ in self._cars:
+            base = window.get(state >> 2)
             if base is not None:
-                obs[base + 6 + heading] = 1.0
+                obs[base + 6 + (state & 3)] = 1.0
                 obs[base + 10] = speed / MAX_CAR_SPEED
         self._write_goal(obs, start)
         return obs, self._info(False, False)
+
+    def _start_traffic(self) -> None:
+        """A fresh city: no cars, a traffic generator seeded from ``np_random``, a warm-up."""
+        self._traffic_rng = np.random.default_rng(int(self.np_random.integers(1 << 63)))
+        self._uniforms = self._traffic_rng.random(4096).tolist()
+        self._u = 0
+        weights = self.traffic.speed_weights
+        self._speed_total = float(sum(weights))
+        self._speed_cdf = [(s, float(sum(weights[: j + 1]))) for j, s in enumerate(self.traffic.speeds)]
+        self._cars = []
+        self._car_flat = []
+        self._occupied = bytearray(self._rows * self._cols)
+        self._next_entry = [self._entry_gap(self._traffic_rng.random()) for _ in self._entries]
+        self._next_any_entry = min(self._next_entry)
+        self._traffic_tick = 0
+        for _ in range(self.warmup_ticks):
+            self._advance_traffic(-1, -1, None)
 
     def step(self, action):
         p0 = self._pos
@@ -339,18 +340,20 @@ class CityNavEnv(gym.Env):
 
         success = p1 == self._goal and not death
         distance = self._manhattan(p1, self._goal)
-        components = {
-            "goal": self.reward_goal if success else 0.0,
-            "death": self.reward_death if death else 0.0,
-            "step": self.reward_step,
-            "progress": self.progress_per_cell * (self._distance - distance),
-        }
+        goal_reward = self.reward_goal if success else 0.0
+        death_reward = self.reward_death if death else 0.0
+        progress = self.progress_per_cell * (self._distance - distance)
         self._distance = distance
-        reward = components["goal"] + components["death"] + components["step"] + components["progress"]
+        reward = goal_reward + death_reward + self.reward_step + progress
         terminated = success or death
         truncated = not terminated and self._tick >= self.max_steps
         info = self._info(success, death)
-        info["reward_components"] = components
+        info["reward_components"] = {
+            "goal": goal_reward,
+            "death": death_reward,
+            "step": self.reward_step,
+            "progress": progress,
+        }
         if terminated or truncated:
             info["outcome"] = "death" if death else ("success" if success else "time_limit")
         return obs, reward, terminated, truncated, info
@@ -362,7 +365,7 @@ class CityNavEnv(gym.Env):
 
         if self._background is None:
             self._background = draw_background(self.city_map)
-        return draw_city(self._background, self._car_array(), self._cell(self._pos), self._cell(self._goal))
+        return draw_city(self._background, self._car_array(), self._rc[self._pos], self._rc[self._goal])
 
     # -- the world -----------------------------------------------------------------------
 
@@ -371,93 +374,108 @@ class CityNavEnv(gym.Env):
 
         The pedestrian walks from cell ``p0`` to ``p1`` during the tick (-1: absent).
         """
-        self._traffic_tick += 1
+        tick = self._traffic_tick = self._traffic_tick + 1
         occupied = self._occupied
-        car_next, car_next_heading = self._car_next, self._car_next_heading
-        near = self._near[p0] if p0 >= 0 else frozenset()
-        window = self._window[p1] if p1 >= 0 else {}
+        next_state, choices = self._next_state, self._choices
+        p_turn = self.traffic.turn_probability
+        near = self._near[p0] if p0 >= 0 else _NOWHERE
+        window = self._window[p1] if p1 >= 0 else _NO_WINDOW
         record = self.record_car_paths
-        paths = self.car_paths = [] if record else self.car_paths
-        death = False
-        left_map = False
+        if record:
+            self.car_paths = []
+        # enough uniforms for the tick: at most one per car move, two per new car
+        uniforms, u = self._uniforms, self._u
+        if len(uniforms) - u < 2 * len(self._cars) + 2 * len(self._entries):
+            uniforms = self._uniforms = uniforms[u:] + self._traffic_rng.random(4096).tolist()
+            u = 0
+        flat: list[int] = []
+        death = left_map = False
         for car in self._cars:
-            cell, heading, speed = car
-            path = [cell] if (record or cell in near) else None
+            state, speed, rows = car
+            cell = state >> 2
+            # only cars near the pedestrian can meet it: keep their path through the tick
+            path = [state] if (record or cell in near) else None
             for _ in range(speed):
-                state = cell * 4 + heading
-                nxt = car_next[state]
-                if nxt == _CHOOSE:
-                    nxt, new_heading = self._choose(state)
-                else:
-                    new_heading = car_next_heading[state]
-                if nxt == _EXIT:
-                    occupied[cell] = 0
-                    if path is not None:
-                        path.append(-1 - new_heading)  # off the map, beyond ``cell``
-                    cell = -1
-                    left_map = True
-                    break
-                if occupied[nxt]:
+                nxt = next_state[state]
+                if nxt < 0:
+                    if nxt == _CHOOSE:
+                        straight, turns = choices[state]
+                        draw = uniforms[u]
+                        u += 1
+                        if straight is None:
+                            nxt = turns[int(draw * len(turns))]
+                        elif draw >= p_turn:
+                            nxt = straight
+                        else:
+                            nxt = turns[int(draw / p_turn * len(turns))]
+                    if nxt < 0:  # it leaves the map
+                        occupied[cell] = 0
+                        if path is not None:
+                            path.append(nxt)
+                        state = -1
+                        left_map = True
+                        break
+                ahead = nxt >> 2
+                if occupied[ahead]:
                     break
                 occupied[cell] = 0
-                occupied[nxt] = 1
-                cell, heading = nxt, new_heading
+                occupied[ahead] = 1
+                state, cell = nxt, ahead
                 if path is not None:
-                    path.append(cell)
-            car[0], car[1] = cell, heading
+                    path.append(state)
+            car[0] = state
             if path is not None:
-                rc_path = self._path_cells(path)
                 if record:
-                    paths.append((speed, rc_path))
-                if p0 >= 0 and not death:
-                    death = _meets(rc_path, speed, self._cell(p0), self._cell(p1))
-            base = window.get(cell)
-            if base is not None:
-                obs[base + 6 + heading] = 1.0
-                obs[base + 10] = speed / MAX_CAR_SPEED
+                    self.car_paths.append((speed, self._path_cells(path)))
+                # paths on the grid cross only at cell centres: no shared cell, no meeting
+                if not death and any(s >= 0 and ((s >> 2) == p0 or (s >> 2) == p1) for s in path):
+                    death = _meets(self._path_cells(path), speed, self._rc[p0], self._rc[p1])
+            if state >= 0:
+                flat.extend(rows[state])
+                base = window.get(cell)
+                if base is not None:
+                    obs[base + 6 + (state & 3)] = 1.0
+                    obs[base + 10] = speed / MAX_CAR_SPEED
         if left_map:
             self._cars = [car for car in self._cars if car[0] >= 0]
 
-        tick = self._traffic_tick
         if tick >= self._next_any_entry:
             next_entry = self._next_entry
-            for e, cell in enumerate(self._entries):
+            for e, state in enumerate(self._entries):
                 if next_entry[e] > tick:
                     continue
-                next_entry[e] = tick + self._entry_gap()
+                next_entry[e] = tick + self._entry_gap(uniforms[u])
+                cell = state >> 2
                 if occupied[cell]:
+                    u += 1
                     continue  # the entry is blocked: this car never comes
-                heading, speed = self._entry_heading[e], self._new_speed()
-                self._cars.append([cell, heading, speed])
+                speed = self._new_speed(uniforms[u + 1])
+                u += 2
+                rows = self._car_rows[speed]
+                self._cars.append([state, speed, rows])
                 occupied[cell] = 1
+                flat.extend(rows[state])
                 if record:
-                    paths.append((1, [self._entry_back[e], self._cell(cell)]))
+                    self.car_paths.append((1, [self._entry_back[e], self._rc[cell]]))
                 if cell == p1:
                     death = True  # it drives in onto the pedestrian at the end of the tick
                 base = window.get(cell)
                 if base is not None:
-                    obs[base + 6 + heading] = 1.0
+                    obs[base + 6 + (state & 3)] = 1.0
                     obs[base + 10] = speed / MAX_CAR_SPEED
             self._next_any_entry = min(next_entry)
+        self._u = u
+        self._car_flat = flat
         return death
 
-    def _choose(self, state: int) -> tuple[int, int]:
-        straight, turns = self._car_choices[state]
-        u = self._uniform()
-        if straight is None:
-            return turns[int(u * len(turns))]
-        p_turn = self.traffic.turn_probability
-        if u >= p_turn:
-            return straight
-        return turns[int(u / p_turn * len(turns))]
-
     def _path_cells(self, path: list[int]) -> list[tuple[int, int]]:
+        """Car states (and exit codes, off the map) as (row, col) cells."""
         cells = []
-        for cell in path:
-            if cell >= 0:
-                cells.append((self._row_of[cell], self._col_of[cell]))
-            else:  # off the map: one step on from the last cell
-                dr, dc = HEADING_STEPS[-1 - cell]
+        for state in path:
+            if state >= 0:
+                cells.append(self._rc[state >> 2])
+            else:
+                dr, dc = HEADING_STEPS[_EXIT - state]
                 cells.append((cells[-1][0] + dr, cells[-1][1] + dc))
         return cells
 
@@ -494,29 +512,28 @@ class CityNavEnv(gym.Env):
 
     # -- small helpers -------------------------------------------------------------------
 
-    def _cell(self, i: int) -> tuple[int, int]:
-        return self._row_of[i], self._col_of[i]
-
     def _manhattan(self, a: int, b: int) -> int:
-        return abs(self._row_of[a] - self._row_of[b]) + abs(self._col_of[a] - self._col_of[b])
+        (ar, ac), (br, bc) = self._rc[a], self._rc[b]
+        return abs(ar - br) + abs(ac - bc)
 
     def _write_goal(self, obs: np.ndarray, i: int) -> None:
-        dx = (self._col_of[self._goal] - self._col_of[i]) / GOAL_SCALE_CELLS
-        dy = (self._row_of[self._goal] - self._row_of[i]) / GOAL_SCALE_CELLS
+        (row, col), (goal_row, goal_col) = self._rc[i], self._rc[self._goal]
+        dx = (goal_col - col) / GOAL_SCALE_CELLS
+        dy = (goal_row - row) / GOAL_SCALE_CELLS
         obs[-3] = -1.0 if dx < -1.0 else (1.0 if dx > 1.0 else dx)
         obs[-2] = -1.0 if dy < -1.0 else (1.0 if dy > 1.0 else dy)
         distance = abs(dx) + abs(dy)
         obs[-1] = 1.0 if distance > 1.0 else distance
 
     def _car_array(self) -> np.ndarray:
-        cols = self._cols
-        flat = [v for cell, heading, speed in self._cars for v in (cell // cols, cell % cols, heading, speed)]
-        return np.array(flat, dtype=np.int64).reshape(-1, 4)
+        if len(self._car_flat) != 4 * len(self._cars):  # after a reset: not yet drawn by a tick
+            self._car_flat = [v for state, _, rows in self._cars for v in rows[state]]
+        return np.array(self._car_flat, dtype=np.int64).reshape(-1, 4)
 
     def _info(self, success: bool, death: bool) -> dict[str, Any]:
         return {
-            "position": self._cell(self._pos),
-            "goal": self._cell(self._goal),
+            "position": self._rc[self._pos],
+            "goal": self._rc[self._goal],
             "city_map": self.city_map,
             "cars": self._car_array(),
             "tick": self._tick,
