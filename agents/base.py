@@ -50,6 +50,9 @@ class Agent(ABC):
     name: ClassVar[str] = ""
     #: tasks the agent can play; empty means any
     tasks: ClassVar[tuple[str, ...]] = ()
+    #: True for agents that identify a changed world from a few trials of their own
+    #: (a planner fitting its model): studies let them spend those trials, counted.
+    identifies_worlds: ClassVar[bool] = False
 
     def __init__(self, spec: TaskSpec, seed: int):
         self.spec = spec

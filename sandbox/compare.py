@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--map", help="city: the training city, a built-in map name (train, new, random:SEED) "
                         "or a path to a map file (default: train)")
     parser.add_argument("--transfer-map", help="city: the new city for the transfer study (default: new)")
+    parser.add_argument("--study", help="run a study instead of the standard protocol; rocket: 'generalization' "
+                        "(train on a sector of Moon phases, evaluate on a grid of phases x gravity scales "
+                        "without further training, then transfer to the super_earth world)")
     parser.add_argument("--full", action="store_true", help="run the reference experiment: larger budget, "
                         "more evaluation points; takes much longer")
     parser.add_argument("--eval-episodes", type=positive_int, help="held-out evaluation episodes per point")
@@ -118,9 +121,10 @@ def resolve_agents(task: Task, text: str | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def print_tables(task: Task, summary: dict[str, Any]) -> None:
+def print_tables(task: Task, summary_file: dict[str, Any]) -> None:
     from sandbox.results import DEATH_COLUMNS, TRAINING_COLUMNS, TRANSFER_COLUMNS, censored_note, table
 
+    summary = summary_file["agents"]
     deaths = "deaths_to_reliable" in task.summary_keys
     print(table(summary, DEATH_COLUMNS if deaths else TRAINING_COLUMNS))
     print(censored_note(summary))
@@ -128,7 +132,14 @@ def print_tables(task: Task, summary: dict[str, Any]) -> None:
     if transfer:
         print()
         print("Transfer to the new world: zero-shot, then continued training there, against a fresh agent there")
-        print(table(transfer, TRANSFER_COLUMNS))
+        columns = [c for c in TRANSFER_COLUMNS if deaths or "deaths" not in c[1]]
+        print(table(transfer, columns))
+    if "generalization_grid" in summary_file:
+        from sandbox.generalization import grid_table
+
+        print()
+        print("Generalization beyond the training region (no further training; planners identify each changed world)")
+        print(grid_table(summary_file))
 
 
 def finished_jobs(out: Path, run_config: dict[str, Any]) -> set[tuple[str, int]]:
@@ -172,14 +183,25 @@ def run(task: Task, args: argparse.Namespace) -> int:
     from sandbox.results import job_path, load_jobs, summarise, write_csv, write_json
     from sandbox.runner import run_jobs, writable_dir
 
-    size = task.full if args.full else task.default
+    study = None
+    if args.study is not None:
+        if args.study not in task.studies:
+            valid = ", ".join(task.studies) or "none"
+            raise UsageError(f"unknown study {args.study!r} for {task.name}; valid studies: {valid}")
+        study = task.studies[args.study]
+    size = (study or task).full if args.full else (study or task).default
     if args.seeds is not None:
         size = replace(size, seeds=args.seeds)
     if args.eval_episodes is not None:
         size = replace(size, eval_episodes=args.eval_episodes)
     agent_names = resolve_agents(task, args.agents)
     env_kwargs, transfer_env_kwargs = resolve_env_kwargs(task, args)
-    run_name = time.strftime("%Y%m%d-%H%M%S") + ("-full" if args.full else "")
+    grid = None
+    if study is not None:
+        env_kwargs = {**env_kwargs, **study.env_kwargs}
+        transfer_env_kwargs = study.transfer_env_kwargs
+        grid = study.grid_full if args.full else study.grid_default
+    run_name = time.strftime("%Y%m%d-%H%M%S") + (f"-{study.name}" if study else "") + ("-full" if args.full else "")
     out = args.out if args.out is not None else Path("results") / task.name / run_name
     problem = writable_dir(out / "jobs")
     if problem:
@@ -192,7 +214,7 @@ def run(task: Task, args: argparse.Namespace) -> int:
     phases = ("train", "scratch") if transfer_env_kwargs is not None else ("train",)
     configs = [
         JobConfig(task.name, agent, seed, budget_for(agent), size.eval_episodes, size.eval_points,
-                  args.reliable_bar, env_kwargs, transfer_env_kwargs, transfer_budget, phase)
+                  args.reliable_bar, env_kwargs, transfer_env_kwargs, transfer_budget, phase, grid)
         for seed in range(size.seeds)
         for phase in phases
         for agent in agent_names
@@ -205,8 +227,10 @@ def run(task: Task, args: argparse.Namespace) -> int:
         "seeds": list(range(size.seeds)),
         "size": asdict(size),
         "reliable_bar": args.reliable_bar,
+        "study": study.name if study else None,
         "env_kwargs": env_kwargs,
         "transfer_env_kwargs": transfer_env_kwargs,
+        "grid": grid,
         "jobs": [asdict(c) for c in configs],
     }
     already = finished_jobs(out, run_config)
@@ -236,12 +260,17 @@ def run(task: Task, args: argparse.Namespace) -> int:
 
     results = load_jobs(out)
     summary = summarise(results, agent_names, task.summary_keys)
-    write_json(out / "summary.json", {"task": task.name, "complete": not interrupted, "agents": summary})
+    summary_file = {"task": task.name, "complete": not interrupted, "agents": summary}
+    if grid is not None:
+        from sandbox.generalization import summarise_grid
+
+        summary_file.update(summarise_grid(results, agent_names, grid))
+    write_json(out / "summary.json", summary_file)
     write_csv(out / "evaluations.csv", results)
     if results:
         plots.plot_run(out)
         print()
-        print_tables(task, summary)
+        print_tables(task, summary_file)
     if interrupted:
         kept = finished + len(already)
         print(f"Interrupted: kept {kept} finished (agent, seed) results of {len(configs)} in {out}; "

@@ -40,6 +40,7 @@ class JobConfig:
     transfer_env_kwargs: dict[str, Any] | None = None  #: the new world or city, if the run studies transfer
     transfer_budget: int = 0  #: training trials in the transfer world (continued and from scratch)
     phase: str = "train"  #: "train" or "scratch"
+    grid: dict[str, Any] | None = None  #: a generalization grid (``GridSpec`` fields) to evaluate on after training
 
 
 @dataclass
@@ -175,6 +176,10 @@ def run_job(task: Task, config: JobConfig, on_evaluation: Callable[[dict], None]
         job.update(home.figures(config.reliable_bar))
         job["traces"] = {"training_first": home.ledger.first_traces, "training_last": home.ledger.last_trace,
                          "evaluation": home.traces}
+        if config.phase == "train" and config.grid is not None:
+            from sandbox.generalization import GridSpec, evaluate_grid
+
+            job["generalization"] = evaluate_grid(agent, task, home_kwargs, GridSpec(**config.grid))
         if config.phase == "train" and config.transfer_env_kwargs is not None:
             job["transfer"] = transfer_stage(agent, task, config, started, on_evaluation, home.ledger.n_trials)
     finally:

@@ -149,6 +149,10 @@ def plot_run(run_dir: Path) -> list[Path]:
 
         names = (world_name(config["env_kwargs"]), world_name(transfer))
         paths += [plot_both_worlds(run_dir, all_jobs, summary, names), plot_transfer_chart(run_dir, summary, names)]
+    if "generalization_grid" in summary_file:
+        from sandbox.plots_generalization import plot_generalization
+
+        paths.append(plot_generalization(run_dir, summary_file))
     if summary_file["task"] == "city":
         from sandbox.plots_city import plot_deaths, plot_maps
 

@@ -30,6 +30,20 @@ class Size:
 
 
 @dataclass(frozen=True)
+class Study:
+    """A variation of a task's protocol, chosen with ``--study NAME``."""
+
+    name: str
+    description: str
+    env_kwargs: dict[str, Any]  #: added to the task's env arguments: the training region
+    transfer_env_kwargs: dict[str, Any] | None  #: the new world, if the study measures transfer
+    default: Size
+    full: Size
+    grid_default: dict[str, Any] = field(default_factory=dict)  #: GridSpec fields
+    grid_full: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Task:
     name: str
     env_id: str
@@ -41,6 +55,7 @@ class Task:
     trace_training: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     summary_keys: tuple[str, ...] = ()  #: per-seed keys beyond the common ones
     transfer_env_kwargs: dict[str, Any] | None = None  #: the new world of the standard protocol, if any
+    studies: dict[str, Study] = field(default_factory=dict)
 
     def make_env(self, **env_kwargs: Any) -> gym.Env:
         return gym.make(self.env_id, **env_kwargs)
@@ -69,6 +84,22 @@ ROCKET = Task(
     full=Size(budget=30_000, seeds=3, eval_episodes=50, eval_points=16, agent_budgets={"planner": 30}),
     trace=rocket_trace,
     trace_training=rocket_flight,
+    studies={
+        "generalization": Study(
+            name="generalization",
+            description="train on Moon phases 0-60 deg of the nominal world; evaluate on a grid of all phases x "
+            "gravity scales; then transfer to the super_earth world",
+            env_kwargs={"moon_phase_deg": (0.0, 60.0)},
+            transfer_env_kwargs={"world": "super_earth", "moon_phase_deg": (0.0, 60.0)},
+            default=Size(budget=1000, seeds=2, eval_episodes=20, eval_points=8, transfer_budget=500,
+                         agent_budgets={"sac": 600, "td3": 600}),
+            full=Size(budget=20_000, seeds=3, eval_episodes=40, eval_points=14, transfer_budget=10_000),
+            grid_default={"phase_cells": 12, "training_sector_deg": (0.0, 60.0),
+                          "gravity_scales": (0.9, 0.95, 1.0, 1.05, 1.1), "episodes_per_cell": 3},
+            grid_full={"phase_cells": 24, "training_sector_deg": (0.0, 60.0),
+                       "gravity_scales": (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2), "episodes_per_cell": 4},
+        )
+    },
 )
 
 def city_trace(infos: list[dict[str, Any]]) -> dict[str, Any]:
