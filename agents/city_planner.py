@@ -35,7 +35,6 @@ and entries). Nothing of the env's traffic code, random state or entry rate is u
 from __future__ import annotations
 
 import heapq
-import math
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -49,10 +48,13 @@ from sandbox.ledger import Ledger
 
 #: action -> (row step, column step): 0 stay, 1 north, 2 east, 3 south, 4 west
 ACTION_STEPS = ((0, 0), (-1, 0), (0, 1), (1, 0), (0, -1))
-#: heading -> (row step, column step): 0 north, 1 east, 2 south, 3 west
-HEADING_STEPS = ((-1, 0), (0, 1), (1, 0), (0, -1))
 STAY = 0
 NEVER = 1 << 20  #: closing tick of a cell no car can reach
+#: added to the plain walking distance where no crossing is open even with no car in
+#: sight, so the planner still heads for the goal, crossing only when traffic allows
+UNCROSSABLE_PENALTY = 1000.0
+MODELS_KEPT = 64  #: street models (one per map) a planner keeps
+GOALS_KEPT = 256  #: goals per map whose static costs are kept
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,8 @@ class StreetModel:
         self._reach_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._entry_cache: dict[tuple[int, int], np.ndarray] = {}
         self._static_cache: dict[tuple[int, int], csr_matrix] = {}
+        self._walk_graph: csr_matrix | None = None
+        self._goal_cache: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     # -- the traffic model -------------------------------------------------------------
 
@@ -141,7 +145,7 @@ class StreetModel:
             self._entry_cache[key] = closing
         return self._entry_cache[key]
 
-    def closing_ticks(self, cars: np.ndarray, entry_speed: int, horizon: int) -> np.ndarray:
+    def closing_ticks(self, cars: list[list[int]], entry_speed: int, horizon: int) -> np.ndarray:
         """For every cell, the earliest time (ticks from now, rounded up) at which a
         car's centre may be on it.
 
@@ -188,16 +192,40 @@ class StreetModel:
         return self._static_cache[key]
 
     def static_cost_to_goal(self, goal: int, speed: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
-        """Ticks to the goal with no car in sight: from a sidewalk cell (``k = 0``), and
-        the least over ``k`` (a lower bound used for road cells)."""
+        """Ticks to the goal with no car in sight, per cell: from a sidewalk cell, and a
+        lower bound for road cells (the least over the ticks already spent on the road).
+
+        Where the goal cannot be reached even so, the plain walking distance plus
+        :data:`UNCROSSABLE_PENALTY` stands in.
+        """
+        key = (goal, speed, horizon)
+        if key in self._goal_cache:
+            return self._goal_cache[key]
+        if len(self._goal_cache) >= GOALS_KEPT:
+            del self._goal_cache[next(iter(self._goal_cache))]  # the oldest
         graph = self.static_graph(speed, horizon)
         n = self.n_cells
         goal_nodes = [k * n + goal for k in range(horizon + 1)]
         cost = dijkstra(graph.T, directed=True, indices=goal_nodes, min_only=True, unweighted=True)
         cost = cost.reshape(horizon + 1, n)
-        on_sidewalk = cost[0]
+        plain = UNCROSSABLE_PENALTY + dijkstra(
+            self.walk_graph(), directed=False, indices=goal, unweighted=True
+        )
+        on_sidewalk = np.where(np.isfinite(cost[0]), cost[0], plain)
         lower_bound = cost.min(axis=0)
+        lower_bound = np.where(np.isfinite(lower_bound), lower_bound, plain)
+        self._goal_cache[key] = on_sidewalk, lower_bound
         return on_sidewalk, lower_bound
+
+    def walk_graph(self) -> csr_matrix:
+        """Neighbouring walkable cells, cars ignored."""
+        if self._walk_graph is None:
+            pairs = [(u, v) for u in range(self.n_cells) for _, v in self.moves[u] if self.walkable[u]]
+            sources, targets = zip(*pairs) if pairs else ((), ())
+            self._walk_graph = csr_matrix(
+                (np.ones(len(sources)), (sources, targets)), shape=(self.n_cells, self.n_cells)
+            )
+        return self._walk_graph
 
 
 def plan_first_action(
@@ -274,7 +302,6 @@ class TrafficPlanner(Agent):
         self._city_map: Any = None
         self._model: StreetModel | None = None
         self._models: dict[bytes, StreetModel] = {}
-        self._goal_costs: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def _train(self, ledger: Ledger, until_trials: int) -> None:
         # Nothing to learn: play episodes so the ledger counts trials and deaths like anyone's.
@@ -295,10 +322,7 @@ class TrafficPlanner(Agent):
         speed, horizon = self.max_car_speed, self.config.horizon_ticks
         start = int(info["position"][0]) * model.cols + int(info["position"][1])
         goal = int(info["goal"][0]) * model.cols + int(info["goal"][1])
-        key = (id(model), goal, speed)
-        if key not in self._goal_costs:
-            self._goal_costs[key] = model.static_cost_to_goal(goal, speed, horizon)
-        on_sidewalk, lower_bound = self._goal_costs[key]
+        on_sidewalk, lower_bound = model.static_cost_to_goal(goal, speed, horizon)
         closing = model.closing_ticks(cars, speed, horizon)
         return plan_first_action(model, start, goal, closing, on_sidewalk, lower_bound, self.config.max_expansions)
 
@@ -307,6 +331,8 @@ class TrafficPlanner(Agent):
         if city_map is not self._city_map:
             fingerprint = map_fingerprint(city_map)
             if fingerprint not in self._models:
+                if len(self._models) >= MODELS_KEPT:
+                    del self._models[next(iter(self._models))]  # the oldest
                 self._models[fingerprint] = street_model_from_city_map(city_map)
             self._city_map, self._model = city_map, self._models[fingerprint]
         assert self._model is not None
