@@ -394,7 +394,8 @@ class CityNavEnv(gym.Env):
             state, speed, rows = car
             cell = state >> 2
             # only cars near the pedestrian can meet it: keep their path through the tick
-            path = [state] if (record or cell in near) else None
+            close = cell in near
+            path = [state] if (close or record) else None
             for _ in range(speed):
                 nxt = next_state[state]
                 if nxt < 0:
@@ -427,8 +428,9 @@ class CityNavEnv(gym.Env):
             if path is not None:
                 if record:
                     self.car_paths.append((speed, self._path_cells(path)))
-                # paths on the grid cross only at cell centres: no shared cell, no meeting
-                if not death and any(s >= 0 and ((s >> 2) == p0 or (s >> 2) == p1) for s in path):
+                # grid paths cross only at cell centres, and the pedestrian is at one after
+                # t = 0 only if it is p1: a car that never drives onto p1 cannot meet it
+                if close and not death and any((s >> 2) == p1 for s in path):
                     death = _meets(self._path_cells(path), speed, self._rc[p0], self._rc[p1])
             if state >= 0:
                 flat.extend(rows[state])
