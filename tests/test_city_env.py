@@ -72,7 +72,7 @@ def test_meeting_rule_matches_the_referee_for_every_small_situation():
 def test_gymnasium_check_env():
     from gymnasium.utils.env_checker import check_env
 
-    check_env(CityNavEnv(render_mode="rgb_array").unwrapped, skip_render_check=False)
+    check_env(gym.make("sandbox/CityNav-v0", render_mode="rgb_array").unwrapped, skip_render_check=False)
 
 
 def test_stable_baselines3_check_env():
@@ -329,6 +329,14 @@ def test_render_draws_the_city():
     rows, cols = env.city_map.shape
     assert frame.shape == (rows * 12, cols * 12, 3) and frame.dtype == np.uint8
     assert CityNavEnv("new").render() is None
+
+
+def test_true_traffic_may_differ_from_the_published_one():
+    env = CityNavEnv("train", traffic={"entry_rate": 0.3})
+    published = load_map("train").traffic
+    assert env.traffic.entry_rate == 0.3 and env.traffic.speeds == published.speeds
+    _, info = env.reset(seed=0)
+    assert info["city_map"].traffic == published
 
 
 def test_bad_arguments_fail_fast():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -115,9 +116,9 @@ class CityNavEnv(gym.Env):
     - `max_steps`: time limit in ticks (default 4 x (rows + cols)).
     - `min_start_goal_distance`: least Manhattan distance of start and goal (default
       max(rows, cols) // 2).
-    - `traffic`: the true traffic (a :class:`Traffic` or a dict of its fields); default
-      the map's published traffic. A different value makes the published numbers
-      nominal, and the truth hidden.
+    - `traffic`: the true traffic, a :class:`Traffic` or a dict of the fields that differ
+      from the map's published traffic (the default). Then the published numbers in
+      `info["city_map"]` are nominal, and the truth is hidden from planners.
     - `warmup_ticks`: traffic ticks before the pedestrian appears (default rows + cols).
     - `reward_goal`, `reward_death`, `reward_step`, `progress_per_cell`: the rewards.
 
@@ -145,9 +146,7 @@ class CityNavEnv(gym.Env):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r}: expected None or 'rgb_array'")
         self.city_map = load_map(map)
-        self.traffic = self.city_map.traffic if traffic is None else (
-            traffic if isinstance(traffic, Traffic) else Traffic(**traffic)
-        )
+        self.traffic = _true_traffic(self.city_map.traffic, traffic)
         self.render_mode = render_mode
         self.window_radius = int(window_radius)
         rows, cols = self.city_map.shape
@@ -568,6 +567,16 @@ def _meets(path: list[tuple[int, int]], speed: int, p0: tuple[int, int], p1: tup
         if cr == pr + dr * t and cc == pc + dc * t:
             return True
     return False
+
+
+def _true_traffic(published: Traffic, override: Traffic | dict[str, Any] | None) -> Traffic:
+    """The traffic the env runs: the map's published one, with ``override``'s fields."""
+    if override is None or isinstance(override, Traffic):
+        return override or published
+    fields = dict(override)
+    if "speeds" in fields and "speed_weights" not in fields:
+        fields["speed_weights"] = (1.0,) * len(fields["speeds"])
+    return dataclasses.replace(published, **fields)
 
 
 def _largest_component(walkable: np.ndarray) -> np.ndarray:
