@@ -40,6 +40,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from agents.base import Agent, TaskSpec, register
+from envs.rocket.world import load_world
 from sandbox.ledger import Ledger
 
 CONSTANT_NAMES = ("gm_earth", "gm_moon", "engine_efficiency")
@@ -493,11 +494,7 @@ class PhysicsPlanner(Agent):
         if "world" in info:
             return info["world"]
         world = self.spec.env_kwargs.get("world", "earth_moon")
-        if not hasattr(world, "published"):
-            from envs.rocket.world import load_world
-
-            world = load_world(world)
-        return world.published()
+        return (world if hasattr(world, "published") else load_world(world)).published()
 
     def _situation(self, fit: Fit, observation: np.ndarray, info: dict[str, Any]) -> tuple[float, float]:
         if "moon_phase_rad" in info and "moon_distance_km" in info:

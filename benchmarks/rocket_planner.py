@@ -75,7 +75,7 @@ def main() -> None:
         result = run_world(world, seed=k, fresh=args.fresh)
         results.append(result)
         if result["first_hit"] is None or result["first_hit"] > 3:
-            print(f"world {k}: first hit {result['first_hit']}, true {world.true}")
+            print(f"world {k}: first hit {result['first_hit']}, true {world.true}", flush=True)
     first = np.array([r["first_hit"] or np.inf for r in results], dtype=float)
     plan_s = np.concatenate([r["plan_s"] for r in results])
     fit_s = np.concatenate([r["fit_s"] for r in results])
