@@ -469,6 +469,7 @@ class PhysicsPlanner(Agent):
     constants from the telemetry of its launches (see the module docstring)."""
 
     tasks = ("rocket",)
+    identifies_worlds = True
 
     def __init__(self, spec: TaskSpec, seed: int, config: PlannerConfig | None = None):
         super().__init__(spec, seed)
@@ -485,8 +486,11 @@ class PhysicsPlanner(Agent):
         return None if self._fit is None else dict(zip(CONSTANT_NAMES, map(float, self._fit.constants)))
 
     def _ensure_model(self, info: dict[str, Any]) -> Fit:
-        if self._fit is None:
-            self._fit = Fit(Facts.from_published(self._published(info)), self.config)
+        """The current model; a fresh one from the nominal constants when the published
+        facts show a different world."""
+        facts = Facts.from_published(self._published(info))
+        if self._fit is None or self._fit.facts != facts:
+            self._fit = Fit(facts, self.config)
         return self._fit
 
     def _published(self, info: dict[str, Any]) -> dict[str, Any]:
@@ -519,6 +523,10 @@ class PhysicsPlanner(Agent):
         return self.plan(observation, info)[0]
 
     def _train(self, ledger: Ledger, until_trials: int) -> None:
+        if self._env_ledger is not None and ledger is not self._env_ledger:
+            # Training moved to another world (a new ledger): what was fitted belongs to
+            # the old one, so identification starts again from the nominal constants.
+            self._fit = None
         env = self.training_env(ledger)
         while ledger.n_trials < until_trials:
             observation, info = env.reset()
