@@ -36,7 +36,7 @@ from envs.rocket.flight import ETA, Launch, fly, initial_state
 from envs.rocket.reference import reference_flight
 from envs.rocket.world import Constants, RocketWorld, load_world
 
-ETAS = (0.02, 0.012, 0.008, 0.005)
+ETAS = (0.03, 0.02, 0.012, 0.008)
 TARGET_LAUNCHES_PER_S = 150.0
 TARGET_ERROR_MOON_RADII = 0.10
 COARSE_AIMS = 90  # burn angles tried per situation when looking for a hit

@@ -186,9 +186,18 @@ def test_arrival_point_matches_the_reference(situation):
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.xfail(strict=True, reason="at the default ETA a 7.7-day transfer arrives 0.16-0.3 moon radii "
-                                        "off and misses a 5 %-deep graze; see benchmarks/rocket_speed.py")
 def test_arrival_point_matches_the_reference_on_a_slow_transfer():
+    """The slowest transfers (7.7 days, just above the least delta-v that reaches the
+    moon) accumulate the most integration error; a hit through the middle still
+    arrives within the tolerance."""
+    failures = [f for f in arrival_errors(SLOW_SITUATION) if "centre" in f]
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.xfail(strict=True, reason="on the slowest transfer the simulated path is 0.06-0.11 moon radii "
+                                        "off the reference, so a graze 5 % of a radius deep can miss, and a "
+                                        "grazing contact point moves ~3x the path error along the limb")
+def test_grazing_arrivals_on_a_slow_transfer():
     failures = arrival_errors(SLOW_SITUATION)
     assert not failures, "\n".join(failures)
 

@@ -151,14 +151,12 @@ def test_malformed_world_file_names_the_problem(tmp_path, case):
         assert word in message, f"{case}: {word!r} not in {message!r}"
 
 
-@pytest.mark.xfail(strict=True, reason="world.py converts with float(), which accepts TOML booleans as 1.0 and 0.0")
 def test_boolean_is_not_a_number(tmp_path):
     text = replace_line(preset_text(), "telemetry_interval_s", "telemetry_interval_s = true")
     with pytest.raises(WorldError, match="telemetry_interval_s"):
         load_world(write(tmp_path, text))
 
 
-@pytest.mark.xfail(strict=True, reason="content errors name the world's `name` key (earth_moon for an edited copy), not the file")
 def test_content_errors_name_the_file(tmp_path):
     text = replace_line(preset_text(), "max_flight_days", "max_flight_days = -1.0")
     with pytest.raises(WorldError, match="world.toml"):

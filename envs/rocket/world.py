@@ -95,14 +95,24 @@ class RocketWorld:
         return replace(self, true=true)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], name: str = "world") -> RocketWorld:
+    def from_dict(cls, data: dict[str, Any], name: str = "world", source: str | None = None) -> RocketWorld:
+        """A world from plain data; errors name ``source`` (the file) if given, else ``name``."""
+        where = source or name
+        try:
+            return cls._from_dict(data, name, where)
+        except WorldError as error:
+            message = str(error)
+            raise WorldError(message if message.startswith(where) else f"{where}: {message}") from None
+
+    @classmethod
+    def _from_dict(cls, data: dict[str, Any], name: str, where: str) -> RocketWorld:
         expected = {f.name for f in fields(cls)} - {"name"}
         missing = sorted(expected - data.keys())
         unknown = sorted(data.keys() - expected - {"name", "description"})
         if missing:
-            raise WorldError(f"{name}: missing keys {missing}")
+            raise WorldError(f"{where}: missing keys {missing}")
         if unknown:
-            raise WorldError(f"{name}: unknown keys {unknown}; valid keys are {sorted(expected)}")
+            raise WorldError(f"{where}: unknown keys {unknown}; valid keys are {sorted(expected)}")
         kwargs: dict[str, Any] = {"name": str(data.get("name", name))}
         try:
             for f in fields(cls):
@@ -110,17 +120,24 @@ class RocketWorld:
                     continue
                 value = data[f.name]
                 if f.name in ("nominal", "true"):
-                    kwargs[f.name] = _constants(value, f"{name}: [{f.name}]")
+                    kwargs[f.name] = _constants(value, f"{where}: [{f.name}]")
                 elif f.name in ("moon_distance_km", "delta_v_km_s"):
-                    low, high = (float(v) for v in value)
+                    low, high = (_number(v) for v in value)
                     kwargs[f.name] = (low, high)
                 else:
-                    kwargs[f.name] = float(value)
+                    kwargs[f.name] = _number(value)
         except (TypeError, ValueError) as error:
             if isinstance(error, WorldError):
                 raise
-            raise WorldError(f"{name}: key {f.name!r} has a malformed value {data[f.name]!r}") from None
+            raise WorldError(f"{where}: key {f.name!r} has a malformed value {data[f.name]!r}") from None
         return cls(**kwargs)
+
+
+def _number(value: Any) -> float:
+    """A TOML number as a float; booleans and strings are not numbers."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"not a number: {value!r}")
+    return float(value)
 
 
 def _constants(table: Any, where: str) -> Constants:
@@ -129,7 +146,10 @@ def _constants(table: Any, where: str) -> Constants:
     expected = {f.name for f in fields(Constants)}
     if table.keys() != expected:
         raise WorldError(f"{where} needs exactly the keys {sorted(expected)}, got {sorted(table)}")
-    return Constants(**{key: float(value) for key, value in table.items()})
+    try:
+        return Constants(**{key: _number(value) for key, value in table.items()})
+    except TypeError:
+        raise WorldError(f"{where} values must be numbers, got {dict(table)}") from None
 
 
 def preset_names() -> list[str]:
@@ -152,4 +172,5 @@ def load_world(name_or_path: str | Path) -> RocketWorld:
         raise WorldError(f"{path}: not valid TOML ({error})") from None
     except OSError as error:
         raise WorldError(f"{path}: cannot be read ({error.strerror})") from None
-    return RocketWorld.from_dict(data, name=data.get("name", path.stem) if isinstance(data.get("name"), str) else path.stem)
+    name = data.get("name") if isinstance(data.get("name"), str) else path.stem
+    return RocketWorld.from_dict(data, name=name, source=str(path))
