@@ -73,9 +73,10 @@ class CityNavEnv(gym.Env):
     - `goal`: `reward_goal` (+1) on the step the goal is reached, else 0;
     - `death`: `reward_death` (-1) on the step the pedestrian is hit, else 0;
     - `step`: `reward_step` (-0.01) on every step;
-    - `progress`: `progress_per_cell` (0.05) x (Manhattan distance to the goal before
-      the step - after it): potential-based shaping with potential
-      `-0.05 x distance`.
+    - `progress`: `progress_per_cell` (0.05) x (walking distance to the goal before the
+      step - after it), the walking distance being the shortest walk in cells around
+      buildings, cars ignored: potential-based shaping with potential
+      `-0.05 x walking distance`, so it leads around blocks, not into their walls.
 
     So a death step pays exactly `-1 - 0.01 + 0.05 x (cells gained)`, i.e. -1.01 when
     hit while standing or -0.96 / -1.06 when hit on a step towards / away from the goal.
@@ -171,6 +172,8 @@ class CityNavEnv(gym.Env):
         self._pos = self._goal = -1
         self._tick = 0
         self._distance = 0
+        self._walk_distance: list[int] = []
+        self._walk_distance_cache: dict[int, list[int]] = {}
         #: per car, oldest first: [state = cell * 4 + heading, speed, self._car_rows[speed]]
         self._cars: list[list[Any]] = []
         self._car_flat: list[int] = []  # the cars as info["cars"] rows, flattened
@@ -300,7 +303,8 @@ class CityNavEnv(gym.Env):
             self._start_traffic()
         start, goal = self._draw_start_goal(options or {})
         self._pos, self._goal, self._tick = start, goal, 0
-        self._distance = self._manhattan(start, goal)
+        self._walk_distance = self._walk_distances(goal)
+        self._distance = self._walk_distance[start]
         obs = self._static_obs[start].copy()
         window = self._window[start]
         for state, speed, _ in self._cars:
@@ -338,7 +342,7 @@ class CityNavEnv(gym.Env):
         self._write_goal(obs, p1)
 
         success = p1 == self._goal and not death
-        distance = self._manhattan(p1, self._goal)
+        distance = self._walk_distance[p1]
         goal_reward = self.reward_goal if success else 0.0
         death_reward = self.reward_death if death else 0.0
         progress = self.progress_per_cell * (self._distance - distance)
@@ -513,9 +517,23 @@ class CityNavEnv(gym.Env):
 
     # -- small helpers -------------------------------------------------------------------
 
-    def _manhattan(self, a: int, b: int) -> int:
-        (ar, ac), (br, bc) = self._rc[a], self._rc[b]
-        return abs(ar - br) + abs(ac - bc)
+    def _walk_distances(self, goal: int) -> list[int]:
+        """Shortest walk to ``goal`` from every cell in cells, cars ignored (cached per goal)."""
+        if goal not in self._walk_distance_cache:
+            unreachable = self._rows * self._cols
+            distance = [unreachable] * unreachable
+            distance[goal] = 0
+            frontier = [goal]
+            while frontier:
+                following = []
+                for cell in frontier:
+                    for nxt in self._ped_next[cell][1:]:
+                        if distance[nxt] == unreachable:
+                            distance[nxt] = distance[cell] + 1
+                            following.append(nxt)
+                frontier = following
+            self._walk_distance_cache[goal] = distance
+        return self._walk_distance_cache[goal]
 
     def _write_goal(self, obs: np.ndarray, i: int) -> None:
         (row, col), (goal_row, goal_col) = self._rc[i], self._rc[self._goal]
