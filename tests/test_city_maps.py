@@ -23,6 +23,19 @@ def test_maps_round_trip_through_text_and_dict(name):
     assert CityMap.from_text(city.to_text()).to_text() == city.to_text()
 
 
+def test_maps_pickle_small_and_unpickle_to_one_shared_object():
+    import copy
+    import pickle
+
+    city = load_map("train")
+    data = pickle.dumps(city)
+    assert len(data) < 1000
+    first, second = pickle.loads(data), pickle.loads(data)
+    assert first == city and first is second
+    assert first.successors((6, 19), 3) == city.successors((6, 19), 3)
+    assert copy.deepcopy(city) == city
+
+
 def test_map_loads_from_a_path(tmp_path):
     path = tmp_path / "corner.txt"
     path.write_text(load_map("new").to_text())

@@ -243,6 +243,11 @@ class CityMap:
             self._moves[key] = _raw_moves(self, r, c, int(heading))
         return self._moves[key]
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # infos carry the map on every step; across processes it travels as its text
+        # fields and arrives as the one shared object for that map
+        return _shared_city, (self.name, self.grid, self.traffic, self.description)
+
     # -- text and dict forms -------------------------------------------------------------
 
     @classmethod
@@ -292,6 +297,17 @@ class CityMap:
             description=str(data.get("description", "")),
             source=source,
         )
+
+
+_SHARED_CITIES: dict[tuple[str, tuple[str, ...], Traffic, str], CityMap] = {}
+
+
+def _shared_city(name: str, grid: tuple[str, ...], traffic: Traffic, description: str) -> CityMap:
+    """The one CityMap object with these fields in this process (built on first use)."""
+    key = (name, grid, traffic, description)
+    if key not in _SHARED_CITIES:
+        _SHARED_CITIES[key] = CityMap(name=name, grid=grid, traffic=traffic, description=description)
+    return _SHARED_CITIES[key]
 
 
 # -- parsing -------------------------------------------------------------------------------
