@@ -82,6 +82,17 @@ class Agent(ABC):
             self._env.reset(seed=self.seed)
         return self._env
 
+    def play(self, ledger: Ledger, until_trials: int) -> None:
+        """Play whole episodes with ``act`` until the ledger has counted ``until_trials``:
+        training for agents that learn nothing from trials (they still pay for them)."""
+        env = self.training_env(ledger)
+        while ledger.n_trials < until_trials:
+            observation, info = env.reset()
+            done = False
+            while not done:
+                observation, _, terminated, truncated, info = env.step(self.act(observation, info))
+                done = terminated or truncated
+
     @abstractmethod
     def _train(self, ledger: Ledger, until_trials: int) -> None:
         """Spend training trials until ``ledger.n_trials >= until_trials``."""

@@ -243,7 +243,7 @@ def plan_first_action(
     costed statically; waiting where one stands counts as such a plan if it is a
     sidewalk. If no plan is found within the budget, take the safest move.
     """
-    road, haven, moves = model.road, model.haven, model.moves
+    haven, moves = model.haven, model.moves
     arrival = {start: 0}
     first_action = {start: STAY}
     counter = 0
@@ -305,13 +305,7 @@ class TrafficPlanner(Agent):
 
     def _train(self, ledger: Ledger, until_trials: int) -> None:
         # Nothing to learn: play episodes so the ledger counts trials and deaths like anyone's.
-        env = self.training_env(ledger)
-        while ledger.n_trials < until_trials:
-            observation, info = env.reset()
-            done = False
-            while not done:
-                observation, _, terminated, truncated, info = env.step(self.act(observation, info))
-                done = terminated or truncated
+        self.play(ledger, until_trials)
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> int:
         model = self.street_model(info["city_map"])

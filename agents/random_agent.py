@@ -29,13 +29,7 @@ class RandomAgent(Agent):
         self.action_space.seed(int(self.rng.integers(2**32)))
 
     def _train(self, ledger: Ledger, until_trials: int) -> None:
-        env = self.training_env(ledger)
-        while ledger.n_trials < until_trials:
-            observation, info = env.reset()
-            done = False
-            while not done:
-                observation, _, terminated, truncated, info = env.step(self.act(observation, info))
-                done = terminated or truncated
+        self.play(ledger, until_trials)
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> Any:
         return self.action_space.sample()

@@ -8,7 +8,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sandbox.plots import PLANNERS, color, success_curves
+from sandbox.plots import color, success_curves
 from sandbox.stats import censored_median
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from sandbox.results import DEATH_COLUMNS, TRAINING_COLUMNS, TRANSFER_COLUMNS, table
 

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sandbox.stats import censored_median, format_censored, format_rates
+from sandbox.stats import format_censored, format_rates
 
 #: per-seed keys every summary carries, per agent
 SEED_KEYS = ("trials_to_first_success", "trials_to_reliable", "final_success_rate")

@@ -56,7 +56,6 @@ def run_jobs(
 
     try:
         if workers <= 1:
-            global _progress
             for function, args in jobs:
                 key = args[-1]
                 result = function(*args[:-1], on_evaluation=lambda row, key=key: advance(key, row["trials"]))
