@@ -230,18 +230,18 @@ def test_time_limit_truncates_and_goal_terminates():
     env.reset(seed=0, options={"start": (5, 0), "goal": (19, 19)})
     for tick in range(1, 6):
         _, reward, terminated, truncated, info = env.step(0)
-        assert reward == pytest.approx(-0.01)
+        assert reward == pytest.approx(-0.001)
     assert truncated and not terminated and info["outcome"] == "time_limit"
     assert CityNavEnv("train").max_steps == 4 * (20 + 20)
 
     env = CityNavEnv("train", traffic={"entry_rate": 0.0})
     env.reset(seed=0, options={"start": (5, 0), "goal": (5, 2)})
     _, reward, terminated, _, info = env.step(2)
-    assert not terminated and reward == pytest.approx(-0.01 + 0.05)
+    assert not terminated and reward == pytest.approx(-0.001 + 0.1)
     _, reward, terminated, _, info = env.step(2)
     assert terminated and info["is_success"] and info["outcome"] == "success"
-    assert info["reward_components"] == {"goal": 1.0, "death": 0.0, "step": -0.01, "progress": 0.05}
-    assert reward == pytest.approx(1.04)
+    assert info["reward_components"] == {"goal": 1.0, "death": 0.0, "step": -0.001, "progress": 0.1}
+    assert reward == pytest.approx(1.099)
 
 
 # -- deaths ---------------------------------------------------------------------------------
@@ -263,7 +263,7 @@ def test_a_fast_car_passing_through_kills_though_the_tick_ends_with_cells_apart(
     assert terminated and info["death"] and info["outcome"] == "death"
     assert (1, 3) not in {(int(r), int(c)) for r, c, _, _ in info["cars"]}
     assert info["reward_components"]["death"] == -1.0
-    assert reward == pytest.approx(-1.01)
+    assert reward == pytest.approx(-1.001)
 
 
 def test_sidewalks_are_safe():

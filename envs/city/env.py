@@ -72,14 +72,16 @@ class CityNavEnv(gym.Env):
 
     - `goal`: `reward_goal` (+1) on the step the goal is reached, else 0;
     - `death`: `reward_death` (-1) on the step the pedestrian is hit, else 0;
-    - `step`: `reward_step` (-0.01) on every step;
-    - `progress`: `progress_per_cell` (0.05) x (walking distance to the goal before the
+    - `step`: `reward_step` (-0.001) on every step (small: a walk that times out must
+      cost less than a death);
+    - `progress`: `progress_per_cell` (0.1) x (walking distance to the goal before the
       step - after it), the walking distance being the shortest walk in cells around
       buildings, cars ignored: potential-based shaping with potential
-      `-0.05 x walking distance`, so it leads around blocks, not into their walls.
+      `-0.1 x walking distance`, so it leads around blocks, not into their walls.
 
-    So a death step pays exactly `-1 - 0.01 + 0.05 x (cells gained)`, i.e. -1.01 when
-    hit while standing or -0.96 / -1.06 when hit on a step towards / away from the goal.
+    So a death step pays exactly `-1 - 0.001 + 0.1 x (walking cells gained)`: -1.001
+    when hit while standing, -0.901 / -1.101 when hit on a step towards / away from the
+    goal.
 
     ## Starting State
 
@@ -141,8 +143,8 @@ class CityNavEnv(gym.Env):
         warmup_ticks: int | None = None,
         reward_goal: float = 1.0,
         reward_death: float = -1.0,
-        reward_step: float = -0.01,
-        progress_per_cell: float = 0.05,
+        reward_step: float = -0.001,
+        progress_per_cell: float = 0.1,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r}: expected None or 'rgb_array'")
