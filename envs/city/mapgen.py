@@ -9,6 +9,7 @@ the generator draws from its own ``numpy.random.Generator`` seeded with SEED.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,8 +55,8 @@ def build_city(
     *,
     name: str,
     traffic: Traffic,
-    crossings: list[tuple[int, int]] = (),
-    squares: list[tuple[int, int, int, int]] = (),
+    crossings: Sequence[tuple[int, int]] = (),
+    squares: Sequence[tuple[int, int, int, int]] = (),
     description: str = "",
 ) -> CityMap:
     """Paint ``roads`` on a block of buildings, line them with sidewalks, and check it.
