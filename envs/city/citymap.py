@@ -214,7 +214,7 @@ class CityMap:
         None where the car leaves the map. On a lane the car's heading is the lane's and
         the ``heading`` argument is ignored. Raises ValueError off the road.
         """
-        return tuple((nxt, h) for nxt, h, _ in self._car_moves(cell, heading))
+        return tuple((nxt, h) for nxt, h, _ in self.car_moves(cell, heading))
 
     def move_probabilities(
         self, cell: Cell, heading: int, turn_probability: float | None = None
@@ -224,7 +224,7 @@ class CityMap:
         ``turn_probability`` defaults to the map's published one.
         """
         p_turn = self.traffic.turn_probability if turn_probability is None else turn_probability
-        moves = self._car_moves(cell, heading)
+        moves = self.car_moves(cell, heading)
         n_turns = sum(is_turn for _, _, is_turn in moves)
         if n_turns == len(moves):
             return tuple((nxt, h, 1.0 / n_turns) for nxt, h, _ in moves)
@@ -232,7 +232,8 @@ class CityMap:
             return ((moves[0][0], moves[0][1], 1.0),)
         return tuple((nxt, h, p_turn / n_turns if is_turn else 1.0 - p_turn) for nxt, h, is_turn in moves)
 
-    def _car_moves(self, cell: Cell, heading: int) -> tuple[tuple[Cell | None, int, bool], ...]:
+    def car_moves(self, cell: Cell, heading: int) -> tuple[tuple[Cell | None, int, bool], ...]:
+        """:meth:`successors` with a flag for each: ``((next_cell, next_heading, is_turn), ...)``."""
         r, c = int(cell[0]), int(cell[1])
         if not (self.in_bounds((r, c)) and self.road[r, c]):
             raise ValueError(f"cell {cell} of map {self.name!r} is not a road cell; cars drive only on roads")
@@ -465,7 +466,7 @@ def _compile(city: CityMap, source: str, first_line: int) -> None:
         state = states.popleft()
         if state in graph:
             continue
-        moves = city._car_moves(state[:2], state[2])
+        moves = city.car_moves(state[:2], state[2])
         if not moves:
             r, c, h = state
             raise fail(

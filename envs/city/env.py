@@ -251,7 +251,7 @@ class CityNavEnv(gym.Env):
         for r, c in zip(*np.nonzero(city.road)):
             for h in range(4):
                 state = (r * cols + c) * 4 + h
-                moves = city._car_moves((int(r), int(c)), h)
+                moves = city.car_moves((int(r), int(c)), h)
                 if len(moves) == 1:
                     self._next_state[state] = code(moves[0][0], moves[0][1])
                 elif moves:
