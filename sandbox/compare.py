@@ -94,13 +94,13 @@ def resolve_env_kwargs(task: Task, args: argparse.Namespace) -> tuple[dict[str, 
         return {"world": world}, task.transfer_env_kwargs
     if args.world:
         raise UsageError("--world is for the rocket; the city takes --map and --transfer-map")
-    from envs.city.citymap import MapError, load_map
+    from envs.city.citymap import load_map
 
     chosen = []
     for flag, value, default in (("--map", args.map, "train"), ("--transfer-map", args.transfer_map, "new")):
         try:
             load_map(value or default)
-        except MapError as error:
+        except (ValueError, OSError) as error:  # MapError (malformed) is a ValueError, as is an unknown name
             raise UsageError(f"{flag}: {error}") from None
         chosen.append(value or default)
     return {"map": chosen[0]}, {"map": chosen[1]}

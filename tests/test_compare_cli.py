@@ -118,3 +118,27 @@ def test_ctrl_c_keeps_finished_results(tmp_path):
     assert rerun.returncode == 0, rerun.stderr
     assert len(list(jobs.glob("*.json"))) == 30
     assert all((jobs / name).stat().st_mtime == mtime for name, mtime in before.items())
+
+
+def test_unknown_city_map_lists_built_ins(tmp_path):
+    assert_one_line_error(compare("city", "--map", "atlantis", "--out", str(tmp_path)), "atlantis", "train")
+
+
+def test_malformed_city_map_names_file_line_and_column(tmp_path):
+    city = tmp_path / "broken.txt"
+    city.write_text("....\n..Q.\n....\n")
+    result = compare("city", "--transfer-map", str(city), "--out", str(tmp_path / "out"))
+    assert_one_line_error(result, "--transfer-map", "broken.txt:2:3")
+
+
+def test_city_agents_are_checked_against_the_city(tmp_path):
+    assert_one_line_error(compare("city", "--agents", "sac", "--out", str(tmp_path)), "sac", "traffic-planner")
+
+
+def test_options_of_the_other_task_are_refused(tmp_path):
+    assert_one_line_error(compare("city", "--world", "earth_moon", "--out", str(tmp_path)), "--world")
+    assert_one_line_error(compare("rocket", "--map", "train", "--out", str(tmp_path)), "--map")
+
+
+def test_unknown_study(tmp_path):
+    assert_one_line_error(compare("rocket", "--study", "vibes", "--out", str(tmp_path)), "vibes", "generalization")
