@@ -8,6 +8,7 @@ each entry. All learners run on the CPU with one torch thread.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar
 
 import numpy as np
@@ -75,7 +76,8 @@ class SB3Learner(Agent):
         super().__init__(spec, seed)
         if (self.name, spec.task) not in HYPERPARAMETERS and hyperparameters is None:
             raise ValueError(f"agent {self.name!r} has no hyperparameters for task {spec.task!r}")
-        self.hyperparameters = dict(hyperparameters or HYPERPARAMETERS[(self.name, spec.task)])
+        # A deep copy: SB3 edits policy_kwargs in place.
+        self.hyperparameters = copy.deepcopy(hyperparameters or HYPERPARAMETERS[(self.name, spec.task)])
         self.model: BaseAlgorithm | None = None
         self._model_ledger: Ledger | None = None
         torch.set_num_threads(1)
@@ -86,7 +88,7 @@ class SB3Learner(Agent):
         return venv
 
     def _build(self, ledger: Ledger) -> BaseAlgorithm:
-        kwargs = dict(self.hyperparameters)
+        kwargs = copy.deepcopy(self.hyperparameters)
         sigma = kwargs.pop("action_noise_sigma", None)
         if sigma is not None:
             n_actions = self.action_space.shape[0]

@@ -82,7 +82,8 @@ ROCKET = Task(
     agents=("planner", "random", "ppo", "sac", "td3"),
     default=Size(budget=1500, seeds=3, eval_episodes=30, eval_points=10,
                  agent_budgets={"planner": 30, "sac": 1000, "td3": 1000}),
-    full=Size(budget=30_000, seeds=3, eval_episodes=50, eval_points=16, agent_budgets={"planner": 30}),
+    full=Size(budget=20_000, seeds=3, eval_episodes=50, eval_points=16,
+              agent_budgets={"planner": 30, "random": 3000}),
     trace=rocket_trace,
     trace_training=rocket_flight,
     studies={
