@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -27,19 +28,24 @@ def color(agent: str) -> str:
 
 
 def headline(summary: dict[str, Any]) -> str:
-    """The finding in numbers: planner versus the best learner, trials to reliable."""
-    parts = []
-    for agent, entry in summary.items():
-        median = censored_median(entry["trials_to_reliable"])
-        parts.append((median is None, median or 0, agent, format_count(median, entry["budget"])))
-    planners = [p for p in parts if p[2] in PLANNERS]
-    learners = sorted(p for p in parts if p[2] not in PLANNERS and p[2] != "random")
+    """The finding in numbers: planner versus the best learner, trials to reliable (medians)."""
     text = []
-    if planners:
-        text.append(f"{planners[0][2]} reliable after {planners[0][3]} trials")
+    for agent, entry in summary.items():
+        if agent in PLANNERS:
+            median = censored_median(entry["trials_to_reliable"])
+            text.append(f"{agent} reliable after {format_count(median, entry['budget'])} trials")
+    learners = [(censored_median(e["trials_to_reliable"]), -float(np.median(e["final_success_rate"])), a)
+                for a, e in summary.items() if a not in PLANNERS and a != "random"]
     if learners:
-        text.append(f"best learner {learners[0][2]}: {learners[0][3]}")
-    return "; ".join(text) + " (median over seeds)"
+        median, minus_rate, agent = min(learners, key=lambda x: (x[0] is None, x[0] or 0, x[1]))
+        budget = summary[agent]["budget"]
+        if median is None:
+            text.append(f"no learner reliable within its budget (best: {agent}, {-minus_rate:.0%} "
+                        f"after {budget:,} trials)")
+        else:
+            text.append(f"best learner {agent} reliable after {format_count(median, budget)} trials")
+    seeds = max(len(e["seeds"]) for e in summary.values())
+    return "; ".join(text) + f" (medians over {seeds} seeds)"
 
 
 def success_curves(axes, jobs: list[dict[str, Any]], agents: list[str], bar: float) -> None:
@@ -63,7 +69,7 @@ def success_curves(axes, jobs: list[dict[str, Any]], agents: list[str], bar: flo
     axes.set_xlabel("training trials (log scale)")
     axes.set_ylabel("success on held-out set")
     axes.grid(alpha=0.3, which="both")
-    axes.legend(fontsize=8, loc="upper left")
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
 
 
 def _rate_at(job: dict[str, Any], trials: int) -> float:
@@ -72,13 +78,12 @@ def _rate_at(job: dict[str, Any], trials: int) -> float:
 
 
 def plot_success(run_dir: Path, jobs: list[dict[str, Any]], summary: dict[str, Any]) -> Path:
-    figure, axes = plt.subplots(figsize=(8, 5))
+    figure, axes = plt.subplots(figsize=(9.5, 5.3), layout="constrained")
     agents = list(summary)
     success_curves(axes, jobs, agents, next(iter(summary.values()))["reliable_bar"])
-    axes.set_title(headline(summary), fontsize=10)
-    figure.suptitle("Success on held-out situations against training trials (median, range over seeds)",
-                    fontsize=9, y=0.995)
-    figure.tight_layout()
+    axes.set_title("Success on the held-out set against training trials (line: median, band: range over seeds)",
+                   fontsize=9)
+    figure.suptitle(textwrap.fill(headline(summary), 100), fontsize=10)
     path = run_dir / "success_vs_trials.png"
     figure.savefig(path, dpi=110)
     plt.close(figure)
