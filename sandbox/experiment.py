@@ -105,6 +105,7 @@ class Stage:
             "deaths_to_first_success": self.ledger.deaths_until(first) if first else None,
             "deaths_to_reliable": self.ledger.deaths_until(reliable["trials"]) if reliable else None,
             "total_training_deaths": self.ledger.n_deaths,
+            "total_evaluation_deaths": sum(row["eval_deaths"] for row in self.evaluations),
             "evaluations": self.evaluations,
         }
 

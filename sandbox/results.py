@@ -85,8 +85,14 @@ def transfer_figures(mine: list[dict[str, Any]], jobs: list[dict[str, Any]], age
     if "deaths_to_reliable" in extra_keys:
         figures["transfer_deaths_to_reliable"] = [j["transfer"]["deaths_to_reliable"] for j in mine]
         figures["transfer_total_training_deaths"] = [j["transfer"]["total_training_deaths"] for j in mine]
+        # Zero-shot episodes included: the transfer stage's first evaluation is the zero-shot one.
+        figures["transfer_total_evaluation_deaths"] = [j["transfer"]["total_evaluation_deaths"] for j in mine]
         figures["scratch_deaths_to_reliable"] = [
             scratch[j["seed"]]["deaths_to_reliable"] if j["seed"] in scratch else None for j in mine
+        ]
+    if "deaths_to_reliable" in extra_keys:
+        figures["transfer_deaths_total"] = [
+            a + b for a, b in zip(figures["transfer_total_training_deaths"], figures["transfer_total_evaluation_deaths"])
         ]
     figures["relearn_fraction"] = [
         relearn_fraction(cont, fresh)
@@ -132,6 +138,7 @@ DEATH_COLUMNS = [
     ("trials to reliable", "trials_to_reliable", "trials"),
     ("deaths to reliable", "deaths_to_reliable", "count"),
     ("training deaths", "total_training_deaths", "count"),
+    ("evaluation deaths", "total_evaluation_deaths", "count"),
     ("final success", "final_success_rate", "rate"),
 ]
 TRANSFER_COLUMNS = [
@@ -140,6 +147,7 @@ TRANSFER_COLUMNS = [
     ("continued: trials to reliable", "transfer_trials_to_reliable", "transfer-trials"),
     ("from scratch: trials to reliable", "scratch_trials_to_reliable", "transfer-trials"),
     ("relearn fraction", "relearn_fraction", "fraction"),
+    ("deaths there (training + evaluation)", "transfer_deaths_total", "count"),
 ]
 
 

@@ -119,7 +119,8 @@ CITY = Task(
     default=Size(budget=800, seeds=2, eval_episodes=30, eval_points=8, transfer_budget=400),
     full=Size(budget=20_000, seeds=3, eval_episodes=50, eval_points=14, transfer_budget=10_000),
     trace=city_trace,
-    summary_keys=("deaths_to_first_success", "deaths_to_reliable", "total_training_deaths"),
+    summary_keys=("deaths_to_first_success", "deaths_to_reliable", "total_training_deaths",
+                  "total_evaluation_deaths"),
     transfer_env_kwargs={"map": "new"},
 )
 
