@@ -61,6 +61,8 @@ def run_jobs(
                 result = function(*args[:-1], on_evaluation=lambda row, key=key: advance(key, row["trials"]))
                 on_result(result)
             return
+        # A terminated run cleans up like an interrupted one: no orphaned workers.
+        signal.signal(signal.SIGTERM, _interrupt)
         context = mp.get_context("spawn")
         progress = context.Manager().Queue()
         stop = threading.Event()
@@ -89,6 +91,10 @@ def run_jobs(
             reader.join(timeout=1)
     finally:
         bar.close()
+
+
+def _interrupt(_signal: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def writable_dir(path: Path) -> str | None:
