@@ -73,6 +73,9 @@ def transfer_figures(mine: list[dict[str, Any]], jobs: list[dict[str, Any]], age
     scratch = {j["seed"]: j for j in jobs if j["agent"] == agent and j["phase"] == "scratch"}
     figures: dict[str, Any] = {
         "transfer_budget": mine[0]["transfer"]["budget"],
+        # Seeds whose from-scratch job has not run (an interrupted run): their scratch_*
+        # values and relearn_fraction are null for that reason, not censored.
+        "scratch_seeds_missing": [j["seed"] for j in mine if j["seed"] not in scratch],
         "transfer_zero_shot_success": [j["transfer"]["zero_shot_success"] for j in mine],
         "transfer_zero_shot_deaths_per_episode": [j["transfer"]["zero_shot_deaths_per_episode"] for j in mine],
         "transfer_trials_to_reliable": [j["transfer"]["trials_to_reliable"] for j in mine],
@@ -168,6 +171,10 @@ def table(summary: dict[str, Any], columns: list[tuple[str, str, str]] = TRAININ
             else:
                 budget = {"trials": entry["budget"], "transfer-trials": entry.get("transfer_budget")}.get(kind)
                 row.append(format_censored(values, budget) if kind != "count" else format_counts(values))
+            missing = len(entry.get("scratch_seeds_missing", []))
+            if missing and (key.startswith("scratch_") or key == "relearn_fraction"):
+                row[-1] = f"({missing} of {len(values)} not run)" if missing == len(values) else \
+                    f"{row[-1]} ({missing} not run)"
         rows.append(row)
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
