@@ -122,7 +122,8 @@ def tuning_job(algo: str, config: str, hyperparameters: dict[str, Any], seed: in
         transfer_env_kwargs={"map": "new"} if transfer_budget else None, transfer_budget=transfer_budget,
     ), on_evaluation=on_evaluation)
     run = {"algo": algo, "config": config, "hyperparameters": hyperparameters, "seed": seed, "budget": budget,
-           **figures(job), "wall_time_s": job["wall_time_s"]}
+           "eval_episodes": eval_episodes, "eval_points": eval_points, **figures(job),
+           "wall_time_s": job["wall_time_s"]}
     if "transfer" in job:
         transfer = job["transfer"]
         run["transfer"] = {"map": "new", "budget": transfer_budget,
@@ -204,7 +205,8 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.long:
-        chosen = [(algo, config, SEARCH[algo][config]) for algo, config in (p.split(":", 1) for p in args.long.split(","))]
+        pairs = [pair.split(":", 1) for pair in args.long.split(",")]
+        chosen = [(algo, config, SEARCH[algo][config]) for algo, config in pairs]
     else:
         wanted = set(args.configs.split(",")) if args.configs else None
         chosen = [(algo, config, hyperparameters) for algo in args.algos.split(",")
@@ -227,8 +229,8 @@ def main() -> None:
         same = (run["algo"], run["config"], run["seed"], run["budget"])
         runs[:] = [r for r in runs if (r["algo"], r["config"], r["seed"], r["budget"]) != same] + [run]
         saved[section] = sorted(runs, key=lambda r: (r["algo"], r["budget"], score(r)))
-        saved["settings"] = {"task": CITY.name, "map": "train", "eval_episodes": args.eval_episodes,
-                             "eval_points": args.eval_points, "bars": list(BARS), "reliable_bar": RELIABLE_BAR}
+        saved["settings"] = {"task": CITY.name, "map": "train", "transfer_map": "new", "bars": list(BARS),
+                             "reliable_bar": RELIABLE_BAR}
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(saved, indent=1) + "\n")
         print(table([run]).splitlines()[-1 - ("transfer" in run)], flush=True)
