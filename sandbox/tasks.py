@@ -119,8 +119,8 @@ CITY = Task(
     agents=("traffic-planner", "random", "ppo", "dqn", "a2c"),
     # The default run shows the deaths in under 5 minutes on 2 cores; DQN makes a gradient
     # step per env step, so it gets fewer walks.
-    default=Size(budget=200, seeds=2, eval_episodes=30, eval_points=8, transfer_budget=100,
-                 agent_budgets={"dqn": 100}),
+    default=Size(budget=100, seeds=2, eval_episodes=20, eval_points=6, transfer_budget=50,
+                 agent_budgets={"dqn": 50}),
     # The reference: DQN, the best learner, became reliable at about 900 trials in tuning.
     full=Size(budget=1_000, seeds=2, eval_episodes=50, eval_points=12, transfer_budget=500),
     trace=city_trace,
