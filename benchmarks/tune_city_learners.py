@@ -220,7 +220,8 @@ def main() -> None:
     for algo, config, hyperparameters in chosen:
         def progress(row: dict[str, Any], name: str = f"{algo}:{config}") -> None:
             print(f"  {name} trial {row['trials']:>6}: held-out success {100 * row['success_rate']:3.0f} %, "
-                  f"{row['training_deaths']} training deaths, {row['training_steps']} steps, "
+                  f"{row['training_successes']} training successes, {row['training_deaths']} deaths, "
+                  f"{row['training_steps']} steps, "
                   f"{row['wall_time_s']:.0f} s", flush=True)
 
         run = tuning_job(algo, config, hyperparameters, args.seed, args.budget, args.eval_points,
