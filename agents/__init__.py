@@ -2,13 +2,7 @@
 
 from agents.base import AGENTS, Agent, TaskSpec, agents_for, register
 
-from agents import learners  # noqa: F401  (registers ppo, sac, td3, dqn, a2c)
-
-for _optional in ("random_agent", "rocket_planner", "city_planner"):
-    try:
-        __import__(f"agents.{_optional}")
-    except ModuleNotFoundError as _error:
-        if _error.name != f"agents.{_optional}":
-            raise
+# Imported for their registrations: ppo, sac, td3, dqn, a2c; random; planner; traffic-planner.
+from agents import city_planner, learners, random_agent, rocket_planner  # noqa: F401, E402
 
 __all__ = ["AGENTS", "Agent", "TaskSpec", "agents_for", "register"]

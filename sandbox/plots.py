@@ -54,8 +54,7 @@ def success_curves(axes, jobs: list[dict[str, Any]], agents: list[str], bar: flo
         if not mine:
             continue
         points = sorted({row["trials"] for j in mine for row in j["evaluations"]})
-        # A job that stopped early (reliable twice in a row) holds its last rate.
-        rates = np.array([[_rate_at(j, p) for p in points] for j in mine])
+        rates = np.array([[value_at(j["evaluations"], p, "success_rate") for p in points] for j in mine])
         median = np.median(rates, axis=0)
         marker = "o" if agent in PLANNERS else None
         axes.plot(points, median, label=f"{agent} ({len(mine)} seeds)", color=color(agent), marker=marker,
@@ -72,9 +71,11 @@ def success_curves(axes, jobs: list[dict[str, Any]], agents: list[str], bar: flo
     axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
 
 
-def _rate_at(job: dict[str, Any], trials: int) -> float:
-    rows = [row for row in job["evaluations"] if row["trials"] <= trials]
-    return rows[-1]["success_rate"] if rows else 0.0
+def value_at(rows: list[dict[str, Any]], trials: int, key: str) -> float:
+    """``key`` at the last evaluation row at or before ``trials`` (0 before the first):
+    a job that stopped early (reliable twice in a row) holds its last value."""
+    earlier = [row for row in rows if row["trials"] <= trials]
+    return earlier[-1][key] if earlier else 0
 
 
 def plot_success(run_dir: Path, jobs: list[dict[str, Any]], summary: dict[str, Any]) -> Path:

@@ -8,7 +8,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sandbox.plots import PLANNERS, color
+from sandbox.plots import PLANNERS, color, value_at
 from sandbox.stats import censored_median
 
 CELL_COLORS = {"#": (0.35, 0.35, 0.38), ".": (0.92, 0.90, 0.85), "+": (0.55, 0.55, 0.58)}
@@ -26,7 +26,7 @@ def plot_deaths(run_dir: Path, jobs: list[dict[str, Any]], summary: dict[str, An
             axes.axhline(deaths, color=color(agent), lw=2.5, label=f"{agent}: {deaths} deaths in {trials:,} trials")
             continue
         points = sorted({row["trials"] for j in mine for row in j["evaluations"]})
-        deaths = np.array([[_deaths_at(j["evaluations"], p) for p in points] for j in mine])
+        deaths = np.array([[value_at(j["evaluations"], p, "training_deaths") for p in points] for j in mine])
         axes.plot(points, np.median(deaths, axis=0), color=color(agent), marker=".", label=f"{agent} (median)")
         if len(mine) > 1:
             axes.fill_between(points, deaths.min(axis=0), deaths.max(axis=0), color=color(agent), alpha=0.15, lw=0)
@@ -50,11 +50,6 @@ def plot_deaths(run_dir: Path, jobs: list[dict[str, Any]], summary: dict[str, An
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
-
-
-def _deaths_at(rows: list[dict[str, Any]], trials: int) -> int:
-    earlier = [row for row in rows if row["trials"] <= trials]
-    return earlier[-1]["training_deaths"] if earlier else 0
 
 
 def map_image(city) -> np.ndarray:

@@ -8,7 +8,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sandbox.plots import color, success_curves
+from sandbox.plots import color, success_curves, value_at
 from sandbox.stats import censored_median
 
 
@@ -28,7 +28,7 @@ def plot_both_worlds(run_dir: Path, jobs: list[dict[str, Any]], summary: dict[st
             if not mine:
                 continue
             points = sorted({row["trials"] for rows in mine for row in rows})
-            rates = np.array([[_rate_at(rows, p) for p in points] for rows in mine])
+            rates = np.array([[value_at(rows, p, "success_rate") for p in points] for rows in mine])
             label = f"{agent}, {'continued' if phase == 'transfer' else 'from scratch'}"
             right.plot(points, np.median(rates, axis=0), style, color=color(agent), label=label,
                        marker="o" if phase == "transfer" and points[0] == 0 else None, markevery=[0], markersize=6)
@@ -45,11 +45,6 @@ def plot_both_worlds(run_dir: Path, jobs: list[dict[str, Any]], summary: dict[st
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
-
-
-def _rate_at(rows: list[dict[str, Any]], trials: int) -> float:
-    earlier = [row for row in rows if row["trials"] <= trials]
-    return earlier[-1]["success_rate"] if earlier else 0.0
 
 
 def plot_transfer_chart(run_dir: Path, summary: dict[str, Any], names: tuple[str, str]) -> Path:
