@@ -8,8 +8,8 @@ what an RL agent sends early in training.
 
     python benchmarks/rocket_speed.py [--seconds 3] [--hits 20] [--seed 0]
 
-The helpers that find hitting launches (``reference_miss_km``, ``hit_interval``,
-``hitting_launches``) are shared with ``tests/test_rocket_env.py``.
+The helpers that find hitting launches (``hit_interval``, ``hitting_launches``) are
+shared with ``tests/test_rocket_env.py``.
 """
 
 from __future__ import annotations
@@ -28,12 +28,11 @@ from dataclasses import replace
 
 import gymnasium as gym
 import numpy as np
-from scipy.integrate import solve_ivp
 from scipy.optimize import brentq, minimize_scalar
 
 import envs
-from envs.rocket.flight import ETA, Launch, fly, initial_state
-from envs.rocket.reference import reference_flight
+from envs.rocket.flight import ETA, Launch, fly
+from envs.rocket.reference import reference_flight, reference_miss_km
 from envs.rocket.world import Constants, RocketWorld, load_world
 
 ETAS = (0.03, 0.02, 0.012, 0.008)
@@ -41,63 +40,6 @@ TARGET_LAUNCHES_PER_S = 150.0
 TARGET_ERROR_MOON_RADII = 0.10
 COARSE_AIMS = 90  # burn angles tried per situation when looking for a hit
 COARSE_ETA = 0.03  # a rough flight is enough to see where the moon is
-
-
-def reference_miss_km(world: RocketWorld, true: Constants, launch: Launch, rtol: float = 1e-10) -> float:
-    """Signed closest approach to the moon's surface on the reference trajectory, km.
-
-    Negative on a hit: then it is minus the depth the straight-on pass would reach
-    below the surface, so -R passes through the centre. Unlike
-    ``reference_flight``'s ``closest_approach_km``, which samples the path every few
-    hundred seconds, this locates each closest approach as an event, exactly enough
-    to tell a graze of a few km from a near miss. Inside the moon the pull is that of
-    a uniform sphere, so the path stays smooth through it; only its first pass below
-    the surface counts, which the reference's hit event would have stopped.
-    """
-    gm_e, gm_m, r_moon = true.gm_earth, true.gm_moon, world.moon_radius_km
-    d, phase = launch.moon_distance_km, launch.moon_phase_rad
-    omega = world.moon_angular_rate(d)
-
-    def relative(t: float, s: np.ndarray) -> tuple[float, float, float, float]:
-        c, n = math.cos(phase + omega * t), math.sin(phase + omega * t)
-        return s[0] - d * c, s[1] - d * n, s[2] + d * omega * n, s[3] - d * omega * c
-
-    def rhs(t: float, s: np.ndarray) -> list[float]:
-        x, y, vx, vy = s
-        dx, dy, _, _ = relative(t, s)
-        r3 = (x * x + y * y) ** 1.5
-        d2 = max(dx * dx + dy * dy, r_moon * r_moon)  # inside the moon: a uniform sphere's pull
-        d3 = d2 * math.sqrt(d2)
-        return [vx, vy, -gm_e * x / r3 - gm_m * dx / d3, -gm_e * y / r3 - gm_m * dy / d3]
-
-    def approach(t: float, s: np.ndarray) -> float:  # d/dt |rocket - moon|^2 / 2, rising through 0 at a minimum
-        dx, dy, dvx, dvy = relative(t, s)
-        return dx * dvx + dy * dvy
-
-    def hits_earth(t: float, s: np.ndarray) -> float:
-        return math.hypot(s[0], s[1]) - world.earth_radius_km
-
-    approach.direction = 1
-    hits_earth.terminal, hits_earth.direction = True, -1
-    position, velocity = initial_state(world, true, launch)
-    solution = solve_ivp(
-        rhs,
-        (0.0, world.max_flight_days * 86400.0),
-        np.concatenate([position, velocity]),
-        method="DOP853",
-        rtol=rtol,
-        atol=1e-9 * world.moon_distance_km[1],
-        events=(approach, hits_earth),
-    )
-    ends = [(solution.t[0], solution.y[:, 0]), (solution.t[-1], solution.y[:, -1])]
-    closest = math.inf
-    for t, s in [*zip(solution.t_events[0], solution.y_events[0]), *ends]:
-        dx, dy, _, _ = relative(t, s)
-        distance = math.hypot(dx, dy)
-        if distance < r_moon:
-            return distance - r_moon
-        closest = min(closest, distance)
-    return closest - r_moon
 
 
 def hit_interval(world: RocketWorld, true: Constants, phase: float, distance: float, delta_v: float) -> tuple[float, float] | None:
