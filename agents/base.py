@@ -64,6 +64,10 @@ class Agent(ABC):
         self._env_ledger: Ledger | None = None
 
     def train(self, ledger: Ledger, until_trials: int) -> None:
+        """Train until the ledger has counted ``until_trials`` trials. A learner that
+        learns from fixed-size batches of steps may finish its batch a little past
+        ``until_trials``, never past ``ledger.limit``; evaluations record the trials
+        actually spent."""
         if until_trials < ledger.n_trials:
             raise ValueError(f"until_trials={until_trials} is below the {ledger.n_trials} trials already spent")
         if until_trials > ledger.n_trials:

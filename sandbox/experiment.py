@@ -118,7 +118,7 @@ def train_stage(agent: Agent, task: Task, make_env: Callable[[], gym.Env], budge
     ``start_evaluation``, if given, is the evaluation before any training here (trials 0).
     Training stops early once the agent is reliable at ``RELIABLE_CHECKS`` points in a row.
     """
-    ledger = Ledger(make_env, trace=task.trace_training, traces_kept=TRACES_KEPT)
+    ledger = Ledger(make_env, trace=task.trace_training, traces_kept=TRACES_KEPT, limit=budget)
     evaluations: list[dict[str, Any]] = []
     streak = 0
     traces: list[dict[str, Any]] = []
@@ -128,6 +128,8 @@ def train_stage(agent: Agent, task: Task, make_env: Callable[[], gym.Env], budge
     for point in log_spaced_points(budget, config.eval_points):
         if streak >= RELIABLE_CHECKS:
             break
+        if point <= ledger.n_trials and evaluations and evaluations[-1]["trials"] == ledger.n_trials:
+            continue  # a batch learner already ran past this point, and was evaluated there
         agent.train(ledger, point)
         result = evaluate(agent, make_env, config.eval_episodes, trace=task.trace)
         traces = result.traces

@@ -188,28 +188,33 @@ def summarise_grid(jobs: list[dict[str, Any]], agent_order: list[str], grid_fiel
     }
 
 
+def grid_success(grid: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """Per agent, its mean success inside the training region and over the whole grid,
+    from a summary's ``generalization_grid``."""
+    spec = GridSpec(
+        phase_cells=len(grid["axes"]["moon_phase_deg"]),
+        training_sector_deg=tuple(grid["training_region"]["moon_phase_deg"]),
+        gravity_scales=tuple(grid["axes"]["gravity_scale"]),
+        episodes_per_cell=grid["episodes_per_cell"],
+    )
+    region = np.ix_(spec.training_gravity_cells(), spec.training_phase_cells())
+    return {agent: (float(np.array(success)[region].mean()), float(np.mean(success)))
+            for agent, success in grid["success"].items()}
+
+
 def grid_table(summary_file: dict[str, Any]) -> str:
     grid = summary_file["generalization_grid"]
     header = ["agent", "radius: phase (deg)", "radius: gravity scale", "success in region", "success on grid",
               "launches/cell"]
     rows = []
-    training = GridSpec(**{
-        "phase_cells": len(grid["axes"]["moon_phase_deg"]),
-        "training_sector_deg": tuple(grid["training_region"]["moon_phase_deg"]),
-        "gravity_scales": tuple(grid["axes"]["gravity_scale"]),
-        "episodes_per_cell": grid["episodes_per_cell"],
-    })
-    for agent, success in grid["success"].items():
-        success = np.array(success)
-        inside = success[np.ix_(training.training_gravity_cells(), training.training_phase_cells())].mean()
-        per_cell = grid["identification_launches_per_cell"][agent]
+    for agent, (inside, overall) in grid_success(grid).items():
         rows.append([
             agent,
             str(summary_file["generalization_radius"][agent]["moon_phase_deg"]),
             str(summary_file["generalization_radius"][agent]["gravity_scale"]),
             f"{100 * inside:.0f} %",
-            f"{100 * success.mean():.0f} %",
-            f"{np.mean(per_cell):.2f}",
+            f"{100 * overall:.0f} %",
+            f"{np.mean(grid['identification_launches_per_cell'][agent]):.2f}",
         ])
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731

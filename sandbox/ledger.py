@@ -43,6 +43,8 @@ class Ledger:
     traces_kept: int = 5  #: paths of the first this-many trials are kept, and of the latest one
     first_traces: list[dict[str, Any]] = field(default_factory=list)
     last_trace: dict[str, Any] | None = None
+    #: the training budget: no agent trains past this many trials (None: no limit)
+    limit: int | None = None
 
     def make_env(self) -> gym.Env:
         return LedgerWrapper(self.env_factory(), self)

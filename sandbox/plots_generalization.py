@@ -3,12 +3,15 @@ training region outlined, all on one colour scale."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Rectangle
+
+from sandbox.generalization import grid_success
 
 
 def plot_generalization(run_dir: Path, summary_file: dict[str, Any]) -> Path:
@@ -32,28 +35,35 @@ def plot_generalization(run_dir: Path, summary_file: dict[str, Any]) -> Path:
         axes.add_patch(Rectangle((low, g_low), high - low, g_high - g_low, fill=False, ec="red", lw=2.5))
         launches = np.mean(grid["identification_launches_per_cell"][agent])
         extra = f"; {launches:.2f} launches/cell" if launches else ""
-        axes.set_title(f"{agent}: radius {_fmt(radii[agent]['moon_phase_deg'], 'deg')}, "
-                       f"{_fmt(radii[agent]['gravity_scale'], 'x g')}{extra}", fontsize=9)
+        axes.set_title(f"{agent}: radius {_phase(radii[agent]['moon_phase_deg'])} in phase, "
+                       f"{_gravity(radii[agent]['gravity_scale'])} in gravity{extra}", fontsize=9)
         axes.set_xlabel("Moon phase at launch (deg)")
         axes.set_ylabel("gravity scale (planet's GM)")
         axes.set_xticks(np.arange(0, 361, 60))
     for axes in list(axes_grid.flat)[len(agents):]:
         axes.axis("off")
     figure.colorbar(image, ax=axes_grid, shrink=0.8, label="success rate (mean over seeds)")
-    figure.suptitle(headline(radii) + "  (red box: training region)", fontsize=10)
+    figure.suptitle(headline(grid, radii), fontsize=10)
     path = run_dir / "generalization_map.png"
     figure.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(figure)
     return path
 
 
-def _fmt(value: float | str, unit: str) -> str:
-    if value == "unbounded":
-        return "unbounded"
-    return f"{value:g} deg" if unit == "deg" else f"+/-{value:.3g} g"
+def _phase(value: float | str) -> str:
+    return "unbounded" if value == "unbounded" else f"{value:g} deg"
 
 
-def headline(radii: dict[str, dict[str, Any]]) -> str:
-    """The finding in numbers: each agent's radius along the phase axis."""
-    parts = [f"{agent} {_fmt(r['moon_phase_deg'], 'deg')}" for agent, r in radii.items()]
-    return "Success stays above 50 % up to this far from the training region's centre: " + ", ".join(parts)
+def _gravity(value: float | str) -> str:
+    return "unbounded" if value == "unbounded" else (f"+/-{value:.3g}" if value else "0")
+
+
+def headline(grid: dict[str, Any], radii: dict[str, dict[str, Any]]) -> str:
+    """The finding in numbers: per agent, how far from the training region's centre
+    success stays above 50 %, and its success in the region and over the whole grid."""
+    low, high = grid["training_region"]["moon_phase_deg"]
+    parts = [f"{agent} {_phase(radii[agent]['moon_phase_deg'])} ({100 * inside:.0f} % in region, "
+             f"{100 * overall:.0f} % on grid)" for agent, (inside, overall) in grid_success(grid).items()]
+    return ("Success above 50 % reaches this far in phase from the training region's centre "
+            f"(red box: phases {low:g}-{high:g} deg, half-width {(high - low) / 2:g} deg, nominal gravity):\n"
+            + textwrap.fill(", ".join(parts), 150))

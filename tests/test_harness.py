@@ -54,3 +54,52 @@ def test_same_seed_same_results(agent):
     assert strip(first) == strip(second)
     assert first["traces"] == second["traces"]
     assert first["trials_to_first_success"] == second["trials_to_first_success"]
+
+
+def _rocket_learner(name: str, **hyperparameters):
+    from agents.base import AGENTS, TaskSpec
+
+    probe = ROCKET.make_env(world="earth_moon")
+    spec = TaskSpec("rocket", probe.observation_space, probe.action_space, {"world": "earth_moon"})
+    probe.close()
+    return AGENTS[name](spec, seed=0, hyperparameters={"policy_kwargs": {"net_arch": [8]}, **hyperparameters})
+
+
+def _ledger(world: str, limit: int | None = None) -> Ledger:
+    return Ledger(lambda: ROCKET.make_env(world=world), limit=limit)
+
+
+def test_off_policy_learner_starts_a_new_world_with_an_empty_replay_buffer():
+    learner = _rocket_learner("sac", learning_starts=3, batch_size=4)
+    learner.train(_ledger("earth_moon"), 6)
+    assert learner.model.replay_buffer.size() >= 5  # SB3 drops the step on which learn() stops
+    new = _ledger("super_earth")
+    learner.train(new, 2)
+    assert 1 <= learner.model.replay_buffer.size() <= 2  # only the new world's launches
+    network = [p.detach().clone() for p in learner.model.policy.parameters()]
+    learner.train(new, 5)
+    assert 3 <= learner.model.replay_buffer.size() <= 5
+    assert any((a != b).any() for a, b in zip(network, learner.model.policy.parameters()))
+    learner.close()
+
+
+def test_on_policy_learner_finishes_its_rollout_but_never_passes_the_limit():
+    learner = _rocket_learner("ppo", n_steps=8, batch_size=8, n_epochs=2)
+    ledger = _ledger("earth_moon", limit=30)
+    learner.train(ledger, 3)
+    # The first rollout (8 launches) is finished and learned from; the step that
+    # begins the next one is where learn() stops.
+    assert ledger.n_trials == 9 and learner.model._n_updates == 2
+    learner.train(ledger, 30)
+    assert ledger.n_trials == 30  # rollouts 10-17 and 18-25, then stopped at the limit
+    assert learner.model._n_updates == 3 * 2
+    learner.close()
+
+
+def test_evaluations_record_the_trials_actually_spent():
+    config = JobConfig("rocket", "ppo", seed=0, budget=200, eval_episodes=2, eval_points=8, reliable_bar=0.9,
+                       env_kwargs={"world": "earth_moon"})
+    trials = [row["trials"] for row in run_job(ROCKET, config)["evaluations"]]
+    assert trials == sorted(set(trials)) and trials[-1] == 200
+    # Rocket PPO learns from 64-launch rollouts; each stop drops the launch after one.
+    assert trials[0] == 65 and all(t % 65 == 0 for t in trials[:-1])
