@@ -58,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("task", choices=sorted(TASKS), help="which task to run")
     parser.add_argument("--agents", help="comma-separated agent names (default: the task's standard set; "
                         "the valid names are listed in the error if one is wrong)")
-    parser.add_argument("--seeds", type=positive_int, help="seeds per agent (default: 3; --full: the reference's)")
+    seeds = ", ".join(f"{t.name} {t.default.seeds}" for t in TASKS.values())
+    parser.add_argument("--seeds", type=positive_int, help=f"seeds per agent (default: {seeds}; --full and studies: "
+                        "their own, in sandbox/tasks.py)")
     parser.add_argument("--budget", type=positive_int, help="training trials per agent and seed "
                         "(default: the task's default budget)")
     parser.add_argument("--out", type=Path, help="results folder (default: results/<task>/<date-time>)")
