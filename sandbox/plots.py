@@ -33,7 +33,7 @@ def headline(summary: dict[str, Any]) -> str:
     for agent, entry in summary.items():
         if agent in PLANNERS:
             median = censored_median(entry["trials_to_reliable"])
-            text.append(f"{agent} reliable after {format_count(median, entry['budget'])} trials")
+            text.append(f"{agent} reliable after {_trials(median, entry['budget'])}")
     learners = [(censored_median(e["trials_to_reliable"]), -float(np.median(e["final_success_rate"])), a)
                 for a, e in summary.items() if a not in PLANNERS and a != "random"]
     if learners:
@@ -43,9 +43,13 @@ def headline(summary: dict[str, Any]) -> str:
             text.append(f"no learner reliable within its budget (best: {agent}, {-minus_rate:.0%} "
                         f"after {budget:,} trials)")
         else:
-            text.append(f"best learner {agent} reliable after {format_count(median, budget)} trials")
+            text.append(f"best learner {agent} reliable after {_trials(median, budget)}")
     seeds = max(len(e["seeds"]) for e in summary.values())
     return "; ".join(text) + f" (medians over {seeds} seeds)"
+
+
+def _trials(median: float | None, budget: int) -> str:
+    return format_count(median, budget) + (" trial" if median == 1 else " trials")
 
 
 def success_curves(axes, jobs: list[dict[str, Any]], agents: list[str], bar: float) -> None:
