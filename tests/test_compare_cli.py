@@ -96,6 +96,8 @@ def test_ctrl_c_keeps_finished_results(tmp_path):
         [sys.executable, "-m", "sandbox.compare", "rocket", "--agents", "random", "--seeds", "30",
          "--budget", "40", "--eval-episodes", "2", "--workers", "2", "--out", str(tmp_path)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A shell starts background jobs with Ctrl-C ignored; the run must see it as a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     jobs = tmp_path / "jobs"
     deadline = time.time() + 240
