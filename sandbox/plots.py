@@ -45,7 +45,7 @@ def headline(summary: dict[str, Any]) -> str:
         else:
             text.append(f"best learner {agent} reliable after {_trials(median, budget)}")
     seeds = max(len(e["seeds"]) for e in summary.values())
-    return "; ".join(text) + f" (medians over {seeds} seeds)"
+    return "; ".join(text) + (f" (medians over {seeds} seeds)" if seeds > 1 else " (one seed)")
 
 
 def _trials(median: float | None, budget: int) -> str:
@@ -61,7 +61,7 @@ def success_curves(axes, jobs: list[dict[str, Any]], agents: list[str], bar: flo
         rates = np.array([[value_at(j["evaluations"], p, "success_rate") for p in points] for j in mine])
         median = np.median(rates, axis=0)
         marker = "o" if agent in PLANNERS else None
-        axes.plot(points, median, label=f"{agent} ({len(mine)} seeds)", color=color(agent), marker=marker,
+        axes.plot(points, median, label=f"{agent} ({len(mine)} seed{'s' if len(mine) > 1 else ''})", color=color(agent), marker=marker,
                   markersize=5, lw=2 if agent in PLANNERS else 1.5)
         if len(mine) > 1:
             axes.fill_between(points, rates.min(axis=0), rates.max(axis=0), color=color(agent), alpha=0.15, lw=0)
