@@ -114,7 +114,7 @@ def tuning_job(algo: str, config_name: str, hyperparameters: dict[str, Any], see
     probe.close()
     # A deep copy: SB3 writes into policy_kwargs, and the record should show what was asked for.
     agent = AGENTS[algo](spec, seed, hyperparameters=copy.deepcopy(hyperparameters))
-    ledger = Ledger(ROCKET.make_env)
+    ledger = Ledger(ROCKET.make_env, limit=budget)
     curve: list[list[float]] = []
     training_s = 0.0
     reliable_streak = 0
