@@ -128,8 +128,8 @@ def train_stage(agent: Agent, task: Task, make_env: Callable[[], gym.Env], budge
     for point in log_spaced_points(budget, config.eval_points):
         if streak >= RELIABLE_CHECKS:
             break
-        if point <= ledger.n_trials and evaluations and evaluations[-1]["trials"] == ledger.n_trials:
-            continue  # a batch learner already ran past this point, and was evaluated there
+        if point <= ledger.n_trials:
+            continue  # a batch learner ran past this point and was evaluated where it stopped
         agent.train(ledger, point)
         result = evaluate(agent, make_env, config.eval_episodes, trace=task.trace)
         traces = result.traces

@@ -48,6 +48,10 @@ def headline(summary: dict[str, Any]) -> str:
     return "; ".join(text) + (f" (medians over {seeds} seeds)" if seeds > 1 else " (one seed)")
 
 
+def _seeds(n: int) -> str:
+    return f"{n} seed" + ("s" if n != 1 else "")
+
+
 def _trials(median: float | None, budget: int) -> str:
     return format_count(median, budget) + (" trial" if median == 1 else " trials")
 
@@ -61,7 +65,7 @@ def success_curves(axes, jobs: list[dict[str, Any]], agents: list[str], bar: flo
         rates = np.array([[value_at(j["evaluations"], p, "success_rate") for p in points] for j in mine])
         median = np.median(rates, axis=0)
         marker = "o" if agent in PLANNERS else None
-        axes.plot(points, median, label=f"{agent} ({len(mine)} seed{'s' if len(mine) > 1 else ''})", color=color(agent), marker=marker,
+        axes.plot(points, median, label=f"{agent} ({_seeds(len(mine))})", color=color(agent), marker=marker,
                   markersize=5, lw=2 if agent in PLANNERS else 1.5)
         if len(mine) > 1:
             axes.fill_between(points, rates.min(axis=0), rates.max(axis=0), color=color(agent), alpha=0.15, lw=0)

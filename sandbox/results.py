@@ -93,7 +93,6 @@ def transfer_figures(mine: list[dict[str, Any]], jobs: list[dict[str, Any]], age
         figures["scratch_deaths_to_reliable"] = [
             scratch[j["seed"]]["deaths_to_reliable"] if j["seed"] in scratch else None for j in mine
         ]
-    if "deaths_to_reliable" in extra_keys:
         figures["transfer_deaths_total"] = [
             a + b for a, b in zip(figures["transfer_total_training_deaths"], figures["transfer_total_evaluation_deaths"])
         ]

@@ -33,7 +33,8 @@ def _moon_frame(world: RocketWorld, launch: Launch) -> Callable[[float, State], 
     return relative
 
 
-def _integrate(world: RocketWorld, true: Constants, launch: Launch, rtol: float, events: tuple, min_moon_distance_km: float = 0.0):
+def _integrate(world: RocketWorld, true: Constants, launch: Launch, rtol: float, events: tuple,
+               min_moon_distance_km: float = 0.0):
     """Integrates the launch with DOP853 until a terminal event or the time limit.
     Closer to the moon's centre than ``min_moon_distance_km`` its pull is that of a
     uniform sphere of that radius."""
