@@ -120,6 +120,8 @@ def tuning_job(algo: str, config_name: str, hyperparameters: dict[str, Any], see
     reliable_streak = 0
     try:
         for point in range(eval_every, budget + 1, eval_every):
+            if point <= ledger.n_trials:
+                continue  # a PPO with rollouts longer than eval_every ran past this point
             tick = time.perf_counter()
             agent.train(ledger, point)
             training_s += time.perf_counter() - tick
