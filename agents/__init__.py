@@ -1,8 +1,11 @@
-"""The agents. Importing this package registers every built-in agent by name."""
+"""The agents, and the interface an agent of one's own is written against.
 
-from agents.base import AGENTS, Agent, TaskSpec, agents_for, register
+``from agents import Agent, Ledger, TaskSpec, register`` is all an outside agent
+needs; it imports nothing of the harness. The built-in agents are imported when
+first named (``agents.plugins.load_agent``), so importing this package stays light.
+"""
 
-# Imported for their registrations: ppo, sac, td3, dqn, a2c; random; planner; traffic-planner.
-from agents import city_planner, learners, random_agent, rocket_planner  # noqa: F401, E402
+from agents.base import KINDS, Agent, SettingsError, TaskSpec, register
+from agents.ledger import Ledger, LedgerWrapper, Trial
 
-__all__ = ["AGENTS", "Agent", "TaskSpec", "agents_for", "register"]
+__all__ = ["KINDS", "Agent", "Ledger", "LedgerWrapper", "SettingsError", "TaskSpec", "Trial", "register"]

@@ -1,38 +1,52 @@
-"""The agent interface and the registry of agents by name.
+"""The agent interface: what every agent is, what it is told, and how it is configured.
 
 An agent is one class and one registration line::
 
-    @register("my-agent")
-    class MyAgent(Agent):
+    from agents import Agent, register
+
+    @register("always-north")
+    class AlwaysNorth(Agent):
+        \"\"\"Walks north, whatever comes.\"\"\"
+
+        kind = "baseline"
+        tasks = ("city",)
+
         def _train(self, ledger, until_trials):
-            env = self.training_env(ledger)
-            while ledger.n_trials < until_trials:
-                observation, info = env.reset()
-                ...                     # act, look, learn
+            self.play(ledger, until_trials)   # learns nothing, but pays for its trials
+
         def act(self, observation, info):
-            return self.action_space.sample()
+            return 1
 
 The harness owns the counting: agents only ever touch environments made by a
-``Ledger``, which counts every finished episode.
+``Ledger``, which counts every finished episode. This module and ``agents.ledger``
+are the layer an agent depends on; they import nothing of the harness.
 """
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
-from sandbox.ledger import Ledger
+from agents.ledger import Ledger
+
+KINDS = ("planner", "learner", "baseline")  #: what an agent declares itself to be; plots group by it
+
+
+class SettingsError(ValueError):
+    """Settings an agent cannot take (an unknown key, a value of the wrong kind)."""
 
 
 @dataclass(frozen=True)
 class TaskSpec:
     """What an agent is told about its task before it starts."""
 
-    task: str  #: "rocket" or "city"
+    task: str  #: the task's name, e.g. "rocket" or "city"
     observation_space: gym.Space
     action_space: gym.Space
     env_kwargs: dict[str, Any] = field(default_factory=dict)  #: how the harness builds the env (world, map)
@@ -45,23 +59,66 @@ class Agent(ABC):
     ``until_trials`` training trials in all; it is called repeatedly with growing
     targets, so an agent keeps its state between calls. ``act`` is the evaluation
     policy: deterministic, no learning.
+
+    ``settings`` are the agent's configuration for its task: ``default_settings(task)``
+    merged with what the run overrides (``--set``, ``--agent-config``); the harness
+    records them with the results.
     """
 
-    name: ClassVar[str] = ""
+    name: ClassVar[str] = ""  #: set by ``register``; a class run from a spec is named by it
+    kind: ClassVar[str] = "learner"  #: "planner", "learner" or "baseline"
+    description: ClassVar[str] = ""  #: one line for listings; the docstring's first line if empty
     #: tasks the agent can play; empty means any
     tasks: ClassVar[tuple[str, ...]] = ()
     #: True for agents that identify a changed world from a few trials of their own
     #: (a planner fitting its model): studies let them spend those trials, counted.
     identifies_worlds: ClassVar[bool] = False
 
-    def __init__(self, spec: TaskSpec, seed: int):
+    def __init__(self, spec: TaskSpec, seed: int, settings: Mapping[str, Any] | None = None):
         self.spec = spec
         self.seed = seed
+        self.settings = self.resolve_settings(spec.task, settings)
         self.observation_space = spec.observation_space
         self.action_space = spec.action_space
         self.rng = np.random.default_rng(seed)
         self._env: gym.Env | None = None
         self._env_ledger: Ledger | None = None
+
+    # ------------------------------------------------------------------ settings
+
+    @classmethod
+    def default_settings(cls, task: str) -> dict[str, Any]:
+        """The agent's settings for ``task`` before any override (none by default)."""
+        return {}
+
+    @classmethod
+    def settings_keys(cls, task: str) -> set[str] | None:
+        """The top-level keys ``task``'s settings may have (None: any)."""
+        return set(cls.default_settings(task))
+
+    @classmethod
+    def resolve_settings(cls, task: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The defaults for ``task`` with ``overrides`` merged in (nested tables key by key);
+        an unknown top-level key raises ``SettingsError`` naming the valid ones."""
+        settings = copy.deepcopy(cls.default_settings(task))
+        overrides = dict(overrides or {})
+        valid = cls.settings_keys(task)
+        unknown = sorted(set(overrides) - valid) if valid is not None else []
+        if unknown:
+            choices = ", ".join(sorted(valid)) if valid else "none (it takes no settings)"
+            raise SettingsError(f"agent {cls.name or cls.__name__!r} has no setting {unknown[0]!r} for "
+                                f"{task}; valid settings: {choices}")
+        return merge_settings(settings, overrides)
+
+    @classmethod
+    def summary_line(cls) -> str:
+        """The one-line description listings show."""
+        if cls.description:
+            return cls.description
+        paragraph = (cls.__doc__ or "").strip().split("\n\n")[0]
+        return " ".join(paragraph.split())
+
+    # ------------------------------------------------------------------ training
 
     def train(self, ledger: Ledger, until_trials: int) -> None:
         """Train until the ledger has counted ``until_trials`` trials. A learner that
@@ -114,22 +171,50 @@ class Agent(ABC):
             self._env = None
 
 
-AGENTS: dict[str, type[Agent]] = {}
+def merge_settings(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` merged in; nested tables merge key by key."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_settings(dict(merged[key]), value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def dataclass_settings(config_class: type) -> dict[str, Any]:
+    """A configuration dataclass's defaults as settings (plain data)."""
+    return asdict(config_class())
+
+
+def config_from_settings(config_class: type, settings: Mapping[str, Any]) -> Any:
+    """The configuration dataclass built from settings (lists from TOML or JSON become tuples)."""
+    names = {f.name for f in fields(config_class)}
+    return config_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items() if k in names})
+
+
+#: agents registered by ``register`` in every module imported so far, by name
+REGISTERED: dict[str, type[Agent]] = {}
 
 
 def register(name: str):
-    """Class decorator: make an agent available to ``sandbox.compare`` by ``name``."""
+    """Class decorator: make an agent available to the harness by ``name``."""
 
     def decorate(cls: type[Agent]) -> type[Agent]:
-        if name in AGENTS:
-            raise ValueError(f"agent name {name!r} is already registered by {AGENTS[name].__name__}")
+        if not (isinstance(cls, type) and issubclass(cls, Agent)):
+            raise TypeError(f"register({name!r}) decorates Agent subclasses, not {cls!r}")
+        if cls.kind not in KINDS:
+            raise ValueError(f"agent {name!r} declares kind {cls.kind!r}; valid kinds: {', '.join(KINDS)}")
+        previous = REGISTERED.get(name)
+        # The same class imported again (a file loaded twice) replaces itself quietly.
+        if previous is not None and _qualified(previous) != _qualified(cls):
+            raise ValueError(f"agent name {name!r} is already registered by {_qualified(previous)}")
         cls.name = name
-        AGENTS[name] = cls
+        REGISTERED[name] = cls
         return cls
 
     return decorate
 
 
-def agents_for(task: str) -> list[str]:
-    """Registered agent names that can play ``task``."""
-    return [name for name, cls in AGENTS.items() if not cls.tasks or task in cls.tasks]
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"

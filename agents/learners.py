@@ -1,14 +1,20 @@
 """Model-free learners: Stable-Baselines3 algorithms behind one thin adapter.
 
 Hyperparameters start from the RL Baselines3 Zoo values for the nearest Zoo task
-and were searched a little on each task here (``benchmarks/tune_learners.py``
-runs that search); ``HYPERPARAMETERS`` records the choice and the reason beside
-each entry. All learners run on the CPU with one torch thread.
+and were searched a little on each task here (``benchmarks/tune_learners.py`` and
+``benchmarks/tune_city_learners.py`` run those searches). The choice per task, with
+the reason beside each value, is data: ``agents/settings/<algorithm>.toml``. A run
+overrides it with ``--set ppo.learning_rate=3e-4`` or ``--agent-config FILE``. All
+learners run on the CPU with one torch thread.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
+import tomllib
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,49 +27,25 @@ from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agents.base import Agent, TaskSpec, register
-from sandbox.ledger import Ledger
+from agents.ledger import Ledger
 
-# Per (algorithm, task): keyword arguments for the SB3 constructor.
-HYPERPARAMETERS: dict[tuple[str, str], dict[str, Any]] = {
-    # Rocket: one-step episodes (a contextual bandit), 3-d observation, 3-d action; gamma,
-    # gae_lambda and tau have no effect. Zoo Pendulum / LunarLanderContinuous values with
-    # warm-up cut to 100 trials, then searched (results/tuning/rocket.json, 4 000 trials):
-    # what mattered is exploring narrowly, since the hitting launches are a thin band.
-    # PPO: Zoo Pendulum with 64-trial rollouts and initial std e^-1; the best variant (late
-    # held-out 9-10 % at 4 000 trials, training hits 4 %; 256-trial rollouts with that std
-    # 3-15 %; the rest 0-6 %), searched with every rollout learned from.
-    ("ppo", "rocket"): dict(n_steps=64, batch_size=32, n_epochs=10, learning_rate=1e-3, gamma=0.9,
-                            gae_lambda=0.95, ent_coef=0.0, clip_range=0.2,
-                            policy_kwargs=dict(net_arch=[64, 64], log_std_init=-1.0)),
-    # SAC: Zoo Pendulum with a fixed ent_coef 0.01 ('auto' keeps the policy too wide: 12 %
-    # training hits against 66 %); 50 % held-out at 2 250 trials, reliable at 5 000 (one long run).
-    ("sac", "rocket"): dict(learning_rate=1e-3, buffer_size=100_000, learning_starts=100, batch_size=256,
-                            tau=0.005, train_freq=1, gradient_steps=1, gamma=0.99, ent_coef=0.01,
-                            policy_kwargs=dict(net_arch=[256, 256])),
-    # TD3: Zoo Pendulum with action noise 0.02 instead of 0.1 (training hits 21-29 % against 7 %);
-    # 50 % held-out at 1 750-2 250 trials, not reliable by 4 000 (noisier than SAC).
-    ("td3", "rocket"): dict(learning_rate=1e-3, buffer_size=200_000, learning_starts=100, batch_size=256,
-                            train_freq=1, gradient_steps=1, gamma=0.98, action_noise_sigma=0.02,
-                            policy_kwargs=dict(net_arch=[400, 300])),
-    # City: episodes of tens of steps, discrete actions, egocentric window observation.
-    # From a search of 5 PPO, 4 DQN and 4 A2C variants of the Zoo values, 1 500-2 000 trials
-    # each on "train" (benchmarks/tune_city_learners.py, results/tuning/city.json).
-    # PPO: Zoo MiniGrid values with 256-step rollouts (four times the updates): 50 % held-out
-    # at 2 000 trials, the best PPO (MiniGrid's 1 024 steps: 22 %; lr 1e-3: 5 %).
-    ("ppo", "city"): dict(n_steps=256, batch_size=64, n_epochs=10, learning_rate=2.5e-4, gamma=0.95,
-                          gae_lambda=0.95, ent_coef=0.0, clip_range=0.2, policy_kwargs=dict(net_arch=[64, 64])),
-    # DQN: Zoo LunarLander values with gamma 0.95: 90 % held-out at 855 trials (gamma 0.99:
-    # 88 % at 1 500; CartPole's values and one gradient step per 4 env steps: under 5 %).
-    ("dqn", "city"): dict(learning_rate=6.3e-4, buffer_size=50_000, learning_starts=1_000, batch_size=128,
-                          gamma=0.95, target_update_interval=250, train_freq=4, gradient_steps=-1,
-                          exploration_steps=12_000, exploration_final_eps=0.1, policy_kwargs=dict(net_arch=[256, 256])),
-    # A2C: SB3's defaults (Zoo CartPole) with LunarLander's small entropy bonus: 30 % at 1 500
-    # trials (16-step rollouts: 28 %). For PPO and A2C, gamma 0.95 (as DQN's) gave fewer
-    # training deaths in the search (PPO 589 against 803-878, A2C 642 against 773) at similar
-    # success, so both use it.
-    ("a2c", "city"): dict(n_steps=5, learning_rate=7e-4, gamma=0.95, gae_lambda=1.0, ent_coef=1e-5,
-                          policy_kwargs=dict(net_arch=[64, 64])),
+SETTINGS_DIR = Path(__file__).parent / "settings"  #: one TOML file per learner: its settings per task
+#: settings the adapter reads itself; every other key goes to the SB3 constructor
+ADAPTER_KEYS = {
+    "n_envs": "envs stepped at once, all counted by the same ledger (default 1)",
+    "keep_replay_in_new_world": "keep the replay buffer when training moves to a new world (default false)",
+    "action_noise_sigma": "Gaussian action noise on every action dimension (TD3, SAC)",
+    "exploration_steps": "env steps over which DQN's epsilon decays to its final value",
 }
+#: SB3 constructor arguments the adapter sets itself
+_SET_BY_ADAPTER = {"self", "policy", "env", "seed", "device", "verbose", "_init_setup_model", "tensorboard_log"}
+
+
+@lru_cache(maxsize=None)
+def settings_file(algorithm: str) -> dict[str, Any]:
+    """The tables of ``agents/settings/<algorithm>.toml``, by task."""
+    path = SETTINGS_DIR / f"{algorithm}.toml"
+    return tomllib.loads(path.read_text()) if path.exists() else {}
 
 
 class StopAtTrials(BaseCallback):
@@ -106,15 +88,23 @@ class SB3Learner(Agent):
     """
 
     algorithm: ClassVar[type[BaseAlgorithm]]
-    n_envs: ClassVar[int] = 1
-    keep_replay_in_new_world: ClassVar[bool] = False
 
-    def __init__(self, spec: TaskSpec, seed: int, hyperparameters: dict[str, Any] | None = None):
-        super().__init__(spec, seed)
-        if (self.name, spec.task) not in HYPERPARAMETERS and hyperparameters is None:
-            raise ValueError(f"agent {self.name!r} has no hyperparameters for task {spec.task!r}")
-        # A deep copy: SB3 edits policy_kwargs in place.
-        self.hyperparameters = copy.deepcopy(hyperparameters or HYPERPARAMETERS[(self.name, spec.task)])
+    @classmethod
+    def default_settings(cls, task: str) -> dict[str, Any]:
+        return copy.deepcopy(settings_file(cls.algorithm.__name__.lower()).get(task, {}))
+
+    @classmethod
+    def settings_keys(cls, task: str) -> set[str]:
+        accepted = set(inspect.signature(cls.algorithm.__init__).parameters) - _SET_BY_ADAPTER
+        return accepted | set(ADAPTER_KEYS)
+
+    def __init__(self, spec: TaskSpec, seed: int, settings: dict[str, Any] | None = None):
+        if not self.default_settings(spec.task) and settings is None:
+            raise ValueError(f"agent {self.name!r} has no settings for task {spec.task!r} "
+                             f"(agents/settings/{self.algorithm.__name__.lower()}.toml)")
+        super().__init__(spec, seed, settings)
+        self.n_envs = int(self.settings.get("n_envs", 1))
+        self.keep_replay_in_new_world = bool(self.settings.get("keep_replay_in_new_world", False))
         self.model: BaseAlgorithm | None = None
         self._model_ledger: Ledger | None = None
         torch.set_num_threads(1)
@@ -125,7 +115,10 @@ class SB3Learner(Agent):
         return venv
 
     def _build(self, ledger: Ledger) -> BaseAlgorithm:
-        kwargs = copy.deepcopy(self.hyperparameters)
+        # A deep copy: SB3 edits policy_kwargs in place.
+        kwargs = copy.deepcopy(self.settings)
+        kwargs.pop("n_envs", None)
+        kwargs.pop("keep_replay_in_new_world", None)
         sigma = kwargs.pop("action_noise_sigma", None)
         if sigma is not None:
             n_actions = self.action_space.shape[0]
@@ -172,29 +165,39 @@ class SB3Learner(Agent):
 
 @register("ppo")
 class PPOLearner(SB3Learner):
+    """Proximal Policy Optimization (on-policy, clipped surrogate), Stable-Baselines3."""
+
     algorithm = PPO
     tasks = ("rocket", "city")
 
 
 @register("sac")
 class SACLearner(SB3Learner):
+    """Soft Actor-Critic (off-policy, entropy-regularised, continuous actions), Stable-Baselines3."""
+
     algorithm = SAC
     tasks = ("rocket",)
 
 
 @register("td3")
 class TD3Learner(SB3Learner):
+    """Twin Delayed DDPG (off-policy, deterministic, continuous actions), Stable-Baselines3."""
+
     algorithm = TD3
     tasks = ("rocket",)
 
 
 @register("dqn")
 class DQNLearner(SB3Learner):
+    """Deep Q-Network (off-policy, replay and target network, discrete actions), Stable-Baselines3."""
+
     algorithm = DQN
     tasks = ("city",)
 
 
 @register("a2c")
 class A2CLearner(SB3Learner):
+    """Advantage Actor-Critic (on-policy, short rollouts), Stable-Baselines3."""
+
     algorithm = A2C
     tasks = ("city",)

@@ -13,17 +13,18 @@ from typing import Any
 import numpy as np
 
 from agents.base import Agent, TaskSpec, register
-from sandbox.ledger import Ledger
+from agents.ledger import Ledger
 
 
 @register("random")
 class RandomAgent(Agent):
-    """Draws every action uniformly from the action space, seeded by the agent's seed."""
+    """Uniform random actions (on the rocket: random search over launch parameters); learns nothing."""
 
+    kind = "baseline"
     tasks = ()
 
-    def __init__(self, spec: TaskSpec, seed: int):
-        super().__init__(spec, seed)
+    def __init__(self, spec: TaskSpec, seed: int, settings: dict[str, Any] | None = None):
+        super().__init__(spec, seed, settings)
         # A private copy: seeding the spec's space would change every other agent's draws.
         self.action_space = copy.deepcopy(spec.action_space)
         self.action_space.seed(int(self.rng.integers(2**32)))

@@ -39,9 +39,9 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy.optimize import least_squares
 
-from agents.base import Agent, TaskSpec, register
+from agents.base import Agent, TaskSpec, config_from_settings, dataclass_settings, register
 from envs.rocket.world import load_world
-from sandbox.ledger import Ledger
+from agents.ledger import Ledger
 
 CONSTANT_NAMES = ("gm_earth", "gm_moon", "engine_efficiency")
 
@@ -468,12 +468,17 @@ class PhysicsPlanner(Agent):
     """Plans each launch on its own Newtonian model and identifies the model's
     constants from the telemetry of its launches (see the module docstring)."""
 
+    kind = "planner"
     tasks = ("rocket",)
     identifies_worlds = True
 
-    def __init__(self, spec: TaskSpec, seed: int, config: PlannerConfig | None = None):
-        super().__init__(spec, seed)
-        self.config = config or PlannerConfig()
+    @classmethod
+    def default_settings(cls, task: str) -> dict[str, Any]:
+        return dataclass_settings(PlannerConfig)
+
+    def __init__(self, spec: TaskSpec, seed: int, settings: dict[str, Any] | None = None):
+        super().__init__(spec, seed, settings)
+        self.config = config_from_settings(PlannerConfig, self.settings)
         self.history: list[LaunchRecord] = []  #: every training launch, in order
         self.estimates: list[dict[str, float]] = []  #: the fitted constants after each training launch
         self.plan_seconds: list[float] = []  #: wall time of every plan (training and act)

@@ -17,10 +17,12 @@ from typing import Any
 
 import gymnasium as gym
 
-from agents.base import AGENTS, Agent, TaskSpec
-from sandbox.ledger import Ledger
+from agents.base import Agent, TaskSpec
+from agents.ledger import Ledger
+from agents.plugins import import_module, load_agent
 from sandbox.stats import log_spaced_points
-from sandbox.tasks import Task
+from sandbox.studies import StudyContext, get_study
+from sandbox.tasks import Task, get_task
 
 EVAL_SEED_BASE = 1_000_000  #: evaluation episode i resets with seed EVAL_SEED_BASE + i, for every agent
 TRACES_KEPT = 5  #: paths of this many first training trials are kept (and of the latest one)
@@ -29,8 +31,11 @@ RELIABLE_CHECKS = 2  #: training stops once the agent is reliable at this many e
 
 @dataclass(frozen=True)
 class JobConfig:
+    """Everything a worker needs to run one job, as plain data: code is named by strings
+    and imported where the job runs."""
+
     task: str
-    agent: str
+    agent: str  #: the agent's name in the run (tables, files)
     seed: int
     budget: int  #: training trials in the task's world
     eval_episodes: int
@@ -40,7 +45,11 @@ class JobConfig:
     transfer_env_kwargs: dict[str, Any] | None = None  #: the new world or city, if the run studies transfer
     transfer_budget: int = 0  #: training trials in the transfer world (continued and from scratch)
     phase: str = "train"  #: "train" or "scratch"
-    grid: dict[str, Any] | None = None  #: a generalization grid (``GridSpec`` fields) to evaluate on after training
+    study: str | None = None  #: the study whose ``after_training`` step runs after training at home
+    study_settings: dict[str, Any] | None = None
+    agent_spec: str = ""  #: what names the agent's class: a name or ``module:Class`` / ``file.py:Class`` ("": ``agent``)
+    agent_settings: dict[str, Any] | None = None  #: the agent's full settings (None: its defaults)
+    plugins: tuple[str, ...] = ()  #: modules or files imported before anything is looked up
 
 
 @dataclass
@@ -154,17 +163,20 @@ def evaluation_row(trials: int, result: Evaluation, ledger: Ledger | None, start
     }
 
 
-def run_job(task: Task, config: JobConfig, on_evaluation: Callable[[dict], None] | None = None) -> dict[str, Any]:
+def run_job(config: JobConfig, on_evaluation: Callable[[dict], None] | None = None) -> dict[str, Any]:
     """Train ``config.agent`` with ``config.seed`` and measure it (see the module doc for phases)."""
     started = time.perf_counter()
     if config.phase not in ("train", "scratch"):
         raise ValueError(f"phase must be 'train' or 'scratch', got {config.phase!r}")
+    for plugin in config.plugins:
+        import_module(plugin)
+    task = get_task(config.task)
     home_kwargs = config.env_kwargs if config.phase == "train" else config.transfer_env_kwargs
     make_home = lambda: task.make_env(**home_kwargs)  # noqa: E731
     probe = make_home()
     spec = TaskSpec(task.name, probe.observation_space, probe.action_space, dict(home_kwargs))
     probe.close()
-    agent = AGENTS[config.agent](spec, config.seed)
+    agent = load_agent(config.agent_spec or config.agent)(spec, config.seed, config.agent_settings)
     budget = config.budget if config.phase == "train" else config.transfer_budget
     job: dict[str, Any] = {
         "agent": config.agent,
@@ -179,10 +191,11 @@ def run_job(task: Task, config: JobConfig, on_evaluation: Callable[[dict], None]
         job.update(home.figures(config.reliable_bar))
         job["traces"] = {"training_first": home.ledger.first_traces, "training_last": home.ledger.last_trace,
                          "evaluation": home.traces}
-        if config.phase == "train" and config.grid is not None:
-            from sandbox.generalization import GridSpec, evaluate_grid
-
-            job["generalization"] = evaluate_grid(agent, task, home_kwargs, GridSpec(**config.grid))
+        if config.phase == "train" and config.study is not None:
+            study = get_study(config.study, task.name)
+            if study.after_training is not None:
+                context = StudyContext(task, dict(home_kwargs), dict(config.study_settings or {}), EVAL_SEED_BASE)
+                job[study.name] = study.after_training(agent, context)
         if config.phase == "train" and config.transfer_env_kwargs is not None:
             job["transfer"] = transfer_stage(agent, task, config, started, on_evaluation, home.ledger.n_trials)
     finally:

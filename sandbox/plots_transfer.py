@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sandbox.plots import color, success_curves, value_at
+from sandbox.plotting import RunData, color, success_curves, value_at
 from sandbox.stats import censored_median
 
 
-def plot_both_worlds(run_dir: Path, jobs: list[dict[str, Any]], summary: dict[str, Any], names: tuple[str, str]) -> Path:
+def plot_both_worlds(run: RunData, names: tuple[str, str]) -> Path:
     """Success against trials in the training world, and in the new one (continued and from scratch)."""
+    jobs, summary = run.jobs, run.summary
     bar = next(iter(summary.values()))["reliable_bar"]
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
     train_jobs = [j for j in jobs if j["phase"] == "train"]
-    success_curves(left, train_jobs, list(summary), bar)
+    success_curves(left, run, train_jobs, bar)
     left.set_title(f"{names[0]}: training from scratch", fontsize=10)
     for agent in summary:
         for phase, style in (("transfer", "-"), ("scratch", "--")):
@@ -41,15 +41,16 @@ def plot_both_worlds(run_dir: Path, jobs: list[dict[str, Any]], summary: dict[st
     right.legend(fontsize=7, loc="lower right", ncol=2)
     figure.suptitle("Held-out success against training trials, median over seeds", fontsize=10)
     figure.tight_layout()
-    path = run_dir / "success_both_worlds.png"
+    path = run.folder / "success_both_worlds.png"
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
 
 
-def plot_transfer_chart(run_dir: Path, summary: dict[str, Any], names: tuple[str, str]) -> Path:
+def plot_transfer_chart(run: RunData, names: tuple[str, str]) -> Path:
     """Zero-shot success in the new world beside success at home; trials to reliable there,
     continued against from scratch (censored bars hatched, drawn at the budget)."""
+    summary = run.summary
     agents = [a for a, e in summary.items() if "relearn_fraction" in e]
     x = np.arange(len(agents))
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
@@ -84,7 +85,7 @@ def plot_transfer_chart(run_dir: Path, summary: dict[str, Any], names: tuple[str
     right.legend(fontsize=8)
     figure.suptitle("Relearn fraction (continued / from scratch, median): " + ", ".join(fractions), fontsize=10)
     figure.tight_layout()
-    path = run_dir / "transfer.png"
+    path = run.folder / "transfer.png"
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path

@@ -1,4 +1,4 @@
-"""Markdown tables of a run, from its ``summary.json`` alone (the README quotes these).
+"""Markdown tables of a run, from its saved files alone (the README quotes these).
 
     python -m sandbox.report results/rocket/reference
 """
@@ -9,7 +9,23 @@ import json
 import sys
 from pathlib import Path
 
-from sandbox.results import DEATH_COLUMNS, TRAINING_COLUMNS, TRANSFER_COLUMNS, table
+from sandbox.results import table
+from sandbox.studies import get_study
+from sandbox.tasks import get_task
+
+
+def run_tables(summary_file: dict, study_name: str | None) -> list[tuple[str, str]]:
+    """(title, text table) of a run: training, transfer (if any), then the study's own."""
+    task = get_task(summary_file["task"])
+    summary = summary_file["agents"]
+    tables = [("", table(summary, task.columns))]
+    transfer = {agent: entry for agent, entry in summary.items() if "relearn_fraction" in entry}
+    if transfer:
+        tables.append(("Transfer to the new world: zero-shot, then continued training there, against a fresh "
+                       "agent there", table(transfer, task.transfer_columns)))
+    if study_name:
+        tables += get_study(study_name, task.name).tables(summary_file)
+    return tables
 
 
 def markdown_table(text_table: str) -> str:
@@ -33,19 +49,10 @@ def _column_starts(rule: str) -> list[int]:
 
 
 def report(run_dir: Path) -> str:
-    summary_file = json.loads((Path(run_dir) / "summary.json").read_text())
-    summary = summary_file["agents"]
-    deaths = summary_file["task"] == "city"
-    parts = [markdown_table(table(summary, DEATH_COLUMNS if deaths else TRAINING_COLUMNS))]
-    transfer = {agent: entry for agent, entry in summary.items() if "relearn_fraction" in entry}
-    if transfer:
-        columns = [c for c in TRANSFER_COLUMNS if deaths or "deaths" not in c[1]]
-        parts.append(markdown_table(table(transfer, columns)))
-    if "generalization_grid" in summary_file:
-        from sandbox.generalization import grid_table
-
-        parts.append(markdown_table(grid_table(summary_file)))
-    return "\n\n".join(parts)
+    run_dir = Path(run_dir)
+    summary_file = json.loads((run_dir / "summary.json").read_text())
+    config = json.loads((run_dir / "config.json").read_text())
+    return "\n\n".join(markdown_table(text) for _, text in run_tables(summary_file, config.get("study")))
 
 
 if __name__ == "__main__":

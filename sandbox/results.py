@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +18,6 @@ from sandbox.stats import format_censored, format_rates
 
 #: per-seed keys every summary carries, per agent
 SEED_KEYS = ("trials_to_first_success", "trials_to_reliable", "final_success_rate")
-#: extra per-seed keys the city adds
-DEATH_KEYS = ("deaths_to_first_success", "deaths_to_reliable", "total_training_deaths")
 CSV_COLUMNS = (
     "phase", "agent", "seed", "trials", "success_rate", "eval_episodes", "eval_deaths",
     "training_successes", "training_deaths", "training_steps", "wall_time_s",
@@ -31,7 +31,8 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def job_path(run_dir: Path, phase: str, agent: str, seed: int) -> Path:
-    return run_dir / "jobs" / f"{phase}-{agent}-seed{seed}.json"
+    """The job's file; an agent named by a path or ``module:Class`` gets a file-safe name."""
+    return run_dir / "jobs" / f"{phase}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', agent)}-seed{seed}.json"
 
 
 def load_jobs(run_dir: Path) -> list[dict[str, Any]]:
@@ -126,34 +127,7 @@ def write_csv(path: Path, jobs: list[dict[str, Any]]) -> None:
                     writer.writerow({"phase": phase, "agent": job["agent"], "seed": job["seed"], **row})
 
 
-#: (column title, summary key, kind): kind "trials" is censored at the budget,
-#: "transfer-trials" at the transfer budget, "count" is a plain count, "rate" a
-#: success rate, "fraction" a ratio.
-TRAINING_COLUMNS = [
-    ("trials to first success", "trials_to_first_success", "trials"),
-    ("trials to reliable", "trials_to_reliable", "trials"),
-    ("final success", "final_success_rate", "rate"),
-]
-DEATH_COLUMNS = [
-    ("trials to first success", "trials_to_first_success", "trials"),
-    ("deaths to first success", "deaths_to_first_success", "count"),
-    ("trials to reliable", "trials_to_reliable", "trials"),
-    ("deaths to reliable", "deaths_to_reliable", "count"),
-    ("training deaths", "total_training_deaths", "count"),
-    ("evaluation deaths", "total_evaluation_deaths", "count"),
-    ("final success", "final_success_rate", "rate"),
-]
-TRANSFER_COLUMNS = [
-    ("zero-shot success", "transfer_zero_shot_success", "rate"),
-    ("zero-shot deaths/episode", "transfer_zero_shot_deaths_per_episode", "fraction"),
-    ("continued: trials to reliable", "transfer_trials_to_reliable", "transfer-trials"),
-    ("from scratch: trials to reliable", "scratch_trials_to_reliable", "transfer-trials"),
-    ("relearn fraction", "relearn_fraction", "fraction"),
-    ("deaths there (training + evaluation)", "transfer_deaths_total", "count"),
-]
-
-
-def table(summary: dict[str, Any], columns: list[tuple[str, str, str]] = TRAINING_COLUMNS) -> str:
+def table(summary: dict[str, Any], columns: Sequence[tuple[str, str, str]]) -> str:
     """The printed table: median [range] over seeds; censored values shown as "> budget"."""
     header = ["agent", "seeds"] + [title for title, _, _ in columns]
     rows = []

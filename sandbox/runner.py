@@ -1,5 +1,6 @@
 """Runs a list of jobs, in parallel over worker processes, writing each result the
-moment it finishes. Ctrl-C stops the workers and keeps every finished result."""
+moment it finishes. Ctrl-C (or SIGTERM) stops the workers and keeps every finished
+result; what the runner changes in the process (its SIGTERM handler) it restores."""
 
 from __future__ import annotations
 
@@ -8,12 +9,23 @@ import queue
 import signal
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 _progress: Any = None  # a queue in each worker process
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of work: ``function(*args, on_evaluation=report)`` in a worker."""
+
+    key: Any  #: names the job in progress reports
+    planned_trials: int  #: the most trials it may spend (the progress bar's share)
+    function: Callable[..., dict[str, Any]]  #: module-level, so a spawned worker can import it
+    args: tuple = ()
 
 
 def _init_worker(progress) -> None:
@@ -25,72 +37,88 @@ def _init_worker(progress) -> None:
     torch.set_num_threads(1)
 
 
-def _run(job: tuple[Callable[..., dict], tuple]) -> dict[str, Any]:
-    function, args = job
-    key = args[-1]
-
+def _run(job: Job) -> tuple[Any, dict[str, Any]]:
     def report(row: dict) -> None:
         if _progress is not None:
-            _progress.put((key, row["trials"]))
+            _progress.put((job.key, row["trials"]))
 
-    return function(*args[:-1], on_evaluation=report)
+    return job.key, job.function(*job.args, on_evaluation=report)
 
 
-def run_jobs(
-    jobs: list[tuple[Callable[..., dict], tuple]],
-    on_result: Callable[[dict[str, Any]], None],
-    total_trials: int,
-    workers: int,
-    description: str,
-) -> None:
-    """Run ``function(*args, on_evaluation=...)`` for each job; ``args[-1]`` is a job key for progress.
+class Progress:
+    """A bar over the planned trials of all jobs. A job that stops early (reliable
+    before its budget) counts as all its planned trials when it finishes, so the bar
+    ends at 100 % of the work the run did."""
 
-    Raises KeyboardInterrupt after cleaning up if the user interrupts.
-    """
-    bar = tqdm(total=total_trials, desc=description, unit="trial", dynamic_ncols=True, leave=True)
-    done_trials: dict[Any, int] = {}
+    def __init__(self, jobs: list[Job], description: str):
+        self.planned = {job.key: job.planned_trials for job in jobs}
+        self.done: dict[Any, int] = {}
+        self.bar = tqdm(total=sum(self.planned.values()), desc=description, unit="trial", dynamic_ncols=True)
 
-    def advance(key: Any, trials: int) -> None:
-        bar.update(max(0, trials - done_trials.get(key, 0)))
-        done_trials[key] = max(trials, done_trials.get(key, 0))
+    def advance(self, key: Any, trials: int) -> None:
+        trials = min(trials, self.planned[key])
+        self.bar.update(max(0, trials - self.done.get(key, 0)))
+        self.done[key] = max(trials, self.done.get(key, 0))
 
+    def finish(self, key: Any) -> None:
+        self.advance(key, self.planned[key])
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def run_jobs(jobs: list[Job], on_result: Callable[[dict[str, Any]], None], workers: int, description: str) -> None:
+    """Run every job (in this process if ``workers`` is 1) and hand each result to
+    ``on_result`` as it finishes. Raises KeyboardInterrupt after cleaning up if the user
+    interrupts; an exception in a job stops the run and is raised here."""
+    progress = Progress(jobs, description)
     try:
-        if workers <= 1:
-            for function, args in jobs:
-                key = args[-1]
-                result = function(*args[:-1], on_evaluation=lambda row, key=key: advance(key, row["trials"]))
+        if workers <= 1 or len(jobs) <= 1:
+            for job in jobs:
+                result = job.function(*job.args, on_evaluation=lambda row, key=job.key: progress.advance(key, row["trials"]))
+                progress.finish(job.key)
                 on_result(result)
-            return
-        # A terminated run cleans up like an interrupted one: no orphaned workers.
-        signal.signal(signal.SIGTERM, _interrupt)
-        context = mp.get_context("spawn")
-        progress = context.Manager().Queue()
-        stop = threading.Event()
-
-        def drain() -> None:
-            while not stop.is_set():
-                try:
-                    key, trials = progress.get(timeout=0.2)
-                except (queue.Empty, EOFError, OSError):
-                    continue
-                advance(key, trials)
-
-        reader = threading.Thread(target=drain, daemon=True)
-        reader.start()
-        pool = context.Pool(workers, initializer=_init_worker, initargs=(progress,))
-        try:
-            for result in pool.imap_unordered(_run, jobs):
-                on_result(result)
-            pool.close()
-        except BaseException:
-            pool.terminate()
-            raise
-        finally:
-            pool.join()
-            stop.set()
-            reader.join(timeout=1)
+        else:
+            _run_pool(jobs, on_result, min(workers, len(jobs)), progress)
     finally:
-        bar.close()
+        progress.close()
+
+
+def _run_pool(jobs: list[Job], on_result: Callable[[dict[str, Any]], None], workers: int, progress: Progress) -> None:
+    context = mp.get_context("spawn")
+    manager = context.Manager()
+    reports = manager.Queue()
+    stop = threading.Event()
+
+    def drain() -> None:
+        while not stop.is_set():
+            try:
+                key, trials = reports.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            except (EOFError, OSError):  # the manager is gone: the run is ending
+                return
+            progress.advance(key, trials)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    # A terminated run cleans up like an interrupted one: no orphaned workers.
+    previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
+    pool = context.Pool(workers, initializer=_init_worker, initargs=(reports,))
+    reader.start()
+    try:
+        for key, result in pool.imap_unordered(_run, jobs):
+            progress.finish(key)
+            on_result(result)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+        stop.set()
+        reader.join(timeout=1)
+        manager.shutdown()
+        signal.signal(signal.SIGTERM, previous_sigterm)
 
 
 def _interrupt(_signal: int, _frame: Any) -> None:

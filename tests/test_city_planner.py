@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 import envs  # noqa: F401  (registers sandbox/CityNav-v0)
-from agents.base import AGENTS, TaskSpec
+from agents.base import TaskSpec
 from agents.city_planner import TrafficPlanner
 from agents.random_agent import RandomAgent
 from envs.city.citymap import Traffic
-from sandbox.ledger import Ledger
+from agents.ledger import Ledger
+from agents.plugins import load_agent
 
 CITY_ID = "sandbox/CityNav-v0"
 RANDOM_MAPS = [f"random:{n}" for n in range(25)]
@@ -74,9 +75,9 @@ def play(
 
 
 def test_registered_by_name() -> None:
-    assert AGENTS["traffic-planner"] is TrafficPlanner
+    assert load_agent("traffic-planner") is TrafficPlanner
     assert TrafficPlanner.tasks == ("city",)
-    assert AGENTS["random"] is RandomAgent
+    assert load_agent("random") is RandomAgent
     assert RandomAgent.tasks == ()
 
 

@@ -14,8 +14,8 @@ import pytest
 from gymnasium import spaces
 
 from agents.base import Agent, TaskSpec
-from sandbox.generalization import GridSpec, evaluate_grid, radius, summarise_grid
-from sandbox.tasks import Task, rocket_trace
+from sandbox.studies.generalization_grid import GridSpec, evaluate_grid, radius, summarise_grid
+from sandbox.tasks import Task
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,8 +41,12 @@ class SituationEnv(gym.Env):
         return self.obs, float(hit), True, False, {"is_success": hit}
 
 
-FAKE = Task(name="fake", env_id="", agents=(), default=None, full=None, trace=rocket_trace)
-object.__setattr__(FAKE, "make_env", lambda **kwargs: SituationEnv(**kwargs))
+class SituationTask(Task):
+    def make_env(self, **env_kwargs):
+        return SituationEnv(**env_kwargs)
+
+
+FAKE = SituationTask(name="fake", description="", env_id="", agents=(), default=None, full=None)
 
 
 class Perfect(Agent):
@@ -81,13 +85,13 @@ def test_grid_covers_training_region_and_beyond():
 
 
 def test_perfect_agent_has_unbounded_radius_and_full_map():
-    result = evaluate_grid(Perfect(spec(), 0), FAKE, {}, GRID)
+    result = evaluate_grid(Perfect(spec(), 0), FAKE, {}, GRID, 1_000_000)
     assert np.array(result["success"]).min() == 1.0
     assert radius(result["success"], GRID) == {"moon_phase_deg": math.inf, "gravity_scale": math.inf}
 
 
 def test_agent_good_only_in_region_gets_the_region_radius():
-    result = evaluate_grid(OnlyInRegion(spec(), 0), FAKE, {}, GRID)
+    result = evaluate_grid(OnlyInRegion(spec(), 0), FAKE, {}, GRID, 1_000_000)
     success = np.array(result["success"])
     assert success[4, :4].min() == 1.0 and success.sum() == 4.0  # exactly the four training cells
     found = radius(success, GRID)
@@ -97,7 +101,7 @@ def test_agent_good_only_in_region_gets_the_region_radius():
 
 def test_summary_reports_unbounded_as_text():
     jobs = [{"agent": "perfect", "phase": "train", "seed": 0,
-             "generalization": evaluate_grid(Perfect(spec(), 0), FAKE, {}, GRID)}]
+             "generalization": evaluate_grid(Perfect(spec(), 0), FAKE, {}, GRID, 1_000_000)}]
     summary = summarise_grid(jobs, ["perfect"], GRID.__dict__)
     assert summary["generalization_radius"]["perfect"] == {"moon_phase_deg": "unbounded", "gravity_scale": "unbounded"}
     assert np.array(summary["generalization_grid"]["success"]["perfect"]).shape == (9, 24)

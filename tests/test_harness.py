@@ -5,12 +5,12 @@ from __future__ import annotations
 import gymnasium as gym
 import pytest
 
-import agents  # noqa: F401
 import envs  # noqa: F401
 from sandbox.experiment import JobConfig, run_job
-from sandbox.ledger import Ledger
+from agents.ledger import Ledger
+from agents.plugins import load_agent
 from sandbox.stats import censored_median, format_censored, log_spaced_points
-from sandbox.tasks import ROCKET
+from sandbox.tasks.rocket import ROCKET
 
 
 def test_ledger_counts_every_finished_episode():
@@ -49,20 +49,20 @@ def test_log_spaced_points():
 def test_same_seed_same_results(agent):
     config = JobConfig("rocket", agent, seed=3, budget=12, eval_episodes=3, eval_points=4, reliable_bar=0.9,
                        env_kwargs={"world": "earth_moon"})
-    first, second = run_job(ROCKET, config), run_job(ROCKET, config)
+    first, second = run_job(config), run_job(config)
     strip = lambda job: [{k: v for k, v in row.items() if k != "wall_time_s"} for row in job["evaluations"]]  # noqa: E731
     assert strip(first) == strip(second)
     assert first["traces"] == second["traces"]
     assert first["trials_to_first_success"] == second["trials_to_first_success"]
 
 
-def _rocket_learner(name: str, **hyperparameters):
-    from agents.base import AGENTS, TaskSpec
+def _rocket_learner(name: str, **settings):
+    from agents.base import TaskSpec
 
     probe = ROCKET.make_env(world="earth_moon")
     spec = TaskSpec("rocket", probe.observation_space, probe.action_space, {"world": "earth_moon"})
     probe.close()
-    return AGENTS[name](spec, seed=0, hyperparameters={"policy_kwargs": {"net_arch": [8]}, **hyperparameters})
+    return load_agent(name)(spec, seed=0, settings={"policy_kwargs": {"net_arch": [8]}, **settings})
 
 
 def _ledger(world: str, limit: int | None = None) -> Ledger:
@@ -99,7 +99,7 @@ def test_on_policy_learner_finishes_its_rollout_but_never_passes_the_limit():
 def test_evaluations_record_the_trials_actually_spent():
     config = JobConfig("rocket", "ppo", seed=0, budget=200, eval_episodes=2, eval_points=8, reliable_bar=0.9,
                        env_kwargs={"world": "earth_moon"})
-    trials = [row["trials"] for row in run_job(ROCKET, config)["evaluations"]]
+    trials = [row["trials"] for row in run_job(config)["evaluations"]]
     assert trials == sorted(set(trials)) and trials[-1] == 200
     # Rocket PPO learns from 64-launch rollouts; each stop drops the launch after one.
     assert trials[0] == 65 and all(t % 65 == 0 for t in trials[:-1])

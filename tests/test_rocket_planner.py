@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 import envs
-from agents.base import AGENTS, TaskSpec, agents_for
+from agents.base import TaskSpec
 from agents.rocket_planner import CONSTANT_NAMES, PhysicsPlanner
 from envs.rocket.world import RocketWorld, load_world
-from sandbox.ledger import Ledger
+from agents.ledger import Ledger
+from agents.plugins import load_agent, plays
 
 WIDE_DELTA_V_KM_S = (2.0, 4.8)  # a vehicle that can reach the Moon whatever the hidden constants
 
@@ -47,8 +48,8 @@ def fresh_hits(planner: PhysicsPlanner, env: gym.Env, situations: int, seed: int
 
 
 def test_registered_for_the_rocket():
-    assert AGENTS["planner"] is PhysicsPlanner
-    assert "planner" in agents_for("rocket")
+    assert load_agent("planner") is PhysicsPlanner
+    assert plays(PhysicsPlanner, "rocket") and not plays(PhysicsPlanner, "city")
 
 
 @pytest.mark.parametrize("base", ["earth_moon", "super_earth"])

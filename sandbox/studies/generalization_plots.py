@@ -11,10 +11,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from sandbox.generalization import grid_success
+from sandbox.plotting import RunData
+from sandbox.studies.generalization_grid import grid_success
 
 
-def plot_generalization(run_dir: Path, summary_file: dict[str, Any]) -> Path:
+def plot_generalization(run: RunData) -> Path | None:
+    summary_file = run.summary_file
+    if "generalization_grid" not in summary_file:
+        return None
     grid = summary_file["generalization_grid"]
     radii = summary_file["generalization_radius"]
     agents = list(grid["success"])
@@ -44,7 +48,7 @@ def plot_generalization(run_dir: Path, summary_file: dict[str, Any]) -> Path:
         axes.axis("off")
     figure.colorbar(image, ax=axes_grid, shrink=0.8, label="success rate (mean over seeds)")
     figure.suptitle(headline(grid, radii), fontsize=10)
-    path = run_dir / "generalization_map.png"
+    path = run.folder / "generalization_map.png"
     figure.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(figure)
     return path

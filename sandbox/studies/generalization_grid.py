@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 
 from agents.base import Agent
-from sandbox.experiment import EVAL_SEED_BASE
-from sandbox.ledger import Ledger
+from agents.ledger import Ledger
 from sandbox.tasks import Task
 
 PASS_RATE = 0.5
@@ -83,9 +82,11 @@ class GridSpec:
         }
 
 
-def evaluate_grid(agent: Agent, task: Task, env_kwargs: dict[str, Any], grid: GridSpec) -> dict[str, Any]:
+def evaluate_grid(agent: Agent, task: Task, env_kwargs: dict[str, Any], grid: GridSpec,
+                  eval_seed_base: int) -> dict[str, Any]:
     """Success per cell (rows: gravity scales, columns: phase cells) and the identification
-    launches spent per gravity scale."""
+    launches spent per gravity scale. Launch ``k`` of a cell resets with seed
+    ``eval_seed_base + k``."""
     gravities = sorted(grid.gravity_scales)
     success = np.zeros((len(gravities), grid.phase_cells))
     launches = []
@@ -106,7 +107,7 @@ def evaluate_grid(agent: Agent, task: Task, env_kwargs: dict[str, Any], grid: Gr
             hits = 0
             for k in range(grid.episodes_per_cell):
                 phase = math.radians(low + (k + 0.5) / grid.episodes_per_cell * (high - low))
-                observation, info = env.reset(seed=EVAL_SEED_BASE + k, options={"moon_phase_rad": phase})
+                observation, info = env.reset(seed=eval_seed_base + k, options={"moon_phase_rad": phase})
                 agent.reset_episode()
                 _, _, _, _, info = env.step(agent.act(observation, info))
                 hits += bool(info["is_success"])

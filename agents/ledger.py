@@ -1,0 +1,110 @@
+"""The trial ledger: the one place where trials, successes and deaths are counted.
+
+Every agent trains and is evaluated on environments wrapped by a ``Ledger``. An
+agent cannot report what it spent; the ledger sees every finished episode and
+writes it down. Training and evaluation use separate ledgers, so evaluation
+episodes are never counted as training trials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One finished episode."""
+
+    index: int  #: 1-based position in the ledger
+    success: bool  #: ``info["is_success"]`` at the episode's end
+    death: bool  #: ``info["death"]`` at the episode's end (always False for the rocket)
+    steps: int  #: environment steps the episode took
+    episode_return: float  #: undiscounted sum of rewards
+    outcome: str  #: ``info["outcome"]`` if the env reports one, else "success"/"death"/"failure"
+
+
+@dataclass
+class Ledger:
+    """Counts finished episodes of every env it has wrapped.
+
+    ``make_env`` builds a fresh environment and wraps it; all envs made by one ledger
+    write to the same list of trials (several envs for a vectorized learner).
+    """
+
+    env_factory: Callable[[], gym.Env]
+    trials: list[Trial] = field(default_factory=list)
+    steps: int = 0  #: every env step taken, including those of unfinished episodes
+    #: optional: turns a finished episode's last info into a path to keep for plots
+    trace: Callable[[dict[str, Any]], Any] | None = None
+    traces_kept: int = 5  #: paths of the first this-many trials are kept, and of the latest one
+    first_traces: list[dict[str, Any]] = field(default_factory=list)
+    last_trace: dict[str, Any] | None = None
+    #: the training budget: no agent trains past this many trials (None: no limit)
+    limit: int | None = None
+
+    def make_env(self) -> gym.Env:
+        return LedgerWrapper(self.env_factory(), self)
+
+    @property
+    def n_trials(self) -> int:
+        return len(self.trials)
+
+    @property
+    def n_successes(self) -> int:
+        return sum(t.success for t in self.trials)
+
+    @property
+    def n_deaths(self) -> int:
+        return sum(t.death for t in self.trials)
+
+    def first_success(self) -> int | None:
+        """1-based index of the first successful trial, or None if there was none."""
+        return next((t.index for t in self.trials if t.success), None)
+
+    def deaths_until(self, trial_index: int) -> int:
+        """Deaths among the first ``trial_index`` trials."""
+        return sum(t.death for t in self.trials[:trial_index])
+
+    def record(self, info: dict[str, Any], steps: int, episode_return: float) -> Trial:
+        """Write down the episode that ended with ``info``."""
+        success = bool(info.get("is_success", False))
+        death = bool(info.get("death", False))
+        outcome = str(info.get("outcome", "success" if success else "death" if death else "failure"))
+        trial = Trial(self.n_trials + 1, success, death, steps, episode_return, outcome)
+        self.trials.append(trial)
+        if self.trace is not None:
+            self.last_trace = {"trial": trial.index, "success": success, "outcome": outcome, **self.trace(info)}
+            if trial.index <= self.traces_kept:
+                self.first_traces.append(self.last_trace)
+        return trial
+
+
+class LedgerWrapper(gym.Wrapper):
+    """Writes every finished episode of the wrapped env into a ``Ledger``.
+
+    ``info["trial"]`` carries the ``Trial`` on the step that ends an episode.
+    """
+
+    def __init__(self, env: gym.Env, ledger: Ledger):
+        super().__init__(env)
+        self.ledger = ledger
+        self._episode_steps = 0
+        self._episode_return = 0.0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        self._episode_steps = 0
+        self._episode_return = 0.0
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, action):
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        self._episode_steps += 1
+        self._episode_return += float(reward)
+        self.ledger.steps += 1
+        if terminated or truncated:
+            info["trial"] = self.ledger.record(info, self._episode_steps, self._episode_return)
+        return observation, reward, terminated, truncated, info

@@ -1,0 +1,111 @@
+"""From the command line to the agents of a run: ``--agents`` specs resolved to classes,
+and each agent's settings from its defaults, ``--agent-config`` and ``--set``."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agents.base import Agent, merge_settings
+from agents.plugins import PluginError, is_code_path, load_agent, load_all_agents, plays
+from sandbox.tasks import Task
+
+
+@dataclass(frozen=True)
+class RunAgent:
+    """One agent of a run: its name in the tables, what names its class, and its settings."""
+
+    label: str
+    spec: str  #: a name, ``module:Class`` or an absolute ``file.py:Class``
+    cls: type[Agent]
+    settings: dict[str, Any]
+
+    def details(self) -> dict[str, Any]:
+        """What the run records of the agent."""
+        return {"spec": self.spec, "class": f"{self.cls.__module__}:{self.cls.__qualname__}", "kind": self.cls.kind,
+                "description": self.cls.summary_line(), "settings": self.settings}
+
+
+def valid_agents(task: str) -> list[str]:
+    """Names of the agents that can play ``task``."""
+    return [name for name, cls in load_all_agents().items() if plays(cls, task)]
+
+
+def resolve_agents(task: Task, text: str | None, assignments: list[str],
+                   config_file: Path | None) -> list[RunAgent]:
+    """The run's agents; ``ValueError`` (one line, naming the valid choices) for a bad spec,
+    an agent that cannot play the task, or settings it does not take."""
+    specs = list(task.agents) if text is None else [s.strip() for s in text.split(",") if s.strip()]
+    if not specs:
+        raise ValueError(f"--agents is empty; valid agents for {task.name}: {', '.join(valid_agents(task.name))}")
+    resolved: list[tuple[str, str, type[Agent]]] = []
+    for spec in dict.fromkeys(specs):
+        try:
+            cls = load_agent(spec)
+        except PluginError as error:
+            raise ValueError(f"{error}; valid agents for {task.name}: {', '.join(valid_agents(task.name))}, "
+                             "or package.module:Class, or path/to/file.py:Class") from None
+        label = cls.name or (cls.__name__ if is_code_path(spec) else spec)
+        if not plays(cls, task.name):
+            raise ValueError(f"agent {label!r} plays {', '.join(cls.tasks)}, not {task.name}; valid agents for "
+                             f"{task.name}: {', '.join(valid_agents(task.name))}")
+        if any(label == other for other, _, _ in resolved):
+            raise ValueError(f"two agents of this run are named {label!r}; register one under another name")
+        resolved.append((label, _portable(spec), cls))
+    labels = [label for label, _, _ in resolved]
+    overrides = read_agent_config(config_file, labels) if config_file is not None else {}
+    for assignment in assignments:
+        label, settings = parse_assignment(assignment, labels)
+        overrides[label] = merge_settings(overrides.get(label, {}), settings)
+    return [RunAgent(label, spec, cls, cls.resolve_settings(task.name, overrides.get(label)))
+            for label, spec, cls in resolved]
+
+
+def _portable(spec: str) -> str:
+    """A file spec with an absolute path, so it names the same file wherever it is read."""
+    target, _, attribute = spec.rpartition(":")
+    if target.endswith(".py"):
+        return f"{Path(target).expanduser().resolve()}:{attribute}"
+    return spec
+
+
+def read_agent_config(path: Path, labels: list[str]) -> dict[str, dict[str, Any]]:
+    """Settings per agent from a TOML file with one table per agent of the run."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as error:
+        raise ValueError(f"--agent-config {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"--agent-config {path}: not a text file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"--agent-config {path}: {error}") from None
+    for key, value in data.items():
+        if key not in labels:
+            raise ValueError(f"--agent-config {path}: table [{key}] names no agent of this run; agents: "
+                             f"{', '.join(labels)}")
+        if not isinstance(value, dict):
+            raise ValueError(f"--agent-config {path}: {key} must be a table ([{key}]) of its settings")
+    return data
+
+
+def parse_assignment(text: str, labels: list[str]) -> tuple[str, dict[str, Any]]:
+    """``AGENT.KEY[.SUBKEY...]=VALUE`` as (agent, nested settings); the value is read as
+    TOML (``3e-4``, ``[64, 64]``, ``true``, ``"auto"``), else taken as a string."""
+    key, equals, value = text.partition("=")
+    if not equals:
+        raise ValueError(f"--set {text!r}: expected AGENT.KEY=VALUE, e.g. ppo.learning_rate=3e-4")
+    label = max((label for label in labels if key.startswith(label + ".")), key=len, default=None)
+    if label is None:
+        raise ValueError(f"--set {text!r}: {key.split('.')[0]!r} is no agent of this run; agents: {', '.join(labels)}")
+    path = key[len(label) + 1:].split(".")
+    if not all(path):
+        raise ValueError(f"--set {text!r}: expected AGENT.KEY=VALUE, e.g. ppo.learning_rate=3e-4")
+    try:
+        parsed: Any = tomllib.loads(f"value = {value}")["value"]
+    except tomllib.TOMLDecodeError:
+        parsed = value
+    for part in reversed(path):
+        parsed = {part: parsed}
+    return label, parsed

@@ -1,0 +1,96 @@
+"""Studies: variations of a task's protocol, chosen with ``--study NAME``.
+
+A study is one module that builds a ``Study`` and registers it. It may change the
+training world (``env_kwargs``) and the transfer world, and add its own steps
+around the standard protocol:
+
+- ``after_training(agent, context)``: runs in the worker after an agent has trained
+  in its home world (phase ``train``); what it returns is saved in the job file
+  under the study's name;
+- ``summarise(jobs, agents, settings)``: a dict merged into ``summary.json``;
+- ``tables(summary_file)``: text tables printed after the task's own (and quoted
+  by ``sandbox.report``);
+- ``plots``: functions drawing from a run's files, like a task's.
+
+The sandbox finds studies built in (``BUILTIN_STUDIES``), declared by installed
+packages under the entry-point group ``sandbox.studies``, or registered with
+``register_study`` by a module imported so far (``--plugin``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agents.base import Agent
+from agents.plugins import PluginError, declared, load_object
+from sandbox.tasks import Size, Task
+
+STUDY_ENTRY_POINTS = "sandbox.studies"
+BUILTIN_STUDIES = {"generalization": "sandbox.studies.generalization:GENERALIZATION"}
+
+
+@dataclass(frozen=True)
+class StudyContext:
+    """What a study's ``after_training`` step is given besides the agent."""
+
+    task: Task
+    env_kwargs: dict[str, Any]  #: the world the agent trained in
+    settings: dict[str, Any]  #: the study's settings for this run (default or ``--full``)
+    eval_seed_base: int  #: episode seeds from here on are the held-out set
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str
+    task: str  #: the task it varies
+    description: str  #: one line, for listings and ``--help``
+    default: Size
+    full: Size
+    env_kwargs: dict[str, Any] = field(default_factory=dict)  #: added to the task's training world
+    transfer_env_kwargs: dict[str, Any] | None = None  #: the study's new world (None: no transfer stage)
+    settings_default: dict[str, Any] = field(default_factory=dict)
+    settings_full: dict[str, Any] = field(default_factory=dict)
+    after_training: Callable[[Agent, StudyContext], dict[str, Any]] | None = None
+    summarise: Callable[[list[dict[str, Any]], list[str], dict[str, Any]], dict[str, Any]] | None = None
+    tables: Callable[[dict[str, Any]], list[tuple[str, str]]] = lambda summary_file: []  #: (title, table)
+    plots: tuple[Callable[[Any], Path | None], ...] = ()
+
+
+_REGISTERED: dict[tuple[str, str], Study] = {}
+
+
+def register_study(study: Study) -> Study:
+    """Make ``study`` available to its task by its name (from a plug-in module)."""
+    key = (study.task, study.name)
+    previous = _REGISTERED.get(key)
+    if previous is not None and previous is not study:
+        raise ValueError(f"study {study.name!r} of task {study.task!r} is already registered")
+    _REGISTERED[key] = study
+    return study
+
+
+def _load_declared() -> None:
+    for name, where in {**BUILTIN_STUDIES, **declared(STUDY_ENTRY_POINTS)}.items():
+        if any(key[1] == name for key in _REGISTERED):
+            continue
+        study = load_object(where)
+        if not isinstance(study, Study):
+            raise PluginError(f"{where!r} (study {name!r}) is a {type(study).__name__}, not a sandbox.studies.Study")
+        register_study(study)
+
+
+def studies_for(task: str) -> dict[str, Study]:
+    """Every study of ``task``, by name."""
+    _load_declared()
+    return {name: study for (study_task, name), study in _REGISTERED.items() if study_task == task}
+
+
+def get_study(name: str, task: str) -> Study:
+    """The study ``name`` of ``task``; ``PluginError`` naming the valid studies if there is none."""
+    studies = studies_for(task)
+    if name not in studies:
+        raise PluginError(f"unknown study {name!r} for {task}; valid studies: {', '.join(studies) or 'none'}")
+    return studies[name]

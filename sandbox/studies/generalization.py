@@ -1,0 +1,53 @@
+"""The generalization study of the rocket: local versus extreme generalization.
+
+Every agent trains only on a sector of Moon phases of the nominal world; then,
+without further training, it flies a grid of all phases x gravity scales (the grid
+and the radius are defined in ``sandbox.studies.generalization_grid``); last, it
+moves to the ``super_earth`` world (zero-shot, continued, from scratch).
+
+    python -m sandbox.compare rocket --study generalization
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.base import Agent
+from sandbox.studies import Study, StudyContext
+from sandbox.studies.generalization_grid import GridSpec, evaluate_grid, grid_table, summarise_grid
+from sandbox.studies.generalization_plots import plot_generalization
+from sandbox.tasks import Size
+
+
+def after_training(agent: Agent, context: StudyContext) -> dict[str, Any]:
+    return evaluate_grid(agent, context.task, context.env_kwargs, GridSpec(**context.settings),
+                         context.eval_seed_base)
+
+
+def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
+    if "generalization_grid" not in summary_file:
+        return []
+    title = "Generalization beyond the training region (no further training; planners identify each changed world)"
+    return [(title, grid_table(summary_file))]
+
+
+GENERALIZATION = Study(
+    name="generalization",
+    task="rocket",
+    description="train on Moon phases 0-60 deg of the nominal world; evaluate on a grid of all phases x "
+    "gravity scales; then transfer to the super_earth world",
+    env_kwargs={"moon_phase_deg": (0.0, 60.0)},
+    transfer_env_kwargs={"world": "super_earth", "moon_phase_deg": (0.0, 60.0)},
+    default=Size(budget=1000, seeds=2, eval_episodes=20, eval_points=8, transfer_budget=500,
+                 agent_budgets={"planner": 30, "sac": 600, "td3": 600}),
+    full=Size(budget=5_000, seeds=2, eval_episodes=40, eval_points=12, transfer_budget=2_000,
+              agent_budgets={"planner": 30, "random": 1_500}),
+    settings_default={"phase_cells": 12, "training_sector_deg": (0.0, 60.0),
+                      "gravity_scales": (0.9, 0.95, 1.0, 1.05, 1.1), "episodes_per_cell": 3},
+    settings_full={"phase_cells": 24, "training_sector_deg": (0.0, 60.0),
+                   "gravity_scales": (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2), "episodes_per_cell": 4},
+    after_training=after_training,
+    summarise=lambda jobs, agents, settings: summarise_grid(jobs, agents, settings),
+    tables=tables,
+    plots=(plot_generalization,),
+)

@@ -1,0 +1,126 @@
+"""The tasks ``sandbox.compare`` runs, and how a new one joins them.
+
+A task is one module that builds a ``Task`` and registers it: its env, its
+command-line options, its default agents, two experiment sizes (the default run,
+a few minutes on a 2-core machine, and ``--full``, the reference), its table
+columns and its plots. The sandbox finds a task by name among
+
+- the built-in tasks (``BUILTIN_TASKS``, imported when first named),
+- installed packages' entry points in the group ``sandbox.tasks``
+  (``name = "package.module:TASK"``),
+- tasks registered with ``register_task`` by a module imported so far (for
+  example with ``--plugin path/to/module.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from agents.plugins import PluginError, declared, load_object
+
+TASK_ENTRY_POINTS = "sandbox.tasks"
+BUILTIN_TASKS = {"rocket": "sandbox.tasks.rocket:ROCKET", "city": "sandbox.tasks.city:CITY"}
+
+#: (column title, summary key, kind): kind "trials" is censored at the budget,
+#: "transfer-trials" at the transfer budget, "count" is a plain count, "rate" a
+#: success rate, "fraction" a ratio.
+Column = tuple[str, str, str]
+
+TRAINING_COLUMNS: tuple[Column, ...] = (
+    ("trials to first success", "trials_to_first_success", "trials"),
+    ("trials to reliable", "trials_to_reliable", "trials"),
+    ("final success", "final_success_rate", "rate"),
+)
+TRANSFER_COLUMNS: tuple[Column, ...] = (
+    ("zero-shot success", "transfer_zero_shot_success", "rate"),
+    ("continued: trials to reliable", "transfer_trials_to_reliable", "transfer-trials"),
+    ("from scratch: trials to reliable", "scratch_trials_to_reliable", "transfer-trials"),
+    ("relearn fraction", "relearn_fraction", "fraction"),
+)
+
+
+@dataclass(frozen=True)
+class Size:
+    """How big an experiment is."""
+
+    budget: int  #: training trials per agent and seed
+    seeds: int  #: seeds per agent
+    eval_episodes: int  #: held-out evaluation episodes at each evaluation point
+    eval_points: int  #: about this many log-spaced evaluation points from 1 to the budget
+    agent_budgets: dict[str, int] = field(default_factory=dict)  #: per-agent budget overrides
+    transfer_budget: int = 0  #: training trials in the transfer world, continued and from scratch
+
+
+@dataclass(frozen=True)
+class Option:
+    """A command-line option of a task: it sets one env keyword argument."""
+
+    flag: str  #: e.g. "--map"
+    env_key: str  #: the env keyword argument it sets
+    help: str
+    #: checks the text and returns the keyword argument's value; raises ValueError (or
+    #: OSError) with a message naming the problem and the valid choices
+    parse: Callable[[str], Any] = str
+    transfer: bool = False  #: sets the transfer world's argument instead of the training world's
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    description: str  #: one line, for listings and ``--help``
+    env_id: str  #: a Gymnasium id (``"module:Env-v0"`` imports ``module`` first, as ``gym.make`` does)
+    agents: tuple[str, ...]  #: default agents, in table order
+    default: Size
+    full: Size
+    env_kwargs: dict[str, Any] = field(default_factory=dict)  #: the training world of the standard protocol
+    transfer_env_kwargs: dict[str, Any] | None = None  #: the new world of the standard protocol, if any
+    options: tuple[Option, ...] = ()
+    #: what plots keep of an evaluation episode, from its infos (None: nothing)
+    trace: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None
+    #: what plots keep of a training trial, from its last info (None: nothing)
+    trace_training: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    summary_keys: tuple[str, ...] = ()  #: per-seed keys of a job's figures beyond the common ones
+    columns: tuple[Column, ...] = TRAINING_COLUMNS  #: the table of training in the task's world
+    transfer_columns: tuple[Column, ...] = TRANSFER_COLUMNS  #: the table of the transfer stage
+    #: the task's own plots, each drawn from a run's files (``sandbox.plotting.RunData``)
+    plots: tuple[Callable[[Any], Path | None], ...] = ()
+    #: the data files an env's keyword arguments name (world or map files), for provenance
+    data_files: Callable[[dict[str, Any]], list[Path]] = lambda env_kwargs: []
+
+    def make_env(self, **env_kwargs: Any) -> gym.Env:
+        return gym.make(self.env_id, **env_kwargs)
+
+
+_REGISTERED: dict[str, Task] = {}
+
+
+def register_task(task: Task) -> Task:
+    """Make ``task`` available by its name (from a plug-in module)."""
+    previous = _REGISTERED.get(task.name)
+    if previous is not None and previous is not task:
+        raise ValueError(f"task name {task.name!r} is already registered")
+    _REGISTERED[task.name] = task
+    return task
+
+
+def task_names() -> list[str]:
+    """Every task known by name, built-in first."""
+    return list(dict.fromkeys([*BUILTIN_TASKS, *declared(TASK_ENTRY_POINTS), *_REGISTERED]))
+
+
+def get_task(name: str) -> Task:
+    """The task called ``name``; ``PluginError`` naming the valid tasks if there is none."""
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    where = {**BUILTIN_TASKS, **declared(TASK_ENTRY_POINTS)}.get(name)
+    if where is None:
+        raise PluginError(f"unknown task {name!r}; valid tasks: {', '.join(task_names())}")
+    task = load_object(where)
+    if not isinstance(task, Task):
+        raise PluginError(f"{where!r} (task {name!r}) is a {type(task).__name__}, not a sandbox.tasks.Task")
+    return _REGISTERED.setdefault(name, task)
