@@ -60,9 +60,10 @@ class Agent(ABC):
     targets, so an agent keeps its state between calls. ``act`` is the evaluation
     policy: deterministic, no learning.
 
-    ``settings`` are the agent's configuration for its task: ``default_settings(task)``
-    merged with what the run overrides (``--set``, ``--agent-config``); the harness
-    records them with the results.
+    ``settings`` are the agent's whole configuration for its task: the harness gives it
+    ``resolve_settings(task, overrides)``, its ``default_settings(task)`` with what the
+    run overrides (``--set``, ``--agent-config``) merged in, and records them with the
+    results.
     """
 
     name: ClassVar[str] = ""  #: set by ``register``; a class run from a spec is named by it
@@ -77,7 +78,9 @@ class Agent(ABC):
     def __init__(self, spec: TaskSpec, seed: int, settings: Mapping[str, Any] | None = None):
         self.spec = spec
         self.seed = seed
-        self.settings = self.resolve_settings(spec.task, settings)
+        #: the full settings, as given (None: the defaults for the task)
+        self.settings = (self.default_settings(spec.task) if settings is None
+                         else self.check_settings(spec.task, settings))
         self.observation_space = spec.observation_space
         self.action_space = spec.action_space
         self.rng = np.random.default_rng(seed)
@@ -97,18 +100,21 @@ class Agent(ABC):
         return set(cls.default_settings(task))
 
     @classmethod
-    def resolve_settings(cls, task: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The defaults for ``task`` with ``overrides`` merged in (nested tables key by key);
-        an unknown top-level key raises ``SettingsError`` naming the valid ones."""
-        settings = copy.deepcopy(cls.default_settings(task))
-        overrides = dict(overrides or {})
+    def check_settings(cls, task: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of ``settings``; an unknown top-level key raises ``SettingsError`` naming the valid ones."""
         valid = cls.settings_keys(task)
-        unknown = sorted(set(overrides) - valid) if valid is not None else []
+        unknown = sorted(set(settings) - valid) if valid is not None else []
         if unknown:
             choices = ", ".join(sorted(valid)) if valid else "none (it takes no settings)"
             raise SettingsError(f"agent {cls.name or cls.__name__!r} has no setting {unknown[0]!r} for "
                                 f"{task}; valid settings: {choices}")
-        return merge_settings(settings, overrides)
+        return copy.deepcopy(dict(settings))
+
+    @classmethod
+    def resolve_settings(cls, task: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The defaults for ``task`` with ``overrides`` merged in (nested tables key by key),
+        checked: what the harness gives the constructor and records."""
+        return cls.check_settings(task, merge_settings(cls.default_settings(task), overrides or {}))
 
     @classmethod
     def summary_line(cls) -> str:

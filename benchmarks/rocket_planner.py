@@ -24,7 +24,7 @@ import envs
 from agents.base import TaskSpec
 from agents.rocket_planner import PhysicsPlanner
 from envs.rocket.world import Constants, RocketWorld, load_world
-from sandbox.ledger import Ledger
+from agents.ledger import Ledger
 
 TEST_DELTA_V_KM_S = (2.0, 4.8)  # wide enough to reach the Moon whatever the hidden constants
 MAX_LAUNCHES = 8

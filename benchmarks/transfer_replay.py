@@ -26,23 +26,24 @@ import argparse
 import json
 from typing import Any
 
-from agents.base import AGENTS
+from agents.plugins import load_agent
 from sandbox.experiment import JobConfig, run_job
-from sandbox.runner import run_jobs
+from sandbox.runner import Job, run_jobs
 from sandbox.stats import format_censored
-from sandbox.tasks import ROCKET
+from sandbox.studies import get_study
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "tuning" / "transfer_replay.json"
-STUDY = ROCKET.studies["generalization"]
+STUDY = get_study("generalization", "rocket")
 ALGOS = ("sac", "td3")
 
 
 def transfer_job(algo: str, keep_replay: bool, seed: int, on_evaluation=None) -> dict[str, Any]:
-    AGENTS[algo].keep_replay_in_new_world = keep_replay  # this worker's copy of the class
     size = STUDY.full
+    settings = load_agent(algo).resolve_settings("rocket", {"keep_replay_in_new_world": keep_replay})
     config = JobConfig("rocket", algo, seed, size.budget, size.eval_episodes, size.eval_points, 0.9,
-                       {"world": "earth_moon", **STUDY.env_kwargs}, STUDY.transfer_env_kwargs, size.transfer_budget)
-    job = run_job(ROCKET, config, on_evaluation)
+                       {"world": "earth_moon", **STUDY.env_kwargs}, STUDY.transfer_env_kwargs, size.transfer_budget,
+                       agent_settings=settings)
+    job = run_job(config, on_evaluation)
     transfer = job["transfer"]
     return {
         "algo": algo,
@@ -78,10 +79,10 @@ def main() -> None:
         print(table(json.loads(OUT.read_text())["runs"]))
         return
     runs: list[dict[str, Any]] = []
-    jobs = [(transfer_job, (algo, keep, seed, (algo, keep, seed)))
-            for seed in range(args.seeds) for algo in ALGOS for keep in (True, False)]
     size = STUDY.full
-    run_jobs(jobs, runs.append, (size.budget + size.transfer_budget) * len(jobs), args.workers, "transfer replay")
+    jobs = [Job((algo, keep, seed), size.budget + size.transfer_budget, transfer_job, (algo, keep, seed))
+            for seed in range(args.seeds) for algo in ALGOS for keep in (True, False)]
+    run_jobs(jobs, runs.append, args.workers, "transfer replay")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"study": STUDY.name, "size": {"budget": size.budget, "transfer_budget":
                                                              size.transfer_budget, "eval_episodes": size.eval_episodes},

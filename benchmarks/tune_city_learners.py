@@ -40,10 +40,9 @@ from typing import Any
 
 import torch
 
-from agents.base import AGENTS, TaskSpec
 from sandbox.experiment import JobConfig, run_job
 from sandbox.stats import format_count
-from sandbox.tasks import CITY
+from sandbox.tasks.city import CITY
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "tuning" / "city.json"
 BARS = (0.5, 0.9)  #: held-out success rates whose first crossing is reported
@@ -99,25 +98,13 @@ SEARCH: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-def learner_with(algo: str, config: str, hyperparameters: dict[str, Any]) -> str:
-    """Register, in this process only, ``algo`` built with these hyperparameters; return
-    its name, so ``run_job`` builds and measures it like any registered agent."""
-    base = AGENTS[algo]
-
-    def __init__(self, spec: TaskSpec, seed: int) -> None:
-        base.__init__(self, spec, seed, hyperparameters=hyperparameters)
-
-    name = f"{algo}:{config}"
-    AGENTS[name] = type(f"{base.__name__}Tuned", (base,), {"__init__": __init__})
-    return name
-
-
 def tuning_job(algo: str, config: str, hyperparameters: dict[str, Any], seed: int, budget: int, eval_points: int,
                eval_episodes: int, transfer_budget: int = 0, on_evaluation=None) -> dict[str, Any]:
     """One run of ``algo`` with these hyperparameters through the harness, reduced to its figures."""
     torch.set_num_threads(1)
-    job = run_job(CITY, JobConfig(
-        task=CITY.name, agent=learner_with(algo, config, hyperparameters), seed=seed, budget=budget,
+    job = run_job(JobConfig(
+        task=CITY.name, agent=f"{algo}:{config}", agent_spec=algo, agent_settings=hyperparameters, seed=seed,
+        budget=budget,
         eval_episodes=eval_episodes, eval_points=eval_points, reliable_bar=RELIABLE_BAR, env_kwargs={"map": "train"},
         transfer_env_kwargs={"map": "new"} if transfer_budget else None, transfer_budget=transfer_budget,
     ), on_evaluation=on_evaluation)

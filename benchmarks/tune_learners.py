@@ -38,12 +38,13 @@ import re
 import time
 from typing import Any
 
-from agents.base import AGENTS, TaskSpec
+from agents.base import TaskSpec
+from agents.ledger import Ledger
+from agents.plugins import load_agent
 from sandbox.experiment import RELIABLE_CHECKS, evaluate
-from sandbox.ledger import Ledger
-from sandbox.runner import run_jobs
+from sandbox.runner import Job, run_jobs
 from sandbox.stats import format_censored
-from sandbox.tasks import ROCKET
+from sandbox.tasks.rocket import ROCKET
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "tuning" / "rocket.json"
 BARS = (0.5, 0.9)  #: held-out success rates whose first crossing is reported
@@ -113,7 +114,7 @@ def tuning_job(algo: str, config_name: str, hyperparameters: dict[str, Any], see
     spec = TaskSpec(ROCKET.name, probe.observation_space, probe.action_space)
     probe.close()
     # A deep copy: SB3 writes into policy_kwargs, and the record should show what was asked for.
-    agent = AGENTS[algo](spec, seed, hyperparameters=copy.deepcopy(hyperparameters))
+    agent = load_agent(algo)(spec, seed, settings=copy.deepcopy(hyperparameters))
     ledger = Ledger(ROCKET.make_env, limit=budget)
     curve: list[list[float]] = []
     training_s = 0.0
@@ -222,8 +223,8 @@ def main() -> None:
         wanted = set(args.configs.split(",")) if args.configs else None
         chosen = [(algo, config, hyperparameters) for algo in args.algos.split(",")
                   for config, hyperparameters in SEARCH[algo].items() if wanted is None or config in wanted]
-    jobs = [(tuning_job, (algo, config, hyperparameters, seed, args.budget, args.eval_every, args.eval_episodes,
-                          f"{algo}:{config}:{seed}"))
+    jobs = [Job(f"{algo}:{config}:{seed}", args.budget, tuning_job,
+                (algo, config, hyperparameters, seed, args.budget, args.eval_every, args.eval_episodes))
             for algo, config, hyperparameters in chosen
             for seed in range(args.first_seed, args.first_seed + args.seeds)]
 
@@ -243,7 +244,7 @@ def main() -> None:
         print(f"{run['algo']}:{run['config']} seed {run['seed']}: final {100 * run['final_success_rate']:.0f} %, "
               f"{run['training_trials_per_s']:.0f} trials/s in training", flush=True)
 
-    run_jobs(jobs, keep, total_trials=args.budget * len(jobs), workers=args.workers, description=section)
+    run_jobs(jobs, keep, workers=args.workers, description=section)
     saved = json.loads(args.out.read_text())
     shown = [r for r in saved[section] if (r["algo"], r["config"]) in {(a, c) for a, c, _ in chosen}]
     print(table(shown))
