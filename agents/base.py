@@ -117,6 +117,16 @@ class Agent(ABC):
         return cls.check_settings(task, merge_settings(cls.default_settings(task), overrides or {}))
 
     @classmethod
+    def plays(cls, task: str, action_space: gym.Space | None = None) -> bool:
+        """Whether the agent can play ``task`` (whose env acts in ``action_space``, if known)."""
+        return not cls.tasks or task in cls.tasks
+
+    @classmethod
+    def plays_description(cls) -> str:
+        """The tasks it plays, in words, for listings."""
+        return ", ".join(cls.tasks) or "any"
+
+    @classmethod
     def summary_line(cls) -> str:
         """The one-line description listings show."""
         if cls.description:

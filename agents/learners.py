@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from gymnasium import spaces
 from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
@@ -88,6 +89,16 @@ class SB3Learner(Agent):
     """
 
     algorithm: ClassVar[type[BaseAlgorithm]]
+    #: the action spaces the algorithm supports: it plays any task that acts in one of them
+    action_spaces: ClassVar[tuple[type[spaces.Space], ...]]
+
+    @classmethod
+    def plays(cls, task: str, action_space: spaces.Space | None = None) -> bool:
+        return action_space is None or isinstance(action_space, cls.action_spaces)
+
+    @classmethod
+    def plays_description(cls) -> str:
+        return "any with " + " or ".join(space.__name__ for space in cls.action_spaces) + " actions"
 
     @classmethod
     def default_settings(cls, task: str) -> dict[str, Any]:
@@ -99,9 +110,6 @@ class SB3Learner(Agent):
         return accepted | set(ADAPTER_KEYS)
 
     def __init__(self, spec: TaskSpec, seed: int, settings: dict[str, Any] | None = None):
-        if not self.default_settings(spec.task) and settings is None:
-            raise ValueError(f"agent {self.name!r} has no settings for task {spec.task!r} "
-                             f"(agents/settings/{self.algorithm.__name__.lower()}.toml)")
         super().__init__(spec, seed, settings)
         self.n_envs = int(self.settings.get("n_envs", 1))
         self.keep_replay_in_new_world = bool(self.settings.get("keep_replay_in_new_world", False))
@@ -168,7 +176,7 @@ class PPOLearner(SB3Learner):
     """Proximal Policy Optimization (on-policy, clipped surrogate), Stable-Baselines3."""
 
     algorithm = PPO
-    tasks = ("rocket", "city")
+    action_spaces = (spaces.Box, spaces.Discrete)
 
 
 @register("sac")
@@ -176,7 +184,7 @@ class SACLearner(SB3Learner):
     """Soft Actor-Critic (off-policy, entropy-regularised, continuous actions), Stable-Baselines3."""
 
     algorithm = SAC
-    tasks = ("rocket",)
+    action_spaces = (spaces.Box,)
 
 
 @register("td3")
@@ -184,7 +192,7 @@ class TD3Learner(SB3Learner):
     """Twin Delayed DDPG (off-policy, deterministic, continuous actions), Stable-Baselines3."""
 
     algorithm = TD3
-    tasks = ("rocket",)
+    action_spaces = (spaces.Box,)
 
 
 @register("dqn")
@@ -192,7 +200,7 @@ class DQNLearner(SB3Learner):
     """Deep Q-Network (off-policy, replay and target network, discrete actions), Stable-Baselines3."""
 
     algorithm = DQN
-    tasks = ("city",)
+    action_spaces = (spaces.Discrete,)
 
 
 @register("a2c")
@@ -200,4 +208,4 @@ class A2CLearner(SB3Learner):
     """Advantage Actor-Critic (on-policy, short rollouts), Stable-Baselines3."""
 
     algorithm = A2C
-    tasks = ("city",)
+    action_spaces = (spaces.Box, spaces.Discrete)

@@ -125,8 +125,8 @@ def load_agent(spec: str) -> type[Agent]:
     return cls
 
 
-def plays(cls: type[Agent], task: str) -> bool:
-    return not cls.tasks or task in cls.tasks
+def plays(cls: type[Agent], task: str, action_space: Any = None) -> bool:
+    return cls.plays(task, action_space)
 
 
 def load_all_agents(on_error: Callable[[str, PluginError], None] | None = None) -> dict[str, type[Agent]]:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
+
 from agents.base import Agent, merge_settings
 from agents.plugins import PluginError, is_code_path, load_agent, load_all_agents, plays
 from sandbox.tasks import Task
@@ -28,29 +30,29 @@ class RunAgent:
                 "description": self.cls.summary_line(), "settings": self.settings}
 
 
-def valid_agents(task: str) -> list[str]:
-    """Names of the agents that can play ``task``."""
-    return [name for name, cls in load_all_agents().items() if plays(cls, task)]
+def valid_agents(task: str, action_space: gym.Space | None = None) -> list[str]:
+    """Names of the agents that can play ``task`` (acting in ``action_space``)."""
+    return [name for name, cls in load_all_agents().items() if plays(cls, task, action_space)]
 
 
-def resolve_agents(task: Task, text: str | None, assignments: list[str],
-                   config_file: Path | None) -> list[RunAgent]:
+def resolve_agents(task: Task, text: str | None, assignments: list[str], config_file: Path | None,
+                   action_space: gym.Space | None = None) -> list[RunAgent]:
     """The run's agents; ``ValueError`` (one line, naming the valid choices) for a bad spec,
     an agent that cannot play the task, or settings it does not take."""
     specs = list(task.agents) if text is None else [s.strip() for s in text.split(",") if s.strip()]
     if not specs:
-        raise ValueError(f"--agents is empty; valid agents for {task.name}: {', '.join(valid_agents(task.name))}")
+        raise ValueError(f"--agents is empty; valid agents for {task.name}: {', '.join(valid_agents(task.name, action_space))}")
     resolved: list[tuple[str, str, type[Agent]]] = []
     for spec in dict.fromkeys(specs):
         try:
             cls = load_agent(spec)
         except PluginError as error:
-            raise ValueError(f"{error}; valid agents for {task.name}: {', '.join(valid_agents(task.name))}, "
+            raise ValueError(f"{error}; valid agents for {task.name}: {', '.join(valid_agents(task.name, action_space))}, "
                              "or package.module:Class, or path/to/file.py:Class") from None
         label = cls.name or (cls.__name__ if is_code_path(spec) else spec)
-        if not plays(cls, task.name):
-            raise ValueError(f"agent {label!r} plays {', '.join(cls.tasks)}, not {task.name}; valid agents for "
-                             f"{task.name}: {', '.join(valid_agents(task.name))}")
+        if not plays(cls, task.name, action_space):
+            raise ValueError(f"agent {label!r} plays {cls.plays_description()}, not {task.name}; valid agents for "
+                             f"{task.name}: {', '.join(valid_agents(task.name, action_space))}")
         if any(label == other for other, _, _ in resolved):
             raise ValueError(f"two agents of this run are named {label!r}; register one under another name")
         resolved.append((label, _portable(spec), cls))

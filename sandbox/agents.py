@@ -18,7 +18,7 @@ def listing() -> str:
     failures: list[str] = []
     loaded = load_all_agents(on_error=lambda name, error: failures.append(f"{name}: cannot load ({error})"))
     names = agent_names()
-    rows = [(name, ", ".join(cls.tasks) or "any", cls.kind, cls.summary_line()) for name, cls in loaded.items()]
+    rows = [(name, cls.plays_description(), cls.kind, cls.summary_line()) for name, cls in loaded.items()]
     header = ("agent", "tasks", "kind", "description")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
     line = lambda row: "  ".join(c.ljust(w) for c, w in zip(row[:3], widths)) + "  " + row[3]  # noqa: E731

@@ -148,18 +148,21 @@ def task_env_kwargs(task: Task, tasks: list[Task], args: argparse.Namespace) -> 
     return home, transfer
 
 
-def check_envs(task: Task, worlds: dict[str, dict[str, Any] | None]) -> None:
+def check_envs(task: Task, worlds: dict[str, dict[str, Any] | None]) -> Any:
     """Build each env once, so a world that loads but cannot run fails here, in one line,
-    before any job starts."""
+    before any job starts; the first env's action space."""
+    action_space = None
     for where, env_kwargs in worlds.items():
         if env_kwargs is None:
             continue
         try:
             env = task.make_env(**env_kwargs)
             env.reset(seed=0)
+            action_space = action_space or env.action_space
             env.close()
         except Exception as error:  # any failure to build the env is the input's fault here
             raise UsageError(f"the {where} ({_describe_world(env_kwargs)}) cannot run: {error}") from None
+    return action_space
 
 
 def _describe_world(env_kwargs: dict[str, Any]) -> str:
@@ -185,17 +188,17 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
         size = replace(size, seeds=args.seeds)
     if args.eval_episodes is not None:
         size = replace(size, eval_episodes=args.eval_episodes)
-    try:
-        agents = resolve_agents(task, args.agents, args.settings, args.agent_config)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
     env_kwargs, transfer_env_kwargs = task_env_kwargs(task, tasks, args)
     study_settings = None
     if study is not None:
         env_kwargs = {**env_kwargs, **study.env_kwargs}
         transfer_env_kwargs = study.transfer_env_kwargs
         study_settings = study.settings_full if args.full else study.settings_default
-    check_envs(task, {"training world": env_kwargs, "transfer world": transfer_env_kwargs})
+    action_space = check_envs(task, {"training world": env_kwargs, "transfer world": transfer_env_kwargs})
+    try:
+        agents = resolve_agents(task, args.agents, args.settings, args.agent_config, action_space)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     run_name = time.strftime("%Y%m%d-%H%M%S") + (f"-{study.name}" if study else "") + ("-full" if args.full else "")
     out = args.out if args.out is not None else Path("results") / task.name / run_name
     problem = writable_dir(out / "jobs")
@@ -207,7 +210,7 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
 
     transfer_budget = args.budget if args.budget is not None else size.transfer_budget
     phases = ("train", "scratch") if transfer_env_kwargs is not None else ("train",)
-    plugins = tuple(args.plugin)
+    plugins = tuple(str(Path(p).resolve()) if p.endswith(".py") else p for p in args.plugin)
     configs = [
         JobConfig(task.name, agent.label, seed, budget_for(agent.label), size.eval_episodes, size.eval_points,
                   args.reliable_bar, env_kwargs, transfer_env_kwargs, transfer_budget, phase,
@@ -223,6 +226,7 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
         "full": args.full,
         "agents": labels,
         "agent_details": {agent.label: agent.details() for agent in agents},
+        "plugins": list(plugins),
         "seeds": list(range(size.seeds)),
         "size": asdict(size),
         "reliable_bar": args.reliable_bar,

@@ -185,6 +185,7 @@ def run_job(config: JobConfig, on_evaluation: Callable[[dict], None] | None = No
         "budget": budget,
         "reliable_bar": config.reliable_bar,
         "env_kwargs": home_kwargs,
+        "settings": agent.settings,  #: what the agent was built with, as the worker saw it
     }
     try:
         home = train_stage(agent, task, make_home, budget, config, started, on_evaluation)

@@ -49,6 +49,19 @@ def plot_run(folder: Path) -> list[Path]:
     return [p for p in paths if p is not None]
 
 
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m sandbox.plots RUN_FOLDER", file=sys.stderr)
+        return 2
+    try:
+        for written in plot_run(Path(argv[0])):
+            print(written)
+    except (OSError, ValueError, KeyError) as error:  # a folder that holds no run, or another's files
+        print(f"python -m sandbox.plots: error: {argv[0]}: {type(error).__name__}: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 if __name__ == "__main__":
-    for written in plot_run(Path(sys.argv[1])):
-        print(written)
+    sys.exit(main())

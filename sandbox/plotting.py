@@ -15,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 
-from sandbox.results import load_jobs  # noqa: E402
+from sandbox.results import load_jobs, load_plugins  # noqa: E402
 from sandbox.stats import censored_median, format_count  # noqa: E402
 
 #: colours of the built-in agents; any other agent gets one from its name (the same in every run)
@@ -35,9 +35,11 @@ class RunData:
 
     @classmethod
     def load(cls, folder: Path) -> RunData:
+        """The run's files; the plug-in modules the run used are imported (for its task and study)."""
         folder = Path(folder)
-        return cls(folder, json.loads((folder / "config.json").read_text()),
-                   json.loads((folder / "summary.json").read_text()), load_jobs(folder))
+        config = json.loads((folder / "config.json").read_text())
+        load_plugins(config)
+        return cls(folder, config, json.loads((folder / "summary.json").read_text()), load_jobs(folder))
 
     @property
     def summary(self) -> dict[str, Any]:

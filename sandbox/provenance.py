@@ -23,9 +23,15 @@ def provenance(task: Task, worlds: list[dict[str, Any] | None]) -> dict[str, Any
         "packages": {name: _version(name) for name in PACKAGES},
         **git_state(),
         "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform()},
-        "data_files": {str(path): file_hash(path) for kwargs in worlds if kwargs is not None
+        "data_files": {_shown(path): file_hash(path) for kwargs in worlds if kwargs is not None
                        for path in task.data_files(kwargs)},
     }
+
+
+def _shown(path: Path) -> str:
+    """The path relative to the checkout when it lies inside it."""
+    resolved = Path(path).resolve()
+    return str(resolved.relative_to(SOURCE)) if resolved.is_relative_to(SOURCE) else str(resolved)
 
 
 def _version(package: str) -> str | None:

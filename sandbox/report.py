@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from sandbox.results import table
+from sandbox.results import load_plugins, table
 from sandbox.studies import get_study
 from sandbox.tasks import get_task
 
@@ -52,8 +52,22 @@ def report(run_dir: Path) -> str:
     run_dir = Path(run_dir)
     summary_file = json.loads((run_dir / "summary.json").read_text())
     config = json.loads((run_dir / "config.json").read_text())
+    load_plugins(config)
     return "\n\n".join(markdown_table(text) for _, text in run_tables(summary_file, config.get("study")))
 
 
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m sandbox.report RUN_FOLDER", file=sys.stderr)
+        return 2
+    try:
+        print(report(Path(argv[0])))
+    except (OSError, ValueError, KeyError) as error:  # a folder that holds no run, or another's files
+        print(f"python -m sandbox.report: error: {argv[0]}: {type(error).__name__}: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 if __name__ == "__main__":
-    print(report(Path(sys.argv[1])))
+    sys.exit(main())

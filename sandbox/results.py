@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from agents.plugins import import_module
 from sandbox.stats import format_censored, format_rates
 
 #: per-seed keys every summary carries, per agent
@@ -33,6 +34,12 @@ def write_json(path: Path, data: Any) -> None:
 def job_path(run_dir: Path, phase: str, agent: str, seed: int) -> Path:
     """The job's file; an agent named by a path or ``module:Class`` gets a file-safe name."""
     return run_dir / "jobs" / f"{phase}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', agent)}-seed{seed}.json"
+
+
+def load_plugins(config: dict[str, Any]) -> None:
+    """Import the plug-in modules a run recorded (its task, study or agents may live there)."""
+    for plugin in config.get("plugins", []):
+        import_module(plugin)
 
 
 def load_jobs(run_dir: Path) -> list[dict[str, Any]]:
