@@ -296,6 +296,8 @@ def write_summary(out: Path, task: Task, study: Any, labels: list[str], study_se
     if not results:
         return
     plots.plot_run(out)
+    from sandbox.stats import INTERVAL_NOTE
+
     for title, text in run_tables(summary_file, study.name if study else None):
         print()
         if title:
@@ -305,6 +307,7 @@ def write_summary(out: Path, task: Task, study: Any, labels: list[str], study_se
             from sandbox.results import censored_note
 
             print(censored_note(summary_file["agents"]))
+    print(INTERVAL_NOTE)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ from sandbox.tasks import get_task
 def plot_success(run: RunData) -> Path:
     figure, axes = plt.subplots(figsize=(9.5, 5.3), layout="constrained")
     success_curves(axes, run, run.train_jobs, next(iter(run.summary.values()))["reliable_bar"])
-    axes.set_title("Success on the held-out set against training trials (line: median, band: range over seeds)",
+    axes.set_title("Success on the held-out set against training trials (line: median over seeds, band: its 95 % "
+                   "bootstrap interval)",
                    fontsize=9)
     figure.suptitle(textwrap.fill(headline(run), 100), fontsize=10)
     path = run.folder / "success_vs_trials.png"

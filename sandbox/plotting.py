@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 
 from sandbox.results import load_jobs, load_plugins  # noqa: E402
-from sandbox.stats import censored_median, format_count  # noqa: E402
+from sandbox.stats import censored_median, format_count, median_interval  # noqa: E402
 
 #: colours of the built-in agents; any other agent gets one from its name (the same in every run)
 COLORS = {"planner": "tab:green", "traffic-planner": "tab:green", "random": "0.5", "ppo": "tab:blue",
@@ -102,6 +102,12 @@ def best_learner_job(run: RunData, jobs: list[dict[str, Any]]) -> dict[str, Any]
     return max((j for j in jobs if j["agent"] in learners), key=lambda j: j["final_success_rate"], default=None)
 
 
+def interval_band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column (an evaluation point), the 95 % interval of the median over the rows (seeds)."""
+    bounds = [median_interval(list(column)) for column in values.T]
+    return np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
+
+
 def value_at(rows: list[dict[str, Any]], trials: int, key: str) -> float:
     """``key`` at the last evaluation row at or before ``trials`` (0 before the first):
     a job that stopped early (reliable twice in a row) holds its last value."""
@@ -121,7 +127,7 @@ def success_curves(axes, run: RunData, jobs: list[dict[str, Any]], bar: float) -
         axes.plot(points, median, label=f"{agent} ({seeds_label(len(mine))})", color=color(agent),
                   marker="o" if planner else None, markersize=5, lw=2 if planner else 1.5)
         if len(mine) > 1:
-            axes.fill_between(points, rates.min(axis=0), rates.max(axis=0), color=color(agent), alpha=0.15, lw=0)
+            axes.fill_between(points, *interval_band(rates), color=color(agent), alpha=0.15, lw=0)
     axes.axhline(bar, color="k", ls=":", lw=1)
     axes.text(1, bar + 0.01, f"reliable ({bar:.0%})", fontsize=8, va="bottom")
     axes.set_xscale("log")

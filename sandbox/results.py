@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.plugins import import_module
-from sandbox.stats import format_censored, format_rates
+from sandbox.stats import format_censored, format_fractions, format_rates
 
 #: per-seed keys every summary carries, per agent
 SEED_KEYS = ("trials_to_first_success", "trials_to_reliable", "final_success_rate")
@@ -159,18 +159,6 @@ def table(summary: dict[str, Any], columns: Sequence[tuple[str, str, str]]) -> s
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
-
-
-def format_fractions(values: list[float | None]) -> str:
-    """Median of the known values and how many seeds are censored."""
-    known = sorted(v for v in values if v is not None)
-    if not known:
-        return "censored"
-    n = len(known)
-    median = (known[(n - 1) // 2] + known[n // 2]) / 2
-    text = f"{median:.2f}" + (f" [{known[0]:.2f} to {known[-1]:.2f}]" if n > 1 else "")
-    missing = len(values) - n
-    return text + (f" ({missing} censored)" if missing else "")
 
 
 def censored_note(summary: dict[str, Any]) -> str:

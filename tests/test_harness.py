@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import gymnasium as gym
+import numpy as np
 import pytest
+from scipy.stats import bootstrap
 
 import envs  # noqa: F401
 from sandbox.experiment import JobConfig, run_job
 from agents.ledger import Ledger
 from agents.plugins import load_agent
-from sandbox.stats import censored_median, format_censored, log_spaced_points
+from sandbox.stats import censored_median, format_censored, log_spaced_points, median_interval
 from sandbox.tasks.rocket import ROCKET
 
 
@@ -32,7 +34,20 @@ def test_censored_median():
     assert censored_median([1, 2, None, None]) is None
     assert censored_median([1, 2, 4, None]) == 3
     assert format_censored([None, None], 500) == "> 500"
-    assert format_censored([2, None, 3], 500) == "3 [2 to > 500]"
+    assert format_censored([2, None, 3], 500) == "3 [2 to > 500] (1 censored)"
+
+
+def test_interval_is_scipys_bootstrap_of_the_median():
+    values = [700, 1449, 900, 1210, 815]
+    expected = bootstrap((np.array(values, float),), np.median, confidence_level=0.95, n_resamples=9_999,
+                         method="percentile", rng=np.random.default_rng(0)).confidence_interval
+    assert median_interval(values) == pytest.approx((expected.low, expected.high))
+    assert median_interval([5]) is None
+    assert median_interval([4, 4, 4]) == (4, 4)
+    # Censored seeds: a bound among censored resamples is censored, never a number.
+    low, high = median_interval([3, 5, None, None, None])
+    assert low in (3, 4, 5) and high is None
+    assert median_interval([None, None]) == (None, None)
 
 
 def test_log_spaced_points():

@@ -11,7 +11,7 @@ import numpy as np
 
 import envs
 from envs.city.citymap import MAPS_DIR, load_map
-from sandbox.plotting import RunData, best_learner_job, color, value_at
+from sandbox.plotting import RunData, best_learner_job, color, interval_band, value_at
 from sandbox.stats import censored_median
 from sandbox.tasks import TRANSFER_COLUMNS, Option, Size, Task
 
@@ -34,9 +34,9 @@ def plot_deaths(run: RunData) -> Path:
             continue
         points = sorted({row["trials"] for j in mine for row in j["evaluations"]})
         deaths = np.array([[value_at(j["evaluations"], p, "training_deaths") for p in points] for j in mine])
-        axes.plot(points, np.median(deaths, axis=0), color=color(agent), marker=".", label=f"{agent} (median)")
+        axes.plot(points, np.median(deaths, axis=0), color=color(agent), marker=".", label=f"{agent} (median, band: 95 % interval)")
         if len(mine) > 1:
-            axes.fill_between(points, deaths.min(axis=0), deaths.max(axis=0), color=color(agent), alpha=0.15, lw=0)
+            axes.fill_between(points, *interval_band(deaths), color=color(agent), alpha=0.15, lw=0)
     axes.set_xscale("log")
     axes.set_yscale("symlog", linthresh=1)
     axes.set_ylim(bottom=-0.3)
