@@ -26,6 +26,19 @@ against everything that model allows the cars to do next:
   respects the entries (near the map's edge a road may be too risky to cross at all).
   Waiting on the sidewalk is always a plan; off it, if nothing is found, the planner
   takes the move to the cell that stays clear the longest.
+* **Waiting against a detour.** A plan that ends on a sidewalk short of a crossing rests
+  on a guess: that the road will be clear when the pedestrian gets there. Waiting is
+  such a plan, and replanning makes the same guess every tick, so on its own a wait of
+  one tick beats a detour two ticks longer tick after tick: on a staggered-blocks city
+  the pedestrian stood 158 ticks beside a lane that never cleared while the sidewalk
+  round the block was two ticks longer (``tests/test_city_planner_stall.py``). So a
+  guess that goes through a stretch of road (between two intersections) the walk has
+  waited beside is charged the ticks the walk has waited since it was last on the
+  road, but never more than the best walk round those stretches. The planner then
+  waits for a crossing at most as long as going round would add, and goes round if the
+  road is still shut: the break-even rule, which loses at most twice the time the
+  better choice in hindsight would have lost. Crossings planned within the horizon are
+  checked against the cars in sight and pay nothing; safety does not depend on this.
 
 It replans every tick from ``info`` alone: the pedestrian's position and goal, the
 visible cars and the published map (``info["city_map"]``: layout, lanes, turn rules
@@ -40,6 +53,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.ndimage import label
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
@@ -79,6 +93,7 @@ class StreetModel:
         cols: int,
         walkable: np.ndarray,
         road: np.ndarray,
+        intersection: np.ndarray,
         car_next: dict[int, tuple[int, ...]],
         entry_states: list[int],
     ):
@@ -88,6 +103,12 @@ class StreetModel:
         self.road = np.asarray(road, dtype=bool).reshape(-1)
         #: cells the pedestrian may stand on that no car ever enters
         self.haven = self.walkable & ~self.road
+        #: per cell, the stretch of road it is on, numbered from 1: the lanes side by side
+        #: between two intersections, or one intersection; 0 off the road
+        crossroads = np.asarray(intersection, dtype=bool).reshape(-1)
+        lane_stretches, n_lane_stretches = label((self.road & ~crossroads).reshape(rows, cols))
+        crossroad_stretches = label(crossroads.reshape(rows, cols))[0] + n_lane_stretches
+        self.stretch = np.where(crossroads, crossroad_stretches.reshape(-1), lane_stretches.reshape(-1))
         self.car_next = car_next
         self.entry_states = list(entry_states)
         self.moves: list[tuple[tuple[int, int], ...]] = []
@@ -103,7 +124,7 @@ class StreetModel:
         self._entry_cache: dict[tuple[int, int], np.ndarray] = {}
         self._static_cache: dict[tuple[int, int], csr_matrix] = {}
         self._walk_graph: csr_matrix | None = None
-        self._goal_cache: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._goal_cache: dict[tuple[int, int, int, frozenset[int]], tuple[np.ndarray, np.ndarray]] = {}
 
     # -- the traffic model -------------------------------------------------------------
 
@@ -191,20 +212,28 @@ class StreetModel:
             self._static_cache[key] = csr_matrix((np.ones(len(sources)), (sources, targets)), shape=(size, size))
         return self._static_cache[key]
 
-    def static_cost_to_goal(self, goal: int, speed: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    def static_cost_to_goal(
+        self, goal: int, speed: int, horizon: int, avoided_stretches: frozenset[int] = frozenset()
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Ticks to the goal with no car in sight, per cell: from a sidewalk cell, and a
-        lower bound for road cells (the least over the ticks already spent on the road).
+        lower bound for road cells (the least over the ticks already spent on the road),
+        never setting foot on the ``avoided_stretches`` (see :attr:`stretch`).
 
         Where the goal cannot be reached even so, the plain walking distance plus
         :data:`UNCROSSABLE_PENALTY` stands in.
         """
-        key = (goal, speed, horizon)
+        key = (goal, speed, horizon, avoided_stretches)
         if key in self._goal_cache:
             return self._goal_cache[key]
         if len(self._goal_cache) >= GOALS_KEPT:
             del self._goal_cache[next(iter(self._goal_cache))]  # the oldest
         graph = self.static_graph(speed, horizon)
         n = self.n_cells
+        if avoided_stretches:
+            open_cells = ~np.isin(self.stretch, list(avoided_stretches))
+            graph = graph.copy()
+            graph.data *= open_cells[graph.indices % n]  # no move onto an avoided cell
+            graph.eliminate_zeros()
         goal_nodes = [k * n + goal for k in range(horizon + 1)]
         cost = dijkstra(graph.T, directed=True, indices=goal_nodes, min_only=True, unweighted=True)
         cost = cost.reshape(horizon + 1, n)
@@ -216,6 +245,10 @@ class StreetModel:
         lower_bound = np.where(np.isfinite(lower_bound), lower_bound, plain)
         self._goal_cache[key] = on_sidewalk, lower_bound
         return on_sidewalk, lower_bound
+
+    def stretches_beside(self, cell: int) -> frozenset[int]:
+        """The stretches of road one move away from ``cell``."""
+        return frozenset(int(self.stretch[nxt]) for _, nxt in self.moves[cell] if self.stretch[nxt])
 
     def walk_graph(self) -> csr_matrix:
         """Neighbouring walkable cells, cars ignored."""
@@ -240,8 +273,9 @@ def plan_first_action(
     """Space-time A* over cells keyed by earliest arrival; returns the first action.
 
     A plan ends at the goal, or on a sidewalk at tick >= 1 where the rest of the walk is
-    costed statically; waiting where one stands counts as such a plan if it is a
-    sidewalk. If no plan is found within the budget, take the safest move.
+    charged ``cost_on_sidewalk``; waiting where one stands counts as such a plan if it
+    is a sidewalk. ``cost_lower_bound`` must not exceed the charge of any plan through a
+    road cell. If no plan is found within the budget, take the safest move.
     """
     haven, moves = model.haven, model.moves
     arrival = {start: 0}
@@ -302,6 +336,16 @@ class TrafficPlanner(Agent):
         self._city_map: Any = None
         self._model: StreetModel | None = None
         self._models: dict[bytes, StreetModel] = {}
+        #: ticks this walk has stood on sidewalks since it was last on the road
+        self.ticks_waited = 0
+        #: the stretches of road beside the cells where it stood
+        self.stretches_waited_beside: frozenset[int] = frozenset()
+
+    def reset_episode(self) -> None:
+        self._forget_waits()
+
+    def _forget_waits(self) -> None:
+        self.ticks_waited, self.stretches_waited_beside = 0, frozenset()
 
     def _train(self, ledger: Ledger, until_trials: int) -> None:
         # Nothing to learn: play episodes so the ledger counts trials and deaths like anyone's.
@@ -316,9 +360,20 @@ class TrafficPlanner(Agent):
         speed, horizon = self.max_car_speed, self.config.horizon_ticks
         start = int(info["position"][0]) * model.cols + int(info["position"][1])
         goal = int(info["goal"][0]) * model.cols + int(info["goal"][1])
+        if info["tick"] == 0 or not model.haven[start]:
+            self._forget_waits()  # a new walk, or the road waited for has opened
         on_sidewalk, lower_bound = model.static_cost_to_goal(goal, speed, horizon)
+        if self.ticks_waited:
+            # a road that has kept the walk waiting is expected to keep it waiting as long
+            # again, unless going round it is quicker (break-even: see the module doc)
+            around, _ = model.static_cost_to_goal(goal, speed, horizon, self.stretches_waited_beside)
+            on_sidewalk = np.minimum(around, on_sidewalk + self.ticks_waited)
         closing = model.closing_ticks(cars, speed, horizon)
-        return plan_first_action(model, start, goal, closing, on_sidewalk, lower_bound, self.config.max_expansions)
+        action = plan_first_action(model, start, goal, closing, on_sidewalk, lower_bound, self.config.max_expansions)
+        if action == STAY and model.haven[start]:
+            self.ticks_waited += 1
+            self.stretches_waited_beside |= model.stretches_beside(start)
+        return action
 
     def street_model(self, city_map: Any) -> StreetModel:
         """The model of ``city_map``, built once per distinct map."""
@@ -352,4 +407,4 @@ def street_model_from_city_map(city_map: Any) -> StreetModel:
                 if nxt is not None
             )
     entry_states = [(row * cols + col) * 4 + int(city_map.lane_heading[row, col]) for row, col in city_map.entry_cells]
-    return StreetModel(rows, cols, city_map.walkable, city_map.road, car_next, entry_states)
+    return StreetModel(rows, cols, city_map.walkable, city_map.road, city_map.intersection, car_next, entry_states)
