@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +14,10 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.rocket.flight import Flight, Launch, fly
-from envs.rocket.world import RocketWorld, load_world
+from envs.rocket.world import RocketWorld, WorldError, load_world
 
 SUCCESS_BONUS = 10.0
+RESET_OPTIONS = ("moon_phase_rad", "moon_distance_km")
 
 
 class RocketLaunchEnv(gym.Env):
@@ -42,7 +45,10 @@ class RocketLaunchEnv(gym.Env):
     | 0, 1 | burn point, as a direction (x, y) | burn angle = atan2(a[1], a[0]) on the parking orbit (0 if both are 0) |
     | 2 | commanded delta-v | dv_min + (a[2] + 1) / 2 * (dv_max - dv_min), km/s, world's `delta_v_km_s` |
 
-    The engine delivers `engine_efficiency * commanded` delta-v, prograde.
+    The engine delivers `engine_efficiency * commanded` delta-v, prograde. Finite
+    values outside [-1, 1] are clipped to it. `step` raises `ValueError` at once,
+    before flying, for an action that is not 3 real numbers or has a NaN or an
+    infinite entry (the message names its index and value).
 
     ## Observation Space
 
@@ -64,7 +70,12 @@ class RocketLaunchEnv(gym.Env):
 
     Moon phase uniform over `moon_phase_deg` (all phases by default), moon distance
     uniform over the world's `moon_distance_km`, drawn from `np_random`. `reset(options={"moon_phase_rad": ...,
-    "moon_distance_km": ...})` sets either.
+    "moon_distance_km": ...})` sets either: any finite phase (taken modulo 2 pi), and a
+    distance beyond the parking orbit plus the moon's radius, up to 3 times the
+    world's largest (where the rocket counts as escaped); outside the world's range
+    the observation's distance is clipped to -1 or 1. Any other key, a value that is
+    not a finite real number (strings and booleans are not), or a distance out of
+    that range raises `ValueError` before anything changes.
 
     ## Episode End
 
@@ -90,9 +101,13 @@ class RocketLaunchEnv(gym.Env):
     `world`: a preset name (`earth_moon`, `super_earth`), a path to a world TOML
     file, or a `RocketWorld`. `render_mode`: None or `"rgb_array"`.
     `moon_phase_deg`: (low, high), the phases launch situations are drawn from
-    (a bounded training region for generalization studies). `gravity_scale`: a
-    hidden factor on the planet's true GM (a world that differs from the one
-    trained in; agents are not told).
+    (a bounded training region for generalization studies), finite, with
+    -360 <= low <= 360 and 0 <= high - low <= 360. `gravity_scale`: a hidden factor
+    on the planet's true GM (a world that differs from the one trained in; agents
+    are not told), a positive finite number that keeps the planet's GM within the
+    band of a world's numbers (`envs.rocket.world.LARGEST`). Invalid arguments raise
+    `ValueError`; a world that cannot be loaded raises `WorldError` (a `ValueError`)
+    naming the file.
 
     ## Version History
 
@@ -110,14 +125,17 @@ class RocketLaunchEnv(gym.Env):
     ):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        low, high = (float(v) for v in moon_phase_deg)
-        if not (0.0 <= high - low <= 360.0):
-            raise ValueError(f"moon_phase_deg must be (low, high) with 0 <= high - low <= 360, got {moon_phase_deg}")
-        if not (math.isfinite(gravity_scale) and gravity_scale > 0):
-            raise ValueError(f"gravity_scale must be a positive number, got {gravity_scale}")
+        low, high = _phase_sector_deg(moon_phase_deg)
+        scale = _finite(gravity_scale)
+        if scale is None or scale <= 0.0:
+            raise ValueError(f"gravity_scale must be a positive finite number, got {gravity_scale!r}")
         self.world = load_world(world)
         # Read once: nothing outside the simulator sees the true constants.
-        self._true = self.world.true.scaled(gm_earth=gravity_scale)
+        self._true = self.world.true.scaled(gm_earth=scale)
+        try:
+            self.world.with_true(self._true)  # the scaled constants must make a valid world too
+        except WorldError as error:
+            raise ValueError(f"gravity_scale={gravity_scale!r} makes an invalid world: {error}") from None
         self._phase_range_rad = (math.radians(low), math.radians(high))
         self._published = self.world.published()
         self.render_mode = render_mode
@@ -128,17 +146,41 @@ class RocketLaunchEnv(gym.Env):
         self.last_launch: Launch | None = None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        chosen = self._checked_options(options)
         super().reset(seed=seed)
         low, high = self.world.moon_distance_km
         phase = float(self.np_random.uniform(*self._phase_range_rad))
         distance = float(self.np_random.uniform(low, high))
-        options = options or {}
-        phase = float(options.get("moon_phase_rad", phase)) % (2.0 * math.pi)
-        distance = float(options.get("moon_distance_km", distance))
+        phase = chosen.get("moon_phase_rad", phase) % (2.0 * math.pi)
+        distance = chosen.get("moon_distance_km", distance)
         self._situation = (phase, distance)
         self.last_flight = self.last_launch = None
         info = {"world": copy.deepcopy(self._published), "moon_phase_rad": phase, "moon_distance_km": distance}
         return self._observation(), info
+
+    def _checked_options(self, options: Mapping[str, Any] | None) -> dict[str, float]:
+        """The reset options as floats, or ``ValueError`` saying what is wrong."""
+        if options is None:
+            return {}
+        if not isinstance(options, Mapping):
+            raise ValueError(f"options must be a dict with keys from {list(RESET_OPTIONS)}, got {options!r}")
+        unknown = [key for key in options if key not in RESET_OPTIONS]
+        if unknown:
+            raise ValueError(f"unknown reset options {unknown}; the valid options are {list(RESET_OPTIONS)}")
+        chosen = {}
+        for key, value in options.items():
+            number = _finite(value)
+            if number is None:
+                raise ValueError(f"options[{key!r}] must be a finite real number, got {value!r}")
+            chosen[key] = number
+        if "moon_distance_km" in chosen:
+            nearest = self.world.parking_radius_km + self.world.moon_radius_km
+            farthest = 3.0 * self.world.moon_distance_km[1]
+            if not nearest < chosen["moon_distance_km"] <= farthest:
+                raise ValueError(f"options['moon_distance_km'] must lie beyond the parking orbit plus the moon's "
+                                 f"radius ({nearest:,.1f} km) and within {farthest:,.1f} km (3 times the world's "
+                                 f"largest, where the rocket counts as escaped), got {options['moon_distance_km']!r}")
+        return chosen
 
     def _observation(self) -> np.ndarray:
         phase, distance = self._situation
@@ -147,8 +189,11 @@ class RocketLaunchEnv(gym.Env):
         return np.array([math.cos(phase), math.sin(phase), np.clip(scaled, -1.0, 1.0)], dtype=np.float32)
 
     def launch_for(self, action: np.ndarray) -> Launch:
-        """The physical launch an action commands in the current situation."""
-        a = np.clip(np.asarray(action, dtype=np.float64).reshape(3), -1.0, 1.0)
+        """The physical launch an action commands in the current situation;
+        ``ValueError`` for an action that is not 3 finite real numbers."""
+        if self._situation is None:
+            raise RuntimeError("call reset() before step()")
+        a = np.clip(_finite_action(action), -1.0, 1.0)
         burn_angle = math.atan2(a[1], a[0]) if (a[0] != 0.0 or a[1] != 0.0) else 0.0
         dv_low, dv_high = self.world.delta_v_km_s
         delta_v = dv_low + 0.5 * (a[2] + 1.0) * (dv_high - dv_low)
@@ -156,8 +201,6 @@ class RocketLaunchEnv(gym.Env):
         return Launch(phase, distance, burn_angle % (2.0 * math.pi), delta_v)
 
     def step(self, action):
-        if self._situation is None:
-            raise RuntimeError("call reset() before step()")
         launch = self.launch_for(action)
         flight = fly(self.world, self._true, launch)
         self.last_launch, self.last_flight = launch, flight
@@ -188,3 +231,45 @@ class RocketLaunchEnv(gym.Env):
         from envs.rocket.render import draw_flight
 
         return draw_flight(self.world, self._situation, self.last_launch, self.last_flight)
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` as a float if it is a finite real number, else None; booleans and
+    strings are not numbers."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        return None
+    try:
+        number = float(value)
+    except (OverflowError, TypeError, ValueError):  # an integer beyond any float
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _phase_sector_deg(sector: Any) -> tuple[float, float]:
+    """``moon_phase_deg`` checked: (low, high) in degrees."""
+    try:
+        low, high = (_finite(v) for v in sector)
+    except (TypeError, ValueError):  # not a pair
+        low = high = None
+    if low is None or high is None or not (-360.0 <= low <= 360.0 and 0.0 <= high - low <= 360.0):
+        raise ValueError(f"moon_phase_deg must be (low, high) in degrees with -360 <= low <= 360 and "
+                         f"0 <= high - low <= 360, got {sector!r}")
+    return low, high
+
+
+def _finite_action(action: Any) -> np.ndarray:
+    """The action as 3 float64s; ``ValueError`` naming what is wrong, so that a
+    diverged policy's NaN stops the run at once instead of flying."""
+    try:
+        array = np.asarray(action)
+    except (TypeError, ValueError):  # ragged
+        array = np.asarray(None)
+    if array.dtype.kind not in "iuf" or array.size != 3:
+        raise ValueError(f"an action is 3 real numbers (shape (3,)), got {action!r}")
+    values = array.astype(np.float64).reshape(3)
+    finite = np.isfinite(values)
+    if not finite.all():
+        index = int(np.argmin(finite))
+        raise ValueError(f"action[{index}] is {values[index]}: actions must be finite "
+                         "(finite values outside [-1, 1] are clipped)")
+    return values

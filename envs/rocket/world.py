@@ -11,12 +11,21 @@ Units: km, s, km/s, km^3/s^2; angles in radians; durations in days where named s
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 WORLDS_DIR = Path(__file__).parent / "worlds"
+# Every number of a world lies in this band, in its own unit. The presets sit far
+# inside it; within it the simulator's squares and cubes of distances and its time
+# scales neither overflow nor underflow.
+SMALLEST, LARGEST = 1e-6, 1e12
+# A flight keeps every tracking report, and finds tracking times to 1e-9 of an
+# interval, which doubles resolve only while t / interval stays far below 1e7.
+MAX_TRACKING_REPORTS = 100_000
+RANGES = ("moon_distance_km", "delta_v_km_s")
 
 
 class WorldError(ValueError):
@@ -60,24 +69,34 @@ class RocketWorld:
         problems = []
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, float) and not (math.isfinite(value) and value > 0):
-                problems.append(f"{f.name} must be a positive number, got {value}")
-        for name in ("moon_distance_km", "delta_v_km_s"):
-            low, high = getattr(self, name)
-            if not (0 < low <= high):
-                problems.append(f"{name} must be [low, high] with 0 < low <= high, got {[low, high]}")
-        for which in ("nominal", "true"):
-            for key, value in getattr(self, which).as_dict().items():
-                if not (math.isfinite(value) and value > 0):
-                    problems.append(f"{which}.{key} must be a positive number, got {value}")
+            if f.name in RANGES:
+                if not (isinstance(value, tuple) and len(value) == 2):
+                    problems.append(f"{f.name} must be [low, high], got {value!r}")
+                    continue
+                found = [p for i, v in enumerate(value) if (p := _number_problem(f"{f.name}[{i}]", v))]
+                if not found and value[0] > value[1]:
+                    found.append(f"{f.name} must be [low, high] with 0 < low <= high, got {list(value)}")
+                problems += found
+            elif isinstance(value, Constants):
+                problems += [p for k, v in value.as_dict().items() if (p := _number_problem(f"{f.name}.{k}", v))]
+            elif f.name != "name" and (problem := _number_problem(f.name, value)):
+                problems.append(problem)
         if not problems and self.moon_distance_km[0] <= self.parking_radius_km + self.moon_radius_km:
             problems.append("moon_distance_km must lie beyond the parking orbit")
+        if not problems and self.tracking_reports > MAX_TRACKING_REPORTS:
+            problems.append(f"max_flight_days / telemetry_interval_s: a flight would be tracked up to "
+                            f"{self.tracking_reports:.3g} times, more than {MAX_TRACKING_REPORTS:,}")
         if problems:
             raise WorldError(f"world {self.name!r}: " + "; ".join(problems))
 
     @property
     def parking_radius_km(self) -> float:
         return self.earth_radius_km + self.parking_altitude_km
+
+    @property
+    def tracking_reports(self) -> float:
+        """Tracking reports in a flight that lasts to the time limit."""
+        return self.max_flight_days * 86400.0 / self.telemetry_interval_s
 
     def moon_angular_rate(self, moon_distance_km: float) -> float:
         """rad/s of the moon's circular orbit at this distance (Kepler's third law)."""
@@ -137,7 +156,21 @@ def _number(value: Any) -> float:
     """A TOML number as a float; booleans and strings are not numbers."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"not a number: {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond any float
+        raise ValueError(f"too large: {value!r}") from None
+
+
+def _number_problem(name: str, value: Any) -> str | None:
+    """What is wrong with a world's number, or None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{name} must be a number, got {value!r}"
+    if not (math.isfinite(value) and value > 0):
+        return f"{name} must be a positive, finite number, got {value}"
+    if not SMALLEST <= value <= LARGEST:
+        return f"{name} must lie between {SMALLEST:g} and {LARGEST:g}, got {value}"
+    return None
 
 
 def _constants(table: Any, where: str) -> Constants:
@@ -148,7 +181,7 @@ def _constants(table: Any, where: str) -> Constants:
         raise WorldError(f"{where} needs exactly the keys {sorted(expected)}, got {sorted(table)}")
     try:
         return Constants(**{key: _number(value) for key, value in table.items()})
-    except TypeError:
+    except (TypeError, ValueError):
         raise WorldError(f"{where} values must be numbers, got {dict(table)}") from None
 
 
@@ -156,21 +189,50 @@ def preset_names() -> list[str]:
     return sorted(path.stem for path in WORLDS_DIR.glob("*.toml"))
 
 
-def load_world(name_or_path: str | Path) -> RocketWorld:
-    """A world by preset name (``earth_moon``) or from a TOML file path."""
+def load_world(name_or_path: str | Path | RocketWorld) -> RocketWorld:
+    """A world by preset name (``earth_moon``) or from a TOML file path.
+
+    Raises ``WorldError`` naming the file, and the line and column where the file
+    is not UTF-8 text or not TOML, for anything that is not a valid world."""
     if isinstance(name_or_path, RocketWorld):
         return name_or_path
+    if not isinstance(name_or_path, (str, Path)):
+        raise WorldError(f"a world is a preset name, a path to a .toml file or a RocketWorld, got {name_or_path!r}")
     text = str(name_or_path)
     path = Path(text)
-    if not text.endswith(".toml") and (WORLDS_DIR / f"{text}.toml").exists():
+    if not text.endswith(".toml") and _exists(WORLDS_DIR / f"{text}.toml"):
         path = WORLDS_DIR / f"{text}.toml"
-    elif not path.exists():
+    elif not _exists(path):
         raise WorldError(f"unknown world {text!r}: valid presets are {preset_names()}, or a path to a .toml file")
     try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as error:
-        raise WorldError(f"{path}: not valid TOML ({error})") from None
+        raw = path.read_bytes()
     except OSError as error:
-        raise WorldError(f"{path}: cannot be read ({error.strerror})") from None
+        raise WorldError(f"{path}: cannot be read ({error.strerror or error})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))  # TOML is UTF-8, whatever the locale
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        column = error.start - raw.rfind(b"\n", 0, error.start)
+        raise WorldError(f"{path}, line {line}, column {column}: not UTF-8 text (byte 0x{raw[error.start]:02x}); "
+                         "a world file is TOML") from None
+    except tomllib.TOMLDecodeError as error:
+        raise WorldError(_toml_error_message(path, error)) from None
     name = data.get("name") if isinstance(data.get("name"), str) else path.stem
     return RocketWorld.from_dict(data, name=name, source=str(path))
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # a name too long, or with a NUL byte
+        return False
+
+
+def _toml_error_message(path: Path, error: tomllib.TOMLDecodeError) -> str:
+    """``path, line L, column C: not valid TOML (reason)``. Python 3.11's tomllib
+    gives the position only in its message, as ``reason (at line L, column C)``."""
+    message = str(error)
+    match = re.fullmatch(r"(.*) \(at line (\d+), column (\d+)\)", message, flags=re.DOTALL)
+    if match:
+        return f"{path}, line {match[2]}, column {match[3]}: not valid TOML ({match[1]})"
+    return f"{path}: not valid TOML ({message})"
