@@ -57,8 +57,8 @@ from scipy.ndimage import label
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from agents.base import Agent, TaskSpec, register
-from sandbox.ledger import Ledger
+from agents.base import Agent, TaskSpec, config_from_settings, dataclass_settings, register
+from agents.ledger import Ledger
 
 #: action -> (row step, column step): 0 stay, 1 north, 2 east, 3 south, 4 west
 ACTION_STEPS = ((0, 0), (-1, 0), (0, 1), (1, 0), (0, -1))
@@ -325,13 +325,19 @@ def safest_action(model: StreetModel, start: int, closing: np.ndarray) -> int:
 
 @register("traffic-planner")
 class TrafficPlanner(Agent):
-    """Plans each step against a model of where cars can be; needs no training."""
+    """Plans each step against a model of where cars can be along their lanes (space-time
+    A* over cells predicted safe, replanning every tick); needs no training."""
 
+    kind = "planner"
     tasks = ("city",)
 
-    def __init__(self, spec: TaskSpec, seed: int, config: PlannerConfig | None = None):
-        super().__init__(spec, seed)
-        self.config = config or PlannerConfig()
+    @classmethod
+    def default_settings(cls, task: str) -> dict[str, Any]:
+        return dataclass_settings(PlannerConfig)
+
+    def __init__(self, spec: TaskSpec, seed: int, settings: dict[str, Any] | None = None):
+        super().__init__(spec, seed, settings)
+        self.config = config_from_settings(PlannerConfig, self.settings)
         self.max_car_speed = self.config.nominal_max_car_speed
         self._city_map: Any = None
         self._model: StreetModel | None = None

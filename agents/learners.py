@@ -85,7 +85,10 @@ class SB3Learner(Agent):
     optimiser and exploration state and, unless ``keep_replay_in_new_world``, starts
     the new world with an empty replay buffer: the old world's transitions describe
     other dynamics under the same observations, as the planner's fitted constants
-    describe another world, and both are dropped at the move.
+    describe another world, and both are dropped at the move. With the empty buffer
+    comes its warm-up again: ``learning_starts`` steps (SB3 acts at random in them)
+    fill the buffer before it learns, as in its first world, instead of training at
+    once on a handful of transitions.
     """
 
     algorithm: ClassVar[type[BaseAlgorithm]]
@@ -145,12 +148,14 @@ class SB3Learner(Agent):
     def _train(self, ledger: Ledger, until_trials: int) -> None:
         if self.model is None:
             self.model = self._build(ledger)
+            self._warm_up_steps = getattr(self.model, "learning_starts", 0)
         elif self._model_ledger is not ledger:  # moved to a new world: keep the policy, change the env
             self.model.get_env().close()
             self.model.set_env(self._vec_env(ledger))
             replay = getattr(self.model, "replay_buffer", None)
             if replay is not None and not self.keep_replay_in_new_world:
                 replay.reset()
+                self.model.learning_starts = self.model.num_timesteps + self._warm_up_steps
         self._model_ledger = ledger
         # learn() stops through the callback; the step budget is only a ceiling.
         until = until_trials if ledger.limit is None else min(until_trials, ledger.limit)

@@ -465,8 +465,10 @@ class Fit:
 
 @register("planner")
 class PhysicsPlanner(Agent):
-    """Plans each launch on its own Newtonian model and identifies the model's
-    constants from the telemetry of its launches (see the module docstring)."""
+    """Plans each launch by shooting on its own Newtonian model, and fits the model's
+    constants (GM of both bodies, engine efficiency) to its launches' telemetry.
+
+    See the module docstring."""
 
     kind = "planner"
     tasks = ("rocket",)

@@ -27,7 +27,7 @@ import json
 from typing import Any
 
 from agents.plugins import load_agent
-from sandbox.experiment import JobConfig, run_job
+from sandbox.experiment import VALIDATION_SEED_BASE, JobConfig, run_job
 from sandbox.runner import Job, run_jobs
 from sandbox.stats import format_censored
 from sandbox.studies import get_study
@@ -42,7 +42,7 @@ def transfer_job(algo: str, keep_replay: bool, seed: int, on_evaluation=None) ->
     settings = load_agent(algo).resolve_settings("rocket", {"keep_replay_in_new_world": keep_replay})
     config = JobConfig("rocket", algo, seed, size.budget, size.eval_episodes, size.eval_points, 0.9,
                        {"world": "earth_moon", **STUDY.env_kwargs}, STUDY.transfer_env_kwargs, size.transfer_budget,
-                       agent_settings=settings)
+                       agent_settings=settings, eval_seed_base=VALIDATION_SEED_BASE)
     job = run_job(config, on_evaluation)
     transfer = job["transfer"]
     return {

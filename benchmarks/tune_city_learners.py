@@ -40,11 +40,12 @@ from typing import Any
 
 import torch
 
-from sandbox.experiment import JobConfig, run_job
+from sandbox.experiment import VALIDATION_SEED_BASE, JobConfig, run_job
 from sandbox.stats import format_count
 from sandbox.tasks.city import CITY
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "tuning" / "city.json"
+SEED_BASE = VALIDATION_SEED_BASE  #: configurations are scored on the validation set, never on the test set
 BARS = (0.5, 0.9)  #: held-out success rates whose first crossing is reported
 RELIABLE_BAR = 0.9
 
@@ -107,6 +108,7 @@ def tuning_job(algo: str, config: str, hyperparameters: dict[str, Any], seed: in
         budget=budget,
         eval_episodes=eval_episodes, eval_points=eval_points, reliable_bar=RELIABLE_BAR, env_kwargs={"map": "train"},
         transfer_env_kwargs={"map": "new"} if transfer_budget else None, transfer_budget=transfer_budget,
+        eval_seed_base=SEED_BASE,
     ), on_evaluation=on_evaluation)
     run = {"algo": algo, "config": config, "hyperparameters": hyperparameters, "seed": seed, "budget": budget,
            "eval_episodes": eval_episodes, "eval_points": eval_points, **figures(job),

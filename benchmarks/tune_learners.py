@@ -41,12 +41,13 @@ from typing import Any
 from agents.base import TaskSpec
 from agents.ledger import Ledger
 from agents.plugins import load_agent
-from sandbox.experiment import RELIABLE_CHECKS, evaluate
+from sandbox.experiment import RELIABLE_CHECKS, VALIDATION_SEED_BASE, evaluate
 from sandbox.runner import Job, run_jobs
 from sandbox.stats import format_censored
 from sandbox.tasks.rocket import ROCKET
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "tuning" / "rocket.json"
+SEED_BASE = VALIDATION_SEED_BASE  #: configurations are scored on the validation set, never on the test set
 BARS = (0.5, 0.9)  #: held-out success rates whose first crossing is reported
 LATE_FRACTION = 0.25  #: late hit rate and late held-out success cover this last fraction of a run's trials
 
@@ -126,7 +127,7 @@ def tuning_job(algo: str, config_name: str, hyperparameters: dict[str, Any], see
             tick = time.perf_counter()
             agent.train(ledger, point)
             training_s += time.perf_counter() - tick
-            success_rate = evaluate(agent, ROCKET.make_env, eval_episodes).success_rate
+            success_rate = evaluate(agent, ROCKET.make_env, eval_episodes, seed_base=SEED_BASE).success_rate
             curve.append([ledger.n_trials, success_rate, ledger.n_successes, round(time.perf_counter() - started, 1)])
             if on_evaluation is not None:
                 on_evaluation({"trials": ledger.n_trials})

@@ -24,7 +24,13 @@ from sandbox.stats import log_spaced_points
 from sandbox.studies import StudyContext, get_study
 from sandbox.tasks import Task, get_task
 
-EVAL_SEED_BASE = 1_000_000  #: evaluation episode i resets with seed EVAL_SEED_BASE + i, for every agent
+#: The held-out TEST set: evaluation episode i resets with seed TEST_SEED_BASE + i, for every
+#: agent; the tables report it. Hyperparameter searches score on the VALIDATION set instead,
+#: seeds VALIDATION_SEED_BASE + i: the two ranges are disjoint for up to SEED_SET_SIZE
+#: episodes, and training episodes follow from the agent's seed (0, 1, ...), far below both.
+TEST_SEED_BASE = 1_000_000
+VALIDATION_SEED_BASE = 2_000_000
+SEED_SET_SIZE = 1_000_000
 TRACES_KEPT = 5  #: paths of this many first training trials are kept (and of the latest one)
 RELIABLE_CHECKS = 2  #: training stops once the agent is reliable at this many evaluation points in a row
 
@@ -50,6 +56,7 @@ class JobConfig:
     agent_spec: str = ""  #: what names the agent's class: a name or ``module:Class`` / ``file.py:Class`` ("": ``agent``)
     agent_settings: dict[str, Any] | None = None  #: the agent's full settings (None: its defaults)
     plugins: tuple[str, ...] = ()  #: modules or files imported before anything is looked up
+    eval_seed_base: int = TEST_SEED_BASE  #: the held-out set: the test set, or VALIDATION_SEED_BASE for searches
 
 
 @dataclass
@@ -62,18 +69,20 @@ class Evaluation:
 
 def evaluate(agent: Agent, make_env: Callable[[], gym.Env], episodes: int,
              trace: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None,
-             traces_kept: int = 3) -> Evaluation:
+             traces_kept: int = 3, seed_base: int = TEST_SEED_BASE) -> Evaluation:
     """Run ``episodes`` held-out episodes with ``agent.act``; nothing here is a training trial.
 
-    Episode ``i`` resets with seed ``EVAL_SEED_BASE + i``: the same held-out set for
-    every agent, seed and evaluation point.
+    Episode ``i`` resets with seed ``seed_base + i``: by default the test set, the same
+    for every agent, seed and evaluation point; searches pass ``VALIDATION_SEED_BASE``.
     """
+    if episodes > SEED_SET_SIZE:
+        raise ValueError(f"at most {SEED_SET_SIZE:,} evaluation episodes keep the test and validation sets apart")
     ledger = Ledger(make_env)
     env = ledger.make_env()
     traces = []
     try:
         for i in range(episodes):
-            observation, info = env.reset(seed=EVAL_SEED_BASE + i)
+            observation, info = env.reset(seed=seed_base + i)
             agent.reset_episode()
             keep = trace is not None and i < traces_kept
             infos = [info] if keep else None
@@ -140,7 +149,7 @@ def train_stage(agent: Agent, task: Task, make_env: Callable[[], gym.Env], budge
         if point <= ledger.n_trials:
             continue  # a batch learner ran past this point and was evaluated where it stopped
         agent.train(ledger, point)
-        result = evaluate(agent, make_env, config.eval_episodes, trace=task.trace)
+        result = evaluate(agent, make_env, config.eval_episodes, trace=task.trace, seed_base=config.eval_seed_base)
         traces = result.traces
         row = evaluation_row(ledger.n_trials, result, ledger, started)
         evaluations.append(row)
@@ -195,7 +204,8 @@ def run_job(config: JobConfig, on_evaluation: Callable[[dict], None] | None = No
         if config.phase == "train" and config.study is not None:
             study = get_study(config.study, task.name)
             if study.after_training is not None:
-                context = StudyContext(task, dict(home_kwargs), dict(config.study_settings or {}), EVAL_SEED_BASE)
+                context = StudyContext(task, dict(home_kwargs), dict(config.study_settings or {}),
+                                       config.eval_seed_base)
                 job[study.name] = study.after_training(agent, context)
         if config.phase == "train" and config.transfer_env_kwargs is not None:
             job["transfer"] = transfer_stage(agent, task, config, started, on_evaluation, home.ledger.n_trials)
@@ -209,7 +219,7 @@ def transfer_stage(agent: Agent, task: Task, config: JobConfig, started: float,
                    on_evaluation: Callable[[dict], None] | None, trials_so_far: int) -> dict[str, Any]:
     """Zero-shot evaluation in the transfer world, then continued training there."""
     make_new = lambda: task.make_env(**config.transfer_env_kwargs)  # noqa: E731
-    zero_shot = evaluate(agent, make_new, config.eval_episodes, trace=task.trace)
+    zero_shot = evaluate(agent, make_new, config.eval_episodes, trace=task.trace, seed_base=config.eval_seed_base)
     start = evaluation_row(0, zero_shot, None, started)
     stage = train_stage(agent, task, make_new, config.transfer_budget, config, started, on_evaluation,
                         start_evaluation=start, progress_offset=trials_so_far)
