@@ -220,7 +220,7 @@ def main() -> None:
         runs[:] = [r for r in runs if (r["algo"], r["config"], r["seed"], r["budget"]) != same] + [run]
         saved[section] = sorted(runs, key=lambda r: (r["algo"], r["budget"], score(r)))
         saved["settings"] = {"task": CITY.name, "map": "train", "transfer_map": "new", "bars": list(BARS),
-                             "reliable_bar": RELIABLE_BAR}
+                             "reliable_bar": RELIABLE_BAR, "eval_seed_base": SEED_BASE}
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(saved, indent=1) + "\n")
         print(table([run]).splitlines()[-1 - ("transfer" in run)], flush=True)

@@ -238,7 +238,7 @@ def main() -> None:
         same = (run["algo"], run["config"], run["seed"], run["budget"])
         runs = [r for r in saved.get(section, []) if (r["algo"], r["config"], r["seed"], r["budget"]) != same]
         saved[section] = sorted([*runs, run], key=lambda r: (r["algo"], r["config"], r["budget"], r["seed"]))
-        saved["settings"] = {"task": ROCKET.name, "eval_episodes": args.eval_episodes,
+        saved["settings"] = {"task": ROCKET.name, "eval_seed_base": SEED_BASE, "eval_episodes": args.eval_episodes,
                              "eval_every": args.eval_every, "bars": list(BARS), "late_fraction": LATE_FRACTION}
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(dump(saved))
