@@ -58,14 +58,16 @@ Traffic rules (what a model of the cars needs; the env follows them exactly):
   the edge during the tick and stands on the entry cell at its end.
 
 Loading bad data fails with :class:`MapError` naming the file, line and column and
-what was expected. Maps round-trip: ``CityMap.from_text(m.to_text()) == m`` and
-``CityMap.from_dict(m.to_dict()) == m``.
+what was expected: text that is not UTF-8, a malformed header, a bad grid, or a
+``random:SEED`` name with a bad seed or size. Maps round-trip:
+``CityMap.from_text(m.to_text()) == m`` and ``CityMap.from_dict(m.to_dict()) == m``.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
-from dataclasses import InitVar, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -120,8 +122,8 @@ class Traffic:
             raise ValueError(
                 f"speed_weights = {self.speed_weights}: expected one weight per speed {self.speeds}"
             )
-        if any(w < 0 for w in self.speed_weights) or sum(self.speed_weights) <= 0:
-            raise ValueError(f"speed_weights = {self.speed_weights}: expected non-negative weights, not all 0")
+        if not all(0 <= w < math.inf for w in self.speed_weights) or sum(self.speed_weights) <= 0:
+            raise ValueError(f"speed_weights = {self.speed_weights}: expected finite non-negative weights, not all 0")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -153,8 +155,10 @@ class CityMap:
     grid: tuple[str, ...]
     traffic: Traffic = Traffic()
     description: str = ""
-    source: InitVar[str] = "<CityMap>"
-    first_grid_line: InitVar[int] = 1
+    #: where the map came from (a file, ``<string>``, ``<generated city random:7>``) and the
+    #: line of its first grid row: errors about the map as a whole point there
+    source: str = field(default="<CityMap>", compare=False, repr=False)
+    first_grid_line: int = field(default=1, compare=False, repr=False)
 
     blocked: np.ndarray = field(init=False, repr=False, compare=False)
     walkable: np.ndarray = field(init=False, repr=False, compare=False)
@@ -172,11 +176,11 @@ class CityMap:
         init=False, repr=False, compare=False
     )
 
-    def __post_init__(self, source: str, first_grid_line: int) -> None:
+    def __post_init__(self) -> None:
         object.__setattr__(self, "grid", tuple(self.grid))
         if isinstance(self.traffic, dict):
             object.__setattr__(self, "traffic", Traffic(**self.traffic))
-        _compile(self, source, first_grid_line)
+        _compile(self, self.source, self.first_grid_line)
 
     # -- shape and geometry --------------------------------------------------------------
 
@@ -258,8 +262,9 @@ class CityMap:
 
     @classmethod
     def load(cls, path: str | Path) -> CityMap:
+        """Read a map file (UTF-8, an optional byte-order mark allowed)."""
         path = Path(path)
-        return _parse(path.read_text(encoding="utf-8"), str(path))
+        return _parse(_decoded(path.read_bytes(), str(path)), str(path))
 
     def to_text(self) -> str:
         lines = ["[city]", f"name = {self.name}"]
@@ -287,13 +292,20 @@ class CityMap:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<dict>") -> CityMap:
+        if not isinstance(data, dict) or "name" not in data or "grid" not in data:
+            raise MapError(
+                source, 1, 1, "expected a dict with 'name' and 'grid' (and optionally 'traffic', 'description')"
+            )
         try:
             traffic = Traffic(**data.get("traffic", {}))
         except (TypeError, ValueError) as error:
             raise MapError(source, 1, 1, f"bad traffic: {error}") from None
+        grid = data["grid"]
+        if isinstance(grid, str) or not isinstance(grid, (list, tuple)):
+            raise MapError(source, 1, 1, f"grid of type {type(grid).__name__}: expected a list of row strings")
         return cls(
             name=str(data["name"]),
-            grid=tuple(data["grid"]),
+            grid=tuple(grid),
             traffic=traffic,
             description=str(data.get("description", "")),
             source=source,
@@ -314,8 +326,25 @@ def _shared_city(name: str, grid: tuple[str, ...], traffic: Traffic, description
 # -- parsing -------------------------------------------------------------------------------
 
 
+def _decoded(data: bytes, source: str) -> str:
+    """``data`` as UTF-8 text; bytes that are not UTF-8 fail with their line and column."""
+    bom = b"\xef\xbb\xbf"
+    body = data[len(bom) :] if data.startswith(bom) else data
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line_start = body.rfind(b"\n", 0, error.start) + 1
+        line = body.count(b"\n", 0, error.start) + 1
+        column = len(body[line_start : error.start].decode("utf-8", errors="replace")) + 1
+        raise MapError(
+            source, line, column, f"byte 0x{body[error.start]:02x} is not UTF-8 text; expected a text map file"
+        ) from None
+
+
 def _parse(text: str, source: str) -> CityMap:
-    lines = text.splitlines()
+    # split on newlines alone (not on form feeds and the like, as str.splitlines does), so
+    # line numbers in errors are the ones an editor shows
+    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
     has_header = any(line.strip() == "[grid]" for line in lines)
     values: dict[str, tuple[str, int, int]] = {}  # key -> (raw value, line, column)
     grid_start = 0
@@ -351,6 +380,8 @@ def _parse(text: str, source: str) -> CityMap:
         raise MapError(source, first_grid_line, 1, "empty map; expected rows of cells (legend: " + LEGEND + ")")
     traffic = _parse_traffic(values, source)
     name_value = values.get("name")
+    if name_value and not name_value[0]:
+        raise MapError(source, name_value[1], name_value[2], "name is empty; expected 'name = NAME'")
     name = name_value[0] if name_value else ("unnamed" if source.startswith("<") else Path(source).stem)
     description = values["description"][0] if "description" in values else ""
     return CityMap(
@@ -400,6 +431,9 @@ def _compile(city: CityMap, source: str, first_line: int) -> None:
         return MapError(source, first_line + row, col + 1, message)
 
     grid = city.grid
+    for r, row in enumerate(grid):
+        if not isinstance(row, str):
+            raise fail(r, 0, f"row of type {type(row).__name__}; expected a string of cells (legend: {LEGEND})")
     if not grid or not grid[0]:
         raise fail(0, 0, "empty map; expected rows of cells (legend: " + LEGEND + ")")
     width = len(grid[0])
@@ -539,18 +573,15 @@ def builtin_map_names() -> list[str]:
 
 
 def load_map(spec: str | Path | CityMap) -> CityMap:
-    """A map by name (``"train"``, ``"new"``, ``"random:7"``), by path, or as given."""
+    """A map by name (``"train"``, ``"new"``), generated (``"random:7"``, or with its size,
+    ``"random:7:300x300"``, rows x columns), by path, or as given."""
     if isinstance(spec, CityMap):
         return spec
+    if not isinstance(spec, (str, Path)):
+        raise ValueError(f"city map {spec!r} of type {type(spec).__name__}: expected a CityMap, a map name or a path")
     text = str(spec)
     if text.startswith("random:"):
-        from envs.city.mapgen import generate_city
-
-        try:
-            seed = int(text.split(":", 1)[1])
-        except ValueError:
-            raise ValueError(f"map {text!r}: expected 'random:SEED' with an integer SEED, e.g. 'random:7'") from None
-        return generate_city(seed)
+        return _generated(text)
     builtin = MAPS_DIR / f"{text}.txt"
     if "/" not in text and "\\" not in text and builtin.is_file():
         return CityMap.load(builtin)
@@ -561,3 +592,28 @@ def load_map(spec: str | Path | CityMap) -> CityMap:
         f"unknown city map {text!r}: expected one of {', '.join(builtin_map_names())}, "
         "'random:SEED', or the path of a map file"
     )
+
+
+def _generated(spec: str) -> CityMap:
+    """The map of ``random:SEED`` or ``random:SEED:ROWSxCOLS``; a bad part fails with its column."""
+    from envs.city.mapgen import MAX_SIZE, MIN_SIZE, generate_city
+
+    parts = spec.split(":")
+    usage = f"write 'random:SEED' or 'random:SEED:ROWSxCOLS', e.g. 'random:7' or 'random:7:{MIN_SIZE}x40'"
+    if len(parts) > 3:
+        raise MapError(spec, 1, len(parts[0]) + len(parts[1]) + len(parts[2]) + 3, "unexpected third ':'; " + usage)
+    seed_text = parts[1]
+    if not (seed_text.isascii() and seed_text.isdigit()):
+        raise MapError(spec, 1, 8, f"seed {seed_text!r}: expected a non-negative integer SEED; " + usage)
+    size = None
+    if len(parts) == 3:
+        column = len("random:") + len(seed_text) + 2
+        size_parts = parts[2].lower().split("x")
+        if len(size_parts) != 2 or not all(p.isascii() and p.isdigit() for p in size_parts):
+            raise MapError(spec, 1, column, f"size {parts[2]!r}: expected ROWSxCOLS, two integers; " + usage)
+        size = (int(size_parts[0]), int(size_parts[1]))
+        if not all(MIN_SIZE <= n <= MAX_SIZE for n in size):
+            raise MapError(
+                spec, 1, column, f"size {parts[2]!r}: expected rows and columns from {MIN_SIZE} to {MAX_SIZE}"
+            )
+    return generate_city(int(seed_text), size)

@@ -4,20 +4,37 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from scipy.ndimage import label
 
-from envs.city.citymap import HEADING_STEPS, MAX_CAR_SPEED, CityMap, Traffic, load_map
+from envs.city.citymap import HEADING_STEPS, MAX_CAR_SPEED, CityMap, MapError, Traffic, load_map
 
 #: action -> (row step, column step): 0 stay, 1 north, 2 east, 3 south, 4 west
 ACTION_STEPS = ((0, 0), (-1, 0), (0, 1), (1, 0), (0, -1))
+ACTION_NAMES = ("stay", "north", "east", "south", "west")
+RESET_OPTIONS = ("start", "goal")  #: the keys ``reset(options=...)`` understands
+#: the per-cell tables (static observation, window, nearby cells; about 10 kB a cell at
+#: k = 3) are built when the pedestrian first stands on a cell and dropped at a reset once
+#: they cover more than this many window cells: 2**18, about 5,000 cells at k = 3, so all
+#: of a small city's cells and about 50 MB on a large one
+CELL_TABLE_WINDOW_CELLS = 1 << 18
+#: walking-distance tables (one per goal, a list over all cells) kept, in cells: 2**20,
+#: about 8 MB; every goal of a small city, the last dozen on a 300 x 300 one
+WALK_DISTANCE_CELLS = 1 << 20
+#: goal candidates (per start, the sidewalks far enough away) kept, in cells: 2**20, 8 MB;
+#: every start of a small city
+GOAL_CANDIDATE_CELLS = 1 << 20
 GOAL_SCALE_CELLS = 32.0  #: D, the fixed normaliser of the goal offset (cells); the same on every map
 CELL_CHANNELS = 11  #: values per window cell, see the observation table
 #: codes in the car move table: draw among several moves; leave the map heading h (_EXIT - h)
 _CHOOSE, _EXIT = -1, -2
+#: action types step() takes without a closer look: Python's int and SB3's numpy int64
+_PLAIN_ACTION_TYPES = (int, np.int64)
 _NOWHERE: frozenset[int] = frozenset()
 _NO_WINDOW: dict[int, int] = {}
 
@@ -43,6 +60,10 @@ class CityNavEnv(gym.Env):
 
     `Discrete(5)`: 0 stay, 1 north (row - 1), 2 east (column + 1), 3 south (row + 1),
     4 west (column - 1). A move into a building or off the map is a stay.
+
+    An action is an int or a numpy integer (a 0-d or shape-(1,) integer array too, as
+    SB3's `predict` gives); anything else (a float, NaN, a bool, another shape) or a number
+    outside 0-4 raises ValueError naming it. `step` before `reset` raises RuntimeError.
 
     ## Observation Space
 
@@ -91,9 +112,14 @@ class CityNavEnv(gym.Env):
     in the same, living city. Traffic draws its random numbers from its own generator
     seeded from `self.np_random`, so the same seed gives the same traffic whatever the
     pedestrian does or where it starts. The start and goal are drawn uniformly on
-    sidewalk cells of one walkable area, at least `min_start_goal_distance` apart
-    (Manhattan); `reset(options={"start": (r, c), "goal": (r, c)})` fixes either or
-    both (the start must be a sidewalk, the goal walkable).
+    sidewalk cells of one walkable area (the one with the most sidewalk cells), at
+    least `min_start_goal_distance` apart (Manhattan).
+
+    `reset(options={"start": (r, c), "goal": (r, c)})` fixes either or both; the other
+    is drawn on a sidewalk of the same walkable area, that far away if it can be. Only
+    these two keys are known; each is None or a (row, col) of two integers, the start
+    a sidewalk, the goal walkable, both in one walkable area and not the same cell. Any
+    other key, type or cell raises ValueError, before the env changes.
 
     ## Episode End
 
@@ -112,18 +138,28 @@ class CityNavEnv(gym.Env):
 
     ## Arguments
 
-    - `map`: a :class:`CityMap`, a built-in name (`"train"`, `"new"`), `"random:SEED"`
-      or the path of a map file.
+    - `map`: a :class:`CityMap`, a built-in name (`"train"`, `"new"`), `"random:SEED"`,
+      `"random:SEED:ROWSxCOLS"` (a generated city of that size, 12 to 1,000 a side) or
+      the path of a map file.
     - `render_mode`: None or `"rgb_array"`.
-    - `window_radius`: k, the window is (2k+1) x (2k+1) cells.
-    - `max_steps`: time limit in ticks (default 4 x (rows + cols)).
-    - `min_start_goal_distance`: least Manhattan distance of start and goal (default
-      max(rows, cols) // 2).
+    - `window_radius`: k >= 0, the window is (2k+1) x (2k+1) cells.
+    - `max_steps`: time limit in ticks, >= 1 (default 4 x (rows + cols)).
+    - `min_start_goal_distance`: least Manhattan distance of start and goal, >= 1
+      (default max(rows, cols) // 2).
     - `traffic`: the true traffic, a :class:`Traffic` or a dict of the fields that differ
       from the map's published traffic (the default). Then the published numbers in
       `info["city_map"]` are nominal, and the truth is hidden from planners.
-    - `warmup_ticks`: traffic ticks before the pedestrian appears (default rows + cols).
-    - `reward_goal`, `reward_death`, `reward_step`, `progress_per_cell`: the rewards.
+    - `warmup_ticks`: traffic ticks before the pedestrian appears, >= 0 (default rows + cols).
+    - `reward_goal`, `reward_death`, `reward_step`, `progress_per_cell`: the rewards,
+      finite numbers.
+
+    A map that cannot be loaded or played raises :class:`MapError` (a ValueError) naming
+    the file, line and column and what is wrong: bytes that are not UTF-8, a malformed
+    header or grid, a bad `random:` seed or size (see ``envs/city/citymap.py``), and a
+    map whose largest walkable area has no two sidewalk cells `min_start_goal_distance`
+    apart. An unknown map name, or any other argument of the wrong type or out of its
+    range, raises ValueError saying what was expected. Tables are built in time and
+    memory linear in the map's cells: a 300 x 300 city starts in about a second.
 
     ## Version History
 
@@ -151,15 +187,16 @@ class CityNavEnv(gym.Env):
         self.city_map = load_map(map)
         self.traffic = _true_traffic(self.city_map.traffic, traffic)
         self.render_mode = render_mode
-        self.window_radius = int(window_radius)
         rows, cols = self.city_map.shape
-        self.max_steps = int(max_steps) if max_steps is not None else 4 * (rows + cols)
-        self.min_start_goal_distance = (
-            int(min_start_goal_distance) if min_start_goal_distance is not None else max(rows, cols) // 2
+        self.window_radius = _integer("window_radius", window_radius, least=0)
+        self.max_steps = _integer("max_steps", max_steps, least=1, default=4 * (rows + cols))
+        self.min_start_goal_distance = _integer(
+            "min_start_goal_distance", min_start_goal_distance, least=1, default=max(rows, cols) // 2
         )
-        self.warmup_ticks = int(warmup_ticks) if warmup_ticks is not None else rows + cols
-        self.reward_goal, self.reward_death = float(reward_goal), float(reward_death)
-        self.reward_step, self.progress_per_cell = float(reward_step), float(progress_per_cell)
+        self.warmup_ticks = _integer("warmup_ticks", warmup_ticks, least=0, default=rows + cols)
+        self.reward_goal, self.reward_death = _real("reward_goal", reward_goal), _real("reward_death", reward_death)
+        self.reward_step = _real("reward_step", reward_step)
+        self.progress_per_cell = _real("progress_per_cell", progress_per_cell)
 
         side = 2 * self.window_radius + 1
         n_window = side * side * CELL_CHANNELS
@@ -176,6 +213,7 @@ class CityNavEnv(gym.Env):
         self._distance = 0
         self._walk_distance: list[int] = []
         self._walk_distance_cache: dict[int, list[int]] = {}
+        self._walk_distances_kept = max(1, WALK_DISTANCE_CELLS // (rows * cols))
         #: per car, oldest first: [state = cell * 4 + heading, speed, self._car_rows[speed]]
         self._cars: list[list[Any]] = []
         self._car_flat: list[int] = []  # the cars as info["cars"] rows, flattened
@@ -188,27 +226,27 @@ class CityNavEnv(gym.Env):
     # -- tables built once per map -----------------------------------------------------
 
     def _build_tables(self) -> None:
+        """Tables of the map, built once; each takes memory and time linear in the cells."""
         city = self.city_map
         rows, cols = city.shape
         n = rows * cols
         self._rows, self._cols = rows, cols
-        self._rc = [divmod(i, cols) for i in range(n)]
-        walkable = city.walkable.reshape(-1)
+        cell_rows, cell_cols = np.divmod(np.arange(n), cols)
+        self._rc = list(zip(cell_rows.tolist(), cell_cols.tolist()))
 
         # where each action takes the pedestrian from each cell
-        self._ped_next: list[tuple[int, ...]] = []
-        for i in range(n):
-            r, c = divmod(i, cols)
-            targets = []
-            for dr, dc in ACTION_STEPS:
-                nr, nc = r + dr, c + dc
-                ok = 0 <= nr < rows and 0 <= nc < cols and walkable[nr * cols + nc]
-                targets.append(nr * cols + nc if ok else i)
-            self._ped_next.append(tuple(targets))
+        walkable = city.walkable.reshape(-1)
+        targets = np.empty((n, len(ACTION_STEPS)), dtype=np.int64)
+        for action, (dr, dc) in enumerate(ACTION_STEPS):
+            nr, nc = cell_rows + dr, cell_cols + dc
+            inside = (nr >= 0) & (nr < rows) & (nc >= 0) & (nc < cols)
+            ahead = np.where(inside, nr * cols + nc, 0)
+            targets[:, action] = np.where(inside & walkable[ahead], ahead, np.arange(n))
+        self._ped_next: list[list[int]] = targets.tolist()
 
-        # static observation of every walkable cell, car and goal channels left 0
+        # the static observation of the whole map, padded by k cells of "blocked"; the
+        # tables of one cell are cut from it when the pedestrian first stands there
         k = self.window_radius
-        side = 2 * k + 1
         static = np.zeros((rows + 2 * k, cols + 2 * k, CELL_CHANNELS), dtype=np.float32)
         static[:, :, 0] = 1.0
         inner = static[k : k + rows, k : k + cols]
@@ -216,31 +254,16 @@ class CityNavEnv(gym.Env):
         for h in range(4):
             inner[:, :, 1 + h] = city.lane_heading == h
         inner[:, :, 5] = city.intersection
-        size = self.observation_space.shape[0]
+        self._static_map = static
+        #: per cell, once built: its static observation (car and goal channels 0)
         self._static_obs: list[np.ndarray | None] = [None] * n
-        #: per walkable cell: {cell in its window: index of that cell's channel 0 in the observation}
-        self._window: list[dict[int, int]] = [{} for _ in range(n)]
-        #: per walkable cell: cells within Manhattan distance 3; a car starting farther
+        #: per cell, once built: {cell in its window: index of that cell's channel 0 in the observation}
+        self._window: list[dict[int, int] | None] = [None] * n
+        #: per cell, once built: cells within Manhattan distance 3; a car starting farther
         #: away cannot meet a pedestrian starting there within one tick
-        self._near: list[frozenset[int]] = [frozenset()] * n
-        reach = MAX_CAR_SPEED + 1
-        for i in np.flatnonzero(walkable):
-            r, c = divmod(int(i), cols)
-            obs = np.zeros(size, dtype=np.float32)
-            obs[: side * side * CELL_CHANNELS] = static[r : r + side, c : c + side].reshape(-1)
-            self._static_obs[i] = obs
-            self._window[i] = {
-                (r + wr - k) * cols + (c + wc - k): (wr * side + wc) * CELL_CHANNELS
-                for wr in range(side)
-                for wc in range(side)
-                if 0 <= r + wr - k < rows and 0 <= c + wc - k < cols
-            }
-            self._near[i] = frozenset(
-                nr * cols + nc
-                for nr in range(max(0, r - reach), min(rows, r + reach + 1))
-                for nc in range(max(0, c - reach), min(cols, c + reach + 1))
-                if abs(nr - r) + abs(nc - c) <= reach
-            )
+        self._near: list[frozenset[int] | None] = [None] * n
+        self._cells_with_tables: list[int] = []
+        self._cell_tables_kept = max(64, CELL_TABLE_WINDOW_CELLS // (2 * k + 1) ** 2)
 
         # a car is a state, cell * 4 + heading; its next state, an exit code or _CHOOSE
         def code(nxt: tuple[int, int] | None, heading: int) -> int:
@@ -248,10 +271,12 @@ class CityNavEnv(gym.Env):
 
         self._next_state = [_EXIT] * (4 * n)
         self._choices: dict[int, tuple[int | None, tuple[int, ...]]] = {}
-        for r, c in zip(*np.nonzero(city.road)):
+        road_cells = np.flatnonzero(city.road.reshape(-1)).tolist()
+        for cell in road_cells:
+            r, c = self._rc[cell]
             for h in range(4):
-                state = (r * cols + c) * 4 + h
-                moves = city.car_moves((int(r), int(c)), h)
+                state = cell * 4 + h
+                moves = city.car_moves((r, c), h)
                 if len(moves) == 1:
                     self._next_state[state] = code(moves[0][0], moves[0][1])
                 elif moves:
@@ -259,25 +284,90 @@ class CityNavEnv(gym.Env):
                     turns = tuple(code(nxt, nh) for nxt, nh, turn in moves if turn)
                     self._next_state[state] = _CHOOSE
                     self._choices[state] = (straight, turns)
-        #: per speed v, per state s: the car's row of info["cars"], (row, col, heading, v)
-        self._car_rows = [[(s // 4 // cols, s // 4 % cols, s % 4, v) for s in range(4 * n)] for v in range(MAX_CAR_SPEED + 1)]
+        #: per speed v, per state s of a road cell: the car's row of info["cars"], (row, col, heading, v)
+        self._car_rows: dict[int, list[tuple[int, int, int, int] | None]] = {}
+        for speed in range(1, MAX_CAR_SPEED + 1):
+            car_rows: list[tuple[int, int, int, int] | None] = [None] * (4 * n)
+            for cell in road_cells:
+                r, c = self._rc[cell]
+                for h in range(4):
+                    car_rows[cell * 4 + h] = (r, c, h, speed)
+            self._car_rows[speed] = car_rows
         self._entries = [((r * cols + c) * 4 + int(city.lane_heading[r, c])) for r, c in city.entry_cells]
         self._entry_back = [
             (r - HEADING_STEPS[h][0], c - HEADING_STEPS[h][1])
             for (r, c), h in zip(city.entry_cells, (int(city.lane_heading[cell]) for cell in city.entry_cells))
         ]
+        self._build_start_goal_tables()
 
-        # start and goal candidates: sidewalks in the largest walkable area
-        self._sidewalks = np.flatnonzero(_largest_component(city.walkable).reshape(-1) & city.sidewalk.reshape(-1))
+    def _build_start_goal_tables(self) -> None:
+        """Where starts and goals are drawn: the walkable area with the most sidewalk cells.
+
+        Fails with :class:`MapError` if no two of its sidewalk cells are
+        ``min_start_goal_distance`` apart: the map cannot be played.
+        """
+        city, cols = self.city_map, self._cols
+        areas, _ = label(city.walkable)
+        self._area: np.ndarray = areas.reshape(-1)  # 0 on buildings, 1, 2, ... on walkable areas
+        self._is_sidewalk = city.sidewalk.reshape(-1)
+        sidewalks_per_area = np.bincount(self._area[self._is_sidewalk])
+        sidewalks_per_area[0] = 0
+        self._main_area = int(np.argmax(sidewalks_per_area))
+        self._sidewalks = np.flatnonzero((self._area == self._main_area) & self._is_sidewalk)
+        # the farthest sidewalk from each, in one pass: a Manhattan distance is the largest
+        # of (r + c) and (r - c) differences, so the farthest point is an extreme of either
         sr, sc = self._sidewalks // cols, self._sidewalks % cols
-        far = (np.abs(sr[:, None] - sr[None, :]) + np.abs(sc[:, None] - sc[None, :])) >= self.min_start_goal_distance
-        self._far_pairs = far
-        self._starts = np.flatnonzero(far.any(axis=1))
+        total, difference = sr + sc, sr - sc
+        farthest = np.maximum.reduce(
+            [total.max() - total, total - total.min(), difference.max() - difference, difference - difference.min()]
+        )
+        #: indices into _sidewalks of the cells with a partner far enough away
+        self._starts = np.flatnonzero(farthest >= self.min_start_goal_distance)
+        self._goal_candidate_cache: dict[int, np.ndarray] = {}
+        self._goal_candidate_cells = 0
         if len(self._starts) == 0:
-            raise ValueError(
-                f"map {city.name!r} has no two sidewalk cells {self.min_start_goal_distance} cells apart; "
-                "lower min_start_goal_distance"
+            span, count = int(farthest.max()), len(self._sidewalks)
+            remedy = (
+                f"expected min_start_goal_distance <= {span}" if span >= 1
+                else "expected at least two sidewalk cells that a walk can join"
             )
+            raise MapError(
+                city.source, city.first_grid_line, 1,
+                f"map {city.name!r} cannot be played: no two sidewalk cells of one walkable area are "
+                f"{self.min_start_goal_distance} cells apart (min_start_goal_distance); its largest walkable "
+                f"area has {count} sidewalk cell{'s' if count != 1 else ''}, at most {span} apart; {remedy}",
+            )
+
+    def _build_cell_tables(self, cell: int) -> np.ndarray:
+        """The tables of ``cell`` (its static observation, window and near cells); returns the first."""
+        rows, cols, k = self._rows, self._cols, self.window_radius
+        side = 2 * k + 1
+        r, c = self._rc[cell]
+        obs = np.zeros(self.observation_space.shape[0], dtype=np.float32)
+        obs[: side * side * CELL_CHANNELS] = self._static_map[r : r + side, c : c + side].reshape(-1)
+        self._static_obs[cell] = obs
+        self._window[cell] = {
+            (r + wr - k) * cols + (c + wc - k): (wr * side + wc) * CELL_CHANNELS
+            for wr in range(side)
+            for wc in range(side)
+            if 0 <= r + wr - k < rows and 0 <= c + wc - k < cols
+        }
+        reach = MAX_CAR_SPEED + 1
+        self._near[cell] = frozenset(
+            nr * cols + nc
+            for nr in range(max(0, r - reach), min(rows, r + reach + 1))
+            for nc in range(max(0, c - reach), min(cols, c + reach + 1))
+            if abs(nr - r) + abs(nc - c) <= reach
+        )
+        self._cells_with_tables.append(cell)
+        return obs
+
+    def _drop_cell_tables(self) -> None:
+        """Forget the per-cell tables once they grow past their budget (at a reset)."""
+        if len(self._cells_with_tables) > self._cell_tables_kept:
+            for cell in self._cells_with_tables:
+                self._static_obs[cell] = self._window[cell] = self._near[cell] = None
+            self._cells_with_tables = []
 
     # -- the random numbers of the traffic -----------------------------------------------
 
@@ -300,14 +390,17 @@ class CityNavEnv(gym.Env):
     # -- gymnasium API -------------------------------------------------------------------
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        start, goal = self._checked_options(options)  # before anything changes
         super().reset(seed=seed)
         if seed is not None or self._traffic_rng is None:
             self._start_traffic()
-        start, goal = self._draw_start_goal(options or {})
+        start, goal = self._draw_start_goal(start, goal)
         self._pos, self._goal, self._tick = start, goal, 0
         self._walk_distance = self._walk_distances(goal)
         self._distance = self._walk_distance[start]
-        obs = self._static_obs[start].copy()
+        self._drop_cell_tables()
+        static = self._static_obs[start]
+        obs = (static if static is not None else self._build_cell_tables(start)).copy()
         window = self._window[start]
         for state, speed, _ in self._cars:
             base = window.get(state >> 2)
@@ -336,10 +429,15 @@ class CityNavEnv(gym.Env):
 
     def step(self, action):
         p0 = self._pos
+        if action.__class__ not in _PLAIN_ACTION_TYPES or not 0 <= action <= 4 or p0 < 0:
+            action = self._checked_action(action)
         p1 = self._ped_next[p0][action]
         self._pos = p1
         self._tick += 1
-        obs = self._static_obs[p1].copy()
+        static = self._static_obs[p1]
+        if static is None:
+            static = self._build_cell_tables(p1)
+        obs = static.copy()
         death = self._advance_traffic(p0, p1, obs)
         self._write_goal(obs, p1)
 
@@ -366,6 +464,8 @@ class CityNavEnv(gym.Env):
     def render(self) -> np.ndarray | None:
         if self.render_mode != "rgb_array":
             return None
+        if self._pos < 0:
+            raise RuntimeError("render() before reset(): call reset() first")
         from envs.city.render import draw_background, draw_city
 
         if self._background is None:
@@ -388,10 +488,12 @@ class CityNavEnv(gym.Env):
         record = self.record_car_paths
         if record:
             self.car_paths = []
-        # enough uniforms for the tick: at most one per car move, two per new car
+        # enough uniforms for the tick: at most one per car move, two per new car (drawn in
+        # blocks of 4,096 or more; the block size does not change the numbers drawn)
         uniforms, u = self._uniforms, self._u
-        if len(uniforms) - u < 2 * len(self._cars) + 2 * len(self._entries):
-            uniforms = self._uniforms = uniforms[u:] + self._traffic_rng.random(4096).tolist()
+        needed = 2 * len(self._cars) + 2 * len(self._entries)
+        if len(uniforms) - u < needed:
+            uniforms = self._uniforms = uniforms[u:] + self._traffic_rng.random(max(4096, needed)).tolist()
             u = 0
         flat: list[int] = []
         death = left_map = False
@@ -486,35 +588,115 @@ class CityNavEnv(gym.Env):
                 cells.append((cells[-1][0] + dr, cells[-1][1] + dc))
         return cells
 
-    def _draw_start_goal(self, options: dict[str, Any]) -> tuple[int, int]:
+    def _draw_start_goal(self, start: int | None, goal: int | None) -> tuple[int, int]:
+        """The start and goal cells: the ones given, the others drawn (see Starting State)."""
         cols = self._cols
-        start_option, goal_option = options.get("start"), options.get("goal")
-        if start_option is not None:
-            start = self._checked_cell(start_option, "start", sidewalk_only=True)
-        if goal_option is not None:
-            goal = self._checked_cell(goal_option, "goal", sidewalk_only=False)
-        if start_option is None and goal_option is None:
+        if start is None and goal is None:
             i = int(self._starts[self.np_random.integers(len(self._starts))])
-            candidates = np.flatnonzero(self._far_pairs[i])
             start = int(self._sidewalks[i])
-            goal = int(self._sidewalks[candidates[self.np_random.integers(len(candidates))]])
-        elif start_option is None or goal_option is None:
-            fixed = start if start_option is not None else goal
-            fr, fc = divmod(fixed, cols)
-            distance = np.abs(self._sidewalks // cols - fr) + np.abs(self._sidewalks % cols - fc)
-            candidates = self._sidewalks[distance >= self.min_start_goal_distance]
+            candidates = self._goal_candidates(start)
+            goal = int(candidates[self.np_random.integers(len(candidates))])
+        elif start is None or goal is None:
+            fixed = start if start is not None else goal
+            pool = self._sidewalks_in_area_of(fixed)
+            distance = self._distances_from(fixed, pool)
+            candidates = pool[distance >= self.min_start_goal_distance]
             if len(candidates) == 0:
-                candidates = self._sidewalks[distance > 0]
+                candidates = pool[distance > 0]
             other = int(candidates[self.np_random.integers(len(candidates))])
-            start, goal = (fixed, other) if start_option is not None else (other, fixed)
+            start, goal = (fixed, other) if start is not None else (other, fixed)
+        return start, goal
+
+    def _goal_candidates(self, start: int) -> np.ndarray:
+        """The sidewalks at least ``min_start_goal_distance`` from ``start``, row-major (cached)."""
+        candidates = self._goal_candidate_cache.get(start)
+        if candidates is None:
+            far = self._distances_from(start, self._sidewalks) >= self.min_start_goal_distance
+            candidates = self._sidewalks[far]
+            self._goal_candidate_cells += len(candidates)
+            while self._goal_candidate_cells > GOAL_CANDIDATE_CELLS and self._goal_candidate_cache:
+                oldest = next(iter(self._goal_candidate_cache))
+                self._goal_candidate_cells -= len(self._goal_candidate_cache.pop(oldest))
+            self._goal_candidate_cache[start] = candidates
+        return candidates
+
+    def _distances_from(self, cell: int, cells: np.ndarray) -> np.ndarray:
+        """Manhattan distances from ``cell`` to each of ``cells`` (flat indices)."""
+        row, col = self._rc[cell]
+        return np.abs(cells // self._cols - row) + np.abs(cells % self._cols - col)
+
+    def _sidewalks_in_area_of(self, cell: int) -> np.ndarray:
+        """The sidewalk cells a walk from ``cell`` can reach, row-major."""
+        area = self._area[cell]
+        if area == self._main_area:
+            return self._sidewalks
+        return np.flatnonzero((self._area == area) & self._is_sidewalk)
+
+    # -- checking what the env is given ------------------------------------------------
+
+    def _checked_action(self, action: Any) -> int:
+        """``action`` as an int 0-4, or a ValueError saying what is wrong with it."""
+        if self._pos < 0:
+            raise RuntimeError("step() before reset(): call reset() first")
+        value = action
+        if isinstance(value, np.ndarray) and value.shape in ((), (1,)) and np.issubdtype(value.dtype, np.integer):
+            value = value.reshape(()).item()
+        if _is_integer(value) and 0 <= value < len(ACTION_STEPS):
+            return int(value)
+        meanings = ", ".join(f"{i} {name}" for i, name in enumerate(ACTION_NAMES))
+        if not _is_integer(value):
+            raise ValueError(f"action {action!r} of type {type(action).__name__}: expected an integer 0-4 ({meanings})")
+        raise ValueError(f"action {value}: expected 0-4 ({meanings})")
+
+    def _checked_options(self, options: Any) -> tuple[int | None, int | None]:
+        """The ``start`` and ``goal`` reset options as flat cells (None: draw it)."""
+        if options is None:
+            return None, None
+        if not isinstance(options, Mapping):
+            raise ValueError(f"reset options {options!r}: expected None or a dict with keys {', '.join(RESET_OPTIONS)}")
+        unknown = [key for key in options if key not in RESET_OPTIONS]
+        if unknown:
+            raise ValueError(
+                f"unknown reset option{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}: "
+                f"expected {' and/or '.join(RESET_OPTIONS)}"
+            )
+        start_option, goal_option = options.get("start"), options.get("goal")
+        start = None if start_option is None else self._checked_cell(start_option, "start", sidewalk_only=True)
+        goal = None if goal_option is None else self._checked_cell(goal_option, "goal", sidewalk_only=False)
+        name = self.city_map.name
+        if start is not None and goal is not None:
+            if start == goal:
+                raise ValueError(
+                    f"start and goal {self._rc[start]} on map {name!r}: expected a goal other than the start"
+                )
+            if self._area[start] != self._area[goal]:
+                raise ValueError(
+                    f"goal {self._rc[goal]} on map {name!r} cannot be reached from start {self._rc[start]}: "
+                    "expected a goal in the start's walkable area"
+                )
+        elif start is not None or goal is not None:
+            fixed, what = (start, "start") if start is not None else (goal, "goal")
+            if not (self._sidewalks_in_area_of(fixed) != fixed).any():
+                raise ValueError(
+                    f"{what} {self._rc[fixed]} on map {name!r}: no other sidewalk cell can be reached from it "
+                    f"to draw the {'goal' if what == 'start' else 'start'} on; expected a cell in a walkable area "
+                    "with other sidewalk cells"
+                )
         return start, goal
 
     def _checked_cell(self, cell: Any, what: str, sidewalk_only: bool) -> int:
-        r, c = int(cell[0]), int(cell[1])
+        """A reset option's (row, col) as a flat cell index, or a ValueError."""
+        values = cell.tolist() if isinstance(cell, np.ndarray) else cell
+        if not (isinstance(values, (tuple, list)) and len(values) == 2 and all(map(_is_integer, values))):
+            raise ValueError(f"{what} {cell!r}: expected a cell (row, col) of two integers")
+        r, c = int(values[0]), int(values[1])
         city = self.city_map
         if not city.in_bounds((r, c)) or not city.walkable[r, c] or (sidewalk_only and not city.sidewalk[r, c]):
             kind = "a sidewalk" if sidewalk_only else "a walkable"
-            raise ValueError(f"{what} {(r, c)} on map {city.name!r}: expected {kind} cell inside the map")
+            raise ValueError(
+                f"{what} {(r, c)} on map {city.name!r} ({city.n_rows} x {city.n_cols}): "
+                f"expected {kind} cell inside the map"
+            )
         return r * self._cols + c
 
     # -- small helpers -------------------------------------------------------------------
@@ -522,6 +704,8 @@ class CityNavEnv(gym.Env):
     def _walk_distances(self, goal: int) -> list[int]:
         """Shortest walk to ``goal`` from every cell in cells, cars ignored (cached per goal)."""
         if goal not in self._walk_distance_cache:
+            if len(self._walk_distance_cache) >= self._walk_distances_kept:
+                del self._walk_distance_cache[next(iter(self._walk_distance_cache))]  # the oldest
             unreachable = self._rows * self._cols
             distance = [unreachable] * unreachable
             distance[goal] = 0
@@ -593,18 +777,41 @@ def _true_traffic(published: Traffic, override: Traffic | dict[str, Any] | None)
     """The traffic the env runs: the map's published one, with ``override``'s fields."""
     if override is None or isinstance(override, Traffic):
         return override or published
+    names = [f.name for f in dataclasses.fields(Traffic)]
+    if not isinstance(override, Mapping):
+        raise ValueError(f"traffic {override!r}: expected None, a Traffic or a dict of some of {', '.join(names)}")
+    unknown = [key for key in override if key not in names]
+    if unknown:
+        raise ValueError(f"traffic: unknown field {', '.join(map(repr, unknown))}; expected some of {', '.join(names)}")
     fields = dict(override)
     if "speeds" in fields and "speed_weights" not in fields:
-        fields["speed_weights"] = (1.0,) * len(fields["speeds"])
-    return dataclasses.replace(published, **fields)
+        try:
+            fields["speed_weights"] = (1.0,) * len(fields["speeds"])
+        except TypeError:
+            pass  # Traffic says what is wrong with these speeds
+    try:
+        return dataclasses.replace(published, **fields)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"traffic {dict(override)!r}: {error}") from None
 
 
-def _largest_component(walkable: np.ndarray) -> np.ndarray:
-    """The largest 4-connected region of ``walkable`` cells."""
-    from scipy.ndimage import label
+def _is_integer(value: Any) -> bool:
+    """An int or numpy integer, not a bool (True is no action)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
-    labels, count = label(walkable)
-    if count <= 1:
-        return walkable.copy()
-    sizes = np.bincount(labels.reshape(-1))[1:]
-    return labels == 1 + int(np.argmax(sizes))
+
+def _integer(name: str, value: Any, least: int, default: int | None = None) -> int:
+    """A constructor argument that must be an integer >= ``least`` (None: ``default``, if any)."""
+    if value is None and default is not None:
+        return default
+    if not _is_integer(value) or value < least:
+        raise ValueError(f"{name} = {value!r}: expected an integer >= {least}")
+    return int(value)
+
+
+def _real(name: str, value: Any) -> float:
+    """A constructor argument that must be a finite number."""
+    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    if not number or not math.isfinite(value):
+        raise ValueError(f"{name} = {value!r}: expected a finite number")
+    return float(value)

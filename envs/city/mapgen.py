@@ -5,6 +5,9 @@ A city is a few straight roads across a rectangle of buildings. Each road is one
 a crossing road (a T-junction); zebra crossings sit beside some intersections; a block
 may be an open square. Sidewalks line every road. The same seed gives the same city;
 the generator draws from its own ``numpy.random.Generator`` seeded with SEED.
+
+``random:SEED`` is 20 to 24 cells a side; ``random:SEED:ROWSxCOLS`` has the size given
+(``MIN_SIZE`` to ``MAX_SIZE`` a side) and about one road per 7 cells across each axis.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from envs.city.citymap import (
     MapError,
     Traffic,
 )
+
+MIN_SIZE, MAX_SIZE = 12, 1000  #: cells a side of a generated city with a given size
 
 _CROSSING_OF = {lane: crossing for lane, h in LANE_CHARS.items() for crossing, hc in CROSSING_CHARS.items() if h == hc}
 
@@ -92,12 +97,18 @@ def build_city(
 
 def _place_roads(rng: np.random.Generator, length: int) -> list[tuple[int, int]]:
     """(first index, lane count) of the roads across one axis of ``length`` cells."""
+    # a road and the block beside it take about 7 cells: one road more per 7 cells beyond 22
+    # (none up to 28 cells, so the 20-24 cell cities of random:SEED stay as they were)
+    extra_roads = max(0, (length - 22) // 7)
+    # a longer axis needs more one-cell nudges of its blocks to add up; 200 made the 20-24
+    # cell cities and stays for them
+    nudges = max(200, 2 * length)
     while True:
-        n_roads = 3 if rng.random() < (0.6 if length >= 22 else 0.3) else 2
+        n_roads = extra_roads + (3 if rng.random() < (0.6 if length >= 22 else 0.3) else 2)
         lanes = [2 if rng.random() < 0.6 else 1 for _ in range(n_roads)]
         bounds = [(2, 5)] + [(3, 8)] * (n_roads - 1) + [(2, 5)]  # edge blocks, inner blocks
         blocks = [int(rng.integers(lo, hi + 1)) for lo, hi in bounds]
-        for _ in range(200):
+        for _ in range(nudges):
             diff = length - sum(lanes) - sum(blocks)
             if diff == 0:
                 break
@@ -114,8 +125,8 @@ def _place_roads(rng: np.random.Generator, length: int) -> list[tuple[int, int]]
     return placed
 
 
-def _random_city(rng: np.random.Generator, name: str) -> CityMap:
-    rows, cols = (int(n) for n in rng.integers(20, 25, size=2))
+def _random_city(rng: np.random.Generator, name: str, size: tuple[int, int] | None) -> CityMap:
+    rows, cols = (int(n) for n in rng.integers(20, 25, size=2)) if size is None else size
     horizontal = _place_roads(rng, rows)
     vertical = _place_roads(rng, cols)
     roads = []
@@ -164,13 +175,22 @@ def _random_city(rng: np.random.Generator, name: str) -> CityMap:
     )
 
 
-def generate_city(seed: int) -> CityMap:
-    """The city ``random:SEED``: a valid map of 20 to 24 rows and columns."""
+def generate_city(seed: int, size: tuple[int, int] | None = None) -> CityMap:
+    """The city ``random:SEED`` (20 to 24 rows and columns), or ``random:SEED:ROWSxCOLS``
+    of ``size = (rows, cols)``, each from ``MIN_SIZE`` to ``MAX_SIZE``."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed {seed!r}: expected a non-negative integer")
+    if size is not None:
+        if len(size) != 2 or not all(isinstance(n, (int, np.integer)) and MIN_SIZE <= n <= MAX_SIZE for n in size):
+            raise ValueError(f"size {size!r}: expected (rows, cols), each an integer from {MIN_SIZE} to {MAX_SIZE}")
+        size = (int(size[0]), int(size[1]))
     rng = np.random.default_rng(seed)
-    name = f"random:{seed}"
+    name = f"random:{seed}" if size is None else f"random:{seed}:{size[0]}x{size[1]}"
     for _ in range(100):
         try:
-            return _random_city(rng, name)
+            return _random_city(rng, name, size)
         except MapError:
             continue  # a rare unlucky layout (e.g. a T-junction with no way to turn): draw again
-    raise RuntimeError(f"could not generate a valid city for seed {seed}")
+    raise MapError(
+        f"<generated city {name}>", 1, 1, "no valid layout in 100 draws; expected another seed or size to work"
+    )
