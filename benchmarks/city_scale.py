@@ -30,7 +30,7 @@ def measure(map_spec: str, n_steps: int, traced: bool) -> dict[str, Any]:
     """Build the env, reset it and take ``n_steps`` random steps; times in s, memory in MiB."""
     import numpy as np
 
-    from envs.city.citymap import load_map
+    from envs.city.maploader import load_map
     from envs.city.env import CityNavEnv
 
     figures: dict[str, Any] = {"imports_rss_mib": peak_rss_mib()}

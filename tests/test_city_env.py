@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import envs  # noqa: F401  (registers the ids)
-from envs.city.citymap import HEADING_STEPS, CityMap, load_map
+from envs.city.citymap import HEADING_STEPS, CityMap
+from envs.city.maploader import load_map
 from envs.city.env import CityNavEnv, _meets
 
 STRIP = """[city]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from envs.city.citymap import CityMap, MapError, Traffic, builtin_map_names, load_map
+from envs.city.citymap import CityMap, MapError, Traffic
+from envs.city.maploader import builtin_map_names, load_map
 from envs.city.mapgen import generate_city
 
 MAP_NAMES = ["train", "new"] + [f"random:{seed}" for seed in range(12)]

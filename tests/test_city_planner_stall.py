@@ -21,7 +21,8 @@ import gymnasium as gym
 import pytest
 
 from agents.city_planner import STAY, TrafficPlanner
-from envs.city.citymap import CityMap, load_map
+from envs.city.citymap import CityMap
+from envs.city.maploader import load_map
 from tests import test_city_planner as planner_tests  # its helpers only: importing its tests would rerun them
 
 MAP = str(Path(__file__).parent / "maps" / "staggered_blocks.txt")

@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from envs.city.citymap import CityMap, MapError, load_map
+from envs.city.citymap import CityMap, MapError
+from envs.city.maploader import load_map
 from envs.city.env import CityNavEnv
 
 TRAIN_TEXT = load_map("train").to_text()

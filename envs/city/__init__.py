@@ -1,6 +1,7 @@
 """The city world: a pedestrian crossing a grid city with one-way traffic (``sandbox/CityNav-v0``)."""
 
-from envs.city.citymap import CityMap, MapError, Traffic, builtin_map_names, load_map
+from envs.city.citymap import CityMap, MapError, Traffic
+from envs.city.maploader import builtin_map_names, load_map
 from envs.city.env import CityNavEnv
 
 __all__ = ["CityMap", "CityNavEnv", "MapError", "Traffic", "builtin_map_names", "load_map"]

@@ -12,7 +12,8 @@ import numpy as np
 from gymnasium import spaces
 from scipy.ndimage import label
 
-from envs.city.citymap import HEADING_STEPS, MAX_CAR_SPEED, CityMap, MapError, Traffic, load_map
+from envs.city.citymap import HEADING_STEPS, MAX_CAR_SPEED, CityMap, MapError, Traffic
+from envs.city.maploader import load_map
 
 #: action -> (row step, column step): 0 stay, 1 north, 2 east, 3 south, 4 west
 ACTION_STEPS = ((0, 0), (-1, 0), (0, 1), (1, 0), (0, -1))

@@ -10,7 +10,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import envs
-from envs.city.citymap import MAPS_DIR, load_map
+from envs.city.citymap import MAPS_DIR
+from envs.city.maploader import load_map
 from sandbox.plotting import RunData, best_learner_job, color, interval_band, value_at
 from sandbox.stats import censored_median
 from sandbox.tasks import TRANSFER_COLUMNS, Option, Size, Task
