@@ -58,6 +58,7 @@ def measure(map_spec: str, n_steps: int, traced: bool) -> dict[str, Any]:
         figures["traced_peak_mib"] = tracemalloc.get_traced_memory()[1] / MIB
     rows, cols = city.shape
     sidewalks = int(city.sidewalk.sum())
+    figures.update(planner_decisions(env, n_steps // 2))
     figures.update(
         shape=f"{rows} x {cols}",
         cells=rows * cols,
@@ -73,6 +74,29 @@ def measure(map_spec: str, n_steps: int, traced: bool) -> dict[str, Any]:
         pairwise_table_gib=sidewalks * sidewalks * 8 / 1024**3,
     )
     return figures
+
+
+def planner_decisions(env, decisions: int) -> dict[str, Any]:
+    """The traffic planner walking this city: its first decision (which derives its street
+    model of the map) and the mean time of the others, in ms; deaths and goals reached."""
+    from agents.base import TaskSpec
+    from agents.city_planner import TrafficPlanner
+
+    planner = TrafficPlanner(TaskSpec("city", env.observation_space, env.action_space), seed=0)
+    observation, info = env.reset(seed=1)
+    times, deaths, goals = [], 0, 0
+    for _ in range(decisions):
+        tick = time.perf_counter()
+        action = planner.act(observation, info)
+        times.append(time.perf_counter() - tick)
+        observation, _, terminated, truncated, info = env.step(action)
+        if terminated or truncated:
+            deaths += bool(info["death"])
+            goals += bool(info["is_success"])
+            observation, info = env.reset()
+            planner.reset_episode()
+    return {"planner_first_ms": 1e3 * times[0], "planner_decision_ms": 1e3 * sum(times[1:]) / (len(times) - 1),
+            "planner_decisions": decisions, "planner_deaths": deaths, "planner_goals": goals}
 
 
 def in_fresh_process(map_spec: str, n_steps: int, traced: bool) -> dict[str, Any]:
@@ -113,6 +137,11 @@ def main() -> None:
         f"{traced['traced_peak_mib']:.0f} MiB through the steps"
     )
     print(f"  (a table of sidewalk pairs, as built before, would take {timed['pairwise_table_gib']:.1f} GiB)")
+    print(
+        f"  traffic planner:   {timed['planner_decision_ms']:.2f} ms per decision over {timed['planner_decisions']:,} "
+        f"(first, which derives its street model: {timed['planner_first_ms']:.0f} ms); "
+        f"{timed['planner_goals']} goals, {timed['planner_deaths']} deaths"
+    )
 
 
 if __name__ == "__main__":

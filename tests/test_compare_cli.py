@@ -147,3 +147,41 @@ def test_options_of_the_other_task_are_refused(tmp_path):
 
 def test_unknown_study(tmp_path):
     assert_one_line_error(compare("rocket", "--study", "vibes", "--out", str(tmp_path)), "vibes", "generalization")
+
+
+ODD_MAPS = {
+    "two_by_one.txt": "; an odd city\n[city]\nname = odd\n[grid]\n>\n.\n",
+    "cut_off.txt": "; an odd city\n[city]\nname = odd\n[grid]\n>>>>>>\n>>>>>>\n######\n..####\n",
+}
+
+
+@pytest.mark.parametrize("flag", ["--map", "--transfer-map"])
+@pytest.mark.parametrize("name", sorted(ODD_MAPS))
+def test_maps_that_load_but_cannot_run_are_one_line_errors(tmp_path, flag, name):
+    city = tmp_path / name
+    city.write_text(ODD_MAPS[name])
+    world = "training world" if flag == "--map" else "transfer world"
+    assert_one_line_error(compare("city", flag, str(city), "--out", str(tmp_path / "out")), world, "cannot be played")
+
+
+def test_binary_map_and_world_files_are_one_line_errors(tmp_path):
+    blob = bytes(range(256)) * 4
+    (tmp_path / "photo.txt").write_bytes(blob)
+    (tmp_path / "photo.toml").write_bytes(blob)
+    assert_one_line_error(compare("city", "--map", str(tmp_path / "photo.txt"), "--out", str(tmp_path / "a")),
+                          "--map", "photo.txt:2:118", "UTF-8")
+    assert_one_line_error(compare("rocket", "--world", str(tmp_path / "photo.toml"), "--out", str(tmp_path / "b")),
+                          "photo.toml", "UTF-8")
+
+
+@pytest.mark.parametrize("spec", ["random:-1", "random:seven", "random:3:5x5"])
+def test_bad_generated_city_names_are_one_line_errors(tmp_path, spec):
+    assert_one_line_error(compare("city", "--map", spec, "--out", str(tmp_path)), "--map", spec)
+
+
+def test_a_world_with_its_moon_inside_the_parking_orbit_is_a_one_line_error(tmp_path):
+    text = (ROOT / "envs" / "rocket" / "worlds" / "earth_moon.toml").read_text()
+    world = tmp_path / "tight.toml"
+    world.write_text(text.replace("moon_distance_km = [363300.0, 405500.0]", "moon_distance_km = [1000.0, 2000.0]"))
+    assert_one_line_error(compare("rocket", "--world", str(world), "--out", str(tmp_path / "out")),
+                          "tight.toml", "parking orbit")
