@@ -138,13 +138,16 @@ def task_env_kwargs(task: Task, tasks: list[Task], args: argparse.Namespace) -> 
         text = getattr(args, _dest(option.flag), None)
         if text is None:
             continue
-        if option.transfer and transfer is None:
+        if option.worlds == ("transfer",) and transfer is None:
             raise UsageError(f"{option.flag}: the {task.name} has no transfer stage")
         try:
             value = option.parse(text)
         except (ValueError, OSError) as error:
             raise UsageError(f"{option.flag}: {error}") from None
-        (transfer if option.transfer else home)[option.env_key] = value
+        if "training" in option.worlds:
+            home[option.env_key] = value
+        if "transfer" in option.worlds and transfer is not None:
+            transfer[option.env_key] = value
     return home, transfer
 
 
@@ -194,9 +197,16 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
         env_kwargs = {**env_kwargs, **study.env_kwargs}
         transfer_env_kwargs = study.transfer_env_kwargs
         study_settings = study.settings_full if args.full else study.settings_default
-    action_space = check_envs(task, {"training world": env_kwargs, "transfer world": transfer_env_kwargs})
+    variants = study.variants if study is not None and study.variants else {"": {}}
+    worlds = {}
+    for name, extra in variants.items():
+        suffix = f" ({name})" if name else ""
+        worlds[f"training world{suffix}"] = {**env_kwargs, **extra}
+        worlds[f"transfer world{suffix}"] = {**transfer_env_kwargs, **extra} if transfer_env_kwargs is not None else None
+    action_space = check_envs(task, worlds)
+    default_agents = ",".join(study.agents) if study is not None and study.agents and args.agents is None else None
     try:
-        agents = resolve_agents(task, args.agents, args.settings, args.agent_config, action_space)
+        agents = resolve_agents(task, args.agents or default_agents, args.settings, args.agent_config, action_space)
     except ValueError as error:
         raise UsageError(str(error)) from None
     run_name = time.strftime("%Y%m%d-%H%M%S") + (f"-{study.name}" if study else "") + ("-full" if args.full else "")
@@ -212,20 +222,23 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
     phases = ("train", "scratch") if transfer_env_kwargs is not None else ("train",)
     plugins = tuple(str(Path(p).resolve()) if p.endswith(".py") else p for p in args.plugin)
     configs = [
-        JobConfig(task.name, agent.label, seed, budget_for(agent.label), size.eval_episodes, size.eval_points,
-                  args.reliable_bar, env_kwargs, transfer_env_kwargs, transfer_budget, phase,
-                  study.name if study else None, study_settings, agent.spec, agent.settings, plugins)
+        JobConfig(task.name, agent.label + (f"@{variant}" if variant else ""), seed, budget_for(agent.label),
+                  size.eval_episodes, size.eval_points, args.reliable_bar, {**env_kwargs, **extra},
+                  {**transfer_env_kwargs, **extra} if transfer_env_kwargs is not None else None, transfer_budget,
+                  phase, study.name if study else None, study_settings, agent.spec, agent.settings, plugins)
         for seed in range(size.seeds)
         for phase in phases
         for agent in agents
+        for variant, extra in variants.items()
     ]
-    labels = [agent.label for agent in agents]
+    labels = list(dict.fromkeys(config.agent for config in configs))
+    details = {agent.label: agent.details() for agent in agents}
     run_config = {
         "task": task.name,
         "command": " ".join(["python -m sandbox.compare", *args.argv]),
         "full": args.full,
         "agents": labels,
-        "agent_details": {agent.label: agent.details() for agent in agents},
+        "agent_details": {label: details[label.partition("@")[0]] for label in labels},
         "plugins": list(plugins),
         "seeds": list(range(size.seeds)),
         "size": asdict(size),

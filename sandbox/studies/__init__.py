@@ -12,6 +12,9 @@ around the standard protocol:
   by ``sandbox.report``);
 - ``plots``: functions drawing from a run's files, like a task's.
 
+A study with ``variants`` runs every agent once per variant of the world (say, per
+sight radius), each under the name ``agent@variant``.
+
 The sandbox finds studies built in (``BUILTIN_STUDIES``), declared by installed
 packages under the entry-point group ``sandbox.studies``, or registered with
 ``register_study`` by a module imported so far (``--plugin``).
@@ -29,7 +32,8 @@ from agents.plugins import PluginError, declared, load_object
 from sandbox.tasks import Size, Task
 
 STUDY_ENTRY_POINTS = "sandbox.studies"
-BUILTIN_STUDIES = {"generalization": "sandbox.studies.generalization:GENERALIZATION"}
+BUILTIN_STUDIES = {"generalization": "sandbox.studies.generalization:GENERALIZATION",
+                   "sight": "sandbox.studies.sight:SIGHT"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,10 @@ class Study:
     transfer_env_kwargs: dict[str, Any] | None = None  #: the study's new world (None: no transfer stage)
     settings_default: dict[str, Any] = field(default_factory=dict)
     settings_full: dict[str, Any] = field(default_factory=dict)
+    agents: tuple[str, ...] | None = None  #: the study's default agents (None: the task's)
+    #: variants of the world, by name: every agent runs in each, named ``agent@variant``,
+    #: with these env keyword arguments added to both worlds (empty: one world, no suffix)
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
     after_training: Callable[[Agent, StudyContext], dict[str, Any]] | None = None
     summarise: Callable[[list[dict[str, Any]], list[str], dict[str, Any]], dict[str, Any]] | None = None
     tables: Callable[[dict[str, Any]], list[tuple[str, str]]] = lambda summary_file: []  #: (title, table)
@@ -86,6 +94,12 @@ def studies_for(task: str) -> dict[str, Study]:
     """Every study of ``task``, by name."""
     _load_declared()
     return {name: study for (study_task, name), study in _REGISTERED.items() if study_task == task}
+
+
+def split_variant(label: str) -> tuple[str, str]:
+    """``"dqn@sight3"`` -> ``("dqn", "sight3")``; a label without a variant -> ``(label, "")``."""
+    agent, _, variant = label.partition("@")
+    return agent, variant
 
 
 def get_study(name: str, task: str) -> Study:

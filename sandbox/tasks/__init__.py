@@ -66,7 +66,8 @@ class Option:
     #: checks the text and returns the keyword argument's value; raises ValueError (or
     #: OSError) with a message naming the problem and the valid choices
     parse: Callable[[str], Any] = str
-    transfer: bool = False  #: sets the transfer world's argument instead of the training world's
+    #: the worlds whose argument it sets: "training", "transfer" or both
+    worlds: tuple[str, ...] = ("training",)
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,18 @@ def check_map(text: str) -> str:
     return text
 
 
+def check_sight(text: str) -> int | str:
+    if text == "full":
+        return text
+    try:
+        radius = int(text)
+    except ValueError:
+        raise ValueError(f"expected a radius in cells (a whole number from 1) or 'full', got {text!r}") from None
+    if radius < 1:
+        raise ValueError(f"expected a radius in cells (a whole number from 1) or 'full', got {text!r}")
+    return radius
+
+
 def map_files(env_kwargs: dict[str, Any]) -> list[Path]:
     name = str(env_kwargs.get("map", "train"))
     if name.startswith("random:"):
@@ -146,7 +158,9 @@ CITY = Task(
         Option("--map", "map", "the training city: a built-in map name (train, new, random:SEED) or the path of "
                "a map file (default: train)", parse=check_map),
         Option("--transfer-map", "map", "the new city for the transfer stage (default: new)", parse=check_map,
-               transfer=True),
+               worlds=("transfer",)),
+        Option("--sight", "sight", "what every agent sees of the traffic: a radius in cells, or 'full' for the "
+               "whole map (default: the map's, else the env's)", parse=check_sight, worlds=("training", "transfer")),
     ),
     trace=city_trace,
     summary_keys=("deaths_to_first_success", "deaths_to_reliable", "total_training_deaths",

@@ -1,0 +1,116 @@
+"""The sight study of the city: how much seeing matters to each side.
+
+Every agent walks the training city once per sight radius (what anyone sees of the
+traffic: the observation window and the cars listed in ``info``), from 2 cells to the
+whole map, trained from scratch at each. The table gives, per sight, each agent's
+deaths per training walk and its final held-out success, with their intervals.
+
+    python -m sandbox.compare city --study sight
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from sandbox.plotting import RunData, color
+from sandbox.stats import format_rates, median_interval
+from sandbox.studies import Study, split_variant
+from sandbox.tasks import Size
+
+SIGHTS = {"sight2": 2, "sight3": 3, "sight5": 5, "sight8": 8, "full": "full"}
+
+
+def summarise(jobs: list[dict[str, Any]], labels: list[str], settings: dict[str, Any]) -> dict[str, Any]:
+    """``sight``: per agent and sight, per seed: deaths per training walk, final success,
+    evaluation deaths and trials spent."""
+    table: dict[str, dict[str, dict[str, list]]] = {}
+    for label in labels:
+        agent, variant = split_variant(label)
+        mine = sorted((j for j in jobs if j["agent"] == label and j["phase"] == "train"), key=lambda j: j["seed"])
+        if not mine:
+            continue
+        table.setdefault(agent, {})[variant] = {
+            "seeds": [j["seed"] for j in mine],
+            "trials_spent": [j["trials_spent"] for j in mine],
+            "deaths_per_walk": [j["total_training_deaths"] / max(1, j["trials_spent"]) for j in mine],
+            "final_success_rate": [j["final_success_rate"] for j in mine],
+            "evaluation_deaths": [j["total_evaluation_deaths"] for j in mine],
+        }
+    return {"sight": {"radius": {name: SIGHTS.get(name, name) for name in SIGHTS}, "agents": table}}
+
+
+def _with_interval(values: list[float], digits: int = 2) -> str:
+    text = f"{float(np.median(values)):.{digits}f}"
+    interval = median_interval(values)
+    return text + (f" [{interval[0]:.{digits}f} to {interval[1]:.{digits}f}]" if interval else "")
+
+
+def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
+    if "sight" not in summary_file:
+        return []
+    agents = summary_file["sight"]["agents"]
+    header = ["sight"] + [f"{agent}: {what}" for agent in agents for what in ("deaths/walk", "final success")]
+    rows = []
+    for variant, radius in summary_file["sight"]["radius"].items():
+        if not any(variant in by_sight for by_sight in agents.values()):
+            continue
+        row = [str(radius)]
+        for by_sight in agents.values():
+            entry = by_sight.get(variant)
+            row += ["-", "-"] if entry is None else [_with_interval(entry["deaths_per_walk"]),
+                                                     format_rates(entry["final_success_rate"])]
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    text = "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+    return [("What each side pays at each sight radius (training deaths per walk; held-out success at the end)",
+             text)]
+
+
+def plot(run: RunData) -> Path | None:
+    if "sight" not in run.summary_file:
+        return None
+    sight = run.summary_file["sight"]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.6), layout="constrained")
+    for agent, by_sight in sight["agents"].items():
+        variants = [v for v in sight["radius"] if v in by_sight]
+        x = np.arange(len(variants))
+        for axes, key in ((left, "deaths_per_walk"), (right, "final_success_rate")):
+            values = [by_sight[v][key] for v in variants]
+            median = np.array([np.median(v) for v in values])
+            bounds = [median_interval(v) or (np.median(v), np.median(v)) for v in values]
+            error = np.array([[m - b[0] for m, b in zip(median, bounds)], [b[1] - m for m, b in zip(median, bounds)]])
+            axes.errorbar(x, median, yerr=error, marker="o", capsize=4, color=color(agent), label=agent)
+            axes.set_xticks(x, [str(sight["radius"][v]) for v in variants])
+    left.set_ylabel("deaths per training walk (median, 95 % interval)")
+    right.set_ylabel("held-out success at the end (median, 95 % interval)")
+    right.set_ylim(-0.02, 1.02)
+    for axes in (left, right):
+        axes.set_xlabel("sight radius (cells; full: the whole map)")
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize=8)
+    figure.suptitle("How much seeing the traffic matters to each side", fontsize=10)
+    path = run.folder / "sight.png"
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+SIGHT = Study(
+    name="sight",
+    task="city",
+    description="every agent at sight radius 2, 3, 5, 8 and the whole map, trained from scratch at each: "
+    "deaths and success per sight",
+    agents=("traffic-planner", "dqn"),
+    variants={name: {"sight": radius} for name, radius in SIGHTS.items()},
+    # The default run shows the trend in under 5 minutes on 2 cores: few walks, DQN fewer.
+    default=Size(budget=60, seeds=2, eval_episodes=20, eval_points=4, agent_budgets={"dqn": 40}),
+    full=Size(budget=3_000, seeds=5, eval_episodes=50, eval_points=12),
+    summarise=summarise,
+    tables=tables,
+    plots=(plot,),
+)
