@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from dataclasses import asdict, replace
@@ -177,7 +178,7 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
     from sandbox.experiment import JobConfig, run_job
     from sandbox.provenance import provenance
     from sandbox.resume import ResumeError, finished_jobs
-    from sandbox.runner import Job, run_jobs, writable_dir
+    from sandbox.runner import Job, JobFailed, run_jobs, writable_dir
     from sandbox.studies import get_study
 
     study = None
@@ -277,6 +278,16 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
         run_jobs(jobs, keep, args.workers, f"{task.name} training")
     except KeyboardInterrupt:
         interrupted = True
+    except JobFailed as failure:
+        # A job's own error (a policy that diverged to NaN, a plug-in's bug): keep what
+        # finished, save the traceback, and say it in one line.
+        errors = out / "errors"
+        errors.mkdir(exist_ok=True)
+        saved = errors / (re.sub(r"[^A-Za-z0-9_.@-]+", "-", "-".join(map(str, failure.key))) + ".txt")
+        saved.write_text(failure.details)
+        write_summary(out, task, study, labels, study_settings, complete=False)
+        raise UsageError(f"{failure}; traceback in {saved}; kept {finished + len(already)} finished results "
+                         f"of {len(configs)} in {out}") from None
     write_summary(out, task, study, labels, study_settings, complete=not interrupted)
     if interrupted:
         print(f"Interrupted: kept {finished + len(already)} finished (agent, seed) results of {len(configs)} in "

@@ -8,6 +8,7 @@ import multiprocessing as mp
 import queue
 import signal
 import threading
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,18 @@ class Job:
     args: tuple = ()
 
 
+class JobFailed(Exception):
+    """A job raised: which one, the error in one line, and its traceback."""
+
+    def __init__(self, key: Any, error: str, details: str):
+        super().__init__(f"job {key} failed: {error}")
+        self.key, self.error, self.details = key, error, details
+
+
+def _failure(key: Any, error: BaseException) -> JobFailed:
+    return JobFailed(key, f"{type(error).__name__}: {error}", traceback.format_exc())
+
+
 def _init_worker(progress) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     global _progress
@@ -37,12 +50,17 @@ def _init_worker(progress) -> None:
     torch.set_num_threads(1)
 
 
-def _run(job: Job) -> tuple[Any, dict[str, Any]]:
+def _run(job: Job) -> tuple[Any, dict[str, Any] | None, tuple[str, str] | None]:
+    """In a worker: the job's result, or what went wrong (raised again in the parent)."""
     def report(row: dict) -> None:
         if _progress is not None:
             _progress.put((job.key, row["trials"]))
 
-    return job.key, job.function(*job.args, on_evaluation=report)
+    try:
+        return job.key, job.function(*job.args, on_evaluation=report), None
+    except Exception as error:  # carried to the parent, which stops the run with it
+        failure = _failure(job.key, error)
+        return job.key, None, (failure.error, failure.details)
 
 
 class Progress:
@@ -70,12 +88,16 @@ class Progress:
 def run_jobs(jobs: list[Job], on_result: Callable[[dict[str, Any]], None], workers: int, description: str) -> None:
     """Run every job (in this process if ``workers`` is 1) and hand each result to
     ``on_result`` as it finishes. Raises KeyboardInterrupt after cleaning up if the user
-    interrupts; an exception in a job stops the run and is raised here."""
+    interrupts; an exception in a job stops the run and is raised here as ``JobFailed``."""
     progress = Progress(jobs, description)
     try:
         if workers <= 1 or len(jobs) <= 1:
             for job in jobs:
-                result = job.function(*job.args, on_evaluation=lambda row, key=job.key: progress.advance(key, row["trials"]))
+                try:
+                    result = job.function(*job.args,
+                                          on_evaluation=lambda row, key=job.key: progress.advance(key, row["trials"]))
+                except Exception as error:
+                    raise _failure(job.key, error) from error
                 progress.finish(job.key)
                 on_result(result)
         else:
@@ -106,7 +128,9 @@ def _run_pool(jobs: list[Job], on_result: Callable[[dict[str, Any]], None], work
     pool = context.Pool(workers, initializer=_init_worker, initargs=(reports,))
     reader.start()
     try:
-        for key, result in pool.imap_unordered(_run, jobs):
+        for key, result, failure in pool.imap_unordered(_run, jobs):
+            if failure is not None:
+                raise JobFailed(key, *failure)
             progress.finish(key)
             on_result(result)
         pool.close()

@@ -174,3 +174,38 @@ def test_readme_adding_an_agent_runs_as_written(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "always-north" in result.stdout
     assert list((tmp_path / "results" / "city").glob("*/summary.json"))
+
+
+DIVERGING = '''
+import numpy as np
+
+from agents import Agent
+
+
+class Diverging(Agent):
+    """A policy whose network has diverged: every action is NaN."""
+
+    tasks = ("rocket",)
+
+    def _train(self, ledger, until_trials):
+        self.play(ledger, until_trials)
+
+    def act(self, observation, info):
+        return np.array([np.nan, 0.0, 0.0], dtype=np.float32)
+'''
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_policy_that_diverges_to_nan_stops_the_run_in_one_line(tmp_path, workers):
+    agent = tmp_path / "diverging.py"
+    agent.write_text(DIVERGING)
+    result = run("rocket", "--agents", f"random,{agent}:Diverging", "--seeds", "1", "--budget", "3",
+                 "--eval-episodes", "2", "--workers", workers, "--out", str(tmp_path / "run"), timeout=300)
+    # The progress bar has its own lines on stderr; the error is one line, the last, without a traceback.
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith("python -m sandbox.compare: error: job")
+    for word in ("Diverging", "ValueError", "action[0] is nan", "traceback in", "kept"):
+        assert word in error, error
+    saved = list((tmp_path / "run" / "errors").glob("*.txt"))
+    assert len(saved) == 1 and "Traceback" in saved[0].read_text()
