@@ -50,6 +50,9 @@ class TaskSpec:
     observation_space: gym.Space
     action_space: gym.Space
     env_kwargs: dict[str, Any] = field(default_factory=dict)  #: how the harness builds the env (world, map)
+    #: a folder for the agent's own TensorBoard logs (None: no logging); the harness logs
+    #: the ledger's figures into the same folder, so both show as one run
+    log_dir: str | None = None
 
 
 class Agent(ABC):

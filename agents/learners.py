@@ -23,6 +23,7 @@ from gymnasium import spaces
 from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import configure as configure_logger
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv
@@ -136,6 +137,9 @@ class SB3Learner(Agent):
             kwargs["action_noise"] = NormalActionNoise(np.zeros(n_actions), sigma * np.ones(n_actions))
         exploration_steps = kwargs.pop("exploration_steps", None)
         model = self.algorithm("MlpPolicy", self._vec_env(ledger), seed=self.seed, device="cpu", verbose=0, **kwargs)
+        if self.spec.log_dir is not None:
+            # SB3's own logger, written straight into the run's folder (not a numbered subfolder).
+            model.set_logger(configure_logger(self.spec.log_dir, ["tensorboard"]))
         if exploration_steps is not None:
             # SB3 decays epsilon over a fraction of learn()'s total_timesteps; training
             # here is budgeted in trials, so the decay runs over absolute env steps.

@@ -87,12 +87,19 @@ def build_parser(tasks: list[Task]) -> argparse.ArgumentParser:
     parser.add_argument("--reliable-bar", type=fraction, default=0.9,
                         help="evaluation success rate that counts as reliable (default 0.9)")
     parser.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,
-                        help="parallel worker processes (default: the number of cores)")
+                        help="parallel worker processes (default: the number of cores); with --executor ray and no "
+                        "--ray-address, the CPUs of the local Ray runtime")
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="where jobs run: a local process pool (default) or Ray tasks (pip install -e \".[ray]\")")
+    parser.add_argument("--ray-address", help="with --executor ray: the cluster's address (default: a local Ray runtime)")
     parser.add_argument("--set", action="append", default=[], metavar="AGENT.KEY=VALUE", dest="settings",
                         help="override one setting of one agent, e.g. ppo.learning_rate=3e-4 or "
                         "ppo.policy_kwargs.net_arch=[32,32] (values are TOML); repeatable")
     parser.add_argument("--agent-config", type=Path, metavar="FILE.toml",
                         help="agents' settings from a TOML file: one table per agent, e.g. [ppo] learning_rate = 3e-4")
+    parser.add_argument("--tensorboard", type=Path, metavar="DIR",
+                        help="log to TensorBoard in DIR: each learner through SB3's logger, and every agent's "
+                        "trials, deaths and held-out success, one run per (phase, agent, seed)")
     parser.add_argument("--force", action="store_true",
                         help="resume in a folder whose recorded run differs from this one")
     seen: dict[str, str] = {}
@@ -210,6 +217,13 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
         agents = resolve_agents(task, args.agents or default_agents, args.settings, args.agent_config, action_space)
     except ValueError as error:
         raise UsageError(str(error)) from None
+    if args.ray_address and args.executor != "ray":
+        raise UsageError("--ray-address is for --executor ray")
+    if args.executor == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise UsageError("--executor ray needs Ray, which is not installed: pip install -e \".[ray]\"")
     run_name = time.strftime("%Y%m%d-%H%M%S") + (f"-{study.name}" if study else "") + ("-full" if args.full else "")
     out = args.out if args.out is not None else Path("results") / task.name / run_name
     problem = writable_dir(out / "jobs")
@@ -220,13 +234,20 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
         return args.budget if args.budget is not None else size.agent_budgets.get(agent, size.budget)
 
     transfer_budget = args.budget if args.budget is not None else size.transfer_budget
+    tensorboard = None
+    if args.tensorboard is not None:
+        problem = writable_dir(args.tensorboard)
+        if problem:
+            raise UsageError(f"cannot write TensorBoard logs to {args.tensorboard}: {problem}")
+        tensorboard = str(args.tensorboard.resolve())
     phases = ("train", "scratch") if transfer_env_kwargs is not None else ("train",)
     plugins = tuple(str(Path(p).resolve()) if p.endswith(".py") else p for p in args.plugin)
     configs = [
         JobConfig(task.name, agent.label + (f"@{variant}" if variant else ""), seed, budget_for(agent.label),
                   size.eval_episodes, size.eval_points, args.reliable_bar, {**env_kwargs, **extra},
                   {**transfer_env_kwargs, **extra} if transfer_env_kwargs is not None else None, transfer_budget,
-                  phase, study.name if study else None, study_settings, agent.spec, agent.settings, plugins)
+                  phase, study.name if study else None, study_settings, agent.spec, agent.settings, plugins,
+                  tensorboard_dir=tensorboard)
         for seed in range(size.seeds)
         for phase in phases
         for agent in agents
@@ -275,7 +296,7 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
 
     interrupted = False
     try:
-        run_jobs(jobs, keep, args.workers, f"{task.name} training")
+        run_jobs(jobs, keep, args.workers, f"{task.name} training", args.executor, args.ray_address)
     except KeyboardInterrupt:
         interrupted = True
     except JobFailed as failure:
@@ -320,8 +341,10 @@ def write_summary(out: Path, task: Task, study: Any, labels: list[str], study_se
     if not results:
         return
     plots.plot_run(out)
+    from sandbox.run_report import write_report
     from sandbox.stats import INTERVAL_NOTE
 
+    write_report(out)
     for title, text in run_tables(summary_file, study.name if study else None):
         print()
         if title:

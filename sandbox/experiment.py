@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +58,7 @@ class JobConfig:
     agent_settings: dict[str, Any] | None = None  #: the agent's full settings (None: its defaults)
     plugins: tuple[str, ...] = ()  #: modules or files imported before anything is looked up
     eval_seed_base: int = TEST_SEED_BASE  #: the held-out set: the test set, or VALIDATION_SEED_BASE for searches
+    tensorboard_dir: str | None = None  #: log every evaluation here, one run per (phase, agent, seed)
 
 
 @dataclass
@@ -172,6 +174,27 @@ def evaluation_row(trials: int, result: Evaluation, ledger: Ledger | None, start
     }
 
 
+def tensorboard_logger(log_dir: str, then: Callable[[dict], None] | None) -> Callable[[dict], None]:
+    """An ``on_evaluation`` that also writes the ledger's figures at each evaluation to
+    TensorBoard (x axis: training trials so far, in every world), then calls ``then``."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(log_dir)
+
+    def log(row: dict) -> None:
+        step = row["trials"]
+        writer.add_scalar("ledger/held_out_success", row["success_rate"], step)
+        writer.add_scalar("ledger/training_successes", row["training_successes"], step)
+        writer.add_scalar("ledger/training_deaths", row["training_deaths"], step)
+        writer.add_scalar("ledger/evaluation_deaths", row["eval_deaths"], step)
+        writer.add_scalar("ledger/training_steps", row["training_steps"], step)
+        writer.flush()
+        if then is not None:
+            then(row)
+
+    return log
+
+
 def run_job(config: JobConfig, on_evaluation: Callable[[dict], None] | None = None) -> dict[str, Any]:
     """Train ``config.agent`` with ``config.seed`` and measure it (see the module doc for phases)."""
     started = time.perf_counter()
@@ -183,7 +206,11 @@ def run_job(config: JobConfig, on_evaluation: Callable[[dict], None] | None = No
     home_kwargs = config.env_kwargs if config.phase == "train" else config.transfer_env_kwargs
     make_home = lambda: task.make_env(**home_kwargs)  # noqa: E731
     probe = make_home()
-    spec = TaskSpec(task.name, probe.observation_space, probe.action_space, dict(home_kwargs))
+    log_dir = None
+    if config.tensorboard_dir is not None:
+        log_dir = str(Path(config.tensorboard_dir) / f"{config.phase}-{config.agent}-seed{config.seed}")
+        on_evaluation = tensorboard_logger(log_dir, on_evaluation)
+    spec = TaskSpec(task.name, probe.observation_space, probe.action_space, dict(home_kwargs), log_dir)
     probe.close()
     agent = load_agent(config.agent_spec or config.agent)(spec, config.seed, config.agent_settings)
     budget = config.budget if config.phase == "train" else config.transfer_budget

@@ -9,6 +9,10 @@ from typing import Any
 from sandbox.results import load_jobs
 
 
+#: job fields that change where a job reports, not what it measures
+NOT_COMPARED = {"tensorboard_dir"}
+
+
 class ResumeError(ValueError):
     """The folder holds another run's results."""
 
@@ -36,7 +40,8 @@ def finished_jobs(out: Path, run_config: dict[str, Any], force: bool = False) ->
 def jobs_difference(before: list[dict[str, Any]], now: list[dict[str, Any]]) -> str | None:
     """The first difference between two runs' job lists, in words (None if they are the same)."""
     key = lambda job: (job.get("phase"), job.get("agent"), job.get("seed"))  # noqa: E731
-    old, new = {key(j): j for j in before}, {key(j): j for j in now}
+    compared = lambda job: {k: v for k, v in job.items() if k not in NOT_COMPARED}  # noqa: E731
+    old, new = {key(j): compared(j) for j in before}, {key(j): compared(j) for j in now}
     if old.keys() != new.keys():
         added, dropped = sorted(new.keys() - old.keys(), key=str), sorted(old.keys() - new.keys(), key=str)
         which = f"job {_job(added[0])} is new" if added else f"job {_job(dropped[0])} is no longer run"

@@ -85,13 +85,25 @@ class Progress:
         self.bar.close()
 
 
-def run_jobs(jobs: list[Job], on_result: Callable[[dict[str, Any]], None], workers: int, description: str) -> None:
-    """Run every job (in this process if ``workers`` is 1) and hand each result to
-    ``on_result`` as it finishes. Raises KeyboardInterrupt after cleaning up if the user
-    interrupts; an exception in a job stops the run and is raised here as ``JobFailed``."""
+EXECUTORS = ("local", "ray")
+
+
+def run_jobs(jobs: list[Job], on_result: Callable[[dict[str, Any]], None], workers: int, description: str,
+             executor: str = "local", ray_address: str | None = None) -> None:
+    """Run every job and hand each result to ``on_result`` as it finishes: in this process
+    (``workers`` 1), over a pool of local worker processes, or as Ray tasks
+    (``executor="ray"``, on the cluster at ``ray_address`` or a local Ray runtime). Raises
+    KeyboardInterrupt after cleaning up if the user interrupts; an exception in a job
+    stops the run and is raised here as ``JobFailed``."""
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; valid executors: {', '.join(EXECUTORS)}")
     progress = Progress(jobs, description)
     try:
-        if workers <= 1 or len(jobs) <= 1:
+        if executor == "ray":
+            from sandbox.ray_executor import run_on_ray
+
+            run_on_ray(jobs, on_result, progress, workers, ray_address)
+        elif workers <= 1 or len(jobs) <= 1:
             for job in jobs:
                 try:
                     result = job.function(*job.args,

@@ -10,6 +10,7 @@ around the standard protocol:
 - ``summarise(jobs, agents, settings)``: a dict merged into ``summary.json``;
 - ``tables(summary_file)``: text tables printed after the task's own (and quoted
   by ``sandbox.report``);
+- ``findings(summary_file)``: paragraphs for the run's report, built from the numbers;
 - ``plots``: functions drawing from a run's files, like a task's.
 
 A study with ``variants`` runs every agent once per variant of the world (say, per
@@ -64,6 +65,8 @@ class Study:
     after_training: Callable[[Agent, StudyContext], dict[str, Any]] | None = None
     summarise: Callable[[list[dict[str, Any]], list[str], dict[str, Any]], dict[str, Any]] | None = None
     tables: Callable[[dict[str, Any]], list[tuple[str, str]]] = lambda summary_file: []  #: (title, table)
+    #: paragraphs for the run's report, each built from the summary's numbers
+    findings: Callable[[dict[str, Any]], list[str]] = lambda summary_file: []
     plots: tuple[Callable[[Any], Path | None], ...] = ()
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from agents.base import Agent
 from sandbox.studies import Study, StudyContext
-from sandbox.studies.generalization_grid import GridSpec, evaluate_grid, grid_table, summarise_grid
+from sandbox.studies.generalization_grid import GridSpec, evaluate_grid, grid_success, grid_table, summarise_grid
 from sandbox.studies.generalization_plots import plot_generalization
 from sandbox.tasks import Size
 
@@ -29,6 +29,22 @@ def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
         return []
     title = "Generalization beyond the training region (no further training; planners identify each changed world)"
     return [(title, grid_table(summary_file))]
+
+
+def findings(summary_file: dict[str, Any]) -> list[str]:
+    if "generalization_grid" not in summary_file:
+        return []
+    radii = summary_file["generalization_radius"]
+    parts = []
+    for agent, (inside, overall) in grid_success(summary_file["generalization_grid"]).items():
+        radius = radii[agent]
+        phase = "unbounded" if radius["moon_phase_deg"] == "unbounded" else f"{radius['moon_phase_deg']:g} deg"
+        gravity = "unbounded" if radius["gravity_scale"] == "unbounded" else f"{radius['gravity_scale']:g}"
+        parts.append(f"{agent} hit {100 * inside:.0f} % in its training region and {100 * overall:.0f} % of the "
+                     f"whole grid (radius {phase} in phase, {gravity} in gravity scale)")
+    low, high = summary_file["generalization_grid"]["training_region"]["moon_phase_deg"]
+    return [f"**Generalization** (trained on Moon phases {low:g}-{high:g} deg at the nominal gravity, then flown "
+            "without training over all phases and gravity scales): " + "; ".join(parts) + "."]
 
 
 GENERALIZATION = Study(
@@ -49,5 +65,6 @@ GENERALIZATION = Study(
     after_training=after_training,
     summarise=lambda jobs, agents, settings: summarise_grid(jobs, agents, settings),
     tables=tables,
+    findings=findings,
     plots=(plot_generalization,),
 )

@@ -71,6 +71,18 @@ def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
              text)]
 
 
+def findings(summary_file: dict[str, Any]) -> list[str]:
+    if "sight" not in summary_file:
+        return []
+    parts = []
+    for agent, by_sight in summary_file["sight"]["agents"].items():
+        each = [f"{float(np.median(entry['deaths_per_walk'])):.2f} deaths per walk and "
+                f"{100 * float(np.median(entry['final_success_rate'])):.0f} % success at sight "
+                f"{summary_file['sight']['radius'].get(variant, variant)}" for variant, entry in by_sight.items()]
+        parts.append(f"{agent}: " + ", ".join(each))
+    return ["**Sight** (medians over seeds): " + "; ".join(parts) + "."]
+
+
 def plot(run: RunData) -> Path | None:
     if "sight" not in run.summary_file:
         return None
@@ -112,5 +124,6 @@ SIGHT = Study(
     full=Size(budget=3_000, seeds=5, eval_episodes=50, eval_points=12),
     summarise=summarise,
     tables=tables,
+    findings=findings,
     plots=(plot,),
 )

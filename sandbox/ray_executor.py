@@ -1,0 +1,50 @@
+"""Jobs as Ray tasks: the same job units, results and resume as the local pool, on a
+Ray cluster (``--executor ray --ray-address HOST:PORT``) or a local Ray runtime.
+
+Each task runs ``sandbox.runner._run`` on a worker that imports the sandbox itself
+(install it on every node of a cluster); progress is reported per finished job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sandbox.runner import Job, JobFailed, Progress, _run
+
+
+def _job_on_ray(job: Job) -> tuple[Any, dict[str, Any] | None, tuple[str, str] | None]:
+    import torch
+
+    torch.set_num_threads(1)  # one core per task, as in the local pool
+    return _run(job)
+
+
+def run_on_ray(jobs: list[Job], on_result: Callable[[dict[str, Any]], None], progress: Progress, workers: int,
+               address: str | None) -> None:
+    try:
+        import ray
+    except ImportError:
+        raise RuntimeError("the ray executor needs Ray: pip install -e \".[ray]\"") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        # A local runtime gets as many CPUs as --workers; a cluster brings its own.
+        ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
+                 log_to_driver=False, configure_logging=False)
+    remote = ray.remote(num_cpus=1, max_retries=0)(_job_on_ray)
+    pending = {remote.remote(job): job.key for job in jobs}
+    try:
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                pending.pop(ref)
+                key, result, failure = ray.get(ref)
+                if failure is not None:
+                    raise JobFailed(key, *failure)
+                progress.finish(key)
+                on_result(result)
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        if started_here:
+            ray.shutdown()
