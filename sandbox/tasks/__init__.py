@@ -3,7 +3,7 @@
 A task is one module that builds a ``Task`` and registers it: its env, its
 command-line options, its default agents, two experiment sizes (the default run,
 a few minutes on a 2-core machine, and ``--full``, the reference), its table
-columns and its plots. The sandbox finds a task by name among
+columns, its plots and, optionally, how a saved episode is animated. The sandbox finds a task by name among
 
 - the built-in tasks (``BUILTIN_TASKS``, imported when first named),
 - installed packages' entry points in the group ``sandbox.tasks``
@@ -71,6 +71,18 @@ class Option:
 
 
 @dataclass(frozen=True)
+class EpisodeDrawing:
+    """A saved episode set up on a matplotlib Axes, to be animated one time step at a time."""
+
+    steps: int  #: its time steps (the rocket: tracking reports; the city: the start and each tick)
+    draw: Callable[[int], None]  #: moves the artists to step i, 0 <= i < steps
+    #: every artist ``draw`` changes: each frame draws them over a still picture of the rest
+    #: (rendering a whole figure per frame is ten times slower)
+    moving: tuple[Any, ...] = ()
+    caption: str = ""  #: one line: how to read the picture (scales, colours)
+
+
+@dataclass(frozen=True)
 class Task:
     name: str
     description: str  #: one line, for listings and ``--help``
@@ -92,6 +104,10 @@ class Task:
     plots: tuple[Callable[[Any], Path | None], ...] = ()
     #: the data files an env's keyword arguments name (world or map files), for provenance
     data_files: Callable[[dict[str, Any]], list[Path]] = lambda env_kwargs: []
+    #: sets up a saved evaluation trace on a matplotlib Axes for an animation:
+    #: ``(axes, trace, env_kwargs of the world it ran in, label) -> EpisodeDrawing``, or None
+    #: when the trace holds nothing to replay (None here: the task has no animations)
+    animate_episode: Callable[[Any, dict[str, Any], dict[str, Any], str], EpisodeDrawing | None] | None = None
 
     def make_env(self, **env_kwargs: Any) -> gym.Env:
         return gym.make(self.env_id, **env_kwargs)

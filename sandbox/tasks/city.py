@@ -3,6 +3,7 @@ then the same in a city never seen before."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,14 @@ from envs.city.citymap import MAPS_DIR
 from envs.city.maploader import load_map
 from sandbox.plotting import RunData, best_learner_job, color, interval_band, value_at
 from sandbox.stats import censored_median
-from sandbox.tasks import TRANSFER_COLUMNS, Option, Size, Task
+from sandbox.tasks import TRANSFER_COLUMNS, EpisodeDrawing, Option, Size, Task
 
 from sandbox.stats import censored_median
 
 CELL_COLORS = {"#": (0.35, 0.35, 0.38), ".": (0.92, 0.90, 0.85), "+": (0.55, 0.55, 0.58)}
 LANE_COLOR, CROSSING_COLOR = (0.65, 0.65, 0.68), (0.85, 0.85, 0.85)
+CAR_MARKERS = ("^", ">", "v", "<")  #: by heading: 0 N, 1 E, 2 S, 3 W
+CAR_COLORS = {1: "tab:blue", 2: "tab:red"}  #: by speed, cells per tick
 
 
 def plot_deaths(run: RunData) -> Path:
@@ -111,8 +114,90 @@ def plot_maps(run: RunData) -> Path | None:
 
 
 def city_trace(infos: list[dict[str, Any]]) -> dict[str, Any]:
-    """The pedestrian's path (row, col per tick) and its goal."""
-    return {"path": [list(map(int, info["position"])) for info in infos], "goal": list(map(int, infos[0]["goal"]))}
+    """A walk as it can be replayed, from its infos: per tick, the start first, the
+    pedestrian's cell (``path``, row and col) and the cars ``info["cars"]`` lists
+    (``cars``: row, col, heading 0 N / 1 E / 2 S / 3 W, speed in cells per tick; the cars
+    within the pedestrian's sight, what the agent saw), the ``goal``, the ``outcome``, and
+    the cell where a car hit the pedestrian (``death_cell``, None if none did)."""
+    last = infos[-1]
+    return {
+        "path": [list(map(int, info["position"])) for info in infos],
+        "goal": list(map(int, infos[0]["goal"])),
+        "cars": [np.asarray(info["cars"], dtype=int).reshape(-1, 4).tolist() for info in infos],
+        "outcome": str(last.get("outcome", "")),
+        "death_cell": list(map(int, last["position"])) if last.get("death") else None,
+    }
+
+
+@lru_cache(maxsize=8)
+def city_picture(map_name: str):
+    """The city a map name loads, and its picture (one RGB pixel a cell)."""
+    city = load_map(map_name)
+    return city, map_image(city)
+
+
+def sight_radius(env_kwargs: dict[str, Any], city) -> int | None:
+    """The radius (cells) of the window the agents saw the cars in, resolved as the env
+    does: the run's ``sight``, else the map's, else the env's default; None: the whole map."""
+    from envs.city import env as city_env  # here: only animations need the env's default
+
+    sight = env_kwargs.get("sight", getattr(city, "sight", None))
+    if sight is None:
+        sight = getattr(city_env, "DEFAULT_SIGHT", None)
+    return None if sight is None or sight == "full" else int(sight)
+
+
+def animate_walk(axes, trace: dict[str, Any], env_kwargs: dict[str, Any], label: str) -> EpisodeDrawing | None:
+    """A saved walk on ``axes``: the map, the pedestrian and its trail, the goal, the cars it
+    saw and its sight window, and a cross where a car hit it. A trace from before the cars
+    were kept shows the walk alone."""
+    if not trace.get("path"):
+        return None
+    city, image = city_picture(str(env_kwargs.get("map", "train")))
+    path = np.array(trace["path"])
+    cars = trace.get("cars")
+    radius = sight_radius(env_kwargs, city) if cars is not None else None
+    axes.imshow(image, interpolation="nearest")
+    axes.plot(trace["goal"][1], trace["goal"][0], "*", color="gold", ms=13, mec="k")
+    (trail,) = axes.plot([], [], "-", color="tab:green", lw=1.5, alpha=0.8)
+    (walker,) = axes.plot([], [], "o", color="lime", mec="k", ms=7)
+    (hit,) = axes.plot([], [], "X", color="red", mec="k", ms=14)
+    heading_dots = [axes.scatter([], [], marker=marker, s=40, edgecolors="k", linewidths=0.4)
+                    for marker in CAR_MARKERS]
+    window = plt.Rectangle((0, 0), 0, 0, fill=False, ec="yellow", lw=1.5, visible=radius is not None)
+    axes.add_patch(window)
+    clock = axes.text(0.01, 0.99, "", transform=axes.transAxes, fontsize=8, va="top", color="w")
+    axes.set_xlim(-0.5, city.shape[1] - 0.5)
+    axes.set_ylim(city.shape[0] - 0.5, -0.5)
+    axes.set_xticks([])
+    axes.set_yticks([])
+    ticks = len(path) - 1
+    death = trace.get("death_cell") or (path[-1].tolist() if trace.get("death") else None)
+    outcome = ("reached the goal" if trace.get("success") else "hit by a car" if death is not None
+               else "out of time")
+    axes.set_title(f"{label}: {outcome} at tick {ticks}", fontsize=9)
+
+    def draw(step: int) -> None:
+        row, col = path[step]
+        trail.set_data(path[: step + 1, 1], path[: step + 1, 0])
+        walker.set_data([col], [row])
+        if cars is not None:
+            seen = np.array(cars[step], dtype=float).reshape(-1, 4)
+            for heading, dots in enumerate(heading_dots):
+                mine = seen[seen[:, 2] == heading]
+                dots.set_offsets(mine[:, 1::-1] if len(mine) else np.empty((0, 2)))
+                dots.set_facecolors([CAR_COLORS.get(int(speed), "tab:red") for speed in mine[:, 3]])
+        if radius is not None:
+            window.set_bounds(col - radius - 0.5, row - radius - 0.5, 2 * radius + 1, 2 * radius + 1)
+        hit.set_data(([death[1]], [death[0]]) if death is not None and step == ticks else ([], []))
+        clock.set_text(f"tick {step}")
+
+    if cars is None:
+        caption = f"{city.name}: the walk only (an older run kept no cars); star: the goal"
+    else:
+        seen = "every car" if radius is None else f"cars within sight (yellow box, radius {radius})"
+        caption = f"{city.name}: {seen} as the agent saw them; blue 1 cell/tick, red 2; star: goal"
+    return EpisodeDrawing(len(path), draw, (window, trail, *heading_dots, walker, hit, clock), caption)
 
 
 def check_map(text: str) -> str:
@@ -182,4 +267,5 @@ CITY = Task(
     ),
     plots=(plot_deaths, plot_maps),
     data_files=map_files,
+    animate_episode=animate_walk,
 )

@@ -11,12 +11,30 @@ import numpy as np
 import envs
 from envs.rocket.world import WORLDS_DIR, load_world
 from sandbox.plotting import RunData, best_learner_job
-from sandbox.tasks import Option, Size, Task
+from sandbox.tasks import EpisodeDrawing, Option, Size, Task
+
+#: the planet and the Moon are drawn this many times their radius: to scale, a
+#: 1,737 km Moon is under a pixel across a 900,000 km picture
+PLANET_DRAWN_SCALE, MOON_DRAWN_SCALE = 3, 4
+#: the env's ``outcome`` values as a title says them
+OUTCOME_WORDS = {"moon": "hit the Moon", "earth": "fell on the planet", "escaped": "escaped",
+                 "fell_back": "fell back", "time_limit": "out of time"}
 
 
 def rocket_trace(infos: list[dict[str, Any]]) -> dict[str, Any]:
-    """A launch's path, from its infos (the last one holds the telemetry)."""
-    return rocket_flight(infos[-1])
+    """A launch as it can be replayed, from its infos (the last one holds the telemetry):
+    the rocket's tracked path (``path``) and the Moon's positions at the same times
+    (``moon``), both in thousands of km, the tracking times (``t_h``, hours), the
+    ``outcome`` and the ``closest_approach_km``; ``moon_end`` as before."""
+    last = infos[-1]
+    telemetry = last["telemetry"]
+    return {
+        **rocket_flight(last),
+        "moon": np.round(telemetry["moon_km"] / 1e3, 2).tolist(),
+        "t_h": np.round(telemetry["t_s"] / 3600.0, 2).tolist(),
+        "outcome": str(last["outcome"]),
+        "closest_approach_km": round(float(last["closest_approach_km"]), 1),
+    }
 
 
 def rocket_flight(info: dict[str, Any]) -> dict[str, Any]:
@@ -65,8 +83,9 @@ def plot_trajectories(run: RunData) -> Path | None:
             label = f"trial {launch['trial']:,}: {'hit' if launch['success'] else 'miss'}"
             shade = cmap(i / max(1, len(launches) - 1))
             axes.plot(path[:, 0], path[:, 1], "-" if launch["success"] else "--", color=shade, lw=1.3, label=label)
-            axes.add_patch(plt.Circle(launch["moon_end"], world.moon_radius_km / 1e3 * 4, color=shade, alpha=0.6))
-        axes.add_patch(plt.Circle((0, 0), world.earth_radius_km / 1e3 * 3, color="tab:blue"))
+            moon_radius = world.moon_radius_km / 1e3 * MOON_DRAWN_SCALE
+            axes.add_patch(plt.Circle(launch["moon_end"], moon_radius, color=shade, alpha=0.6))
+        axes.add_patch(plt.Circle((0, 0), world.earth_radius_km / 1e3 * PLANET_DRAWN_SCALE, color="tab:blue"))
         orbit = np.linspace(0, 2 * np.pi, 300)
         axes.plot(moon_orbit * np.cos(orbit), moon_orbit * np.sin(orbit), color="0.8", lw=0.8,
                   label="Moon's orbit (mean)")
@@ -80,12 +99,62 @@ def plot_trajectories(run: RunData) -> Path | None:
                        f"{job['trials_spent']:,} ({hits} hit{'s' if hits != 1 else ''} shown)", fontsize=10)
         axes.legend(fontsize=7, loc="lower left")
     figure.suptitle(f"Training launches in {world.name}, seed 0, each from its own Moon phase; discs: the Moon "
-                    "(4x) at flight end, the planet (3x)", fontsize=10)
+                    f"({MOON_DRAWN_SCALE}x) at flight end, the planet ({PLANET_DRAWN_SCALE}x)", fontsize=10)
     figure.tight_layout()
     path = run.folder / "trajectories.png"
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return path
+
+
+def animate_launch(axes, trace: dict[str, Any], env_kwargs: dict[str, Any], label: str) -> EpisodeDrawing | None:
+    """A saved launch on ``axes``: the trajectory drawn as it is flown and the Moon moving
+    with it, the planet and the Moon's mean orbit, in the world's coordinates (1000 km).
+    A trace from before the Moon's positions were kept shows the Moon where it ended (and times
+    counted in tracking intervals)."""
+    if not trace.get("path"):
+        return None
+    world = load_world(env_kwargs.get("world", "earth_moon"))
+    path = np.array(trace["path"])
+    moon = np.array(trace["moon"]) if len(trace.get("moon", ())) == len(path) else None
+    hours = trace.get("t_h") or [i * world.telemetry_interval_s / 3600.0 for i in range(len(path))]
+    extent = 1.11 * world.moon_distance_km[1] / 1e3
+    orbit = np.linspace(0, 2 * np.pi, 200)
+    mean = world.moon_reference_distance_km / 1e3
+    axes.plot(mean * np.cos(orbit), mean * np.sin(orbit), color="0.85", lw=0.8)
+    axes.add_patch(plt.Circle((0, 0), world.earth_radius_km / 1e3 * PLANET_DRAWN_SCALE, color="tab:blue"))
+    moon_disc = plt.Circle(moon[0] if moon is not None else trace["moon_end"],
+                           world.moon_radius_km / 1e3 * MOON_DRAWN_SCALE, color="0.4")
+    axes.add_patch(moon_disc)
+    (ring,) = axes.plot(*moon_disc.center, "o", mfc="none", mec="0.4", ms=10, mew=0.8)  # so the eye finds it
+    success = bool(trace.get("success"))
+    shade = "tab:green" if success else "tab:red"
+    (flown,) = axes.plot([], [], color=shade, lw=1.4)
+    (rocket,) = axes.plot([], [], "o", color=shade, ms=3)
+    clock = axes.text(0.02, 0.97, "", transform=axes.transAxes, fontsize=8, va="top")
+    axes.set_aspect("equal")
+    axes.set_xlim(-extent, extent)
+    axes.set_ylim(-extent, extent)
+    axes.set_xticks([])
+    axes.set_yticks([])
+    outcome = OUTCOME_WORDS.get(trace.get("outcome", ""), "hit the Moon" if success else "missed the Moon")
+    outcome += f" at {hours[-1]:.0f} h"
+    if not success and trace.get("closest_approach_km") is not None:
+        outcome += f", missed by {trace['closest_approach_km']:,.0f} km"
+    axes.set_title(f"{label}: {outcome}", fontsize=9)
+
+    def draw(step: int) -> None:
+        flown.set_data(path[: step + 1, 0], path[: step + 1, 1])
+        rocket.set_data(path[step : step + 1, 0], path[step : step + 1, 1])
+        if moon is not None:
+            moon_disc.center = tuple(moon[step])
+            ring.set_data(moon[step : step + 1, 0], moon[step : step + 1, 1])
+        clock.set_text(f"t = {hours[step]:.0f} h")
+
+    moon_words = "" if moon is not None else "; the Moon where the flight ended (older run)"
+    caption = (f"{world.name}: planet {PLANET_DRAWN_SCALE}x, Moon {MOON_DRAWN_SCALE}x their radius (ringed); "
+               f"grey: the Moon's mean orbit{moon_words}")
+    return EpisodeDrawing(len(path), draw, (moon_disc, ring, flown, rocket, clock), caption)
 
 
 ROCKET = Task(
@@ -107,4 +176,5 @@ ROCKET = Task(
     trace_training=rocket_flight,
     plots=(plot_trajectories,),
     data_files=world_files,
+    animate_episode=animate_launch,
 )

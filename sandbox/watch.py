@@ -1,0 +1,107 @@
+"""``python -m sandbox.watch RUN_FOLDER --agent NAME``: more animated held-out episodes of
+one agent's final policy, from the run's saved files (seed by seed, in the training world
+and then zero-shot in the transfer world), written into ``RUN_FOLDER/animations/`` or
+shown in a window::
+
+    python -m sandbox.watch results/city/<run> --agent dqn --episodes 6
+    python -m sandbox.watch results/rocket/<run> --agent planner --show
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from sandbox.animation import check_agents, check_mp4, episode_title, save, saved_episodes, show
+from sandbox.compare import OneLineParser, positive_int
+from sandbox.plotting import RunData
+from sandbox.tasks import get_task
+
+PROG = "python -m sandbox.watch"
+#: interactive matplotlib backends, tried in this order for --show
+WINDOW_BACKENDS = ("macosx", "qtagg", "gtk4agg", "gtk3agg", "tkagg", "wxagg")
+
+
+class WatchError(Exception):
+    """Bad input: reported in one line, exit code 2."""
+
+
+def has_display() -> bool:
+    return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def open_window_backend() -> None:
+    """Switch matplotlib from the files-only backend to the first interactive one that loads."""
+    import matplotlib.pyplot as plt
+
+    for backend in WINDOW_BACKENDS:
+        try:
+            plt.switch_backend(backend)
+            return
+        except (ImportError, RuntimeError, ValueError):
+            continue
+    raise WatchError(f"--show needs an interactive matplotlib backend ({', '.join(WINDOW_BACKENDS)}) and none "
+                     "loads; without --show the animations are written to files")
+
+
+def load_run(folder: Path) -> RunData:
+    if not (folder / "config.json").is_file() or not (folder / "summary.json").is_file():
+        raise WatchError(f"{folder}: not a run folder (expected its config.json and summary.json)")
+    try:
+        return RunData.load(folder)
+    except (OSError, ValueError, KeyError) as error:  # another's files, a plug-in that is gone
+        raise WatchError(f"{folder}: {type(error).__name__}: {error}") from None
+
+
+def watch(folder: Path, agent: str, episodes: int, window: bool, mp4: bool) -> list[Path]:
+    run = load_run(folder)
+    try:
+        check_agents(run, [agent])
+        if mp4 and not window:
+            check_mp4()
+    except ValueError as error:
+        raise WatchError(str(error)) from None
+    if window and not has_display():
+        raise WatchError("--show needs a display and there is none (DISPLAY is not set); without --show the "
+                         "animations are written to files")
+    task = get_task(run.summary_file["task"])
+    if task.animate_episode is None:
+        raise WatchError(f"the {task.name} task draws no animations")
+    if window:
+        open_window_backend()
+    chosen = list(saved_episodes(run, agent))[:episodes]
+    if not chosen:
+        raise WatchError(f"{agent} kept no held-out episodes in {folder}")
+    if len(chosen) < episodes:
+        print(f"{agent}: {len(chosen)} held-out episodes kept in {folder}, all of them animated", file=sys.stderr)
+    if window:
+        for episode in chosen:
+            show(task, [episode], episode_title(run, episode))
+        return []
+    (run.folder / "animations").mkdir(exist_ok=True)
+    written = [save(task, [e], episode_title(run, e), run.folder / "animations" / e.name, mp4) for e in chosen]
+    return [path for path in written if path is not None]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = OneLineParser(prog=PROG, description="Animate one agent's saved held-out episodes (its final "
+                           "policy) from a run folder: GIFs in RUN_FOLDER/animations/, or a window with --show.")
+    parser.add_argument("run", type=Path, metavar="RUN_FOLDER", help="a results folder, e.g. results/city/<run>")
+    parser.add_argument("--agent", required=True, help="the agent's name in the run")
+    parser.add_argument("--episodes", type=positive_int, default=3, metavar="N",
+                        help="how many saved episodes (default 3; a job keeps 3 per seed and world)")
+    parser.add_argument("--show", action="store_true", help="play them in a window instead of writing files")
+    parser.add_argument("--mp4", action="store_true", help="write MP4 instead of GIF (needs ffmpeg on the PATH)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        for path in watch(args.run, args.agent, args.episodes, args.show, args.mp4):
+            print(path)
+    except WatchError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
