@@ -5,7 +5,8 @@
 Prints, per map, the episodes played, successes, deaths, time-outs, the mean ticks per
 walk, the long waits (stays of more than ``--long-wait`` ticks in a row, and the longest
 stay) and the mean milliseconds per decision, then the totals. ``--maps`` adds map
-files, e.g. ``tests/maps/staggered_blocks.txt``.
+files, e.g. ``tests/maps/staggered_blocks.txt``; ``--sight`` sets what the planner sees
+(default: the map's, else the env's). ``benchmarks/city_sight.py`` compares sights.
 """
 
 from __future__ import annotations
@@ -62,8 +63,11 @@ class MapResult:
         self.longest_wait = max(self.longest_wait, other.longest_wait)
 
 
-def run_map(map_name: str, episodes: int, seed: int, long_wait: int = LONG_WAIT_TICKS) -> MapResult:
-    env = gym.make("sandbox/CityNav-v0", map=map_name)
+def run_map(
+    map_name: str, episodes: int, seed: int, long_wait: int = LONG_WAIT_TICKS, sight: int | str | None = None
+) -> MapResult:
+    """``episodes`` walks, each in a fresh city reset with seed ``seed + episode``."""
+    env = gym.make("sandbox/CityNav-v0", map=map_name, sight=sight)
     spec = TaskSpec("city", env.observation_space, env.action_space, {"map": map_name})
     planner = TrafficPlanner(spec, seed=seed)
     result = MapResult(env.unwrapped.city_map.name)
@@ -96,12 +100,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the first episode on each map")
     parser.add_argument("--long-wait", type=int, default=LONG_WAIT_TICKS, help="ticks in a row a long wait exceeds")
     parser.add_argument("--maps", nargs="*", default=[], help="more maps to play: names or paths of map files")
+    parser.add_argument("--sight", default=None, help="sight radius in cells, or 'full' (default: the map's, else the env's)")
     args = parser.parse_args()
+    sight = None if args.sight is None else (args.sight if args.sight == "full" else int(args.sight))
 
     maps = ["train", "new"] + [f"random:{n}" for n in range(args.random_maps)] + args.maps
     total = MapResult("all")
     for map_name in maps:
-        result = run_map(map_name, args.episodes, args.seed, args.long_wait)
+        result = run_map(map_name, args.episodes, args.seed, args.long_wait, sight)
         print(result.line(), flush=True)
         total.add(result)
     print(total.line())

@@ -112,35 +112,42 @@ def test_hidden_traffic_unlike_the_published() -> None:
     assert successes >= 0.9 * 200
 
 
-@pytest.mark.parametrize("map_name", ["train", "new", "random:3", "random:11"])
-def test_predicted_closings_cover_every_car_move(map_name: str) -> None:
+@pytest.mark.parametrize("map_name, sight", [("train", 2), ("new", 3), ("random:3", None), ("random:11", None)])
+def test_predicted_closings_cover_every_car_move(map_name: str, sight: int | None) -> None:
     """Whatever the traffic does next, no car centre is on a cell before the planner
-    said it might be (cars in sight and cars still to come, turns, queues, speed 2)."""
+    said it might be: cars in sight, cars out of sight (which it never saw), cars still
+    to come, turns, queues, speed 2, as it walks and its window moves."""
     hidden = Traffic(entry_rate=0.3, speeds=(1, 2), speed_weights=(1.0, 1.0), turn_probability=0.5)
-    env = gym.make(CITY_ID, map=map_name, traffic=hidden)
+    env = gym.make(CITY_ID, map=map_name, traffic=hidden, sight=sight)
     env.unwrapped.record_car_paths = True  # the test looks inside; the planner never does
     planner = TrafficPlanner(city_spec(map_name), seed=0)
     horizon = planner.config.horizon_ticks
-    _, info = env.reset(seed=5)
+    observation, info = env.reset(seed=5)
     model = planner.street_model(info["city_map"])
-    checked = 0
-    for _ in range(40):
-        cars = np.asarray(info["cars"]).reshape(-1, 4).tolist()
-        closing = model.closing_ticks(cars, 2, horizon)
-        for tick in range(1, horizon + 1):
-            # the pedestrian waits on its sidewalk: only the time limit ends the walk
-            _, _, terminated, truncated, info = env.step(0)
-            assert not terminated
+    closings: list[np.ndarray] = []  # what the planner predicted at each tick of this walk, latest last
+    checked = out_of_sight = 0
+    for _ in range(400):
+        action = planner.act(observation, info)  # brings its belief up to date with what it sees
+        closings.append(model.closing_ticks(planner.belief, horizon))
+        closings = closings[-horizon:]
+        observation, _, terminated, truncated, info = env.step(action)
+        assert not info["death"]
+        in_sight = {tuple(car[:2]) for car in info["cars"].tolist()}
+        for ticks_ago, closing in enumerate(reversed(closings), start=1):
+            # predicted ticks_ago ticks back: this tick runs from time ticks_ago - 1 to ticks_ago
             for speed, path in env.unwrapped.car_paths:
-                for j, (row, col) in enumerate(path[1:], start=1):
+                for j, (row, col) in enumerate(path):
                     if 0 <= row < model.rows and 0 <= col < model.cols:
-                        at_time = (tick - 1) + j / speed
-                        assert closing[row * model.cols + col] <= int(np.ceil(at_time)), (tick, row, col)
+                        at_time = (ticks_ago - 1) + j / speed
+                        assert closing[row * model.cols + col] <= int(np.ceil(at_time)), (ticks_ago, row, col)
                         checked += 1
-            if truncated:
-                _, info = env.reset()
-                break
-    assert checked > 1000
+                        out_of_sight += ticks_ago == 1 and (row, col) not in in_sight and j == len(path) - 1
+        if terminated or truncated:
+            observation, info = env.reset()
+            planner.reset_episode()
+            closings = []
+    assert checked > 10_000
+    assert out_of_sight > 1000  # cars it could not see were covered too
 
 
 def test_training_plays_counted_trials_through_an_opaque_env() -> None:

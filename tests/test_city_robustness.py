@@ -233,9 +233,12 @@ def test_reset_options_take_numpy_cells_and_none():
     [
         ({"map": 7}, "city map 7 of type int"),
         ({"map": None}, "city map None"),
-        ({"window_radius": -1}, "window_radius = -1: expected an integer >= 0"),
-        ({"window_radius": 2.5}, "window_radius = 2.5"),
-        ({"window_radius": "3"}, "window_radius = '3'"),
+        ({"sight": -1}, "sight = -1: expected an integer >= 0 (cells), 'full' or None"),
+        ({"sight": 2.5}, "sight = 2.5"),
+        ({"sight": "3"}, "sight = '3'"),
+        ({"sight": True}, "sight = True"),
+        ({"shaping_gamma": 1.5}, "shaping_gamma = 1.5: expected a discount in [0, 1]"),
+        ({"shaping_gamma": float("nan")}, "shaping_gamma = nan: expected a finite number"),
         ({"max_steps": 0}, "max_steps = 0: expected an integer >= 1"),
         ({"min_start_goal_distance": 0}, "min_start_goal_distance = 0: expected an integer >= 1"),
         ({"warmup_ticks": -5}, "warmup_ticks = -5"),
@@ -257,7 +260,7 @@ def test_bad_constructor_arguments_are_value_errors_saying_what_was_expected(kwa
 
 
 def test_numpy_integers_are_good_arguments():
-    env = CityNavEnv("train", window_radius=np.int64(2), max_steps=np.int32(10), reward_goal=np.float32(2.0))
+    env = CityNavEnv("train", sight=np.int64(2), max_steps=np.int32(10), reward_goal=np.float32(2.0))
     assert env.observation_space.shape == (5 * 5 * 11 + 3,) and env.max_steps == 10
     runs(env, [0] * 12)
 

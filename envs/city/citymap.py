@@ -24,6 +24,7 @@ grid sets the map's name and its published (nominal) traffic::
     [city]
     name = train
     description = a small city to learn in
+    sight = 4                    ; optional: what anyone sees of the traffic, in cells, or full
     [traffic]
     entry_rate = 0.1             ; chance per entry cell per tick that a car drives in
     speeds = 1 2                 ; cells per tick a car may drive
@@ -33,7 +34,10 @@ grid sets the map's name and its published (nominal) traffic::
     ##..v^..##
     ...
 
-A file without a ``[grid]`` line is all grid (its name is the file's stem).
+A file without a ``[grid]`` line is all grid (its name is the file's stem). ``sight``
+is the map's default sight radius (the Chebyshev radius, in cells, of the window in
+which anyone sees the cars; ``full``: the whole map), used by CityNav-v0 when it is not
+given one; without it the env's default holds.
 
 Traffic rules (what a model of the cars needs; the env follows them exactly):
 
@@ -85,6 +89,7 @@ LEGEND = BUILDING + SIDEWALK + INTERSECTION + "".join(LANE_CHARS) + "".join(CROS
 
 MAPS_DIR = Path(__file__).parent / "maps"
 MAX_CAR_SPEED = 2  #: cells per tick; the observation scales car speed by it
+FULL_SIGHT = "full"  #: a sight that covers the whole map
 
 Cell = tuple[int, int]
 #: one move a car may make: the cell it drives into (None: it leaves the map) and its heading there
@@ -135,7 +140,7 @@ class Traffic:
 
 
 _HEADER_KEYS = {
-    "city": ("name", "description"),
+    "city": ("name", "description", "sight"),
     "traffic": ("entry_rate", "speeds", "speed_weights", "turn_probability"),
 }
 
@@ -155,6 +160,8 @@ class CityMap:
     grid: tuple[str, ...]
     traffic: Traffic = Traffic()
     description: str = ""
+    #: the default sight radius (cells, >= 0) or ``"full"``; None: the env's default
+    sight: int | str | None = None
     #: where the map came from (a file, ``<string>``, ``<generated city random:7>``) and the
     #: line of its first grid row: errors about the map as a whole point there
     source: str = field(default="<CityMap>", compare=False, repr=False)
@@ -180,6 +187,7 @@ class CityMap:
         object.__setattr__(self, "grid", tuple(self.grid))
         if isinstance(self.traffic, dict):
             object.__setattr__(self, "traffic", Traffic(**self.traffic))
+        object.__setattr__(self, "sight", checked_sight(self.sight, allow_none=True))
         _compile(self, self.source, self.first_grid_line)
 
     # -- shape and geometry --------------------------------------------------------------
@@ -251,7 +259,7 @@ class CityMap:
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # infos carry the map on every step; across processes it travels as its text
         # fields and arrives as the one shared object for that map
-        return _shared_city, (self.name, self.grid, self.traffic, self.description)
+        return _shared_city, (self.name, self.grid, self.traffic, self.description, self.sight)
 
     # -- text and dict forms -------------------------------------------------------------
 
@@ -270,6 +278,8 @@ class CityMap:
         lines = ["[city]", f"name = {self.name}"]
         if self.description:
             lines.append(f"description = {self.description}")
+        if self.sight is not None:
+            lines.append(f"sight = {self.sight}")
         t = self.traffic
         lines += [
             "[traffic]",
@@ -283,18 +293,22 @@ class CityMap:
         return "\n".join(lines) + "\n"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "name": self.name,
             "description": self.description,
             "grid": list(self.grid),
             "traffic": self.traffic.to_dict(),
         }
+        if self.sight is not None:
+            data["sight"] = self.sight
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<dict>") -> CityMap:
         if not isinstance(data, dict) or "name" not in data or "grid" not in data:
             raise MapError(
-                source, 1, 1, "expected a dict with 'name' and 'grid' (and optionally 'traffic', 'description')"
+                source, 1, 1,
+                "expected a dict with 'name' and 'grid' (and optionally 'traffic', 'description', 'sight')",
             )
         try:
             traffic = Traffic(**data.get("traffic", {}))
@@ -303,23 +317,43 @@ class CityMap:
         grid = data["grid"]
         if isinstance(grid, str) or not isinstance(grid, (list, tuple)):
             raise MapError(source, 1, 1, f"grid of type {type(grid).__name__}: expected a list of row strings")
+        try:
+            sight = checked_sight(data.get("sight"), allow_none=True)
+        except ValueError as error:
+            raise MapError(source, 1, 1, str(error)) from None
         return cls(
             name=str(data["name"]),
             grid=tuple(grid),
             traffic=traffic,
             description=str(data.get("description", "")),
+            sight=sight,
             source=source,
         )
 
 
-_SHARED_CITIES: dict[tuple[str, tuple[str, ...], Traffic, str], CityMap] = {}
+def checked_sight(value: Any, allow_none: bool = False) -> int | str | None:
+    """A sight radius: an integer >= 0 (cells) or ``"full"``; None only if ``allow_none``.
+    Anything else raises ValueError saying what was expected."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, str) and value == FULL_SIGHT:
+        return value
+    is_integer = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    if not is_integer or value < 0:
+        raise ValueError(f"sight = {value!r}: expected an integer >= 0 (cells) or {FULL_SIGHT!r}")
+    return int(value)
 
 
-def _shared_city(name: str, grid: tuple[str, ...], traffic: Traffic, description: str) -> CityMap:
+_SHARED_CITIES: dict[tuple[str, tuple[str, ...], Traffic, str, int | str | None], CityMap] = {}
+
+
+def _shared_city(
+    name: str, grid: tuple[str, ...], traffic: Traffic, description: str, sight: int | str | None = None
+) -> CityMap:
     """The one CityMap object with these fields in this process (built on first use)."""
-    key = (name, grid, traffic, description)
+    key = (name, grid, traffic, description, sight)
     if key not in _SHARED_CITIES:
-        _SHARED_CITIES[key] = CityMap(name=name, grid=grid, traffic=traffic, description=description)
+        _SHARED_CITIES[key] = CityMap(name=name, grid=grid, traffic=traffic, description=description, sight=sight)
     return _SHARED_CITIES[key]
 
 
@@ -384,11 +418,21 @@ def _parse(text: str, source: str) -> CityMap:
         raise MapError(source, name_value[1], name_value[2], "name is empty; expected 'name = NAME'")
     name = name_value[0] if name_value else ("unnamed" if source.startswith("<") else Path(source).stem)
     description = values["description"][0] if "description" in values else ""
+    sight = None
+    if "sight" in values:
+        raw, line, col = values["sight"]
+        try:
+            sight = checked_sight(int(raw) if raw.lstrip("-").isdigit() else raw)
+        except ValueError:
+            raise MapError(
+                source, line, col, f"sight = {raw!r}: expected a radius in cells (an integer >= 0) or {FULL_SIGHT!r}"
+            ) from None
     return CityMap(
         name=name,
         grid=tuple(grid_lines),
         traffic=traffic,
         description=description,
+        sight=sight,
         source=source,
         first_grid_line=first_grid_line,
     )

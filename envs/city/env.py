@@ -12,17 +12,24 @@ import numpy as np
 from gymnasium import spaces
 from scipy.ndimage import label
 
-from envs.city.citymap import HEADING_STEPS, MAX_CAR_SPEED, CityMap, MapError, Traffic
+from envs.city.citymap import FULL_SIGHT, HEADING_STEPS, MAX_CAR_SPEED, CityMap, MapError, Traffic, checked_sight
 from envs.city.maploader import load_map
 
 #: action -> (row step, column step): 0 stay, 1 north, 2 east, 3 south, 4 west
 ACTION_STEPS = ((0, 0), (-1, 0), (0, 1), (1, 0), (0, -1))
 ACTION_NAMES = ("stay", "north", "east", "south", "west")
 RESET_OPTIONS = ("start", "goal")  #: the keys ``reset(options=...)`` understands
-#: the per-cell tables (static observation, window, nearby cells; about 10 kB a cell at
-#: k = 3) are built when the pedestrian first stands on a cell and dropped at a reset once
-#: they cover more than this many window cells: 2**18, about 5,000 cells at k = 3, so all
-#: of a small city's cells and about 50 MB on a large one
+#: the sight radius (cells) when neither the env nor the map states one: the smallest at
+#: which the traffic planner crosses without a death and as well as with the whole map in
+#: sight (see the class doc, Arguments)
+DEFAULT_SIGHT = 5
+#: the discount of the learners the progress shaping is invariant for: the city's PPO, DQN
+#: and A2C all use 0.95 (agents/settings/*.toml)
+DEFAULT_SHAPING_GAMMA = 0.95
+#: the per-cell tables (static observation, window, nearby cells; about 20 kB a cell at
+#: sight 5) are built when the pedestrian first stands on a cell and dropped at a reset
+#: once they cover more than this many window cells: 2**18, about 2,000 cells at sight 5,
+#: so all of a small city's cells and about 50 MB on a large one
 CELL_TABLE_WINDOW_CELLS = 1 << 18
 #: walking-distance tables (one per goal, a list over all cells) kept, in cells: 2**20,
 #: about 8 MB; every goal of a small city, the last dozen on a 300 x 300 one
@@ -68,10 +75,10 @@ class CityNavEnv(gym.Env):
 
     ## Observation Space
 
-    A flat `Box(float32)` of `(2k+1)**2 * 11 + 3` values (542 for the default k = 3),
-    identical in layout on every map. First an egocentric window of (2k+1) x (2k+1)
-    cells centred on the pedestrian, not rotated (window row 0 is the northmost), cell
-    by cell in row-major order and 11 channels per cell; then the goal:
+    A flat `Box(float32)` of `(2s+1)**2 * 11 + 3` values, s the sight (1,334 for the
+    default s = 5), identical in layout on every map. First an egocentric window of
+    (2s+1) x (2s+1) cells centred on the pedestrian, not rotated (window row 0 is the
+    northmost), cell by cell in row-major order and 11 channels per cell; then the goal:
 
     | index                  | channel            | meaning                                     | range  |
     |------------------------|--------------------|---------------------------------------------|--------|
@@ -84,9 +91,16 @@ class CityNavEnv(gym.Env):
     | `-2`                   | goal dy            | (goal row - row) / D, south positive        | [-1, 1]|
     | `-1`                   | goal distance      | Manhattan distance to the goal / D          | [0, 1] |
 
-    `cell = row_in_window * (2k+1) + col_in_window`; a sidewalk is a cell with all
+    `cell = row_in_window * (2s+1) + col_in_window`; a sidewalk is a cell with all
     static channels 0. D = 32 cells on every map; the goal values are clipped. The car
     channels show the cars where they stand at the end of the tick.
+
+    **Sight.** The window is all anyone sees of the traffic: the sight s (cells, a
+    Chebyshev radius) bounds both the observation's car channels and the cars listed in
+    `info["cars"]`, so a planner reading `info` sees no car a learner's observation does
+    not show. The map itself (`info["city_map"]`: layout, lanes, turn rules, entries,
+    published traffic) is public, the street map any pedestrian may carry: that is the
+    planner's model.
 
     ## Rewards
 
@@ -96,14 +110,23 @@ class CityNavEnv(gym.Env):
     - `death`: `reward_death` (-1) on the step the pedestrian is hit, else 0;
     - `step`: `reward_step` (-0.001) on every step (small: a walk that times out must
       cost less than a death);
-    - `progress`: `progress_per_cell` (0.1) x (walking distance to the goal before the
-      step - after it), the walking distance being the shortest walk in cells around
-      buildings, cars ignored: potential-based shaping with potential
-      `-0.1 x walking distance`, so it leads around blocks, not into their walls.
+    - `progress`: potential-based shaping (Ng, Harada and Russell 1999),
+      `shaping_gamma x Phi(s') - Phi(s)` with the potential
+      `Phi(s) = -progress_per_cell x walking distance to the goal` (the shortest walk in
+      cells around buildings, cars ignored, so it leads around blocks, not into their
+      walls) and `Phi(s') = 0` once the walk has ended (goal or death): the absorbing
+      state's potential must be 0 for the shaping to leave the optimal policy unchanged
+      in an episodic task. A walk cut by the time limit has not ended (a learner
+      bootstraps from its last state), so that state keeps its potential. Over a walk
+      of T steps the progress terms, discounted by `shaping_gamma`, sum to
+      `shaping_gamma**T x Phi(s_T) - Phi(s_0)`.
 
-    So a death step pays exactly `-1 - 0.001 + 0.1 x (walking cells gained)`: -1.001
-    when hit while standing, -0.901 / -1.101 when hit on a step towards / away from the
-    goal.
+    The shaping leaves the optimal policy unchanged only for a learner that discounts
+    with `shaping_gamma`; the default 0.95 is the discount of the city's PPO, DQN and
+    A2C (``agents/settings/*.toml``). With the defaults, a step from walking distance d
+    to d - 1 pays `0.095 + 0.005 d` of progress, a stay `0.005 d`, and a death step
+    `-1 - 0.001 + 0.1 d` (d before the step): the potential it leaves behind is paid
+    out, as the invariance requires.
 
     ## Starting State
 
@@ -132,10 +155,16 @@ class CityNavEnv(gym.Env):
 
     `info` of every reset and step holds `position` (row, col), `goal` (row, col),
     `city_map` (the shared :class:`CityMap`: layout, lanes, turn rules, entries and the
-    *published* traffic), `cars` (int64 array (n, 4): row, col, heading 0 N / 1 E / 2 S /
-    3 W, speed in cells per tick; oldest car first, which is the order they move in),
-    `tick` (ticks since reset), `is_success` and `death` (bools); step infos add
-    `reward_components`, and the last step `outcome`.
+    *published* traffic), `cars` (the cars in sight: those on the cells of the
+    observation window, int64 array (n, 4): row, col, heading 0 N / 1 E / 2 S / 3 W,
+    speed in cells per tick; oldest car first, which is the order they move in), `tick`
+    (ticks since the reset, the walk's own clock), `is_success` and `death` (bools);
+    step infos add `reward_components`, and the last step `outcome`. None of these
+    depends on a car out of sight: there is no count of cars, no traffic clock, seed or
+    random state. A death is felt, not seen, but with a sight of 2 or more the car that
+    hits stands in sight at the tick's end. The whole traffic stays inside the env
+    (`CityNavEnv.all_cars()`, and `render()` draws it, dimming what is out of sight,
+    for people); agents are handed the observation and `info` alone.
 
     ## Arguments
 
@@ -143,7 +172,22 @@ class CityNavEnv(gym.Env):
       `"random:SEED:ROWSxCOLS"` (a generated city of that size, 12 to 1,000 a side) or
       the path of a map file.
     - `render_mode`: None or `"rgb_array"`.
-    - `window_radius`: k >= 0, the window is (2k+1) x (2k+1) cells.
+    - `sight`: what anyone sees of the traffic, the Chebyshev radius s in cells of the
+      observation window ((2s+1) x (2s+1) cells) and of `info["cars"]`: an integer >= 0,
+      `"full"` (radius max(rows, cols) - 1: the window covers the map from every cell;
+      the observation then grows with the map) or None: the map file's `sight` if it
+      states one, else `DEFAULT_SIGHT` = 5. A learner's network fits one sight: train
+      and transfer at the same one.
+
+      Why 5: it is the smallest sight at which the traffic planner, seeing no more than
+      the learners, crosses as well as with the whole map in sight, and it is safe there
+      (``benchmarks/city_sight.py``, ``results/tuning/city_sight.json``: 200 walks on
+      each of `train`, `new` and `random:0` to `random:24`, validation seeds). Deaths
+      are 0 at every sight, as the planner assumes a car may be anywhere it cannot see;
+      a short sight costs walks instead. A two-lane road takes three ticks to cross, the
+      far lane stood on during the third, and a car just out of sight, s + 1 cells up
+      that lane at 2 cells a tick, gets there by then unless s >= 4; at 4 a lane
+      entering at the map's edge just out of sight still bars some crossings.
     - `max_steps`: time limit in ticks, >= 1 (default 4 x (rows + cols)).
     - `min_start_goal_distance`: least Manhattan distance of start and goal, >= 1
       (default max(rows, cols) // 2).
@@ -153,6 +197,8 @@ class CityNavEnv(gym.Env):
     - `warmup_ticks`: traffic ticks before the pedestrian appears, >= 0 (default rows + cols).
     - `reward_goal`, `reward_death`, `reward_step`, `progress_per_cell`: the rewards,
       finite numbers.
+    - `shaping_gamma`: the discount of the progress shaping, in [0, 1] (default 0.95,
+      see Rewards).
 
     A map that cannot be loaded or played raises :class:`MapError` (a ValueError) naming
     the file, line and column and what is wrong: bytes that are not UTF-8, a malformed
@@ -164,7 +210,9 @@ class CityNavEnv(gym.Env):
 
     ## Version History
 
-    - v0: first version.
+    - v0: first version. Since changed in place: `sight` (formerly `window_radius`, 3)
+      bounds `info["cars"]` too, the default sight is 5, and the progress shaping is
+      discounted (`shaping_gamma`) with a zero potential at the end of a walk.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 8}
@@ -173,7 +221,7 @@ class CityNavEnv(gym.Env):
         self,
         map: str | CityMap = "train",
         render_mode: str | None = None,
-        window_radius: int = 3,
+        sight: int | str | None = None,
         max_steps: int | None = None,
         min_start_goal_distance: int | None = None,
         traffic: Traffic | dict[str, Any] | None = None,
@@ -182,6 +230,7 @@ class CityNavEnv(gym.Env):
         reward_death: float = -1.0,
         reward_step: float = -0.001,
         progress_per_cell: float = 0.1,
+        shaping_gamma: float = DEFAULT_SHAPING_GAMMA,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r}: expected None or 'rgb_array'")
@@ -189,7 +238,7 @@ class CityNavEnv(gym.Env):
         self.traffic = _true_traffic(self.city_map.traffic, traffic)
         self.render_mode = render_mode
         rows, cols = self.city_map.shape
-        self.window_radius = _integer("window_radius", window_radius, least=0)
+        self.sight = _sight_radius(sight, self.city_map)
         self.max_steps = _integer("max_steps", max_steps, least=1, default=4 * (rows + cols))
         self.min_start_goal_distance = _integer(
             "min_start_goal_distance", min_start_goal_distance, least=1, default=max(rows, cols) // 2
@@ -198,8 +247,11 @@ class CityNavEnv(gym.Env):
         self.reward_goal, self.reward_death = _real("reward_goal", reward_goal), _real("reward_death", reward_death)
         self.reward_step = _real("reward_step", reward_step)
         self.progress_per_cell = _real("progress_per_cell", progress_per_cell)
+        self.shaping_gamma = _real("shaping_gamma", shaping_gamma)
+        if not 0.0 <= self.shaping_gamma <= 1.0:
+            raise ValueError(f"shaping_gamma = {shaping_gamma!r}: expected a discount in [0, 1]")
 
-        side = 2 * self.window_radius + 1
+        side = 2 * self.sight + 1
         n_window = side * side * CELL_CHANNELS
         low = np.zeros(n_window + 3, dtype=np.float32)
         low[-3:-1] = -1.0
@@ -217,7 +269,7 @@ class CityNavEnv(gym.Env):
         self._walk_distances_kept = max(1, WALK_DISTANCE_CELLS // (rows * cols))
         #: per car, oldest first: [state = cell * 4 + heading, speed, self._car_rows[speed]]
         self._cars: list[list[Any]] = []
-        self._car_flat: list[int] = []  # the cars as info["cars"] rows, flattened
+        self._seen_flat: list[int] = []  # the cars in sight as info["cars"] rows, flattened
         self._traffic_rng: np.random.Generator | None = None
         #: when True, step() keeps in ``car_paths`` each car's path through the tick
         #: (for tests): ``(speed, [(row, col), ...])``, cells off the map included
@@ -247,7 +299,7 @@ class CityNavEnv(gym.Env):
 
         # the static observation of the whole map, padded by k cells of "blocked"; the
         # tables of one cell are cut from it when the pedestrian first stands there
-        k = self.window_radius
+        k = self.sight
         static = np.zeros((rows + 2 * k, cols + 2 * k, CELL_CHANNELS), dtype=np.float32)
         static[:, :, 0] = 1.0
         inner = static[k : k + rows, k : k + cols]
@@ -341,7 +393,7 @@ class CityNavEnv(gym.Env):
 
     def _build_cell_tables(self, cell: int) -> np.ndarray:
         """The tables of ``cell`` (its static observation, window and near cells); returns the first."""
-        rows, cols, k = self._rows, self._cols, self.window_radius
+        rows, cols, k = self._rows, self._cols, self.sight
         side = 2 * k + 1
         r, c = self._rc[cell]
         obs = np.zeros(self.observation_space.shape[0], dtype=np.float32)
@@ -403,11 +455,14 @@ class CityNavEnv(gym.Env):
         static = self._static_obs[start]
         obs = (static if static is not None else self._build_cell_tables(start)).copy()
         window = self._window[start]
-        for state, speed, _ in self._cars:
+        seen: list[int] = []
+        for state, speed, rows in self._cars:
             base = window.get(state >> 2)
             if base is not None:
                 obs[base + 6 + (state & 3)] = 1.0
                 obs[base + 10] = speed / MAX_CAR_SPEED
+                seen.extend(rows[state])
+        self._seen_flat = seen
         self._write_goal(obs, start)
         return obs, self._info(False, False)
 
@@ -420,7 +475,7 @@ class CityNavEnv(gym.Env):
         self._speed_total = float(sum(weights))
         self._speed_cdf = [(s, float(sum(weights[: j + 1]))) for j, s in enumerate(self.traffic.speeds)]
         self._cars = []
-        self._car_flat = []
+        self._seen_flat = []
         self._occupied = bytearray(self._rows * self._cols)
         self._next_entry = [self._entry_gap(self._traffic_rng.random()) for _ in self._entries]
         self._next_any_entry = min(self._next_entry)
@@ -443,14 +498,17 @@ class CityNavEnv(gym.Env):
         self._write_goal(obs, p1)
 
         success = p1 == self._goal and not death
+        terminated = success or death
+        truncated = not terminated and self._tick >= self.max_steps
         distance = self._walk_distance[p1]
         goal_reward = self.reward_goal if success else 0.0
         death_reward = self.reward_death if death else 0.0
-        progress = self.progress_per_cell * (self._distance - distance)
+        # gamma * Phi(s') - Phi(s), Phi = -progress_per_cell * walking distance, and 0 once the
+        # walk has ended; a truncated walk has not ended (its learner bootstraps from s')
+        potential_after = 0.0 if terminated else -self.progress_per_cell * distance
+        progress = self.shaping_gamma * potential_after + self.progress_per_cell * self._distance
         self._distance = distance
         reward = goal_reward + death_reward + self.reward_step + progress
-        terminated = success or death
-        truncated = not terminated and self._tick >= self.max_steps
         info = self._info(success, death)
         info["reward_components"] = {
             "goal": goal_reward,
@@ -471,7 +529,22 @@ class CityNavEnv(gym.Env):
 
         if self._background is None:
             self._background = draw_background(self.city_map)
-        return draw_city(self._background, self._car_array(), self._rc[self._pos], self._rc[self._goal])
+        return draw_city(
+            self._background, self.all_cars(), self._rc[self._pos], self._rc[self._goal], self._sight_box()
+        )
+
+    def all_cars(self) -> np.ndarray:
+        """Every car in the city, in sight or not, as rows of ``info["cars"]``, oldest first.
+
+        For tests and the human eye (render); no agent is given this.
+        """
+        return np.array([v for state, _, rows in self._cars for v in rows[state]], dtype=np.int64).reshape(-1, 4)
+
+    def _sight_box(self) -> tuple[int, int, int, int] | None:
+        """The cells in sight, (first row, first col, last row, last col); None: the whole map."""
+        (r, c), k = self._rc[self._pos], self.sight
+        box = (max(0, r - k), max(0, c - k), min(self._rows - 1, r + k), min(self._cols - 1, c + k))
+        return None if box == (0, 0, self._rows - 1, self._cols - 1) else box
 
     # -- the world -----------------------------------------------------------------------
 
@@ -541,9 +614,9 @@ class CityNavEnv(gym.Env):
                 if close and not death and any((s >> 2) == p1 for s in path):
                     death = _meets(self._path_cells(path), speed, self._rc[p0], self._rc[p1])
             if state >= 0:
-                flat.extend(rows[state])
                 base = window.get(cell)
                 if base is not None:
+                    flat.extend(rows[state])
                     obs[base + 6 + (state & 3)] = 1.0
                     obs[base + 10] = speed / MAX_CAR_SPEED
         if left_map:
@@ -564,18 +637,18 @@ class CityNavEnv(gym.Env):
                 rows = self._car_rows[speed]
                 self._cars.append([state, speed, rows])
                 occupied[cell] = 1
-                flat.extend(rows[state])
                 if record:
                     self.car_paths.append((1, [self._entry_back[e], self._rc[cell]]))
                 if cell == p1:
                     death = True  # it drives in onto the pedestrian at the end of the tick
                 base = window.get(cell)
                 if base is not None:
+                    flat.extend(rows[state])
                     obs[base + 6 + (state & 3)] = 1.0
                     obs[base + 10] = speed / MAX_CAR_SPEED
             self._next_any_entry = min(next_entry)
         self._u = u
-        self._car_flat = flat
+        self._seen_flat = flat
         return death
 
     def _path_cells(self, path: list[int]) -> list[tuple[int, int]]:
@@ -731,17 +804,12 @@ class CityNavEnv(gym.Env):
         distance = abs(dx) + abs(dy)
         obs[-1] = 1.0 if distance > 1.0 else distance
 
-    def _car_array(self) -> np.ndarray:
-        if len(self._car_flat) != 4 * len(self._cars):  # after a reset: not yet drawn by a tick
-            self._car_flat = [v for state, _, rows in self._cars for v in rows[state]]
-        return np.array(self._car_flat, dtype=np.int64).reshape(-1, 4)
-
     def _info(self, success: bool, death: bool) -> dict[str, Any]:
         return {
             "position": self._rc[self._pos],
             "goal": self._rc[self._goal],
             "city_map": self.city_map,
-            "cars": self._car_array(),
+            "cars": np.array(self._seen_flat, dtype=np.int64).reshape(-1, 4),
             "tick": self._tick,
             "is_success": success,
             "death": death,
@@ -794,6 +862,18 @@ def _true_traffic(published: Traffic, override: Traffic | dict[str, Any] | None)
         return dataclasses.replace(published, **fields)
     except (TypeError, ValueError) as error:
         raise ValueError(f"traffic {dict(override)!r}: {error}") from None
+
+
+def _sight_radius(sight: Any, city: CityMap) -> int:
+    """The sight radius in cells: ``sight``, else the map's, else :data:`DEFAULT_SIGHT`;
+    ``"full"`` is a window that covers the map from any cell of it."""
+    try:
+        value = checked_sight(sight, allow_none=True)
+    except ValueError:
+        raise ValueError(f"sight = {sight!r}: expected an integer >= 0 (cells), {FULL_SIGHT!r} or None") from None
+    if value is None:
+        value = city.sight if city.sight is not None else DEFAULT_SIGHT
+    return max(city.shape) - 1 if value == FULL_SIGHT else int(value)
 
 
 def _is_integer(value: Any) -> bool:

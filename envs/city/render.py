@@ -59,10 +59,13 @@ def draw_city(
     cars: np.ndarray,
     pedestrian: tuple[int, int],
     goal: tuple[int, int],
+    sight_box: tuple[int, int, int, int] | None = None,
     cell_px: int = CELL_PX,
 ) -> np.ndarray:
     """``background`` with the goal, the cars (blue: 1 cell/tick, red: faster; a light
-    on the side they head to) and the pedestrian painted on."""
+    on the side they head to) and the pedestrian painted on. Every car is drawn, for the
+    human eye; outside ``sight_box`` (first row, first col, last row, last col: the cells
+    the agents see) the picture is dimmed, so what the agents are not shown stands out."""
     image = background.copy()
     inset = max(1, cell_px // 6)
 
@@ -78,4 +81,9 @@ def draw_city(
         x = c * cell_px + middle + dc * (middle - inset - 2)
         image[y - 1 : y + 2, x - 1 : x + 2] = COLORS["headlight"]
     fill(*pedestrian, COLORS["pedestrian"], cell_px // 4)
+    if sight_box is not None:
+        r0, c0, r1, c1 = (edge * cell_px for edge in sight_box)
+        in_sight = image[r0 : r1 + cell_px, c0 : c1 + cell_px].copy()
+        image //= 2  # out of sight: half as bright
+        image[r0 : r1 + cell_px, c0 : c1 + cell_px] = in_sight
     return image
