@@ -341,7 +341,11 @@ def write_summary(out: Path, task: Task, study: Any, labels: list[str], study_se
     if not results:
         return
     plots.plot_run(out)
+    from sandbox.animation import write_animations
+    from sandbox.plotting import RunData
     from sandbox.run_report import write_report
+
+    write_animations(RunData.load(out))
     from sandbox.stats import INTERVAL_NOTE
 
     write_report(out)

@@ -1,7 +1,7 @@
 """Jobs as Ray tasks: the same job units, results and resume as the local pool, on a
 Ray cluster (``--executor ray --ray-address HOST:PORT``) or a local Ray runtime.
 
-Each task runs ``sandbox.runner._run`` on a worker that imports the sandbox itself
+Each task runs ``sandbox.jobs.run_in_worker`` on a worker that imports the sandbox itself
 (install it on every node of a cluster); progress is reported per finished job.
 """
 
@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.runner import Job, JobFailed, Progress, _run
+from sandbox.jobs import Job, JobFailed, Progress, run_in_worker
 
 
 def _job_on_ray(job: Job) -> tuple[Any, dict[str, Any] | None, tuple[str, str] | None]:
     import torch
 
     torch.set_num_threads(1)  # one core per task, as in the local pool
-    return _run(job)
+    return run_in_worker(job)
 
 
 def run_on_ray(jobs: list[Job], on_result: Callable[[dict[str, Any]], None], progress: Progress, workers: int,

@@ -57,20 +57,13 @@ def report(run_dir: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the run's tables as Markdown; with ``--files``, write its report.md and report.html."""
+    """Print the run's tables as Markdown."""
     argv = sys.argv[1:] if argv is None else argv
-    files = "--files" in argv
-    argv = [a for a in argv if a != "--files"]
     if len(argv) != 1:
-        print("usage: python -m sandbox.report RUN_FOLDER [--files]", file=sys.stderr)
+        print("usage: python -m sandbox.report RUN_FOLDER", file=sys.stderr)
         return 2
     try:
         print(report(Path(argv[0])))
-        if files:
-            from sandbox.run_report import write_report
-
-            for path in write_report(Path(argv[0])):
-                print(path)
     except (OSError, ValueError, KeyError) as error:  # a folder that holds no run, or another's files
         print(f"python -m sandbox.report: error: {argv[0]}: {type(error).__name__}: {error}", file=sys.stderr)
         return 2

@@ -3,13 +3,14 @@ results, from the run's saved files alone. What was run (command, agents, seeds,
 budgets, versions, machine), every table, every plot and animation, and one paragraph
 per finding, each sentence generated from the numbers (no hand-written claims).
 
-    python -m sandbox.report results/city/<run> --files
+    python -m sandbox.run_report results/city/<run>
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,3 +186,21 @@ def write_report(folder: Path) -> list[Path]:
     markdown.write_text(to_markdown(run, parts))
     page.write_text(to_html(run, parts))
     return [markdown, page]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m sandbox.run_report RUN_FOLDER", file=sys.stderr)
+        return 2
+    try:
+        for path in write_report(Path(argv[0])):
+            print(path)
+    except (OSError, ValueError, KeyError) as error:  # a folder that holds no run, or another's files
+        print(f"python -m sandbox.run_report: error: {argv[0]}: {type(error).__name__}: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
