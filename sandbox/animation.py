@@ -222,18 +222,21 @@ def write_animations(run: RunData, agents: list[str] | None = None, episodes: in
 def write_planner_beside_learner(run: RunData, task: Task, folder: Path, agents: list[str],
                                  mp4: bool = False) -> Path | None:
     """The planner beside the best learner (seed 0; in a run without learners, the best
-    other agent) on the first held-out situation, in one animation; None unless both are
-    among ``agents``."""
+    other agent) on one held-out situation, the first where their outcomes differ if any
+    (else the first), in one animation; None unless both are among ``agents``."""
     seed0 = [j for j in run.train_jobs if j["seed"] == 0 and j["agent"] in agents]
     planner = next((j["agent"] for j in seed0 if run.kind(j["agent"]) == "planner"), None)
     rival = best_learner_job(run, seed0) or max(
         (j for j in seed0 if run.kind(j["agent"]) != "planner"), key=lambda j: j["final_success_rate"], default=None)
     if planner is None or rival is None:
         return None
-    pair = [next((e for e in saved_episodes(run, agent) if not e.transfer), None)
+    home = [[e for e in saved_episodes(run, agent) if not e.transfer and e.seed == 0]
             for agent in (planner, rival["agent"])]
-    if any(episode is None or episode.seed != 0 for episode in pair):
+    pairs = list(zip(*home))  # the same situations, by their place in the held-out set
+    if not pairs:
         return None
+    # The situation that shows the contrast, if there is one: where their outcomes differ.
+    pair = next((p for p in pairs if bool(p[0].trace.get("success")) != bool(p[1].trace.get("success"))), pairs[0])
     rival_kind = "learner" if run.kind(rival["agent"]) == "learner" else "other agent"
     title = f"{episode_title(run, pair[0])}: the planner beside the best {rival_kind}"
-    return save(task, pair, title, folder / f"{file_safe(planner)}-vs-{file_safe(rival['agent'])}-episode0", mp4)
+    return save(task, list(pair), title, folder / f"{file_safe(planner)}-vs-{file_safe(rival['agent'])}", mp4)

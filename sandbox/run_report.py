@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sandbox.plotting import RunData, trials_label
 from sandbox.report import markdown_table, run_tables
 from sandbox.stats import INTERVAL_NOTE, censored_median, format_count
@@ -34,8 +36,8 @@ def _median(values: list[Any]) -> float | None:
 
 
 def _rate(values: list[float]) -> str:
-    known = sorted(v for v in values if v is not None)
-    return f"{100 * known[len(known) // 2]:.0f} %" if known else "n/a"
+    known = [v for v in values if v is not None]
+    return f"{100 * float(np.median(known)):.0f} %" if known else "n/a"
 
 
 def _text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
@@ -81,7 +83,7 @@ def findings(run: RunData) -> list[str]:
         for agent in transfer:
             entry = summary[agent]
             fractions = [f for f in entry["relearn_fraction"] if f is not None]
-            relearn = (f"relearn fraction {sorted(fractions)[len(fractions) // 2]:.2f}" if fractions
+            relearn = (f"relearn fraction {float(np.median(fractions)):.2f}" if fractions
                        else "relearn fraction censored (one of the two never became reliable there)")
             parts.append(f"{agent} {_rate(entry['transfer_zero_shot_success'])} zero-shot, {relearn}")
         paragraphs.append(f"**Transfer to the new world** ({over}): " + "; ".join(parts) + ".")

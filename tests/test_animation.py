@@ -61,7 +61,7 @@ def test_every_agent_animates_and_the_planner_beside_the_other(runs, task):
     names = {path.name for path in paths}
     planner, other = AGENTS[task].split(",")
     assert {f"{planner}-seed0-episode0.gif", f"{planner}-seed0-episode1.gif", f"{other}-seed0-episode0.gif"} <= names
-    assert f"{planner}-vs-{other}-episode0.gif" in names
+    assert f"{planner}-vs-{other}.gif" in names
     assert all(path.parent == runs[task] / "animations" for path in paths)
 
 
