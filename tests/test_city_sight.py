@@ -160,7 +160,7 @@ class SightOnly(gym.Wrapper):
         raise AttributeError(f"the planner may not read env.{name}")
 
 
-@pytest.mark.parametrize("map_name, walks", [("new", 150), ("random:7", 75), ("random:20", 75)])
+@pytest.mark.parametrize("map_name, walks", [("train", 100), ("new", 200), ("random:7", 100), ("random:20", 100)])
 def test_the_planner_never_dies_at_the_default_sight(map_name: str, walks: int) -> None:
     env = SightOnly(gym.make(CITY_ID, map=map_name))
     with pytest.raises(AttributeError):
