@@ -92,7 +92,7 @@ GOALS_KEPT = 256  #: goals per map whose static costs are kept
 #: kerbs whose closings with nothing in sight are kept, worked out again for the static
 #: walk that avoids a stretch (a few dozen values each)
 KERB_CLOSINGS_KEPT = 4096
-#: the observation's layout (CityNav-v0's docstring): 11 values per window cell, then 3 of the goal
+#: the observation's layout (CityNav-v1's docstring): 11 values per window cell, then 3 of the goal
 CELL_CHANNELS, GOAL_VALUES = 11, 3
 
 
@@ -106,13 +106,13 @@ class PlannerConfig:
 
 
 def sight_of(observation: Any) -> int:
-    """The sight radius (cells) an observation of CityNav-v0 shows: its window is
+    """The sight radius (cells) an observation of CityNav-v1 shows: its window is
     ``(2 * sight + 1)**2`` cells of ``CELL_CHANNELS`` values, then the goal's values."""
     size = np.asarray(observation).size - GOAL_VALUES
     side = isqrt(max(0, size) // CELL_CHANNELS)
     if size <= 0 or side * side * CELL_CHANNELS != size or side % 2 == 0:
         raise ValueError(
-            f"observation of {size + GOAL_VALUES} values: expected a CityNav-v0 observation, "
+            f"observation of {size + GOAL_VALUES} values: expected a CityNav-v1 observation, "
             f"(2 * sight + 1)**2 * {CELL_CHANNELS} + {GOAL_VALUES} values"
         )
     return side // 2

@@ -1,4 +1,4 @@
-"""Set-up time, peak memory and step time of CityNav-v0 on a large generated city.
+"""Set-up time, peak memory and step time of CityNav-v1 on a large generated city.
 
 Each measurement runs in a fresh Python process, so its peak resident memory
 (``ru_maxrss``) is the city's alone on top of the imports, which are measured apart.
@@ -120,7 +120,7 @@ def main() -> None:
 
     timed = in_fresh_process(args.map, args.steps, traced=False)
     traced = in_fresh_process(args.map, args.steps, traced=True)
-    print(f"CityNav-v0 on {args.map}: {timed['shape']} cells, {timed['sidewalks']:,} sidewalks")
+    print(f"CityNav-v1 on {args.map}: {timed['shape']} cells, {timed['sidewalks']:,} sidewalks")
     print(f"  load map:          {timed['load_s']:.2f} s")
     print(f"  build env:         {timed['env_s']:.2f} s")
     print(f"  first reset:       {timed['reset_s']:.2f} s (warm-up ticks of traffic)")

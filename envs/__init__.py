@@ -5,7 +5,7 @@ from __future__ import annotations
 from gymnasium.envs.registration import register, registry
 
 ROCKET_ID = "sandbox/RocketLaunch-v0"
-CITY_ID = "sandbox/CityNav-v0"
+CITY_ID = "sandbox/CityNav-v1"
 
 if ROCKET_ID not in registry:
     register(id=ROCKET_ID, entry_point="envs.rocket.env:RocketLaunchEnv")

@@ -1,4 +1,4 @@
-"""CityNav-v0: API checks, determinism, starts and goals, and deaths checked in continuous time."""
+"""CityNav-v1: API checks, determinism, starts and goals, and deaths checked in continuous time."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def test_meeting_rule_matches_the_referee_for_every_small_situation():
 def test_gymnasium_check_env():
     from gymnasium.utils.env_checker import check_env
 
-    check_env(gym.make("sandbox/CityNav-v0", render_mode="rgb_array").unwrapped, skip_render_check=False)
+    check_env(gym.make("sandbox/CityNav-v1", render_mode="rgb_array").unwrapped, skip_render_check=False)
 
 
 def test_stable_baselines3_check_env():
@@ -85,7 +85,7 @@ def test_stable_baselines3_check_env():
 def test_made_by_id_on_every_map_with_one_observation_shape():
     shapes = set()
     for name in ("train", "new", "random:5", "random:11"):
-        env = gym.make("sandbox/CityNav-v0", map=name)
+        env = gym.make("sandbox/CityNav-v1", map=name)
         obs, info = env.reset(seed=1)
         assert env.observation_space.contains(obs)
         side = 2 * DEFAULT_SIGHT + 1

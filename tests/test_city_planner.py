@@ -11,7 +11,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import envs  # noqa: F401  (registers sandbox/CityNav-v0)
+import envs  # noqa: F401  (registers sandbox/CityNav-v1)
 from agents.base import TaskSpec
 from agents.city_planner import TrafficPlanner
 from agents.random_agent import RandomAgent
@@ -19,7 +19,7 @@ from envs.city.citymap import Traffic
 from agents.ledger import Ledger
 from agents.plugins import load_agent
 
-CITY_ID = "sandbox/CityNav-v0"
+CITY_ID = "sandbox/CityNav-v1"
 RANDOM_MAPS = [f"random:{n}" for n in range(25)]
 
 

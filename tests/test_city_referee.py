@@ -1,4 +1,4 @@
-"""An independent referee of deaths in CityNav-v0, written from the documented rules alone.
+"""An independent referee of deaths in CityNav-v1, written from the documented rules alone.
 
 Random walks on several cities are replayed tick by tick. For every tick the referee
 works out, from the cars before and after it (``info["cars"]``, oldest first) and the

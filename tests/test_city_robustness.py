@@ -1,4 +1,4 @@
-"""CityNav-v0 given odd input: maps it cannot run, bad files, bad actions, options and arguments.
+"""CityNav-v1 given odd input: maps it cannot run, bad files, bad actions, options and arguments.
 
 Every map either loads and runs or fails with MapError naming the file, line, column and
 what is wrong; everything else the env is given is checked with a ValueError that says

@@ -12,14 +12,14 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import envs  # noqa: F401  (registers sandbox/CityNav-v0)
+import envs  # noqa: F401  (registers sandbox/CityNav-v1)
 from agents.base import TaskSpec
 from agents.city_planner import TrafficPlanner, sight_of
 from envs.city.citymap import CityMap, MapError, Traffic
 from envs.city.env import DEFAULT_SIGHT, CityNavEnv
 from envs.city.maploader import load_map
 
-CITY_ID = "sandbox/CityNav-v0"
+CITY_ID = "sandbox/CityNav-v1"
 #: every key a reset's or a step's info may hold, and nothing else
 INFO_KEYS = {"position", "goal", "city_map", "cars", "tick", "is_success", "death", "reward_components", "outcome"}
 BUSY = Traffic(entry_rate=0.3, speeds=(1, 2), speed_weights=(1.0, 1.0), turn_probability=0.4)

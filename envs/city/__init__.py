@@ -1,4 +1,4 @@
-"""The city world: a pedestrian crossing a grid city with one-way traffic (``sandbox/CityNav-v0``)."""
+"""The city world: a pedestrian crossing a grid city with one-way traffic (``sandbox/CityNav-v1``)."""
 
 from envs.city.citymap import CityMap, MapError, Traffic
 from envs.city.maploader import builtin_map_names, load_map

@@ -36,7 +36,7 @@ grid sets the map's name and its published (nominal) traffic::
 
 A file without a ``[grid]`` line is all grid (its name is the file's stem). ``sight``
 is the map's default sight radius (the Chebyshev radius, in cells, of the window in
-which anyone sees the cars; ``full``: the whole map), used by CityNav-v0 when it is not
+which anyone sees the cars; ``full``: the whole map), used by CityNav-v1 when it is not
 given one; without it the env's default holds.
 
 Traffic rules (what a model of the cars needs; the env follows them exactly):

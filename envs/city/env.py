@@ -1,4 +1,4 @@
-"""CityNav-v0: a pedestrian crosses a grid city whose cars do not stop for it."""
+"""CityNav-v1: a pedestrian crosses a grid city whose cars do not stop for it."""
 
 from __future__ import annotations
 
@@ -226,9 +226,11 @@ class CityNavEnv(gym.Env):
 
     ## Version History
 
-    - v0: first version. Since changed in place: `sight` (formerly `window_radius`, 3)
-      bounds `info["cars"]` too, the default sight is 5, and the progress shaping is
-      discounted (`shaping_gamma`) with a zero potential at the end of a walk.
+    - v1: one sight for everyone: `sight` (formerly `window_radius`, 3) bounds
+      `info["cars"]` too, and the default sight is 5 (an 11 x 11 window, 1,334 values);
+      the progress shaping is potential-based for a learner discounting with
+      `shaping_gamma` (zero potential at the end of a walk); inputs are validated.
+    - v0: first version (7 x 7 window; `info["cars"]` listed every car of the city).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 8}

@@ -1,4 +1,4 @@
-"""The city task: one walk per trial across a city full of cars (``sandbox/CityNav-v0``),
+"""The city task: one walk per trial across a city full of cars (``sandbox/CityNav-v1``),
 then the same in a city never seen before."""
 
 from __future__ import annotations
@@ -211,9 +211,9 @@ def check_sight(text: str) -> int | str:
     try:
         radius = int(text)
     except ValueError:
-        raise ValueError(f"expected a radius in cells (a whole number from 1) or 'full', got {text!r}") from None
-    if radius < 1:
-        raise ValueError(f"expected a radius in cells (a whole number from 1) or 'full', got {text!r}")
+        raise ValueError(f"expected a radius in cells (a whole number from 0) or 'full', got {text!r}") from None
+    if radius < 0:
+        raise ValueError(f"expected a radius in cells (a whole number from 0) or 'full', got {text!r}")
     return radius
 
 

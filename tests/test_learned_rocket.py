@@ -1,0 +1,126 @@
+"""The learned-model agent: it learns to hit on a small budget where random search does
+not, from what the env returns alone (never the hidden constants), starts a new world
+with its networks and without the old world's launches, and repeats itself."""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+import envs
+from agents import Agent, Ledger, TaskSpec
+from agents.learned_rocket import LearnedRocketModel
+from envs.rocket.world import load_world
+from sandbox.experiment import JobConfig, run_job
+from sandbox.tasks.rocket import ROCKET
+from tests.test_rocket_planner import SealedEnv, SealedWorld
+
+SPEC = "agents.learned_rocket:LearnedRocketModel"
+
+
+def agent_for(world, seed: int = 0, **settings) -> LearnedRocketModel:
+    probe = ROCKET.make_env(world=world)
+    spec = TaskSpec("rocket", probe.observation_space, probe.action_space, {"world": world})
+    probe.close()
+    return LearnedRocketModel(spec, seed, LearnedRocketModel.resolve_settings("rocket", settings))
+
+
+def weights(agent: LearnedRocketModel) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in agent.ensemble.parameters()]
+
+
+def test_written_against_the_public_interface_with_settings_as_data():
+    assert issubclass(LearnedRocketModel, Agent) and LearnedRocketModel.name == "learned-model"
+    assert LearnedRocketModel.tasks == ("rocket",) and not LearnedRocketModel.identifies_worlds
+    settings = LearnedRocketModel.resolve_settings("rocket", {"members": 3, "hidden": [16]})
+    assert settings["members"] == 3 and set(settings) == set(LearnedRocketModel.default_settings("rocket"))
+    agent = agent_for("earth_moon", members=3, hidden=[16])
+    assert agent.ensemble.members == 3 and agent.ensemble.weights[0].shape == (3, 4, 16)
+
+
+def test_learns_to_hit_on_a_small_budget_where_random_search_does_not():
+    budget, seeds = 80, (0, 1, 2)
+
+    def final_success(agent: str, spec: str, seed: int) -> float:
+        config = JobConfig("rocket", agent, seed=seed, budget=budget, eval_episodes=20, eval_points=1,
+                           reliable_bar=0.9, env_kwargs={"world": "earth_moon"}, agent_spec=spec)
+        return run_job(config)["final_success_rate"]
+
+    learned = [final_success("learned-model", SPEC, seed) for seed in seeds]
+    random = [final_success("random", "", seed) for seed in seeds]
+    assert statistics.mean(random) <= 0.05
+    assert statistics.mean(learned) >= 0.6, learned  # not one lucky seed: the mean over seeds
+    assert min(learned) > max(random), (learned, random)
+
+
+def test_never_reads_the_true_constants():
+    world = load_world("super_earth")
+    true = world.nominal.scaled(gm_earth=0.9, gm_moon=1.15, engine_efficiency=1.1)
+    world = dataclasses.replace(world, true=true, delta_v_km_s=(2.5, 4.0))
+    sealed = SealedWorld(world)
+
+    def make() -> gym.Env:
+        env = gym.make(envs.ROCKET_ID, world=world)
+        env.unwrapped.world = sealed  # the simulator already holds what it flies
+        return SealedEnv(env)
+
+    probe = make()
+    spec = TaskSpec("rocket", probe.observation_space, probe.action_space, {"world": sealed})
+    agent = LearnedRocketModel(spec, seed=0)
+    ledger = Ledger(make)
+    agent.train(ledger, 40)
+    assert ledger.n_trials == 40 and ledger.n_successes >= 3
+    hits = 0
+    for i in range(10):
+        observation, _ = probe.reset(seed=500 + i)
+        # act plans from the observation alone: an empty info is enough
+        hits += bool(probe.step(agent.act(observation, {}))[4]["is_success"])
+    assert hits >= 7
+
+
+def test_a_new_world_keeps_the_networks_and_drops_the_old_launches():
+    agent = agent_for("earth_moon", random_launches=4, refit_every_launch_until=10)
+    home = Ledger(lambda: ROCKET.make_env(world="earth_moon"))
+    agent.train(home, 12)
+    assert len(agent.misses) == 12 and agent.fitted_on == 12
+    home_misses, kept = list(agent.misses), weights(agent)
+
+    new = Ledger(lambda: ROCKET.make_env(world="super_earth"))
+    agent.train(new, 3)  # the random launches that seed the new world's data: no refit yet
+    assert len(agent.misses) == len(agent.inputs) == 3 and agent.fitted_on == 0
+    assert not set(agent.misses) & set(home_misses)
+    assert all(torch.equal(a, b) for a, b in zip(kept, weights(agent)))  # the networks were kept as they were
+    agent.train(new, 6)  # refitted from those weights on the new world's launches alone
+    assert len(agent.misses) == agent.fitted_on == 6
+    assert any(not torch.equal(a, b) for a, b in zip(kept, weights(agent)))
+    agent.train(home, 13)  # and back home: the home launches were dropped for good
+    assert len(agent.misses) == 1
+
+
+def test_the_signed_miss_is_within_one_moon_radius_exactly_on_hits():
+    agent = agent_for("super_earth", seed=3)
+    ledger = Ledger(lambda: ROCKET.make_env(world="super_earth"))
+    agent.train(ledger, 30)
+    hits = np.array([trial.success for trial in ledger.trials])
+    misses = np.abs(agent.misses)
+    assert hits.any() and (~hits).any()
+    assert (misses[hits] <= 1.0).all() and (misses[~hits] > 1.0).all()
+
+
+def test_same_seed_same_results():
+    config = JobConfig("rocket", "learned-model", seed=4, budget=20, eval_episodes=4, eval_points=3,
+                       reliable_bar=0.9, env_kwargs={"world": "super_earth"}, agent_spec=SPEC)
+    first, second = run_job(config), run_job(config)
+    strip = lambda job: [{k: v for k, v in row.items() if k != "wall_time_s"} for row in job["evaluations"]]  # noqa: E731
+    assert strip(first) == strip(second)
+    assert first["traces"] == second["traces"]
+    assert first["trials_to_first_success"] == second["trials_to_first_success"]
+    # and evaluation is deterministic: the same observation, the same action
+    agent = agent_for("earth_moon", seed=4)
+    agent.train(Ledger(lambda: ROCKET.make_env(world="earth_moon")), 10)
+    observation = np.array([0.6, 0.8, 0.1], dtype=np.float32)
+    assert np.array_equal(agent.act(observation, {}), agent.act(observation, {}))
