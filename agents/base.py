@@ -35,7 +35,10 @@ import numpy as np
 
 from agents.ledger import Ledger
 
-KINDS = ("planner", "learner", "baseline")  #: what an agent declares itself to be; plots group by it
+#: what an agent declares itself to be (plots group by it): a planner handed a model of
+#: the world, a learner that learns a model from its own trials and plans on it, a
+#: model-free learner mapping observations to actions, or a baseline
+KINDS = ("planner", "learned-model", "learner", "baseline")
 
 
 class SettingsError(ValueError):
@@ -70,7 +73,7 @@ class Agent(ABC):
     """
 
     name: ClassVar[str] = ""  #: set by ``register``; a class run from a spec is named by it
-    kind: ClassVar[str] = "learner"  #: "planner", "learner" or "baseline"
+    kind: ClassVar[str] = "learner"  #: one of KINDS: "planner", "learned-model", "learner" or "baseline"
     description: ClassVar[str] = ""  #: one line for listings; the docstring's first line if empty
     #: tasks the agent can play; empty means any
     tasks: ClassVar[tuple[str, ...]] = ()

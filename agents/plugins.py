@@ -22,8 +22,11 @@ from agents.base import REGISTERED, Agent
 
 AGENT_ENTRY_POINTS = "sandbox.agents"  #: entry-point group under which installed packages declare agents
 
-#: the built-in agents, by name, and where their classes live (imported only when used)
-BUILTIN_AGENTS = {
+#: the built-in agents, by name, and where their classes live (imported only when used);
+#: a name may stand for one class per task
+BUILTIN_AGENTS: dict[str, str | dict[str, str]] = {
+    "learned-model": {"rocket": "agents.learned_rocket:LearnedRocketModel",
+                      "city": "agents.learned_city:LearnedCityModel"},
     "planner": "agents.rocket_planner:PhysicsPlanner",
     "traffic-planner": "agents.city_planner:TrafficPlanner",
     "random": "agents.random_agent:RandomAgent",
@@ -97,7 +100,7 @@ def declared(group: str) -> dict[str, str]:
     return {ep.name: ep.value for ep in entry_points(group=group)}
 
 
-def agent_names() -> dict[str, str]:
+def agent_names() -> dict[str, str | dict[str, str]]:
     """Every agent known by name, and where its class lives: built-ins, installed
     packages' entry points, and agents registered by modules imported so far."""
     names = dict(BUILTIN_AGENTS)
@@ -106,8 +109,9 @@ def agent_names() -> dict[str, str]:
     return names
 
 
-def load_agent(spec: str) -> type[Agent]:
-    """The agent class a name or a ``module:Class`` / ``file.py:Class`` spec names."""
+def load_agent(spec: str, task: str | None = None) -> type[Agent]:
+    """The agent class a name or a ``module:Class`` / ``file.py:Class`` spec names (for
+    ``task``, where the name stands for one class per task)."""
     if is_code_path(spec):
         cls = load_object(spec)
     elif spec in REGISTERED:
@@ -116,7 +120,12 @@ def load_agent(spec: str) -> type[Agent]:
         names = agent_names()
         if spec not in names:
             raise PluginError(f"unknown agent {spec!r}")
-        cls = load_object(names[spec])
+        where = names[spec]
+        if isinstance(where, dict):
+            if task not in where:
+                raise PluginError(f"agent {spec!r} plays {', '.join(where)}, not {task}")
+            where = where[task]
+        cls = load_object(where)
     if not (isinstance(cls, type) and issubclass(cls, Agent)):
         raise PluginError(f"{spec!r} is {_describe(cls)}, not a subclass of agents.Agent")
     if getattr(cls, "__abstractmethods__", None):
@@ -129,15 +138,17 @@ def plays(cls: type[Agent], task: str, action_space: Any = None) -> bool:
     return cls.plays(task, action_space)
 
 
-def load_all_agents(on_error: Callable[[str, PluginError], None] | None = None) -> dict[str, type[Agent]]:
-    """Every named agent's class; an agent that fails to load is passed to ``on_error``."""
-    loaded = {}
-    for name in agent_names():
-        try:
-            loaded[name] = load_agent(name)
-        except PluginError as error:
-            if on_error is not None:
-                on_error(name, error)
+def load_all_agents(on_error: Callable[[str, PluginError], None] | None = None) -> list[tuple[str, type[Agent]]]:
+    """Every named agent's class (a name of one class per task: each); an agent that fails
+    to load is passed to ``on_error``."""
+    loaded = []
+    for name, where in agent_names().items():
+        for task in (where if isinstance(where, dict) else [None]):
+            try:
+                loaded.append((name, load_agent(name, task)))
+            except PluginError as error:
+                if on_error is not None:
+                    on_error(name, error)
     return loaded
 
 

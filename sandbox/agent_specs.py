@@ -32,7 +32,7 @@ class RunAgent:
 
 def valid_agents(task: str, action_space: gym.Space | None = None) -> list[str]:
     """Names of the agents that can play ``task`` (acting in ``action_space``)."""
-    return [name for name, cls in load_all_agents().items() if plays(cls, task, action_space)]
+    return list(dict.fromkeys(name for name, cls in load_all_agents() if plays(cls, task, action_space)))
 
 
 def resolve_agents(task: Task, text: str | None, assignments: list[str], config_file: Path | None,
@@ -45,7 +45,7 @@ def resolve_agents(task: Task, text: str | None, assignments: list[str], config_
     resolved: list[tuple[str, str, type[Agent]]] = []
     for spec in dict.fromkeys(specs):
         try:
-            cls = load_agent(spec)
+            cls = load_agent(spec, task.name)
         except PluginError as error:
             raise ValueError(f"{error}; valid agents for {task.name}: {', '.join(valid_agents(task.name, action_space))}, "
                              "or package.module:Class, or path/to/file.py:Class") from None

@@ -18,14 +18,14 @@ def listing() -> str:
     failures: list[str] = []
     loaded = load_all_agents(on_error=lambda name, error: failures.append(f"{name}: cannot load ({error})"))
     names = agent_names()
-    rows = [(name, cls.plays_description(), cls.kind, cls.summary_line()) for name, cls in loaded.items()]
+    rows = [(name, cls.plays_description(), cls.kind, cls.summary_line()) for name, cls in loaded]
     header = ("agent", "tasks", "kind", "description")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
     line = lambda row: "  ".join(c.ljust(w) for c, w in zip(row[:3], widths)) + "  " + row[3]  # noqa: E731
     text = [line(header), line(tuple("-" * w for w in widths) + ("-" * 11,))]
     text += [line(row) for row in rows]
     text += failures
-    text.append(f"\n{len(rows)} agents ({len(names)} named). Any other agent runs by its class: "
+    text.append(f"\n{len(rows)} agents ({len(names)} names). Any other agent runs by its class: "
                 "--agents package.module:Class or --agents path/to/file.py:Class.")
     return "\n".join(text)
 

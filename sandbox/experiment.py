@@ -212,7 +212,7 @@ def run_job(config: JobConfig, on_evaluation: Callable[[dict], None] | None = No
         on_evaluation = tensorboard_logger(log_dir, on_evaluation)
     spec = TaskSpec(task.name, probe.observation_space, probe.action_space, dict(home_kwargs), log_dir)
     probe.close()
-    agent = load_agent(config.agent_spec or config.agent)(spec, config.seed, config.agent_settings)
+    agent = load_agent(config.agent_spec or config.agent, task.name)(spec, config.seed, config.agent_settings)
     budget = config.budget if config.phase == "train" else config.transfer_budget
     job: dict[str, Any] = {
         "agent": config.agent,

@@ -20,8 +20,8 @@ from sandbox.stats import censored_median, format_count, median_interval  # noqa
 
 #: colours of the built-in agents; any other agent gets one from its name (the same in every run)
 COLORS = {"planner": "tab:green", "traffic-planner": "tab:green", "random": "0.5", "ppo": "tab:blue",
-          "sac": "tab:orange", "td3": "tab:red", "dqn": "tab:purple", "a2c": "tab:brown"}
-PALETTE = ("tab:cyan", "tab:olive", "tab:pink", "darkgoldenrod", "teal", "slateblue", "crimson", "tab:gray")
+          "sac": "tab:orange", "td3": "tab:red", "dqn": "tab:purple", "a2c": "tab:brown", "learned-model": "tab:cyan"}
+PALETTE = ("tab:olive", "tab:pink", "darkgoldenrod", "teal", "slateblue", "crimson", "tab:gray")
 
 
 @dataclass
