@@ -1,0 +1,3 @@
+from sandbox.bench.cli import main
+
+raise SystemExit(main())
