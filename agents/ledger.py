@@ -42,7 +42,8 @@ class Ledger:
     trace: Callable[[dict[str, Any]], Any] | None = None
     traces_kept: int = 5  #: paths of the first this-many trials are kept, and of the latest one
     first_traces: list[dict[str, Any]] = field(default_factory=list)
-    last_trace: dict[str, Any] | None = None
+    #: the latest trial and its last info, turned into a path only when asked for
+    _latest: tuple[Trial, dict[str, Any]] | None = field(default=None, repr=False)
     #: the training budget: no agent trains past this many trials (None: no limit)
     limit: int | None = None
 
@@ -77,10 +78,18 @@ class Ledger:
         trial = Trial(self.n_trials + 1, success, death, steps, episode_return, outcome)
         self.trials.append(trial)
         if self.trace is not None:
-            self.last_trace = {"trial": trial.index, "success": success, "outcome": outcome, **self.trace(info)}
+            self._latest = (trial, info)
             if trial.index <= self.traces_kept:
-                self.first_traces.append(self.last_trace)
+                self.first_traces.append(self._traced(trial, info))
         return trial
+
+    @property
+    def last_trace(self) -> dict[str, Any] | None:
+        """The latest trial's path (computed on request: most trials' paths are never kept)."""
+        return None if self._latest is None else self._traced(*self._latest)
+
+    def _traced(self, trial: Trial, info: dict[str, Any]) -> dict[str, Any]:
+        return {"trial": trial.index, "success": trial.success, "outcome": trial.outcome, **self.trace(info)}
 
 
 class LedgerWrapper(gym.Wrapper):
