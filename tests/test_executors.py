@@ -3,9 +3,6 @@ and --tensorboard writes each learner's SB3 log and every agent's ledger figures
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from tests.test_extension import run
@@ -14,24 +11,33 @@ SMALL = ("rocket", "--agents", "random,ppo", "--seeds", "1", "--budget", "12", "
          "--set", "ppo.n_steps=4", "--set", "ppo.batch_size=4")
 
 
-def job_files(folder: Path) -> dict[str, dict]:
-    def strip(value):
-        if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k != "wall_time_s"}
-        if isinstance(value, list):
-            return [strip(v) for v in value]
-        return value
-
-    return {path.name: strip(json.loads(path.read_text())) for path in sorted((folder / "jobs").glob("*.json"))}
-
-
-def test_ray_tasks_give_the_results_of_the_local_pool(tmp_path):
+def test_ray_tasks_give_the_results_of_the_local_pool():
+    """The same job units through both executors (in this process: a Ray runtime starts
+    once, without the command line's own start-up)."""
     pytest.importorskip("ray")
-    local = run(*SMALL, "--workers", "2", "--out", str(tmp_path / "local"))
-    assert local.returncode == 0, local.stderr
-    ray = run(*SMALL, "--executor", "ray", "--workers", "2", "--out", str(tmp_path / "ray"))
-    assert ray.returncode == 0, ray.stderr
-    assert job_files(tmp_path / "ray") == job_files(tmp_path / "local") != {}
+    from sandbox.experiment import JobConfig, run_job
+    from sandbox.runner import Job, run_jobs
+
+    configs = [JobConfig("rocket", agent, seed, 6, 3, 3, 0.9, {"world": "earth_moon"}, agent_spec=agent,
+                         agent_settings={"n_steps": 4, "batch_size": 4} if agent == "ppo" else None)
+               for agent in ("random", "ppo") for seed in (0, 1)]
+    results: dict[str, list] = {"local": [], "ray": []}
+    for executor in results:
+        jobs = [Job((c.agent, c.seed), c.budget, run_job, (c,)) for c in configs]
+        run_jobs(jobs, results[executor].append, 2, executor, executor=executor)
+
+    def by_job(found: list[dict]) -> dict:
+        return {(job["agent"], job["seed"]): job_files_strip(job) for job in found}
+
+    assert by_job(results["ray"]) == by_job(results["local"]) and len(results["local"]) == 4
+
+
+def job_files_strip(value):
+    if isinstance(value, dict):
+        return {k: job_files_strip(v) for k, v in value.items() if k != "wall_time_s"}
+    if isinstance(value, list):
+        return [job_files_strip(v) for v in value]
+    return value
 
 
 def test_tensorboard_logs_one_run_per_agent_and_seed(tmp_path):
