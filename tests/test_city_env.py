@@ -230,18 +230,17 @@ def test_buildings_and_the_map_edge_stop_the_pedestrian():
 def test_time_limit_truncates_and_goal_terminates():
     env = CityNavEnv("train", max_steps=5, traffic={"entry_rate": 0.0})
     env.reset(seed=0, options={"start": (5, 0), "goal": (19, 19)})
-    distance = env._walk_distance[env._pos]
     for tick in range(1, 6):
         _, reward, terminated, truncated, info = env.step(0)
-        # standing: 0.95 * Phi - Phi, Phi = -0.1 x the walking distance, also on the truncated step
-        assert reward == pytest.approx(-0.001 + 0.05 * 0.1 * distance)
+        # standing gains no walking distance: only the step cost, also on the truncated step
+        assert reward == pytest.approx(-0.001)
     assert truncated and not terminated and info["outcome"] == "time_limit"
     assert CityNavEnv("train").max_steps == 4 * (20 + 20)
 
     env = CityNavEnv("train", traffic={"entry_rate": 0.0})
     env.reset(seed=0, options={"start": (5, 0), "goal": (5, 2)})
     _, reward, terminated, _, info = env.step(2)
-    assert not terminated and reward == pytest.approx(-0.001 + 0.95 * -0.1 + 0.2)
+    assert not terminated and reward == pytest.approx(-0.001 + 0.1)  # one cell of walking distance gained
     _, reward, terminated, _, info = env.step(2)
     assert terminated and info["is_success"] and info["outcome"] == "success"
     assert info["reward_components"] == {"goal": 1.0, "death": 0.0, "step": -0.001, "progress": 0.1}
@@ -268,8 +267,8 @@ def test_a_fast_car_passing_through_kills_though_the_tick_ends_with_cells_apart(
     assert terminated and info["death"] and info["outcome"] == "death"
     assert (1, 3) not in {(int(r), int(c)) for r, c, _, _ in info["cars"]}
     assert info["reward_components"]["death"] == -1.0
-    # the potential drops to 0 at the end: the death step pays 0.1 x the walking distance left
-    assert reward == pytest.approx(-1.001 + 0.1 * env._walk_distance[env._pos])
+    # standing still when hit: the death and the step cost, no progress
+    assert reward == pytest.approx(-1.001)
 
 
 def test_sidewalks_are_safe():
