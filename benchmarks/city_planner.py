@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 
-import envs  # noqa: F401  (registers sandbox/CityNav-v0)
+import envs  # noqa: F401  (registers sandbox/CityNav-v1)
 from agents.base import TaskSpec
 from agents.city_planner import STAY, TrafficPlanner
 
@@ -67,7 +67,7 @@ def run_map(
     map_name: str, episodes: int, seed: int, long_wait: int = LONG_WAIT_TICKS, sight: int | str | None = None
 ) -> MapResult:
     """``episodes`` walks, each in a fresh city reset with seed ``seed + episode``."""
-    env = gym.make("sandbox/CityNav-v0", map=map_name, sight=sight)
+    env = gym.make("sandbox/CityNav-v1", map=map_name, sight=sight)
     spec = TaskSpec("city", env.observation_space, env.action_space, {"map": map_name})
     planner = TrafficPlanner(spec, seed=seed)
     result = MapResult(env.unwrapped.city_map.name)
