@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 from sandbox.plotting import RunData, headline, success_curves, world_name
 from sandbox.studies import get_study
 from sandbox.tasks import get_task
+from sandbox.folder_command import run_folder_command
 
 
 def plot_success(run: RunData) -> Path:
@@ -51,17 +52,7 @@ def plot_run(folder: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python -m sandbox.plots RUN_FOLDER", file=sys.stderr)
-        return 2
-    try:
-        for written in plot_run(Path(argv[0])):
-            print(written)
-    except (OSError, ValueError, KeyError) as error:  # a folder that holds no run, or another's files
-        print(f"python -m sandbox.plots: error: {argv[0]}: {type(error).__name__}: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return run_folder_command("sandbox.plots", plot_run, argv)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from pathlib import Path
 from sandbox.results import load_plugins, table
 from sandbox.studies import get_study
 from sandbox.tasks import get_task
+from sandbox.folder_command import run_folder_command
 
 
 def run_tables(summary_file: dict, study_name: str | None) -> list[tuple[str, str]]:
@@ -57,17 +58,7 @@ def report(run_dir: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the run's tables as Markdown."""
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python -m sandbox.report RUN_FOLDER", file=sys.stderr)
-        return 2
-    try:
-        print(report(Path(argv[0])))
-    except (OSError, ValueError, KeyError) as error:  # a folder that holds no run, or another's files
-        print(f"python -m sandbox.report: error: {argv[0]}: {type(error).__name__}: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return run_folder_command("sandbox.report", lambda folder: [report(folder)], argv)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from sandbox.plotting import RunData, trials_label
 from sandbox.report import markdown_table, run_tables
 from sandbox.stats import INTERVAL_NOTE, censored_median, format_count
 from sandbox.studies import get_study
+from sandbox.folder_command import run_folder_command
 
 
 @dataclass
@@ -191,17 +192,7 @@ def write_report(folder: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python -m sandbox.run_report RUN_FOLDER", file=sys.stderr)
-        return 2
-    try:
-        for path in write_report(Path(argv[0])):
-            print(path)
-    except (OSError, ValueError, KeyError) as error:  # a folder that holds no run, or another's files
-        print(f"python -m sandbox.run_report: error: {argv[0]}: {type(error).__name__}: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return run_folder_command("sandbox.run_report", write_report, argv)
 
 
 if __name__ == "__main__":

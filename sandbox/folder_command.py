@@ -1,0 +1,24 @@
+"""The shape of the commands that take a run folder (``sandbox.plots``, ``sandbox.report``,
+``sandbox.run_report``): one argument, and a one-line error with exit code 2 for a folder
+that holds no run."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+
+def run_folder_command(prog: str, action: Callable[[Path], Iterable[object]], argv: list[str] | None = None) -> int:
+    """Print what ``action(folder)`` yields, line by line."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print(f"usage: python -m {prog} RUN_FOLDER", file=sys.stderr)
+        return 2
+    try:
+        for line in action(Path(argv[0])):
+            print(line)
+    except (OSError, ValueError, KeyError) as error:  # a folder that holds no run, or another's files
+        print(f"python -m {prog}: error: {argv[0]}: {type(error).__name__}: {error}", file=sys.stderr)
+        return 2
+    return 0
