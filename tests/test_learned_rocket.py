@@ -83,7 +83,7 @@ def test_never_reads_the_true_constants():
 
 
 def test_a_new_world_keeps_the_networks_and_drops_the_old_launches():
-    agent = agent_for("earth_moon", random_launches=4, refit_every_launch_until=10)
+    agent = agent_for("earth_moon", random_launches=4, refit_every_launch_until=20)
     home = Ledger(lambda: ROCKET.make_env(world="earth_moon"))
     agent.train(home, 12)
     assert len(agent.misses) == 12 and agent.fitted_on == 12
