@@ -469,8 +469,9 @@ class StreetModel:
         4 << h a car can be there heading h; a heading's moves set bit ``4 * d + h'`` for a
         move towards d into heading h'."""
         if pad not in self._layouts:
-            codes = np.zeros((self.rows + 2 * pad, self.cols + 2 * pad, 5), dtype=np.int32)
-            inner = codes[pad : pad + self.rows, pad : pad + self.cols].reshape(self.n_cells, 5)
+            # Filled cell by cell, then placed in the padded array: a reshape of the padded
+            # array's inner slice would be a copy, and the writes into it lost.
+            inner = np.zeros((self.n_cells, 5), dtype=np.int32)
             inner[:, 0] = self.walkable + 2 * self.road
             step_direction = {-self.cols: 0, 1: 1, self.cols: 2, -1: 3}
             for i, cell in enumerate(self.road_cells.tolist()):
@@ -481,6 +482,8 @@ class StreetModel:
                     for nxt in self._succ[state]:
                         direction = step_direction[int(self.road_cells[nxt >> 2]) - cell]
                         inner[cell, 1 + heading] |= 1 << (4 * direction + (nxt & 3))
+            codes = np.zeros((self.rows + 2 * pad, self.cols + 2 * pad, 5), dtype=np.int32)
+            codes[pad : pad + self.rows, pad : pad + self.cols] = inner.reshape(self.rows, self.cols, 5)
             self._layouts = {pad: codes}  # one sight at a time
         return self._layouts[pad]
 

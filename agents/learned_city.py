@@ -247,35 +247,6 @@ def _move_order(move: tuple | None) -> tuple:
     return (1,) if move is None else (0, *move)
 
 
-class StreetMap(StreetModel):
-    """The traffic planner's street model, for its search and its static walk, over a car
-    graph the agent has learned.
-
-    ``StreetModel._layout`` (what a kerb's surroundings look like, so that kerbs alike
-    share their crossings) fills a reshaped copy and returns all zeros, so kerbs with
-    the same entry closings round them shared one kerb's crossings, some of them off
-    the map. This is the same layout, filled in place.
-    """
-
-    def _layout(self, pad: int) -> np.ndarray:
-        if pad not in self._layouts:
-            inner = np.zeros((self.n_cells, 5), dtype=np.int32)
-            inner[:, 0] = self.walkable + 2 * self.road
-            step_direction = {-self.cols: 0, 1: 1, self.cols: 2, -1: 3}
-            for i, cell in enumerate(self.road_cells.tolist()):
-                for heading in range(4):
-                    state = 4 * i + heading
-                    if self.reachable[state]:
-                        inner[cell, 0] |= 4 << heading
-                    for nxt in self._succ[state]:
-                        direction = step_direction[int(self.road_cells[nxt >> 2]) - cell]
-                        inner[cell, 1 + heading] |= 1 << (4 * direction + (nxt & 3))
-            codes = np.zeros((self.rows + 2 * pad, self.cols + 2 * pad, 5), dtype=np.int32)
-            codes[pad:pad + self.rows, pad:pad + self.cols] = inner.reshape(self.rows, self.cols, 5)
-            self._layouts = {pad: codes}
-        return self._layouts[pad]
-
-
 class Surroundings:
     """One map as the agent reads it: its road cells and states, the surroundings of each
     state, and the caches of what the current model predicts there."""
@@ -321,7 +292,7 @@ class Surroundings:
         self._version: tuple[int, int] | None = None
         self._graph: tuple | None = None
         self._street_version: tuple[int, int] | None = None
-        self._street: StreetMap | None = None
+        self._street: StreetModel | None = None
 
     def state_of(self, row: int, col: int, heading: int) -> int:
         """The state of a car at (row, col) with ``heading``; -1 off the road."""
@@ -431,7 +402,7 @@ class Surroundings:
         self._version = version
         return self._graph
 
-    def street(self, model: CarMoves, top_speed: int) -> StreetMap:
+    def street(self, model: CarMoves, top_speed: int) -> StreetModel:
         """The map for the traffic planner's search and static walk, with the car graph
         of the learned one-cell moves (those of cars of speed 1; the prior where they are
         not trusted) and the states where cars may appear as its entries. Rebuilt when
@@ -459,7 +430,7 @@ class Surroundings:
                             nexts.append(4 * (r * self.cols + c) + (heading + turn) % 4)
                 car_next[4 * cell + heading] = tuple(nexts)
             entries = [4 * int(self.state_cell[state]) + (state & 3) for state in np.flatnonzero(may_appear)]
-            self._street = StreetMap(self.rows, self.cols, self._walkable, self._road_grid, self._crossroads,
+            self._street = StreetModel(self.rows, self.cols, self._walkable, self._road_grid, self._crossroads,
                                      car_next, entries)
             self._street_version = version
         return self._street
@@ -561,7 +532,7 @@ class LearnedCityModel(Agent):
         self._maps: dict[bytes, Surroundings] = {}
         self._city_map: Any = None
         self._surroundings: Surroundings | None = None
-        self._street: StreetMap | None = None  #: this walk's map for the search
+        self._street: StreetModel | None = None  #: this walk's map for the search
         self._street_of: Surroundings | None = None
         self.ticks_waited = 0
         self.stretches_waited_beside: frozenset[int] = frozenset()

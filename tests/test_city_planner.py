@@ -182,3 +182,14 @@ def test_random_agent_is_seeded_and_counted() -> None:
     # seeding the agent's space leaves the spec's own space alone
     assert spec.action_space is not first.action_space
     assert isinstance(np.asarray(first.act(None, {})).item(), int)
+
+
+def test_the_padded_layout_holds_the_map():
+    """Kerbs alike share their crossings by their layout: padding must not lose it."""
+    planner = TrafficPlanner(city_spec("new"), seed=0)
+    env = gym.make(CITY_ID, map="new")
+    _, info = env.reset(seed=0)
+    model = planner.street_model(info["city_map"])
+    plain = model._layout(0).copy()
+    padded = model._layout(3)
+    assert plain.any() and (padded[3:-3, 3:-3] == plain).all() and not padded[:3].any()
