@@ -117,7 +117,7 @@ SIGHT = Study(
     task="city",
     description="every agent at sight radius 2, 3, 5, 8 and the whole map, trained from scratch at each: "
     "deaths and success per sight",
-    agents=("traffic-planner", "dqn"),
+    agents=("traffic-planner", "learned-model", "dqn"),
     variants={name: {"sight": radius} for name, radius in SIGHTS.items()},
     # The default run shows the trend in under 5 minutes on 2 cores: few walks, DQN fewer.
     default=Size(budget=60, seeds=2, eval_episodes=20, eval_points=4, agent_budgets={"dqn": 40}),

@@ -229,7 +229,7 @@ CITY = Task(
     name="city",
     description="cross a city full of cars to a goal, one walk per trial; then a city never seen before",
     env_id=envs.CITY_ID,
-    agents=("traffic-planner", "random", "ppo", "dqn", "a2c"),
+    agents=("traffic-planner", "learned-model", "random", "ppo", "dqn", "a2c"),
     # The default run shows the deaths in under 5 minutes on 2 cores; DQN makes a gradient
     # step per env step, so it gets fewer walks.
     default=Size(budget=100, seeds=2, eval_episodes=20, eval_points=6, transfer_budget=50,
