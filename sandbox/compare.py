@@ -176,6 +176,28 @@ def check_envs(task: Task, worlds: dict[str, dict[str, Any] | None]) -> Any:
     return action_space
 
 
+def run_worlds(env_kwargs: dict[str, Any], transfer_env_kwargs: dict[str, Any] | None,
+               variants: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
+    """Every world a run builds, by a name for errors: training and transfer, per variant."""
+    worlds: dict[str, dict[str, Any] | None] = {}
+    for name, extra in variants.items():
+        suffix = f" ({name})" if name else ""
+        worlds[f"training world{suffix}"] = {**env_kwargs, **extra}
+        worlds[f"transfer world{suffix}"] = (None if transfer_env_kwargs is None
+                                             else {**transfer_env_kwargs, **extra})
+    return worlds
+
+
+def check_executor(args: argparse.Namespace) -> None:
+    if args.ray_address and args.executor != "ray":
+        raise UsageError("--ray-address is for --executor ray")
+    if args.executor == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise UsageError("--executor ray needs Ray, which is not installed: pip install -e \".[ray]\"")
+
+
 def _describe_world(env_kwargs: dict[str, Any]) -> str:
     return ", ".join(f"{key}={value}" for key, value in env_kwargs.items()) or "defaults"
 
@@ -206,24 +228,13 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
         transfer_env_kwargs = study.transfer_env_kwargs
         study_settings = study.settings_full if args.full else study.settings_default
     variants = study.variants if study is not None and study.variants else {"": {}}
-    worlds = {}
-    for name, extra in variants.items():
-        suffix = f" ({name})" if name else ""
-        worlds[f"training world{suffix}"] = {**env_kwargs, **extra}
-        worlds[f"transfer world{suffix}"] = {**transfer_env_kwargs, **extra} if transfer_env_kwargs is not None else None
-    action_space = check_envs(task, worlds)
+    action_space = check_envs(task, run_worlds(env_kwargs, transfer_env_kwargs, variants))
     default_agents = ",".join(study.agents) if study is not None and study.agents and args.agents is None else None
     try:
         agents = resolve_agents(task, args.agents or default_agents, args.settings, args.agent_config, action_space)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    if args.ray_address and args.executor != "ray":
-        raise UsageError("--ray-address is for --executor ray")
-    if args.executor == "ray":
-        import importlib.util
-
-        if importlib.util.find_spec("ray") is None:
-            raise UsageError("--executor ray needs Ray, which is not installed: pip install -e \".[ray]\"")
+    check_executor(args)
     run_name = time.strftime("%Y%m%d-%H%M%S") + (f"-{study.name}" if study else "") + ("-full" if args.full else "")
     out = args.out if args.out is not None else Path("results") / task.name / run_name
     problem = writable_dir(out / "jobs")

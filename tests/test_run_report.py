@@ -25,3 +25,18 @@ def test_the_report_names_every_agent_and_embeds_every_plot(tmp_path, task, agen
         assert f"]({image.relative_to(tmp_path).as_posix()})" in markdown, image.name
     assert len(re.findall(r'src="data:image/(?:png|gif);base64,', page)) == len(images)
     assert "**Trials**" in markdown and "Commit " in markdown
+
+
+def test_the_sight_study_runs_every_agent_at_every_sight(tmp_path):
+    result = run("city", "--study", "sight", "--agents", "traffic-planner", "--seeds", "1", "--budget", "2",
+                 "--eval-episodes", "2", "--workers", "2", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    import json
+
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    by_sight = summary["sight"]["agents"]["traffic-planner"]
+    assert set(by_sight) == {"sight2", "sight3", "sight5", "sight8", "full"}
+    assert all(entry["deaths_per_walk"] == [0.0] for entry in by_sight.values())
+    jobs = {json.loads(p.read_text())["env_kwargs"]["sight"] for p in (tmp_path / "jobs").glob("*.json")}
+    assert jobs == {2, 3, 5, 8, "full"}
+    assert (tmp_path / "sight.png").stat().st_size > 5_000 and "**Sight**" in (tmp_path / "report.md").read_text()
