@@ -154,10 +154,10 @@ class SightOnly(gym.Wrapper):
 
     @property
     def unwrapped(self) -> gym.Env:
-        raise AttributeError("the planner may not look inside the env")
+        raise AttributeError("the player may not look inside the env")
 
     def __getattr__(self, name: str):
-        raise AttributeError(f"the planner may not read env.{name}")
+        raise AttributeError(f"the player may not read env.{name}")
 
 
 @pytest.mark.parametrize("map_name, walks", [("train", 100), ("new", 200), ("random:7", 100), ("random:20", 100)])

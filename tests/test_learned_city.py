@@ -18,6 +18,7 @@ from agents import Agent, Ledger, TaskSpec
 from agents.learned_city import GONE, HEADING_STEPS, LearnedCityModel, Sighting, match_cars
 from sandbox.experiment import JobConfig, run_job
 from sandbox.tasks.city import CITY
+from tests.test_city_sight import SightOnly
 
 SPEC = "agents.learned_city:LearnedCityModel"
 BUSY = {"entry_rate": 0.3, "speeds": (1, 2), "speed_weights": (1.0, 1.0), "turn_probability": 0.4}
@@ -76,37 +77,18 @@ class StreetMapOnly:
         raise AttributeError(f"a pedestrian's street map shows no {name}")
 
 
-class PedestrianView(gym.Env):
-    """Hands its player the observation and an ``info`` of the cars in sight, the walk's
-    own keys and the street map, and nothing of the env behind it."""
-
-    WALK_KEYS = ("position", "goal", "tick", "is_success", "death", "outcome")
+class PedestrianView(SightOnly):
+    """What the sight shows (the cars in the window, the walk's own keys), with the street
+    map in place of the city map, and nothing of the env behind it."""
 
     def __init__(self, env: gym.Env):
-        self.observation_space, self.action_space = env.observation_space, env.action_space
-        self._reset, self._step = env.reset, env.step
+        super().__init__(env)
         self._maps: dict[int, StreetMapOnly] = {}
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        observation, info = self._reset(seed=seed, options=options)
-        return observation, self._seen(observation, info)
-
-    def step(self, action):
-        observation, reward, terminated, truncated, info = self._step(action)
-        return observation, reward, terminated, truncated, self._seen(observation, info)
-
     def _seen(self, observation: np.ndarray, info: dict[str, Any]) -> dict[str, Any]:
-        city = info["city_map"]
-        street_map = self._maps.setdefault(id(city), StreetMapOnly(city))
-        return {"cars": np.array(info["cars"]), "city_map": street_map,
-                **{key: info[key] for key in self.WALK_KEYS if key in info}}
-
-    @property
-    def unwrapped(self) -> gym.Env:
-        raise AttributeError("the agent may not look inside the env")
-
-    def __getattr__(self, name: str):
-        raise AttributeError(f"the agent may not read env.{name}")
+        seen = super()._seen(observation, info)
+        seen["city_map"] = self._maps.setdefault(id(seen["city_map"]), StreetMapOnly(seen["city_map"]))
+        return seen
 
 
 def test_learns_behind_a_seal_from_the_cars_in_sight_and_the_street_map():

@@ -7,17 +7,15 @@ from __future__ import annotations
 import dataclasses
 import statistics
 
-import gymnasium as gym
 import numpy as np
 import torch
 
-import envs
 from agents import Agent, Ledger, TaskSpec
 from agents.learned_rocket import LearnedRocketModel
 from envs.rocket.world import load_world
 from sandbox.experiment import JobConfig, run_job
 from sandbox.tasks.rocket import ROCKET
-from tests.test_rocket_planner import SealedEnv, SealedWorld
+from tests.test_rocket_planner import sealed_rocket
 
 SPEC = "agents.learned_rocket:LearnedRocketModel"
 
@@ -61,15 +59,7 @@ def test_never_reads_the_true_constants():
     world = load_world("super_earth")
     true = world.nominal.scaled(gm_earth=0.9, gm_moon=1.15, engine_efficiency=1.1)
     world = dataclasses.replace(world, true=true, delta_v_km_s=(2.5, 4.0))
-    sealed = SealedWorld(world)
-
-    def make() -> gym.Env:
-        env = gym.make(envs.ROCKET_ID, world=world)
-        env.unwrapped.world = sealed  # the simulator already holds what it flies
-        return SealedEnv(env)
-
-    probe = make()
-    spec = TaskSpec("rocket", probe.observation_space, probe.action_space, {"world": sealed})
+    make, probe, spec = sealed_rocket(world)
     agent = LearnedRocketModel(spec, seed=0)
     ledger = Ledger(make)
     agent.train(ledger, 40)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
@@ -122,8 +123,9 @@ class SealedEnv(gym.Env):
         raise AssertionError("the planner reached into the env")
 
 
-def test_never_reads_the_true_constants():
-    world = perturbed((1.15, 0.9, 0.85))
+def sealed_rocket(world) -> tuple[Callable[[], gym.Env], gym.Env, TaskSpec]:
+    """An env factory whose envs hide the world's true constants and themselves, a probe
+    env made by it, and the spec an agent gets: what every sealed-rocket test builds."""
     sealed = SealedWorld(world)
 
     def make() -> gym.Env:
@@ -132,7 +134,11 @@ def test_never_reads_the_true_constants():
         return SealedEnv(env)
 
     probe = make()
-    spec = TaskSpec("rocket", probe.observation_space, probe.action_space, {"world": sealed})
+    return make, probe, TaskSpec("rocket", probe.observation_space, probe.action_space, {"world": sealed})
+
+
+def test_never_reads_the_true_constants():
+    make, probe, spec = sealed_rocket(perturbed((1.15, 0.9, 0.85)))
     planner = PhysicsPlanner(spec, seed=0)
     ledger = Ledger(make)
     assert train_until_hit(planner, ledger, max_launches=3) is not None
