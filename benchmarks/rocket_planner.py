@@ -23,7 +23,7 @@ import numpy as np
 import envs
 from agents.base import TaskSpec
 from agents.rocket_planner import PhysicsPlanner
-from envs.rocket.world import Constants, RocketWorld, load_world
+from envs.rocket.world import RocketWorld, load_world
 from agents.ledger import Ledger
 
 TEST_DELTA_V_KM_S = (2.0, 4.8)  # wide enough to reach the Moon whatever the hidden constants

@@ -684,7 +684,6 @@ class CityNavEnv(gym.Env):
 
     def _draw_start_goal(self, start: int | None, goal: int | None) -> tuple[int, int]:
         """The start and goal cells: the ones given, the others drawn (see Starting State)."""
-        cols = self._cols
         if start is None and goal is None:
             i = int(self._starts[self.np_random.integers(len(self._starts))])
             start = int(self._sidewalks[i])

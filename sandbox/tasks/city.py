@@ -17,8 +17,6 @@ from sandbox.plotting import RunData, best_learner_job, color, interval_band, va
 from sandbox.stats import censored_median
 from sandbox.tasks import TRANSFER_COLUMNS, EpisodeDrawing, Option, Size, Task
 
-from sandbox.stats import censored_median
-
 CELL_COLORS = {"#": (0.35, 0.35, 0.38), ".": (0.92, 0.90, 0.85), "+": (0.55, 0.55, 0.58)}
 LANE_COLOR, CROSSING_COLOR = (0.65, 0.65, 0.68), (0.85, 0.85, 0.85)
 CAR_MARKERS = ("^", ">", "v", "<")  #: by heading: 0 N, 1 E, 2 S, 3 W
