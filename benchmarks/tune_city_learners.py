@@ -54,12 +54,15 @@ RELIABLE_BAR = 0.9
 _PPO_BASE = dict(n_steps=1024, batch_size=64, n_epochs=10, learning_rate=2.5e-4, gamma=0.99, gae_lambda=0.95,
                  ent_coef=0.0, clip_range=0.2, policy_kwargs=dict(net_arch=[64, 64]))
 _PPO_SHORT = {**_PPO_BASE, "n_steps": 256}  # four times the updates in a budget of ~10^5 steps
+# Adam's fused kernel: the same update, about 1.6 times faster on this CPU for DQN's
+# one gradient step per env step (the search and the reference run use it alike).
+_FUSED = dict(fused=True)
 # DQN: Zoo LunarLander (lr 6.3e-4, batch 128, buffer 50k, target every 250 steps,
 # one gradient step per env step, epsilon to 0.1 over 12 % of 10^5 steps, [256, 256]);
 # learning starts after 1 000 steps so the first batches are not one episode.
 _DQN_BASE = dict(learning_rate=6.3e-4, buffer_size=50_000, learning_starts=1_000, batch_size=128, gamma=0.99,
                  target_update_interval=250, train_freq=4, gradient_steps=-1, exploration_steps=12_000,
-                 exploration_final_eps=0.1, policy_kwargs=dict(net_arch=[256, 256]))
+                 exploration_final_eps=0.1, policy_kwargs=dict(net_arch=[256, 256], optimizer_kwargs=_FUSED))
 # A2C: SB3's defaults (the Zoo's CartPole entry: n_steps 5, lr 7e-4, RMSprop, gae 1.0)
 # with Zoo LunarLander's small entropy bonus; SB3's [64, 64].
 _A2C_BASE = dict(n_steps=5, learning_rate=7e-4, gamma=0.99, gae_lambda=1.0, ent_coef=1e-5,
@@ -220,7 +223,8 @@ def main() -> None:
         runs[:] = [r for r in runs if (r["algo"], r["config"], r["seed"], r["budget"]) != same] + [run]
         saved[section] = sorted(runs, key=lambda r: (r["algo"], r["budget"], score(r)))
         saved["settings"] = {"task": CITY.name, "map": "train", "transfer_map": "new", "bars": list(BARS),
-                             "reliable_bar": RELIABLE_BAR, "eval_seed_base": SEED_BASE}
+                             "reliable_bar": RELIABLE_BAR, "eval_seed_base": SEED_BASE,
+                             "env": CITY.env_id}
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(saved, indent=1) + "\n")
         print(table([run]).splitlines()[-1 - ("transfer" in run)], flush=True)

@@ -56,7 +56,7 @@ GENERALIZATION = Study(
     transfer_env_kwargs={"world": "super_earth", "moon_phase_deg": (0.0, 60.0)},
     default=Size(budget=1000, seeds=2, eval_episodes=20, eval_points=8, transfer_budget=500,
                  agent_budgets={"planner": 30, "learned-model": 300, "sac": 600, "td3": 600}),
-    full=Size(budget=5_000, seeds=2, eval_episodes=40, eval_points=12, transfer_budget=2_000,
+    full=Size(budget=5_000, seeds=5, eval_episodes=40, eval_points=12, transfer_budget=2_000,
               agent_budgets={"planner": 30, "learned-model": 1_500, "random": 1_500}),
     settings_default={"phase_cells": 12, "training_sector_deg": (0.0, 60.0),
                       "gravity_scales": (0.9, 0.95, 1.0, 1.05, 1.1), "episodes_per_cell": 3},

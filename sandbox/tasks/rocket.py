@@ -169,7 +169,7 @@ ROCKET = Task(
     default=Size(budget=1000, seeds=3, eval_episodes=30, eval_points=10,
                  agent_budgets={"planner": 30, "learned-model": 300, "sac": 600, "td3": 600}),
     # The reference: SAC, the best learner, became reliable at about 5 000 trials in tuning.
-    full=Size(budget=10_000, seeds=3, eval_episodes=50, eval_points=16,
+    full=Size(budget=10_000, seeds=5, eval_episodes=50, eval_points=16,
               agent_budgets={"planner": 30, "learned-model": 3_000, "random": 3_000}),
     env_kwargs={"world": "earth_moon"},
     options=(Option("--world", "world", "a world preset name or a path to a world TOML file (default: earth_moon)",
