@@ -82,18 +82,28 @@ def headline(run: RunData) -> str:
     for agent in run.agents_of_kind("planner"):
         entry = summary[agent]
         text.append(f"{agent} reliable after {trials_label(censored_median(entry['trials_to_reliable']), entry['budget'])}")
-    learners = [(censored_median(summary[a]["trials_to_reliable"]), -float(np.median(summary[a]["final_success_rate"])), a)
-                for a in run.agents_of_kind("learner")]
-    if learners:
-        median, minus_rate, agent = min(learners, key=lambda x: (x[0] is None, x[0] or 0, x[1]))
-        budget = summary[agent]["budget"]
+    agent = best_learner(run)
+    if agent:
+        median, budget = censored_median(summary[agent]["trials_to_reliable"]), summary[agent]["budget"]
         if median is None:
-            text.append(f"no learner reliable within its budget (best: {agent}, {-minus_rate:.0%} "
+            rate = float(np.median(summary[agent]["final_success_rate"]))
+            text.append(f"no learner reliable within its budget (best: {agent}, {rate:.0%} "
                         f"after {budget:,} trials)")
         else:
             text.append(f"best learner {agent} reliable after {trials_label(median, budget)}")
     seeds = max(len(e["seeds"]) for e in summary.values())
     return "; ".join(text) + (f" (medians over {seeds} seeds)" if seeds > 1 else " (one seed)")
+
+
+def best_learner(run: RunData) -> str | None:
+    """The model-free learner that became reliable soonest (median over seeds), else the one
+    with the highest final success."""
+    summary = run.summary
+    ranked = [(censored_median(summary[a]["trials_to_reliable"]), -float(np.median(summary[a]["final_success_rate"])), a)
+              for a in run.agents_of_kind("learner")]
+    if not ranked:
+        return None
+    return min(ranked, key=lambda x: (x[0] is None, x[0] or 0, x[1]))[2]
 
 
 def best_learner_job(run: RunData, jobs: list[dict[str, Any]]) -> dict[str, Any] | None:

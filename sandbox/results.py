@@ -139,26 +139,30 @@ def table(summary: dict[str, Any], columns: Sequence[tuple[str, str, str]]) -> s
     header = ["agent", "seeds"] + [title for title, _, _ in columns]
     rows = []
     for agent, entry in summary.items():
-        row = [agent, str(len(entry["seeds"]))]
-        for _, key, kind in columns:
-            values = entry.get(key)
-            if values is None:
-                row.append("-")
-            elif kind == "rate":
-                row.append(format_rates([v for v in values if v is not None]))
-            elif kind == "fraction":
-                row.append(format_fractions(values))
-            else:
-                budget = {"trials": entry["budget"], "transfer-trials": entry.get("transfer_budget")}.get(kind)
-                row.append(format_censored(values, budget) if kind != "count" else format_counts(values))
-            missing = len(entry.get("scratch_seeds_missing", []))
-            if missing and (key.startswith("scratch_") or key == "relearn_fraction"):
-                row[-1] = f"({missing} of {len(values)} not run)" if missing == len(values) else \
-                    f"{row[-1]} ({missing} not run)"
-        rows.append(row)
+        rows.append([agent, str(len(entry["seeds"]))] + [format_cell(entry, key, kind) for _, key, kind in columns])
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def format_cell(entry: dict[str, Any], key: str, kind: str) -> str:
+    """One agent's figure over seeds, as a table shows it: median [95 % interval], censored
+    parts as "> budget"; ``kind`` is "rate", "fraction", "count", "trials" or "transfer-trials"."""
+    values = entry.get(key)
+    if values is None:
+        return "-"
+    if kind == "rate":
+        text = format_rates([v for v in values if v is not None])
+    elif kind == "fraction":
+        text = format_fractions(values)
+    elif kind == "count":
+        text = format_counts(values)
+    else:
+        text = format_censored(values, {"trials": entry["budget"], "transfer-trials": entry.get("transfer_budget")}[kind])
+    missing = len(entry.get("scratch_seeds_missing", []))
+    if missing and (key.startswith("scratch_") or key == "relearn_fraction"):
+        text = f"({missing} of {len(values)} not run)" if missing == len(values) else f"{text} ({missing} not run)"
+    return text
 
 
 def censored_note(summary: dict[str, Any]) -> str:

@@ -14,7 +14,9 @@ from typing import Any
 
 from agents.base import Agent
 from sandbox.studies import Study, StudyContext
-from sandbox.studies.generalization_grid import GridSpec, evaluate_grid, grid_success, grid_table, summarise_grid
+from sandbox.stats import format_rates
+from sandbox.studies.generalization_grid import (GridSpec, evaluate_grid, format_radius, grid_figures_per_seed,
+                                                   grid_table, summarise_grid)
 from sandbox.studies.generalization_plots import plot_generalization
 from sandbox.tasks import Size
 
@@ -34,16 +36,15 @@ def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
 def findings(summary_file: dict[str, Any]) -> list[str]:
     if "generalization_grid" not in summary_file:
         return []
-    radii = summary_file["generalization_radius"]
     parts = []
-    for agent, (inside, overall) in grid_success(summary_file["generalization_grid"]).items():
-        radius = radii[agent]
-        phase = "unbounded" if radius["moon_phase_deg"] == "unbounded" else f"{radius['moon_phase_deg']:g} deg"
-        gravity = "unbounded" if radius["gravity_scale"] == "unbounded" else f"{radius['gravity_scale']:g}"
-        parts.append(f"{agent} hit {100 * inside:.0f} % in its training region and {100 * overall:.0f} % of the "
-                     f"whole grid (radius {phase} in phase, {gravity} in gravity scale)")
+    for agent, figures in grid_figures_per_seed(summary_file["generalization_grid"]).items():
+        phase = format_radius(figures["radius_moon_phase_deg"], " deg")
+        gravity = format_radius(figures["radius_gravity_scale"])
+        parts.append(f"{agent} hit {format_rates(figures['success_in_region'])} in its training region and "
+                     f"{format_rates(figures['success_on_grid'])} of the whole grid (radius in phase: {phase}; in "
+                     f"gravity scale: {gravity})")
     low, high = summary_file["generalization_grid"]["training_region"]["moon_phase_deg"]
-    return [f"**Generalization** (trained on Moon phases {low:g}-{high:g} deg at the nominal gravity, then flown "
+    return [f"**Generalization** (medians over seeds with 95 % intervals; trained on Moon phases {low:g}-{high:g} deg at the nominal gravity, then flown "
             "without training over all phases and gravity scales): " + "; ".join(parts) + "."]
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from agents.base import Agent
 from agents.ledger import Ledger
 from sandbox.tasks import Task
+from sandbox.stats import censored_median, format_rates, median_interval
 
 PASS_RATE = 0.5
 MAX_IDENTIFICATION_TRIALS = 5  #: launches an identifying agent may spend on each changed world
@@ -189,32 +190,68 @@ def summarise_grid(jobs: list[dict[str, Any]], agent_order: list[str], grid_fiel
     }
 
 
-def grid_success(grid: dict[str, Any]) -> dict[str, tuple[float, float]]:
-    """Per agent, its mean success inside the training region and over the whole grid,
-    from a summary's ``generalization_grid``."""
-    spec = GridSpec(
+def _spec(grid: dict[str, Any]) -> GridSpec:
+    return GridSpec(
         phase_cells=len(grid["axes"]["moon_phase_deg"]),
         training_sector_deg=tuple(grid["training_region"]["moon_phase_deg"]),
         gravity_scales=tuple(grid["axes"]["gravity_scale"]),
         episodes_per_cell=grid["episodes_per_cell"],
     )
+
+
+def grid_success(grid: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """Per agent, its mean success inside the training region and over the whole grid,
+    from a summary's ``generalization_grid``."""
+    spec = _spec(grid)
     region = np.ix_(spec.training_gravity_cells(), spec.training_phase_cells())
     return {agent: (float(np.array(success)[region].mean()), float(np.mean(success)))
             for agent, success in grid["success"].items()}
 
 
+def grid_figures_per_seed(grid: dict[str, Any]) -> dict[str, dict[str, list[float | None]]]:
+    """Per agent, one value per seed of: the radius along each axis (``None`` when
+    unbounded), the success inside the training region and over the whole grid."""
+    spec = _spec(grid)
+    region = np.ix_(spec.training_gravity_cells(), spec.training_phase_cells())
+    figures = {}
+    for agent, seeds in grid["success_per_seed"].items():
+        grids = [np.array(seeds[seed], dtype=float) for seed in sorted(seeds, key=int)]
+        radii = [radius(g, spec) for g in grids]
+        figures[agent] = {
+            **{f"radius_{axis}": [None if math.isinf(r[axis]) else r[axis] for r in radii]
+               for axis in ("moon_phase_deg", "gravity_scale")},
+            "success_in_region": [float(g[region].mean()) for g in grids],
+            "success_on_grid": [float(g.mean()) for g in grids],
+        }
+    return figures
+
+
+def format_radius(values: list[float | None], unit: str = "") -> str:
+    """Median [95 % interval] of a radius over seeds, then ``unit``; an unbounded radius
+    ranks above every number and shows as "unbounded"."""
+    show = lambda value: "unbounded" if value is None else f"{value:g}"  # noqa: E731
+    if all(v is None for v in values):
+        return "unbounded"
+    text = show(censored_median(values))
+    interval = median_interval(values)
+    if interval is not None:
+        text += f" [{show(interval[0])} to {show(interval[1])}]"
+    return text + unit
+
+
 def grid_table(summary_file: dict[str, Any]) -> str:
     grid = summary_file["generalization_grid"]
-    header = ["agent", "radius: phase (deg)", "radius: gravity scale", "success in region", "success on grid",
-              "launches/cell"]
+    header = ["agent", "seeds", "radius: phase (deg)", "radius: gravity scale", "success in region",
+              "success on grid", "launches/cell"]
     rows = []
-    for agent, (inside, overall) in grid_success(grid).items():
+    for agent, figures in grid_figures_per_seed(grid).items():
         rows.append([
             agent,
-            str(summary_file["generalization_radius"][agent]["moon_phase_deg"]),
-            str(summary_file["generalization_radius"][agent]["gravity_scale"]),
-            f"{100 * inside:.0f} %",
-            f"{100 * overall:.0f} %",
+            str(len(figures["success_on_grid"])),
+            format_radius(figures["radius_moon_phase_deg"]),
+            format_radius(figures["radius_gravity_scale"]),
+            format_rates(figures["success_in_region"]),
+            format_rates(figures["success_on_grid"]),
             f"{np.mean(grid['identification_launches_per_cell'][agent]):.2f}",
         ])
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]

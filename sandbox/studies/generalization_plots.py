@@ -12,7 +12,8 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from sandbox.plotting import RunData
-from sandbox.studies.generalization_grid import grid_success
+from sandbox.stats import format_rates
+from sandbox.studies.generalization_grid import format_radius, grid_figures_per_seed
 
 
 def plot_generalization(run: RunData) -> Path | None:
@@ -20,7 +21,7 @@ def plot_generalization(run: RunData) -> Path | None:
     if "generalization_grid" not in summary_file:
         return None
     grid = summary_file["generalization_grid"]
-    radii = summary_file["generalization_radius"]
+    figures = grid_figures_per_seed(grid)
     agents = list(grid["success"])
     phase_edges = np.array(grid["cell_edges"]["moon_phase_deg"])
     gravity_edges = np.array(grid["cell_edges"]["gravity_scale"])
@@ -39,35 +40,29 @@ def plot_generalization(run: RunData) -> Path | None:
         axes.add_patch(Rectangle((low, g_low), high - low, g_high - g_low, fill=False, ec="red", lw=2.5))
         launches = np.mean(grid["identification_launches_per_cell"][agent])
         extra = f"; {launches:.2f} launches/cell" if launches else ""
-        axes.set_title(f"{agent}: radius {_phase(radii[agent]['moon_phase_deg'])} in phase, "
-                       f"{_gravity(radii[agent]['gravity_scale'])} in gravity{extra}", fontsize=9)
+        mine = figures[agent]
+        axes.set_title(f"{agent}: radius {format_radius(mine['radius_moon_phase_deg'], ' deg')} in phase,\n"
+                       f"{format_radius(mine['radius_gravity_scale'])} in gravity scale{extra}", fontsize=9)
         axes.set_xlabel("Moon phase at launch (deg)")
         axes.set_ylabel("gravity scale (planet's GM)")
         axes.set_xticks(np.arange(0, 361, 60))
     for axes in list(axes_grid.flat)[len(agents):]:
         axes.axis("off")
     figure.colorbar(image, ax=axes_grid, shrink=0.8, label="success rate (mean over seeds)")
-    figure.suptitle(headline(grid, radii), fontsize=10)
+    figure.suptitle(headline(grid, figures), fontsize=10)
     path = run.folder / "generalization_map.png"
     figure.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(figure)
     return path
 
 
-def _phase(value: float | str) -> str:
-    return "unbounded" if value == "unbounded" else f"{value:g} deg"
-
-
-def _gravity(value: float | str) -> str:
-    return "unbounded" if value == "unbounded" else (f"+/-{value:.3g}" if value else "0")
-
-
-def headline(grid: dict[str, Any], radii: dict[str, dict[str, Any]]) -> str:
+def headline(grid: dict[str, Any], figures: dict[str, dict[str, list]]) -> str:
     """The finding in numbers: per agent, how far from the training region's centre
-    success stays above 50 %, and its success in the region and over the whole grid."""
+    success stays above 50 % (median over seeds, 95 % interval), and its success in the
+    region and over the whole grid."""
     low, high = grid["training_region"]["moon_phase_deg"]
-    parts = [f"{agent} {_phase(radii[agent]['moon_phase_deg'])} ({100 * inside:.0f} % in region, "
-             f"{100 * overall:.0f} % on grid)" for agent, (inside, overall) in grid_success(grid).items()]
-    return ("Success above 50 % reaches this far in phase from the training region's centre "
-            f"(red box: phases {low:g}-{high:g} deg, half-width {(high - low) / 2:g} deg, nominal gravity):\n"
-            + textwrap.fill(", ".join(parts), 150))
+    parts = [f"{agent} {format_radius(mine['radius_moon_phase_deg'], ' deg')} ({format_rates(mine['success_in_region'])} "
+             f"in region, {format_rates(mine['success_on_grid'])} on grid)" for agent, mine in figures.items()]
+    return ("Success above 50 % reaches this far in phase from the training region's centre, median over seeds "
+            f"[95 % interval]\n(red box: phases {low:g}-{high:g} deg, half-width {(high - low) / 2:g} deg, "
+            "nominal gravity): " + textwrap.fill(", ".join(parts), 150))

@@ -1,0 +1,30 @@
+"""The three families side by side, read from saved runs."""
+
+from pathlib import Path
+
+from sandbox.families import main
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = [ROOT / "results" / "rocket" / "reference", ROOT / "results" / "rocket" / "generalization-reference",
+        ROOT / "results" / "city" / "reference"]
+
+
+def test_families_table_and_plot_from_the_references(tmp_path, capsys):
+    out = tmp_path / "families.png"
+    assert main([str(run) for run in RUNS] + ["--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert out.stat().st_size > 10_000
+    header, rule, *rows = printed.split("\n\nplot:")[0].splitlines()
+    assert header == "| measure | best model-free learner | learned model | planner |"
+    measures = [row.split(" | ")[0].lstrip("| ") for row in rows]
+    assert "rocket (earth_moon): launches to reliable" in measures
+    assert "rocket generalization: generalization radius in Moon phase" in measures
+    assert "city (train) -> new: relearn fraction" in measures
+    planner = {row.split(" | ")[0].lstrip("| "): row.split(" | ")[3].rstrip(" |") for row in rows}
+    assert planner["city (train): training deaths"] == "0 [0 to 0]"
+
+
+def test_a_folder_without_a_run_is_one_line(tmp_path, capsys):
+    assert main([str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("python -m sandbox.families: error:") and len(error.strip().splitlines()) == 1
