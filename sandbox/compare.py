@@ -12,6 +12,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -287,10 +288,15 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
         already = finished_jobs(out, run_config, args.force)
     except ResumeError as error:
         raise UsageError(str(error)) from None
-    if not already or args.force:
-        from sandbox.results import write_json
+    from sandbox.results import write_json
 
+    if not already or args.force:
         write_json(out / "config.json", run_config)
+    else:  # the jobs are the same; record who resumed them, with which code, on which machine
+        recorded = json.loads((out / "config.json").read_text())
+        recorded.setdefault("resumes", []).append({"command": run_config["command"],
+                                                   "provenance": run_config["provenance"]})
+        write_json(out / "config.json", recorded)
     print(f"{task.name}: {len(agents)} agents x {size.seeds} seeds -> {out}")
     if already:
         print(f"resuming: {len(already)} of {len(configs)} jobs already finished in {out}")
@@ -300,9 +306,9 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
 
     def keep(result: dict[str, Any]) -> None:
         nonlocal finished
-        from sandbox.results import job_path, write_json
+        from sandbox.results import job_path
 
-        write_json(job_path(out, result["phase"], result["agent"], result["seed"]), result)
+        write_json(job_path(out, result["phase"], result["agent"], result["seed"]), result, compact=True)
         finished += 1
 
     interrupted = False

@@ -25,9 +25,11 @@ CSV_COLUMNS = (
 )
 
 
-def write_json(path: Path, data: Any) -> None:
+def write_json(path: Path, data: Any, compact: bool = False) -> None:
+    """Write ``data`` whole or not at all; ``compact`` (job files, with their traces) leaves
+    out the indentation, about a third of the size."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    tmp.write_text((json.dumps(data, separators=(",", ":")) if compact else json.dumps(data, indent=1)) + "\n")
     tmp.replace(path)
 
 

@@ -144,6 +144,20 @@ def test_resuming_with_a_changed_setting_is_refused(tmp_path):
     assert_one_line_error(second, "different run", "agent_settings.n_steps", "4", "8", "--force")
 
 
+def test_resuming_the_same_run_is_recorded(tmp_path):
+    """A run that spans several starts records each resume's command and provenance
+    beside the first start's."""
+    args = ("rocket", "--agents", "planner", "--seeds", "1", "--budget", "3", "--eval-episodes", "2", "--workers", "1")
+    assert run(*args, "--out", str(tmp_path)).returncode == 0
+    first = json.loads((tmp_path / "config.json").read_text())
+    again = run(*args, "--out", str(tmp_path))
+    assert again.returncode == 0 and "resuming: 1 of 1 jobs already finished" in again.stdout, again.stderr
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["provenance"] == first["provenance"] and config["command"] == first["command"]
+    assert [r["command"] for r in config["resumes"]] == [first["command"]]
+    assert config["resumes"][0]["provenance"]["packages"] == first["provenance"]["packages"]
+
+
 def test_a_task_and_a_study_from_a_plug_in_module_run_through_compare(tmp_path):
     result = run("guess", "--plugin", "examples/guess_task.py", "--study", "mirrored", "--agents", "random,ppo",
                  "--seeds", "2", "--budget", "40", "--eval-episodes", "4", "--workers", "2", "--out", str(tmp_path))
