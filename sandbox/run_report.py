@@ -117,6 +117,10 @@ def sections(run: RunData) -> list[Section]:
                     + f"; {machine['cpu']}, {machine['cores']} cores.")
     else:
         what.append("This run predates the record of versions, commit and machine.")
+    for resume in config.get("resumes", []):
+        recorded = resume["provenance"]
+        what.append(f"Resumed by `{resume['command']}` at commit {recorded['commit']}"
+                    + (" (with uncommitted changes)" if recorded["dirty"] else "") + ".")
     if not run.summary_file.get("complete", True):
         what.append("The run was interrupted: the figures cover the jobs it finished.")
     details = config.get("agent_details", {})
