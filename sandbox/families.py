@@ -46,7 +46,7 @@ class Figure:
 @dataclass
 class Measure:
     label: str
-    scale: str  #: "count" (log axis), "rate" (0-100 %), "fraction" or "radius"
+    scale: str  #: "count" (log axis), "rate" (0-100 %), "fraction" or "radius" (unbounded at the limit)
     figures: dict[str, Figure]  #: by family
 
 
@@ -97,6 +97,7 @@ def run_measures(run: RunData) -> list[Measure]:
         per_seed = grid_figures_per_seed(run.summary_file["generalization_grid"])
         grid_success = Measure(f"{prefix}: success over the grid, untrained", "rate", {})
         phase_radius = Measure(f"{prefix}: generalization radius in Moon phase", "radius", {})
+        gravity_radius = Measure(f"{prefix}: generalization radius in gravity scale", "radius", {})
         for family, agent in agents.items():
             if agent in per_seed:
                 mine = per_seed[agent]
@@ -104,7 +105,9 @@ def run_measures(run: RunData) -> list[Measure]:
                 grid_success.figures[family] = Figure(agent, values, format_cell({"v": values}, "v", "rate"), None)
                 radii = mine["radius_moon_phase_deg"]
                 phase_radius.figures[family] = Figure(agent, radii, format_radius(radii, " deg"), 180.0)
-        measures += [grid_success, phase_radius]
+                radii = mine["radius_gravity_scale"]
+                gravity_radius.figures[family] = Figure(agent, radii, format_radius(radii), 0.2)
+        measures += [grid_success, phase_radius, gravity_radius]
     if any("relearn_fraction" in run.summary[a] for a in agents.values()):
         away = world_name(run.config.get("transfer_env_kwargs") or {})
         measures.append(_summary_measure(run, agents, f"{prefix} -> {away}: zero-shot success",
@@ -170,7 +173,7 @@ def _panel(axes, measure: Measure) -> None:
         if interval is not None:
             axes.plot(interval, [y + 0.12, y + 0.12], color=colour, lw=2.5, alpha=0.6, solid_capstyle="butt")
         if censored:
-            axes.annotate("", xy=(value * 1.8 if measure.scale == "count" else value + 12, y + 0.12),
+            axes.annotate("", xy=(value * 1.8 if measure.scale == "count" else value * 1.07, y + 0.12),
                           xytext=(value, y + 0.12), arrowprops=dict(arrowstyle="->", color=colour, lw=2))
         else:
             axes.plot([value], [y + 0.12], marker="o", color=colour, markersize=6)
@@ -182,9 +185,9 @@ def _panel(axes, measure: Measure) -> None:
     elif measure.scale == "rate":
         axes.set_xlim(-2, 102)
         axes.set_xlabel("%", fontsize=7, labelpad=0)
-    elif measure.scale == "radius":
-        axes.set_xlim(-5, 200)
-        axes.set_xlabel("deg", fontsize=7, labelpad=0)
+    elif measure.scale == "radius":  # unbounded is drawn at the farthest a radius reaches on the grid
+        reach = max(figure.limit or 0.0 for figure in measure.figures.values())
+        axes.set_xlim(-0.03 * reach, 1.12 * reach)
     else:
         axes.set_xlim(0, max(1.0, right) * 1.15)
     axes.tick_params(axis="x", labelsize=7)

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.report import report
+from sandbox.report import markdown_table, report
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCES = ["results/rocket/reference", "results/city/reference", "results/rocket/generalization-reference"]
+FAMILY_RUNS = ["results/rocket/reference", "results/rocket/generalization-reference", "results/city/reference"]
 
 
 @pytest.mark.parametrize("reference", REFERENCES)
@@ -44,3 +45,15 @@ def test_committed_summary_is_what_the_job_files_give(reference):
         settings = config.get("study_settings") or config.get("grid")
         again.update(get_study(config["study"], task.name).summarise(jobs, config["agents"], settings))
     assert json.loads(json.dumps(again)) == committed
+
+
+def test_readme_families_table_comes_from_the_references():
+    """The table that places the learned models between the learners and the planners,
+    as ``python -m sandbox.families`` prints it from the committed references."""
+    from sandbox.families import families, families_table
+
+    readme = (ROOT / "README.md").read_text()
+    table = markdown_table(families_table(families([ROOT / r for r in FAMILY_RUNS])))
+    assert table in readme, f"README does not quote the families table:\n{table}"
+    assert f"python -m sandbox.families {' '.join(FAMILY_RUNS)} --out results/families.png" in readme
+    assert (ROOT / "results" / "families.png").stat().st_size < 400_000
