@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from sandbox.plotting import RunData, best_learner, color, world_name  # noqa: E402
 from sandbox.report import markdown_table  # noqa: E402
 from sandbox.results import format_cell  # noqa: E402
-from sandbox.stats import censored_median, median_interval  # noqa: E402
+from sandbox.stats import censored_median, format_rates, median_interval  # noqa: E402
 from sandbox.studies.generalization_grid import format_radius, grid_figures_per_seed  # noqa: E402
 
 FAMILIES = (("learner", "best model-free learner"), ("learned-model", "learned model"), ("planner", "planner"))
@@ -102,7 +102,7 @@ def run_measures(run: RunData) -> list[Measure]:
             if agent in per_seed:
                 mine = per_seed[agent]
                 values = mine["success_on_grid"]
-                grid_success.figures[family] = Figure(agent, values, format_cell({"v": values}, "v", "rate"), None)
+                grid_success.figures[family] = Figure(agent, values, format_rates(values), None)
                 radii = mine["radius_moon_phase_deg"]
                 phase_radius.figures[family] = Figure(agent, radii, format_radius(radii, " deg"), 180.0)
                 radii = mine["radius_gravity_scale"]

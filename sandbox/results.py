@@ -160,7 +160,7 @@ def format_cell(entry: dict[str, Any], key: str, kind: str) -> str:
     elif kind == "count":
         text = format_counts(values)
     else:
-        text = format_censored(values, {"trials": entry["budget"], "transfer-trials": entry.get("transfer_budget")}[kind])
+        text = format_censored(values, {"trials": entry["budget"], "transfer-trials": entry.get("transfer_budget")}.get(kind))
     missing = len(entry.get("scratch_seeds_missing", []))
     if missing and (key.startswith("scratch_") or key == "relearn_fraction"):
         text = f"({missing} of {len(values)} not run)" if missing == len(values) else f"{text} ({missing} not run)"
