@@ -76,10 +76,11 @@ def trials_label(median: float | None, budget: int) -> str:
 
 
 def headline(run: RunData) -> str:
-    """The finding in numbers: each planner against the best learner, trials to reliable (medians)."""
+    """The finding in numbers: each planner and learned-model agent against the best learner,
+    trials to reliable (medians)."""
     summary = run.summary
     text = []
-    for agent in run.agents_of_kind("planner"):
+    for agent in run.agents_of_kind("planner") + run.agents_of_kind("learned-model"):
         entry = summary[agent]
         text.append(f"{agent} reliable after {trials_label(censored_median(entry['trials_to_reliable']), entry['budget'])}")
     agent = best_learner(run)
