@@ -114,6 +114,8 @@ def run_measures(run: RunData) -> list[Measure]:
                                          "transfer_zero_shot_success", "rate", "rate"))
         measures.append(_summary_measure(run, agents, f"{prefix} -> {away}: relearn fraction", "relearn_fraction",
                                          "fraction", "fraction"))
+        measures.append(_summary_measure(run, agents, f"{prefix} -> {away}: relearn fraction to 50 %",
+                                         "relearn_fraction_half", "fraction", "fraction"))
     return [m for m in measures if m.figures]
 
 

@@ -17,6 +17,8 @@ from typing import Any
 from agents.plugins import import_module
 from sandbox.stats import format_censored, format_fractions, format_rates
 
+#: the lower bar of the second relearn fraction (held-out success)
+HALF_BAR = 0.5
 #: per-seed keys every summary carries, per agent
 SEED_KEYS = ("trials_to_first_success", "trials_to_reliable", "final_success_rate")
 CSV_COLUMNS = (
@@ -54,7 +56,8 @@ def summarise(jobs: list[dict[str, Any]], agent_order: list[str], extra_keys: tu
     With transfer, also the ``transfer_*`` figures (continued training in the new
     world), the ``scratch_*`` figures (a fresh agent there) and ``relearn_fraction``
     (continued-training trials to reliable / from-scratch trials to reliable, per seed;
-    ``null`` when either is censored).
+    ``null`` when either is censored), and ``relearn_fraction_half``, the same to 50 %
+    held-out success.
     """
     summary: dict[str, Any] = {}
     for agent in agent_order:
@@ -110,7 +113,21 @@ def transfer_figures(mine: list[dict[str, Any]], jobs: list[dict[str, Any]], age
         relearn_fraction(cont, fresh)
         for cont, fresh in zip(figures["transfer_trials_to_reliable"], figures["scratch_trials_to_reliable"])
     ]
+    # The same ratio at a lower bar, read from the saved curves: an agent that learns the new
+    # world but levels off just under the reliable bar still has a measured relearn cost.
+    figures["transfer_trials_to_half"] = [trials_to(j["transfer"]["evaluations"], HALF_BAR) for j in mine]
+    figures["scratch_trials_to_half"] = [trials_to(scratch[j["seed"]]["evaluations"], HALF_BAR)
+                                         if j["seed"] in scratch else None for j in mine]
+    figures["relearn_fraction_half"] = [
+        relearn_fraction(cont, fresh)
+        for cont, fresh in zip(figures["transfer_trials_to_half"], figures["scratch_trials_to_half"])
+    ]
     return figures
+
+
+def trials_to(rows: list[dict[str, Any]], bar: float) -> int | None:
+    """The first evaluation point at which held-out success reached ``bar`` (None: never)."""
+    return next((row["trials"] for row in rows if row["success_rate"] >= bar), None)
 
 
 def relearn_fraction(continued: int | None, scratch: int | None) -> float | None:
@@ -162,7 +179,7 @@ def format_cell(entry: dict[str, Any], key: str, kind: str) -> str:
     else:
         text = format_censored(values, {"trials": entry["budget"], "transfer-trials": entry.get("transfer_budget")}.get(kind))
     missing = len(entry.get("scratch_seeds_missing", []))
-    if missing and (key.startswith("scratch_") or key == "relearn_fraction"):
+    if missing and (key.startswith("scratch_") or key.startswith("relearn_fraction")):
         text = f"({missing} of {len(values)} not run)" if missing == len(values) else f"{text} ({missing} not run)"
     return text
 

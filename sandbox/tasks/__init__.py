@@ -41,6 +41,7 @@ TRANSFER_COLUMNS: tuple[Column, ...] = (
     ("continued: trials to reliable", "transfer_trials_to_reliable", "transfer-trials"),
     ("from scratch: trials to reliable", "scratch_trials_to_reliable", "transfer-trials"),
     ("relearn fraction", "relearn_fraction", "fraction"),
+    ("relearn fraction to 50 %", "relearn_fraction_half", "fraction"),
 )
 
 
