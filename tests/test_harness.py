@@ -120,3 +120,33 @@ def test_evaluations_record_the_trials_actually_spent():
     assert trials == sorted(set(trials)) and trials[-1] == 200
     # Rocket PPO learns from 64-launch rollouts; each stop drops the launch after one.
     assert trials[0] == 65 and all(t % 65 == 0 for t in trials[:-1])
+
+
+def test_relearn_fraction_to_half_is_read_from_the_curves():
+    """Continued against from scratch, to 50 % held-out success: 0 when the agent arrives
+    above the bar, a ratio of evaluation points otherwise, null when either never got there."""
+    from sandbox.results import summarise
+
+    def curve(points):
+        return [{"trials": t, "success_rate": r} for t, r in points]
+
+    def job(seed, phase, evaluations, transfer=None):
+        entry = {"agent": "a", "seed": seed, "phase": phase, "budget": 100, "reliable_bar": 0.9,
+                 "trials_spent": 100, "trials_to_first_success": 1, "trials_to_reliable": None,
+                 "final_success_rate": 0.6, "evaluations": evaluations}
+        if transfer is not None:
+            entry["transfer"] = {"budget": 100, "zero_shot_success": transfer[0][1], "zero_shot_deaths_per_episode": 0,
+                                 "trials_to_reliable": None, "final_success_rate": 0.8, "evaluations": curve(transfer)}
+        return entry
+
+    home = curve([(1, 0.0), (100, 0.6)])
+    jobs = [
+        job(0, "train", home, transfer=[(0, 0.6), (10, 0.7)]), job(0, "scratch", curve([(10, 0.2), (40, 0.5)])),
+        job(1, "train", home, transfer=[(0, 0.1), (10, 0.55)]), job(1, "scratch", curve([(10, 0.2), (40, 0.5)])),
+        job(2, "train", home, transfer=[(0, 0.1), (10, 0.3)]), job(2, "scratch", curve([(10, 0.6)])),
+    ]
+    entry = summarise(jobs, ["a"])["a"]
+    assert entry["transfer_trials_to_half"] == [0, 10, None]
+    assert entry["scratch_trials_to_half"] == [40, 40, 10]
+    assert entry["relearn_fraction_half"] == [0.0, 0.25, None]
+    assert entry["relearn_fraction"] == [None, None, None]
