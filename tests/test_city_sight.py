@@ -5,6 +5,7 @@ potential-based (so it leaves a learner's optimal policy alone)."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +161,20 @@ class SightOnly(gym.Wrapper):
         raise AttributeError(f"the player may not read env.{name}")
 
 
+def walk(env: gym.Env, agent: Any, seed: int, each_step: Callable[[dict], None] | None = None) -> dict:
+    """One walk of ``agent`` from ``env.reset(seed=seed)`` to its end; ``each_step`` sees
+    every step's info. Returns the last info."""
+    observation, info = env.reset(seed=seed)
+    agent.reset_episode()
+    done = False
+    while not done:
+        observation, _, terminated, truncated, info = env.step(agent.act(observation, info))
+        if each_step is not None:
+            each_step(info)
+        done = terminated or truncated
+    return info
+
+
 @pytest.mark.parametrize("map_name, walks", [("train", 100), ("new", 200), ("random:7", 100), ("random:20", 100)])
 def test_the_planner_never_dies_at_the_default_sight(map_name: str, walks: int) -> None:
     env = SightOnly(gym.make(CITY_ID, map=map_name))
@@ -169,13 +184,8 @@ def test_the_planner_never_dies_at_the_default_sight(map_name: str, walks: int) 
         env.env
     planner = TrafficPlanner(TaskSpec("city", env.observation_space, env.action_space, {"map": map_name}), seed=0)
     successes = deaths = 0
-    for walk in range(walks):
-        observation, info = env.reset(seed=4000 + walk)
-        planner.reset_episode()
-        done = False
-        while not done:
-            observation, _, terminated, truncated, info = env.step(planner.act(observation, info))
-            done = terminated or truncated
+    for i in range(walks):
+        info = walk(env, planner, 4000 + i)
         successes += info["is_success"]
         deaths += info["death"]
     assert env.cars_cut == 0

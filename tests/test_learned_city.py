@@ -18,7 +18,7 @@ from agents import Agent, Ledger, TaskSpec
 from agents.learned_city import GONE, HEADING_STEPS, LearnedCityModel, Sighting, match_cars
 from sandbox.experiment import JobConfig, run_job
 from sandbox.tasks.city import CITY
-from tests.test_city_sight import SightOnly
+from tests.test_city_sight import SightOnly, walk
 
 SPEC = "agents.learned_city:LearnedCityModel"
 BUSY = {"entry_rate": 0.3, "speeds": (1, 2), "speed_weights": (1.0, 1.0), "turn_probability": 0.4}
@@ -190,14 +190,11 @@ def test_with_no_data_it_stays_on_the_sidewalk():
     agent = agent_for("train")
     env = CITY.make_env(map="train")
     city = env.unwrapped.city_map
-    for walk in range(3):
-        observation, info = env.reset(seed=700 + walk)
-        agent.reset_episode()
-        done = False
-        while not done:
-            observation, _, terminated, truncated, info = env.step(agent.act(observation, info))
-            assert not city.road[info["position"]], info["position"]
-            done = terminated or truncated
+    def on_the_sidewalk(info: dict) -> None:
+        assert not city.road[info["position"]], info["position"]
+
+    for i in range(3):
+        walk(env, agent, 700 + i, each_step=on_the_sidewalk)
     assert agent.model.n_moves == 0  # and act learned nothing
 
 
@@ -226,14 +223,8 @@ def test_a_new_city_keeps_what_cars_do_and_drops_what_belongs_to_a_map():
     # zero-shot in the new city: it acts on what it learned and learns nothing while it acts
     env = CITY.make_env(map="new")
     successes = 0
-    for walk in range(10):
-        observation, info = env.reset(seed=500 + walk)
-        agent.reset_episode()
-        done = False
-        while not done:
-            observation, _, terminated, truncated, info = env.step(agent.act(observation, info))
-            done = terminated or truncated
-        successes += info["is_success"]
+    for i in range(10):
+        successes += walk(env, agent, 500 + i)["is_success"]
     assert counts(agent) == learned
     assert successes >= 8
     # training there: a new ledger, a new env and the new map's tables; every count kept
