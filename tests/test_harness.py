@@ -150,3 +150,11 @@ def test_relearn_fraction_to_half_is_read_from_the_curves():
     assert entry["scratch_trials_to_half"] == [40, 40, 10]
     assert entry["relearn_fraction_half"] == [0.0, 0.25, None]
     assert entry["relearn_fraction"] == [None, None, None]
+
+
+def final_success(task: str, agent: str, spec: str, seed: int, budget: int, eval_episodes: int,
+                  env_kwargs: dict) -> float:
+    """The held-out success of ``agent`` (its spec) after ``budget`` trials, through the harness."""
+    config = JobConfig(task, agent, seed=seed, budget=budget, eval_episodes=eval_episodes, eval_points=1,
+                       reliable_bar=0.9, env_kwargs=env_kwargs, agent_spec=spec)
+    return run_job(config)["final_success_rate"]

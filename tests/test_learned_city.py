@@ -18,6 +18,7 @@ from agents import Agent, Ledger, TaskSpec
 from agents.learned_city import GONE, HEADING_STEPS, LearnedCityModel, Sighting, match_cars
 from sandbox.experiment import JobConfig, run_job
 from sandbox.tasks.city import CITY
+from tests.test_harness import final_success
 from tests.test_city_sight import SightOnly, walk
 
 SPEC = "agents.learned_city:LearnedCityModel"
@@ -200,14 +201,9 @@ def test_with_no_data_it_stays_on_the_sidewalk():
 
 def test_it_learns_on_a_tiny_budget_where_random_walks_do_not():
     budget, seeds = 5, (0, 1, 2)
-
-    def final_success(agent: str, spec: str, seed: int) -> float:
-        config = JobConfig("city", agent, seed=seed, budget=budget, eval_episodes=10, eval_points=1,
-                           reliable_bar=0.9, env_kwargs={"map": "train"}, agent_spec=spec)
-        return run_job(config)["final_success_rate"]
-
-    learned = [final_success("learned-model", SPEC, seed) for seed in seeds]
-    random = [final_success("random", "", seed) for seed in seeds]
+    world = {"map": "train"}
+    learned = [final_success("city", "learned-model", SPEC, seed, budget, 10, world) for seed in seeds]
+    random = [final_success("city", "random", "", seed, budget, 10, world) for seed in seeds]
     assert statistics.mean(learned) >= 0.8, learned
     assert min(learned) > max(random), (learned, random)
 

@@ -15,6 +15,7 @@ from agents.learned_rocket import LearnedRocketModel
 from envs.rocket.world import load_world
 from sandbox.experiment import JobConfig, run_job
 from sandbox.tasks.rocket import ROCKET
+from tests.test_harness import final_success
 from tests.test_rocket_planner import sealed_rocket
 
 SPEC = "agents.learned_rocket:LearnedRocketModel"
@@ -42,14 +43,9 @@ def test_written_against_the_public_interface_with_settings_as_data():
 
 def test_learns_to_hit_on_a_small_budget_where_random_search_does_not():
     budget, seeds = 80, (0, 1, 2)
-
-    def final_success(agent: str, spec: str, seed: int) -> float:
-        config = JobConfig("rocket", agent, seed=seed, budget=budget, eval_episodes=20, eval_points=1,
-                           reliable_bar=0.9, env_kwargs={"world": "earth_moon"}, agent_spec=spec)
-        return run_job(config)["final_success_rate"]
-
-    learned = [final_success("learned-model", SPEC, seed) for seed in seeds]
-    random = [final_success("random", "", seed) for seed in seeds]
+    world = {"world": "earth_moon"}
+    learned = [final_success("rocket", "learned-model", SPEC, seed, budget, 20, world) for seed in seeds]
+    random = [final_success("rocket", "random", "", seed, budget, 20, world) for seed in seeds]
     assert statistics.mean(random) <= 0.05
     assert statistics.mean(learned) >= 0.6, learned  # not one lucky seed: the mean over seeds
     assert min(learned) > max(random), (learned, random)
