@@ -94,7 +94,10 @@ def run_measures(run: RunData) -> list[Measure]:
         measures.append(_summary_measure(run, agents, f"{prefix}: training deaths", "total_training_deaths",
                                          "count", "count"))
     if "generalization_grid" in run.summary_file:
-        per_seed = grid_figures_per_seed(run.summary_file["generalization_grid"])
+        grid = run.summary_file["generalization_grid"]
+        per_seed = grid_figures_per_seed(grid)
+        # where an unbounded radius is drawn: half the circle of phases, the grid's farthest gravity edge
+        gravity_reach = max(abs(edge - 1.0) for cell in grid["cell_edges"]["gravity_scale"] for edge in cell)
         grid_success = Measure(f"{prefix}: success over the grid, untrained", "rate", {})
         phase_radius = Measure(f"{prefix}: generalization radius in Moon phase", "radius", {})
         gravity_radius = Measure(f"{prefix}: generalization radius in gravity scale", "radius", {})
@@ -106,7 +109,7 @@ def run_measures(run: RunData) -> list[Measure]:
                 radii = mine["radius_moon_phase_deg"]
                 phase_radius.figures[family] = Figure(agent, radii, format_radius(radii, " deg"), 180.0)
                 radii = mine["radius_gravity_scale"]
-                gravity_radius.figures[family] = Figure(agent, radii, format_radius(radii), 0.2)
+                gravity_radius.figures[family] = Figure(agent, radii, format_radius(radii), gravity_reach)
         measures += [grid_success, phase_radius, gravity_radius]
     if any("relearn_fraction" in run.summary[a] for a in agents.values()):
         away = world_name(run.config.get("transfer_env_kwargs") or {})
