@@ -170,6 +170,10 @@ def format_cell(entry: dict[str, Any], key: str, kind: str) -> str:
     values = entry.get(key)
     if values is None:
         return "-"
+    missing = set(entry.get("scratch_seeds_missing", ()))
+    counts_missing = bool(missing) and (key.startswith("scratch_") or key.startswith("relearn_fraction"))
+    if counts_missing:  # a seed whose fresh agent has not run is left out, not shown as censored
+        values = [v for seed, v in zip(entry["seeds"], values) if seed not in missing]
     if kind == "rate":
         text = format_rates([v for v in values if v is not None])
     elif kind == "fraction":
@@ -178,9 +182,8 @@ def format_cell(entry: dict[str, Any], key: str, kind: str) -> str:
         text = format_counts(values)
     else:
         text = format_censored(values, {"trials": entry["budget"], "transfer-trials": entry.get("transfer_budget")}.get(kind))
-    missing = len(entry.get("scratch_seeds_missing", []))
-    if missing and (key.startswith("scratch_") or key.startswith("relearn_fraction")):
-        text = f"({missing} of {len(values)} not run)" if missing == len(values) else f"{text} ({missing} not run)"
+    if counts_missing:
+        text = f"({len(missing)} of {len(entry['seeds'])} not run)" if not values else f"{text} ({len(missing)} not run)"
     return text
 
 

@@ -152,6 +152,19 @@ def test_relearn_fraction_to_half_is_read_from_the_curves():
     assert entry["relearn_fraction"] == [None, None, None]
 
 
+def test_a_seed_whose_fresh_agent_has_not_run_is_left_out_of_the_scratch_cells():
+    """An interrupted run lacks some from-scratch jobs: those seeds are named as not run,
+    not counted as censored."""
+    from sandbox.results import format_cell
+
+    entry = {"seeds": [0, 1, 2], "budget": 100, "transfer_budget": 100, "scratch_seeds_missing": [2],
+             "scratch_trials_to_reliable": [1, 1, None], "relearn_fraction": [0.0, 0.0, None]}
+    assert format_cell(entry, "scratch_trials_to_reliable", "transfer-trials") == "1 [1 to 1] (1 not run)"
+    assert format_cell(entry, "relearn_fraction", "fraction") == "0.00 [0.00 to 0.00] (1 not run)"
+    entry["scratch_seeds_missing"] = [0, 1, 2]
+    assert format_cell(entry, "scratch_trials_to_reliable", "transfer-trials") == "(3 of 3 not run)"
+
+
 def final_success(task: str, agent: str, spec: str, seed: int, budget: int, eval_episodes: int,
                   env_kwargs: dict) -> float:
     """The held-out success of ``agent`` (its spec) after ``budget`` trials, through the harness."""
