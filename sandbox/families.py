@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from sandbox.plotting import RunData, best_learner, color, world_name  # noqa: E402
 from sandbox.report import markdown_table  # noqa: E402
-from sandbox.results import format_cell  # noqa: E402
+from sandbox.results import budget_of, format_cell  # noqa: E402
 from sandbox.stats import censored_median, format_rates, median_interval  # noqa: E402
 from sandbox.studies.generalization_grid import format_radius, grid_figures_per_seed  # noqa: E402
 
@@ -70,8 +70,7 @@ def _summary_measure(run: RunData, agents: dict[str, str], label: str, key: str,
         entry = run.summary[agent]
         if entry.get(key) is None:
             continue
-        limit = {"trials": entry["budget"], "transfer-trials": entry.get("transfer_budget")}.get(kind)
-        figures[family] = Figure(agent, list(entry[key]), format_cell(entry, key, kind), limit)
+        figures[family] = Figure(agent, list(entry[key]), format_cell(entry, key, kind), budget_of(entry, kind))
     return Measure(label, scale, figures)
 
 

@@ -180,11 +180,19 @@ def format_cell(entry: dict[str, Any], key: str, kind: str) -> str:
         text = format_fractions(values)
     elif kind == "count":
         text = format_counts(values)
+    elif kind in ("trials", "transfer-trials"):
+        text = format_censored(values, budget_of(entry, kind))
     else:
-        text = format_censored(values, {"trials": entry["budget"], "transfer-trials": entry.get("transfer_budget")}.get(kind))
+        raise ValueError(f"unknown kind of figure {kind!r} (rate, fraction, count, trials, transfer-trials)")
     if counts_missing:
         text = f"({len(missing)} of {len(entry['seeds'])} not run)" if not values else f"{text} ({len(missing)} not run)"
     return text
+
+
+def budget_of(entry: dict[str, Any], kind: str) -> int | None:
+    """The budget a censored figure of this kind stands at: the training budget for
+    "trials", the new world's for "transfer-trials", none for other kinds."""
+    return {"trials": entry["budget"], "transfer-trials": entry.get("transfer_budget")}.get(kind)
 
 
 def censored_note(summary: dict[str, Any]) -> str:

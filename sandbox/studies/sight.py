@@ -123,8 +123,9 @@ SIGHT = Study(
     default=Size(budget=60, seeds=2, eval_episodes=20, eval_points=4, agent_budgets={"dqn": 40}),
     # The reference: DQN's network grows with the window (16,734 inputs at full sight on map
     # "train", about 10 times slower per gradient step than at sight 5), so 600 walks a sight
-    # and 3 seeds keep it to an estimated hour and a half on 2 cores; its deaths per walk are those
-    # of early learning.
+    # and 3 seeds: DQN's 600 walks took about 2, 3, 5.5, 13 and 47 minutes at sight 2, 3, 5, 8
+    # and full (one worker of two, under load), about 3 hours for the whole run on 2 cores; its
+    # deaths per walk are those of early learning.
     full=Size(budget=600, seeds=3, eval_episodes=50, eval_points=8),
     summarise=summarise,
     tables=tables,
