@@ -79,7 +79,7 @@ def build_parser(tasks: list[Task]) -> argparse.ArgumentParser:
                         "their own)")
     parser.add_argument("--budget", type=positive_int, help="training trials per agent and seed "
                         "(default: the task's default budget)")
-    parser.add_argument("--out", type=Path, help="results folder (default: results/<task>/<date-time>)")
+    parser.add_argument("--out", type=Path, help="results folder (default: results/<task>/<date-time>[-<study>][-full])")
     parser.add_argument("--study", help="run a study instead of the standard protocol (the error for an unknown "
                         "one lists the task's studies)")
     parser.add_argument("--full", action="store_true", help="run the reference experiment: larger budget, "
