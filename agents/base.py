@@ -45,6 +45,34 @@ class SettingsError(ValueError):
     """Settings an agent cannot take (an unknown key, a value of the wrong kind)."""
 
 
+def _kind(value: Any) -> str | None:
+    """The kind of a setting's value, as a TOML file or ``--set`` writes it (None: no reference)."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a table"
+    return None
+
+
+def _check_kinds(agent: str, task: str, settings: Mapping[str, Any], references: Mapping[str, Any],
+                 prefix: str) -> None:
+    """Text given where the reference value is a number, flag, list or table raises
+    ``SettingsError`` (``--set`` keeps a value that is not TOML as text); tables are
+    checked key by key."""
+    for key, value in settings.items():
+        reference = references.get(key)
+        expected = _kind(reference)
+        if isinstance(value, str) and expected is not None:
+            raise SettingsError(f"agent {agent!r}: setting {prefix + key!r} for {task} must be {expected} "
+                                f"(e.g. {reference!r}), not the text {value!r}")
+        if isinstance(value, Mapping) and isinstance(reference, Mapping):
+            _check_kinds(agent, task, value, reference, prefix=f"{prefix}{key}.")
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """What an agent is told about its task before it starts."""
@@ -106,14 +134,22 @@ class Agent(ABC):
         return set(cls.default_settings(task))
 
     @classmethod
+    def setting_references(cls, task: str) -> dict[str, Any]:
+        """A value of the right kind for each setting that has one (the defaults): what
+        ``check_settings`` holds a given value against."""
+        return cls.default_settings(task)
+
+    @classmethod
     def check_settings(cls, task: str, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """A copy of ``settings``; an unknown top-level key raises ``SettingsError`` naming the valid ones."""
+        """A copy of ``settings``; an unknown top-level key, or text where a number, flag,
+        list or table is expected, raises ``SettingsError`` naming what is valid."""
+        agent = cls.name or cls.__name__
         valid = cls.settings_keys(task)
         unknown = sorted(set(settings) - valid) if valid is not None else []
         if unknown:
             choices = ", ".join(sorted(valid)) if valid else "none (it takes no settings)"
-            raise SettingsError(f"agent {cls.name or cls.__name__!r} has no setting {unknown[0]!r} for "
-                                f"{task}; valid settings: {choices}")
+            raise SettingsError(f"agent {agent!r} has no setting {unknown[0]!r} for {task}; valid settings: {choices}")
+        _check_kinds(agent, task, settings, cls.setting_references(task), prefix="")
         return copy.deepcopy(dict(settings))
 
     @classmethod

@@ -32,12 +32,13 @@ from agents.base import Agent, TaskSpec, register
 from agents.ledger import Ledger
 
 SETTINGS_DIR = Path(__file__).parent / "settings"  #: one TOML file per learner: its settings per task
-#: settings the adapter reads itself; every other key goes to the SB3 constructor
+#: settings the adapter reads itself (each learner takes those it names in ``adapter_keys``);
+#: every other key goes to the SB3 constructor
 ADAPTER_KEYS = {
     "n_envs": "envs stepped at once, all counted by the same ledger (default 1)",
     "keep_replay_in_new_world": "keep the replay buffer when training moves to a new world (default false)",
-    "action_noise_sigma": "Gaussian action noise on every action dimension (TD3, SAC)",
-    "exploration_steps": "env steps over which DQN's epsilon decays to its final value",
+    "action_noise_sigma": "Gaussian action noise on every action dimension",
+    "exploration_steps": "env steps over which epsilon decays to its final value",
 }
 #: SB3 constructor arguments the adapter sets itself
 _SET_BY_ADAPTER = {"self", "policy", "env", "seed", "device", "verbose", "_init_setup_model", "tensorboard_log"}
@@ -95,6 +96,8 @@ class SB3Learner(Agent):
     algorithm: ClassVar[type[BaseAlgorithm]]
     #: the action spaces the algorithm supports: it plays any task that acts in one of them
     action_spaces: ClassVar[tuple[type[spaces.Space], ...]]
+    #: the keys of ``ADAPTER_KEYS`` this learner takes
+    adapter_keys: ClassVar[tuple[str, ...]] = ("n_envs",)
 
     @classmethod
     def plays(cls, task: str, action_space: spaces.Space | None = None) -> bool:
@@ -111,7 +114,15 @@ class SB3Learner(Agent):
     @classmethod
     def settings_keys(cls, task: str) -> set[str]:
         accepted = set(inspect.signature(cls.algorithm.__init__).parameters) - _SET_BY_ADAPTER
-        return accepted | set(ADAPTER_KEYS)
+        return accepted | set(cls.adapter_keys)
+
+    @classmethod
+    def setting_references(cls, task: str) -> dict[str, Any]:
+        # The constructor's own defaults stand for the keys the settings file leaves out.
+        parameters = inspect.signature(cls.algorithm.__init__).parameters.items()
+        defaults = {name: p.default for name, p in parameters
+                    if name not in _SET_BY_ADAPTER and p.default is not inspect.Parameter.empty}
+        return {**defaults, "n_envs": 1, **cls.default_settings(task)}
 
     def __init__(self, spec: TaskSpec, seed: int, settings: dict[str, Any] | None = None):
         super().__init__(spec, seed, settings)
@@ -194,6 +205,7 @@ class SACLearner(SB3Learner):
 
     algorithm = SAC
     action_spaces = (spaces.Box,)
+    adapter_keys = ("n_envs", "keep_replay_in_new_world", "action_noise_sigma")
 
 
 @register("td3")
@@ -202,6 +214,7 @@ class TD3Learner(SB3Learner):
 
     algorithm = TD3
     action_spaces = (spaces.Box,)
+    adapter_keys = ("n_envs", "keep_replay_in_new_world", "action_noise_sigma")
 
 
 @register("dqn")
@@ -210,6 +223,7 @@ class DQNLearner(SB3Learner):
 
     algorithm = DQN
     action_spaces = (spaces.Discrete,)
+    adapter_keys = ("n_envs", "keep_replay_in_new_world", "exploration_steps")
 
 
 @register("a2c")

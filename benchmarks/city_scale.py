@@ -49,7 +49,7 @@ def measure(map_spec: str, n_steps: int, traced: bool) -> dict[str, Any]:
     actions = np.random.default_rng(0).integers(0, 5, n_steps).tolist()
     episodes = 0
     for action in actions:
-        _, _, terminated, truncated, info = env.step(action)
+        _, _, terminated, truncated, _ = env.step(action)
         if terminated or truncated:
             env.reset()
             episodes += 1
@@ -63,7 +63,7 @@ def measure(map_spec: str, n_steps: int, traced: bool) -> dict[str, Any]:
         shape=f"{rows} x {cols}",
         cells=rows * cols,
         sidewalks=sidewalks,
-        cars=len(info["cars"]),
+        cars=len(env.all_cars()),  # every car in the city, not only those in sight
         episodes=episodes,
         load_s=loaded - start,
         env_s=built - loaded,

@@ -14,7 +14,7 @@ from agents import Agent, Ledger, register
 class AlwaysNorth(Agent):
     """Walks north every tick, whatever comes; learns nothing."""
 
-    kind = "baseline"  # "planner", "learner" or "baseline": how plots group it
+    kind = "baseline"  # "planner", "learned-model", "learner" or "baseline": how plots group it
     tasks = ("city",)  # the tasks it can play
 
     def _train(self, ledger: Ledger, until_trials: int) -> None:

@@ -79,7 +79,7 @@ def build_parser(tasks: list[Task]) -> argparse.ArgumentParser:
                         "their own)")
     parser.add_argument("--budget", type=positive_int, help="training trials per agent and seed "
                         "(default: the task's default budget)")
-    parser.add_argument("--out", type=Path, help="results folder (default: results/<task>/<date-time>)")
+    parser.add_argument("--out", type=Path, help="results folder (default: results/<task>/<date-time>[-<study>][-full])")
     parser.add_argument("--study", help="run a study instead of the standard protocol (the error for an unknown "
                         "one lists the task's studies)")
     parser.add_argument("--full", action="store_true", help="run the reference experiment: larger budget, "
@@ -193,10 +193,15 @@ def check_executor(args: argparse.Namespace) -> None:
     if args.ray_address and args.executor != "ray":
         raise UsageError("--ray-address is for --executor ray")
     if args.executor == "ray":
-        import importlib.util
+        require_extra("ray", "--executor ray", "Ray")
 
-        if importlib.util.find_spec("ray") is None:
-            raise UsageError("--executor ray needs Ray, which is not installed: pip install -e \".[ray]\"")
+
+def require_extra(module: str, option: str, name: str) -> None:
+    """An option whose package is one of the project's extras (same name): missing, it is a usage error."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise UsageError(f"{option} needs {name}, which is not installed: pip install -e \".[{module}]\"")
 
 
 def _describe_world(env_kwargs: dict[str, Any]) -> str:
@@ -236,6 +241,13 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     check_executor(args)
+    tensorboard = None
+    if args.tensorboard is not None:
+        require_extra("tensorboard", "--tensorboard", "TensorBoard")
+        problem = writable_dir(args.tensorboard)
+        if problem:
+            raise UsageError(f"cannot write TensorBoard logs to {args.tensorboard}: {problem}")
+        tensorboard = str(args.tensorboard.resolve())
     run_name = time.strftime("%Y%m%d-%H%M%S") + (f"-{study.name}" if study else "") + ("-full" if args.full else "")
     out = args.out if args.out is not None else Path("results") / task.name / run_name
     problem = writable_dir(out / "jobs")
@@ -246,12 +258,6 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
         return args.budget if args.budget is not None else size.agent_budgets.get(agent, size.budget)
 
     transfer_budget = args.budget if args.budget is not None else size.transfer_budget
-    tensorboard = None
-    if args.tensorboard is not None:
-        problem = writable_dir(args.tensorboard)
-        if problem:
-            raise UsageError(f"cannot write TensorBoard logs to {args.tensorboard}: {problem}")
-        tensorboard = str(args.tensorboard.resolve())
     phases = ("train", "scratch") if transfer_env_kwargs is not None else ("train",)
     plugins = tuple(str(Path(p).resolve()) if p.endswith(".py") else p for p in args.plugin)
     configs = [

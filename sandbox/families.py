@@ -221,7 +221,7 @@ def families(folders: Sequence[Path]) -> list[Measure]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sandbox.families", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m sandbox.families", description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("runs", nargs="+", type=Path, help="run folders (results/<task>/<run>)")
     parser.add_argument("--out", type=Path, default=Path("results/families.png"), help="the plot (PNG)")
     args = parser.parse_args(argv)

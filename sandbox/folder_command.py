@@ -9,11 +9,18 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 
-def run_folder_command(prog: str, action: Callable[[Path], Iterable[object]], argv: list[str] | None = None) -> int:
-    """Print what ``action(folder)`` yields, line by line."""
+def run_folder_command(prog: str, action: Callable[[Path], Iterable[object]], argv: list[str] | None = None,
+                       doc: str | None = None) -> int:
+    """Print what ``action(folder)`` yields, line by line; ``-h``/``--help`` prints the
+    usage and the first paragraph of ``doc`` (the command module's docstring)."""
     argv = sys.argv[1:] if argv is None else argv
+    usage = f"usage: python -m {prog} RUN_FOLDER"
+    if argv in (["-h"], ["--help"]):
+        summary = (doc or "").strip().split("\n\n")[0].replace("::", ":")
+        print(f"{usage}\n\n{summary}".rstrip())
+        return 0
     if len(argv) != 1:
-        print(f"usage: python -m {prog} RUN_FOLDER", file=sys.stderr)
+        print(usage, file=sys.stderr)
         return 2
     try:
         for line in action(Path(argv[0])):

@@ -52,7 +52,7 @@ def plot_run(folder: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_folder_command("sandbox.plots", plot_run, argv)
+    return run_folder_command("sandbox.plots", plot_run, argv, doc=__doc__)
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ class RunData:
         return [j for j in self.jobs if j["phase"] == "train"]
 
     def kind(self, agent: str) -> str:
-        """The agent's declared kind ("planner", "learner" or "baseline"), as the run recorded it."""
+        """The agent's declared kind ("planner", "learned-model", "learner" or "baseline"), as the run recorded it."""
         recorded = self.config.get("agent_details", {}).get(agent, {}).get("kind")
         return recorded or _builtin_kind(agent)
 

@@ -58,7 +58,7 @@ def report(run_dir: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_folder_command("sandbox.report", lambda folder: [report(folder)], argv)
+    return run_folder_command("sandbox.report", lambda folder: [report(folder)], argv, doc=__doc__)
 
 
 if __name__ == "__main__":

@@ -196,7 +196,7 @@ def write_report(folder: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_folder_command("sandbox.run_report", write_report, argv)
+    return run_folder_command("sandbox.run_report", write_report, argv, doc=__doc__)
 
 
 if __name__ == "__main__":

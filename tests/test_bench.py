@@ -107,3 +107,15 @@ def test_an_unknown_part_is_refused(capsys):
         main(["--parts", "rocket,warp-drive"])
     assert exit_info.value.code == 2
     assert "warp-drive" in capsys.readouterr().err
+
+
+def test_the_city_part_without_box2d_is_refused_before_measuring(capsys, monkeypatch, tmp_path):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "Box2D" else real(name, *a))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--parts", "city", "--out", str(tmp_path / "bench.json")])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert 'pip install -e ".[bench]"' in error and "--parts rocket,planners,learners" in error, error

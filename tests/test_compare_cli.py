@@ -185,3 +185,13 @@ def test_a_world_with_its_moon_inside_the_parking_orbit_is_a_one_line_error(tmp_
     world.write_text(text.replace("moon_distance_km = [363300.0, 405500.0]", "moon_distance_km = [1000.0, 2000.0]"))
     assert_one_line_error(compare("rocket", "--world", str(world), "--out", str(tmp_path / "out")),
                           "tight.toml", "parking orbit")
+
+
+@pytest.mark.parametrize("module", ["sandbox.report", "sandbox.plots", "sandbox.run_report", "sandbox.families"])
+def test_every_command_answers_help(module):
+    result = subprocess.run([sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.stdout.startswith(f"usage: python -m {module}")
+    summary = result.stdout.split("\n\n")[1]
+    assert summary.rstrip().endswith((".", ":", ")")), summary  # a whole sentence, not cut mid-way

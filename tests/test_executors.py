@@ -62,3 +62,20 @@ def test_ray_address_without_the_ray_executor_is_refused(tmp_path):
 
     assert_one_line_error(run("rocket", "--ray-address", "localhost:6379", "--out", str(tmp_path)),
                           "--ray-address", "--executor ray")
+
+
+@pytest.mark.parametrize(("option", "module"), [(("--tensorboard", "tb"), "tensorboard"),
+                                                (("--executor", "ray"), "ray")])
+def test_an_option_whose_extra_is_not_installed_is_refused_before_the_run(tmp_path, monkeypatch, capsys,
+                                                                          option, module):
+    import importlib.util
+
+    from sandbox import compare
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == module else real(name, *a))
+    args = [str(tmp_path / a) if a == "tb" else a for a in option]
+    assert compare.main([*SMALL, *args, "--out", str(tmp_path / "run")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and f'pip install -e ".[{module}]"' in error, error
+    assert not (tmp_path / "run").exists()

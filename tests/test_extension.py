@@ -123,9 +123,17 @@ def test_set_and_agent_config_change_what_the_learner_is_built_with(tmp_path):
     (("--set", "planner.apogee=2"), ["apogee", "apogee_ratio"]),
     (("--set", "ppo.learning_rate"), ["AGENT.KEY=VALUE"]),
     (("--set", "dqn.gamma=0.9"), ["dqn", "ppo"]),
+    # text where a number or a list is expected: --set keeps a value that is not TOML as text
+    (("--set", "planner.apogee_ratio=abc"), ["apogee_ratio", "a number", "'abc'"]),
+    (("--set", "ppo.learning_rate=fast"), ["learning_rate", "a number", "'fast'"]),
+    (("--set", "ppo.policy_kwargs.net_arch=wide"), ["policy_kwargs.net_arch", "a list"]),
+    # another learner's own setting
+    (("--set", "ppo.exploration_steps=5"), ["exploration_steps", "n_steps"]),
 ])
 def test_bad_settings_are_one_line_errors(tmp_path, args, words):
-    assert_one_line_error(run("rocket", "--agents", "ppo,planner", *args, "--out", str(tmp_path)), *words)
+    out = tmp_path / "run"
+    assert_one_line_error(run("rocket", "--agents", "ppo,planner", *args, "--out", str(out)), *words)
+    assert not out.exists(), "refused before the run folder is written"
 
 
 def test_agent_config_naming_another_agent_is_refused(tmp_path):

@@ -100,6 +100,16 @@ def test_off_policy_learner_starts_a_new_world_with_an_empty_replay_buffer():
     learner.close()
 
 
+def test_each_learner_takes_only_the_adapter_settings_it_uses():
+    from agents.learners import ADAPTER_KEYS, A2CLearner, DQNLearner, PPOLearner, SACLearner, TD3Learner
+
+    takes = {cls: set(ADAPTER_KEYS) & cls.settings_keys("city") for cls in
+             (PPOLearner, A2CLearner, SACLearner, TD3Learner, DQNLearner)}
+    assert takes[PPOLearner] == takes[A2CLearner] == {"n_envs"}
+    assert takes[SACLearner] == takes[TD3Learner] == {"n_envs", "keep_replay_in_new_world", "action_noise_sigma"}
+    assert takes[DQNLearner] == {"n_envs", "keep_replay_in_new_world", "exploration_steps"}
+
+
 def test_on_policy_learner_finishes_its_rollout_but_never_passes_the_limit():
     learner = _rocket_learner("ppo", n_steps=8, batch_size=8, n_epochs=2)
     ledger = _ledger("earth_moon", limit=30)
