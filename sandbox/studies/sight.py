@@ -88,16 +88,19 @@ def plot(run: RunData) -> Path | None:
         return None
     sight = run.summary_file["sight"]
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.6), layout="constrained")
-    for agent, by_sight in sight["agents"].items():
+    agents = list(sight["agents"])
+    for index, (agent, by_sight) in enumerate(sight["agents"].items()):
         variants = [v for v in sight["radius"] if v in by_sight]
-        x = np.arange(len(variants))
+        ticks = np.arange(len(variants))
+        # Side by side within a sight, so that equal figures (0 deaths) do not hide each other.
+        x = ticks + 0.08 * (index - (len(agents) - 1) / 2)
         for axes, key in ((left, "deaths_per_walk"), (right, "final_success_rate")):
             values = [by_sight[v][key] for v in variants]
             median = np.array([np.median(v) for v in values])
             bounds = [median_interval(v) or (np.median(v), np.median(v)) for v in values]
             error = np.array([[m - b[0] for m, b in zip(median, bounds)], [b[1] - m for m, b in zip(median, bounds)]])
             axes.errorbar(x, median, yerr=error, marker="o", capsize=4, color=color(agent), label=agent)
-            axes.set_xticks(x, [str(sight["radius"][v]) for v in variants])
+            axes.set_xticks(ticks, [str(sight["radius"][v]) for v in variants])
     left.set_ylabel("deaths per training walk (median, 95 % interval)")
     right.set_ylabel("held-out success at the end (median, 95 % interval)")
     right.set_ylim(-0.02, 1.02)
