@@ -9,7 +9,8 @@ import pytest
 from sandbox.report import markdown_table, report
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCES = ["results/rocket/reference", "results/city/reference", "results/rocket/generalization-reference"]
+REFERENCES = ["results/rocket/reference", "results/city/reference", "results/rocket/generalization-reference",
+              "results/city/sight-reference"]
 FAMILY_RUNS = ["results/rocket/reference", "results/rocket/generalization-reference", "results/city/reference"]
 
 
