@@ -58,6 +58,19 @@ def _kind(value: Any) -> str | None:
     return None
 
 
+def _toml(value: Any) -> str:
+    """``value`` as TOML writes it, as one would type it after ``--set KEY=``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{key} = {_toml(item)}" for key, item in value.items()) + " }"
+    return repr(value)
+
+
 def _check_kinds(agent: str, task: str, settings: Mapping[str, Any], references: Mapping[str, Any],
                  prefix: str) -> None:
     """Text given where the reference value is a number, flag, list or table raises
@@ -68,9 +81,14 @@ def _check_kinds(agent: str, task: str, settings: Mapping[str, Any], references:
         expected = _kind(reference)
         if isinstance(value, str) and expected is not None:
             raise SettingsError(f"agent {agent!r}: setting {prefix + key!r} for {task} must be {expected} "
-                                f"(e.g. {reference!r}), not the text {value!r}")
+                                f"(e.g. {_toml(reference)}), not the text {value!r}")
         if isinstance(value, Mapping) and isinstance(reference, Mapping):
             _check_kinds(agent, task, value, reference, prefix=f"{prefix}{key}.")
+
+
+def first_paragraph(doc: str | None) -> str:
+    """A docstring's first paragraph on one line: what a listing or a command's help shows."""
+    return " ".join((doc or "").strip().split("\n\n")[0].split())
 
 
 @dataclass(frozen=True)
@@ -173,8 +191,7 @@ class Agent(ABC):
         """The one-line description listings show."""
         if cls.description:
             return cls.description
-        paragraph = (cls.__doc__ or "").strip().split("\n\n")[0]
-        return " ".join(paragraph.split())
+        return first_paragraph(cls.__doc__)
 
     # ------------------------------------------------------------------ training
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 import inspect
 import tomllib
+import types
+import typing
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -40,6 +42,9 @@ ADAPTER_KEYS = {
     "action_noise_sigma": "Gaussian action noise on every action dimension",
     "exploration_steps": "env steps over which epsilon decays to its final value",
 }
+#: a value of the right kind for each adapter setting, for the check of given settings
+_ADAPTER_EXAMPLES = {"n_envs": 1, "keep_replay_in_new_world": False, "action_noise_sigma": 0.1,
+                     "exploration_steps": 10_000}
 #: SB3 constructor arguments the adapter sets itself
 _SET_BY_ADAPTER = {"self", "policy", "env", "seed", "device", "verbose", "_init_setup_model", "tensorboard_log"}
 
@@ -49,6 +54,13 @@ def settings_file(algorithm: str) -> dict[str, Any]:
     """The tables of ``agents/settings/<algorithm>.toml``, by task."""
     path = SETTINGS_DIR / f"{algorithm}.toml"
     return tomllib.loads(path.read_text()) if path.exists() else {}
+
+
+def _admits_text(annotation: Any) -> bool:
+    """Whether an argument annotated so may be given as text: ``str``, or a union with it."""
+    if typing.get_origin(annotation) in (types.UnionType, typing.Union):
+        return str in typing.get_args(annotation)
+    return annotation is str
 
 
 class StopAtTrials(BaseCallback):
@@ -118,11 +130,15 @@ class SB3Learner(Agent):
 
     @classmethod
     def setting_references(cls, task: str) -> dict[str, Any]:
-        # The constructor's own defaults stand for the keys the settings file leaves out.
-        parameters = inspect.signature(cls.algorithm.__init__).parameters.items()
-        defaults = {name: p.default for name, p in parameters
+        # The constructor's own defaults stand for the keys the settings file leaves out; an
+        # argument that may be text (SAC's ent_coef="auto" where the file gives a number) has none.
+        parameters = inspect.signature(cls.algorithm.__init__).parameters
+        defaults = {name: p.default for name, p in parameters.items()
                     if name not in _SET_BY_ADAPTER and p.default is not inspect.Parameter.empty}
-        return {**defaults, "n_envs": 1, **cls.default_settings(task)}
+        references = {**defaults, **{key: _ADAPTER_EXAMPLES[key] for key in cls.adapter_keys},
+                      **cls.default_settings(task)}
+        return {key: value for key, value in references.items()
+                if key not in parameters or not _admits_text(parameters[key].annotation)}
 
     def __init__(self, spec: TaskSpec, seed: int, settings: dict[str, Any] | None = None):
         super().__init__(spec, seed, settings)

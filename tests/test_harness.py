@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -108,6 +110,21 @@ def test_each_learner_takes_only_the_adapter_settings_it_uses():
     assert takes[PPOLearner] == takes[A2CLearner] == {"n_envs"}
     assert takes[SACLearner] == takes[TD3Learner] == {"n_envs", "keep_replay_in_new_world", "action_noise_sigma"}
     assert takes[DQNLearner] == {"n_envs", "keep_replay_in_new_world", "exploration_steps"}
+
+
+def test_settings_are_checked_for_their_kind_but_text_stays_where_sb3_takes_it():
+    from agents.base import SettingsError
+    from agents.learners import PPOLearner, SACLearner
+
+    # SB3 takes text here although the settings file gives a number
+    assert SACLearner.resolve_settings("rocket", {"ent_coef": "auto_0.1"})["ent_coef"] == "auto_0.1"
+    assert SACLearner.resolve_settings("rocket", {"train_freq": [1, "episode"]})["train_freq"] == [1, "episode"]
+    for learner, key, text, example in [(SACLearner, "keep_replay_in_new_world", "False", "false"),
+                                        (SACLearner, "action_noise_sigma", "small", "0.1"),
+                                        (PPOLearner, "normalize_advantage", "True", "true"),
+                                        (PPOLearner, "policy_kwargs", {"net_arch": "wide"}, "[64, 64]")]:
+        with pytest.raises(SettingsError, match=rf"\(e\.g\. {re.escape(example)}\), not the text"):
+            learner.resolve_settings("rocket", {key: text})
 
 
 def test_on_policy_learner_finishes_its_rollout_but_never_passes_the_limit():
