@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from agents.base import first_paragraph
 from agents.plugins import PluginError, agent_names, import_module, load_all_agents
 
 
@@ -31,7 +32,7 @@ def listing() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sandbox.agents", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m sandbox.agents", description=first_paragraph(__doc__))
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                         help="import a module (package.module or path/to/file.py) first; repeatable")
     args = parser.parse_args(argv)

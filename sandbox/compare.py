@@ -190,10 +190,13 @@ def run_worlds(env_kwargs: dict[str, Any], transfer_env_kwargs: dict[str, Any] |
 
 
 def check_executor(args: argparse.Namespace) -> None:
+    """Where jobs run and what they log: the options' rules, and their extras installed."""
     if args.ray_address and args.executor != "ray":
         raise UsageError("--ray-address is for --executor ray")
     if args.executor == "ray":
         require_extra("ray", "--executor ray", "Ray")
+    if args.tensorboard is not None:
+        require_extra("tensorboard", "--tensorboard", "TensorBoard")
 
 
 def require_extra(module: str, option: str, name: str) -> None:
@@ -241,18 +244,17 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     check_executor(args)
-    tensorboard = None
-    if args.tensorboard is not None:
-        require_extra("tensorboard", "--tensorboard", "TensorBoard")
-        problem = writable_dir(args.tensorboard)
-        if problem:
-            raise UsageError(f"cannot write TensorBoard logs to {args.tensorboard}: {problem}")
-        tensorboard = str(args.tensorboard.resolve())
     run_name = time.strftime("%Y%m%d-%H%M%S") + (f"-{study.name}" if study else "") + ("-full" if args.full else "")
     out = args.out if args.out is not None else Path("results") / task.name / run_name
     problem = writable_dir(out / "jobs")
     if problem:
         raise UsageError(f"cannot write results to {out}: {problem}; choose another folder with --out")
+    tensorboard = None
+    if args.tensorboard is not None:
+        problem = writable_dir(args.tensorboard)
+        if problem:
+            raise UsageError(f"cannot write TensorBoard logs to {args.tensorboard}: {problem}")
+        tensorboard = str(args.tensorboard.resolve())
 
     def budget_for(agent: str) -> int:
         return args.budget if args.budget is not None else size.agent_budgets.get(agent, size.budget)

@@ -24,6 +24,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from agents.base import first_paragraph  # noqa: E402
 from sandbox.plotting import RunData, best_learner, color, world_name  # noqa: E402
 from sandbox.report import markdown_table  # noqa: E402
 from sandbox.results import budget_of, format_cell  # noqa: E402
@@ -221,7 +222,7 @@ def families(folders: Sequence[Path]) -> list[Measure]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sandbox.families", description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser = argparse.ArgumentParser(prog="python -m sandbox.families", description=first_paragraph(__doc__))
     parser.add_argument("runs", nargs="+", type=Path, help="run folders (results/<task>/<run>)")
     parser.add_argument("--out", type=Path, default=Path("results/families.png"), help="the plot (PNG)")
     args = parser.parse_args(argv)

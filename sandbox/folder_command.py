@@ -5,8 +5,11 @@ that holds no run."""
 from __future__ import annotations
 
 import sys
+import textwrap
 from collections.abc import Callable, Iterable
 from pathlib import Path
+
+from agents.base import first_paragraph
 
 
 def run_folder_command(prog: str, action: Callable[[Path], Iterable[object]], argv: list[str] | None = None,
@@ -16,8 +19,7 @@ def run_folder_command(prog: str, action: Callable[[Path], Iterable[object]], ar
     argv = sys.argv[1:] if argv is None else argv
     usage = f"usage: python -m {prog} RUN_FOLDER"
     if argv in (["-h"], ["--help"]):
-        summary = (doc or "").strip().split("\n\n")[0].replace("::", ":")
-        print(f"{usage}\n\n{summary}".rstrip())
+        print(f"{usage}\n\n{textwrap.fill(first_paragraph(doc), 88)}".rstrip())
         return 0
     if len(argv) != 1:
         print(usage, file=sys.stderr)

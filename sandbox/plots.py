@@ -1,6 +1,8 @@
 """Plots of a run, drawn from its saved files only: the success curves every run has,
 the transfer plots when it moved agents to a new world, then the task's and the
-study's own plots. Any past run can be re-plotted::
+study's own plots.
+
+Any past run can be re-plotted::
 
     python -m sandbox.plots results/rocket/<run>
 """

@@ -50,9 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or not parts:
         parser.error(f"unknown part {unknown[0]!r}; valid parts: {', '.join(PARTS)}" if unknown else "no part to run")
     if "city" in parts and importlib.util.find_spec("Box2D") is None:
-        others = ",".join(part for part in PARTS if part != "city")
-        parser.error(f"the city part measures against LunarLander-v3, which needs Box2D: pip install -e \".[bench]\" "
-                     f"(or leave the city out: --parts {others})")
+        others = ",".join(part for part in parts if part != "city")
+        parser.error("the city part measures against LunarLander-v3, which needs Box2D: pip install -e \".[bench]\""
+                     + (f" (or leave the city out: --parts {others})" if others else ""))
     if args.out.is_dir():
         parser.error(f"--out {args.out} is a folder; give the path of a JSON file")
     try:  # before minutes of measuring, not after
