@@ -34,17 +34,15 @@ from agents.base import Agent, TaskSpec, register
 from agents.ledger import Ledger
 
 SETTINGS_DIR = Path(__file__).parent / "settings"  #: one TOML file per learner: its settings per task
-#: settings the adapter reads itself (each learner takes those it names in ``adapter_keys``);
-#: every other key goes to the SB3 constructor
+#: the settings the adapter reads itself, each with a value of its kind (what a given value
+#: is checked against); a learner takes those it names in ``adapter_keys``, and every other
+#: key goes to the SB3 constructor
 ADAPTER_KEYS = {
-    "n_envs": "envs stepped at once, all counted by the same ledger (default 1)",
-    "keep_replay_in_new_world": "keep the replay buffer when training moves to a new world (default false)",
-    "action_noise_sigma": "Gaussian action noise on every action dimension",
-    "exploration_steps": "env steps over which epsilon decays to its final value",
+    "n_envs": 1,  # envs stepped at once, all counted by the same ledger (default 1)
+    "keep_replay_in_new_world": False,  # keep the replay buffer in a new world (default false)
+    "action_noise_sigma": 0.1,  # Gaussian action noise on every action dimension (default none)
+    "exploration_steps": 10_000,  # env steps over which epsilon decays (default: SB3's schedule)
 }
-#: a value of the right kind for each adapter setting, for the check of given settings
-_ADAPTER_EXAMPLES = {"n_envs": 1, "keep_replay_in_new_world": False, "action_noise_sigma": 0.1,
-                     "exploration_steps": 10_000}
 #: SB3 constructor arguments the adapter sets itself
 _SET_BY_ADAPTER = {"self", "policy", "env", "seed", "device", "verbose", "_init_setup_model", "tensorboard_log"}
 
@@ -135,7 +133,7 @@ class SB3Learner(Agent):
         parameters = inspect.signature(cls.algorithm.__init__).parameters
         defaults = {name: p.default for name, p in parameters.items()
                     if name not in _SET_BY_ADAPTER and p.default is not inspect.Parameter.empty}
-        references = {**defaults, **{key: _ADAPTER_EXAMPLES[key] for key in cls.adapter_keys},
+        references = {**defaults, **{key: ADAPTER_KEYS[key] for key in cls.adapter_keys},
                       **cls.default_settings(task)}
         return {key: value for key, value in references.items()
                 if key not in parameters or not _admits_text(parameters[key].annotation)}

@@ -105,7 +105,7 @@ def sections(run: RunData) -> list[Section]:
         + f"; seeds: {', '.join(map(str, config['seeds']))}; training budget per agent and seed: "
         + ", ".join(f"{agent} {entry['budget']:,}" for agent, entry in run.summary.items())
         + (f"; {run.summary[transfer[0]]['transfer_budget']:,} in the new world" if transfer else "")
-        + f"; held-out set of {size['eval_episodes']} episodes, flown after 1 to 5 trials and at about "
+        + f"; held-out set of {size['eval_episodes']} episodes, evaluated after 1 to 5 trials and at about "
         f"{size['eval_points']} log-spaced points up to the budget.",
         f"World: {config['env_kwargs']}" + (f"; new world: {config['transfer_env_kwargs']}"
                                             if config.get("transfer_env_kwargs") else "") + ".",

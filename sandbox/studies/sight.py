@@ -88,12 +88,12 @@ def plot(run: RunData) -> Path | None:
         return None
     sight = run.summary_file["sight"]
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.6), layout="constrained")
-    agents = list(sight["agents"])
+    n_agents = len(sight["agents"])
     for index, (agent, by_sight) in enumerate(sight["agents"].items()):
         variants = [v for v in sight["radius"] if v in by_sight]
         ticks = np.arange(len(variants))
         # Side by side within a sight, so that equal figures (0 deaths) do not hide each other.
-        x = ticks + 0.08 * (index - (len(agents) - 1) / 2)
+        x = ticks + 0.08 * (index - (n_agents - 1) / 2)
         for axes, key in ((left, "deaths_per_walk"), (right, "final_success_rate")):
             values = [by_sight[v][key] for v in variants]
             median = np.array([np.median(v) for v in values])
@@ -126,9 +126,9 @@ SIGHT = Study(
     default=Size(budget=60, seeds=2, eval_episodes=20, eval_points=4, agent_budgets={"dqn": 40}),
     # The reference: DQN's network grows with the window (16,734 inputs at full sight on map
     # "train", about 10 times slower per gradient step than at sight 5), so 600 walks a sight
-    # and 3 seeds: DQN's 600 walks took about 2, 3, 5.5, 13 and 47 minutes at sight 2, 3, 5, 8
-    # and full (one worker of two, under load), about 3 hours for the whole run on 2 cores; its
-    # deaths per walk are those of early learning.
+    # and 3 seeds: DQN's 600 walks took 1-2, 2-3, 4-6, 10-14 and 38-47 minutes a seed at sight
+    # 2, 3, 5, 8 and full (one worker of two, partly under load), 3.3 worker-hours for the
+    # whole run; its deaths per walk are those of early learning.
     full=Size(budget=600, seeds=3, eval_episodes=50, eval_points=8),
     summarise=summarise,
     tables=tables,
