@@ -8,4 +8,13 @@ first named (``agents.plugins.load_agent``), so importing this package stays lig
 from agents.base import KINDS, Agent, SettingsError, TaskSpec, register
 from agents.ledger import Ledger, LedgerWrapper, Trial
 
-__all__ = ["KINDS", "Agent", "Ledger", "LedgerWrapper", "SettingsError", "TaskSpec", "Trial", "register"]
+__all__ = [
+    "KINDS",
+    "Agent",
+    "Ledger",
+    "LedgerWrapper",
+    "SettingsError",
+    "TaskSpec",
+    "Trial",
+    "register",
+]

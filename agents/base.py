@@ -71,8 +71,9 @@ def _toml(value: Any) -> str:
     return repr(value)
 
 
-def _check_kinds(agent: str, task: str, settings: Mapping[str, Any], references: Mapping[str, Any],
-                 prefix: str) -> None:
+def _check_kinds(
+    agent: str, task: str, settings: Mapping[str, Any], references: Mapping[str, Any], prefix: str
+) -> None:
     """Text given where the reference value is a number, flag, list or table raises
     ``SettingsError`` (``--set`` keeps a value that is not TOML as text); tables are
     checked key by key."""
@@ -80,8 +81,10 @@ def _check_kinds(agent: str, task: str, settings: Mapping[str, Any], references:
         reference = references.get(key)
         expected = _kind(reference)
         if isinstance(value, str) and expected is not None:
-            raise SettingsError(f"agent {agent!r}: setting {prefix + key!r} for {task} must be {expected} "
-                                f"(e.g. {_toml(reference)}), not the text {value!r}")
+            raise SettingsError(
+                f"agent {agent!r}: setting {prefix + key!r} for {task} must be {expected} "
+                f"(e.g. {_toml(reference)}), not the text {value!r}"
+            )
         if isinstance(value, Mapping) and isinstance(reference, Mapping):
             _check_kinds(agent, task, value, reference, prefix=f"{prefix}{key}.")
 
@@ -98,7 +101,9 @@ class TaskSpec:
     task: str  #: the task's name, e.g. "rocket" or "city"
     observation_space: gym.Space
     action_space: gym.Space
-    env_kwargs: dict[str, Any] = field(default_factory=dict)  #: how the harness builds the env (world, map)
+    env_kwargs: dict[str, Any] = field(
+        default_factory=dict
+    )  #: how the harness builds the env (world, map)
     #: a folder for the agent's own TensorBoard logs (None: no logging); the harness logs
     #: the ledger's figures into the same folder, so both show as one run
     log_dir: str | None = None
@@ -119,7 +124,9 @@ class Agent(ABC):
     """
 
     name: ClassVar[str] = ""  #: set by ``register``; a class run from a spec is named by it
-    kind: ClassVar[str] = "learner"  #: one of KINDS: "planner", "learned-model", "learner" or "baseline"
+    kind: ClassVar[str] = (
+        "learner"  #: one of KINDS: "planner", "learned-model", "learner" or "baseline"
+    )
     description: ClassVar[str] = ""  #: one line for listings; the docstring's first line if empty
     #: tasks the agent can play; empty means any
     tasks: ClassVar[tuple[str, ...]] = ()
@@ -131,8 +138,11 @@ class Agent(ABC):
         self.spec = spec
         self.seed = seed
         #: the full settings, as given (None: the defaults for the task)
-        self.settings = (self.default_settings(spec.task) if settings is None
-                         else self.check_settings(spec.task, settings))
+        self.settings = (
+            self.default_settings(spec.task)
+            if settings is None
+            else self.check_settings(spec.task, settings)
+        )
         self.observation_space = spec.observation_space
         self.action_space = spec.action_space
         self.rng = np.random.default_rng(seed)
@@ -166,12 +176,16 @@ class Agent(ABC):
         unknown = sorted(set(settings) - valid) if valid is not None else []
         if unknown:
             choices = ", ".join(sorted(valid)) if valid else "none (it takes no settings)"
-            raise SettingsError(f"agent {agent!r} has no setting {unknown[0]!r} for {task}; valid settings: {choices}")
+            raise SettingsError(
+                f"agent {agent!r} has no setting {unknown[0]!r} for {task}; valid settings: {choices}"
+            )
         _check_kinds(agent, task, settings, cls.setting_references(task), prefix="")
         return copy.deepcopy(dict(settings))
 
     @classmethod
-    def resolve_settings(cls, task: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def resolve_settings(
+        cls, task: str, overrides: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         """The defaults for ``task`` with ``overrides`` merged in (nested tables key by key),
         checked: what the harness gives the constructor and records."""
         return cls.check_settings(task, merge_settings(cls.default_settings(task), overrides or {}))
@@ -201,7 +215,9 @@ class Agent(ABC):
         ``until_trials``, never past ``ledger.limit``; evaluations record the trials
         actually spent."""
         if until_trials < ledger.n_trials:
-            raise ValueError(f"until_trials={until_trials} is below the {ledger.n_trials} trials already spent")
+            raise ValueError(
+                f"until_trials={until_trials} is below the {ledger.n_trials} trials already spent"
+            )
         if until_trials > ledger.n_trials:
             self._train(ledger, until_trials)
 
@@ -265,7 +281,9 @@ def dataclass_settings(config_class: type) -> dict[str, Any]:
 def config_from_settings(config_class: type, settings: Mapping[str, Any]) -> Any:
     """The configuration dataclass built from settings (lists from TOML or JSON become tuples)."""
     names = {f.name for f in fields(config_class)}
-    return config_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items() if k in names})
+    return config_class(
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items() if k in names}
+    )
 
 
 #: agents registered by ``register`` in every module imported so far, by name
@@ -279,7 +297,9 @@ def register(name: str):
         if not (isinstance(cls, type) and issubclass(cls, Agent)):
             raise TypeError(f"register({name!r}) decorates Agent subclasses, not {cls!r}")
         if cls.kind not in KINDS:
-            raise ValueError(f"agent {name!r} declares kind {cls.kind!r}; valid kinds: {', '.join(KINDS)}")
+            raise ValueError(
+                f"agent {name!r} declares kind {cls.kind!r}; valid kinds: {', '.join(KINDS)}"
+            )
         previous = REGISTERED.get(name)
         # The same class imported again (a file loaded twice) replaces itself quietly.
         if previous is not None and _qualified(previous) != _qualified(cls):

@@ -101,7 +101,9 @@ class PlannerConfig:
     """What the planner assumes and how hard it searches."""
 
     horizon_ticks: int = 12  #: ticks of traffic predicted; a crossing must finish within them
-    nominal_max_car_speed: int = 2  #: published top speed, cells per tick (raised if a faster car is seen)
+    nominal_max_car_speed: int = (
+        2  #: published top speed, cells per tick (raised if a faster car is seen)
+    )
     max_expansions: int = 5000  #: search budget per decision, in expanded cells
 
 
@@ -148,7 +150,9 @@ class StreetModel:
         crossroads = np.asarray(intersection, dtype=bool).reshape(-1)
         lane_stretches, n_lane_stretches = label((self.road & ~crossroads).reshape(rows, cols))
         crossroad_stretches = label(crossroads.reshape(rows, cols))[0] + n_lane_stretches
-        self.stretch = np.where(crossroads, crossroad_stretches.reshape(-1), lane_stretches.reshape(-1))
+        self.stretch = np.where(
+            crossroads, crossroad_stretches.reshape(-1), lane_stretches.reshape(-1)
+        )
         self.car_next = car_next
         self.entry_states = list(entry_states)
         self.moves: list[tuple[tuple[int, int], ...]] = []
@@ -161,7 +165,11 @@ class StreetModel:
                     moves.append((action, r * cols + c))
             self.moves.append(tuple(moves))
         #: sidewalk cells beside a road: where crossings start
-        self.kerbs = [u for u in np.flatnonzero(self.haven).tolist() if any(self.road[v] for _, v in self.moves[u])]
+        self.kerbs = [
+            u
+            for u in np.flatnonzero(self.haven).tolist()
+            if any(self.road[v] for _, v in self.moves[u])
+        ]
         self._build_state_graph()
         self._reach_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._entry_cache: dict[tuple[int, int], np.ndarray] = {}
@@ -169,7 +177,9 @@ class StreetModel:
         self._crossing_cache: dict[tuple[int, int, int], StaticCrossings] = {}
         self._kerb_closing_cache: dict[tuple[int, int, int, int], dict[int, int]] = {}
         self._layouts: dict[int, np.ndarray] = {}
-        self._goal_cache: dict[tuple[int, int, int, int, frozenset[int]], tuple[np.ndarray, np.ndarray]] = {}
+        self._goal_cache: dict[
+            tuple[int, int, int, int, frozenset[int]], tuple[np.ndarray, np.ndarray]
+        ] = {}
         self._sidewalk_edges: tuple[np.ndarray, np.ndarray] | None = None
         self._road_steps_back: tuple[np.ndarray, np.ndarray] | None = None
         self._walk_graph: csr_matrix | None = None
@@ -198,11 +208,18 @@ class StreetModel:
         )
         self.state_row = (self.road_cells // self.cols).repeat(4)
         self.state_col = (self.road_cells % self.cols).repeat(4)
-        self._state_row_list, self._state_col_list = self.state_row.tolist(), self.state_col.tolist()
-        self.entry_index = np.array([self.state_index(s) for s in self.entry_states], dtype=np.int64)
+        self._state_row_list, self._state_col_list = (
+            self.state_row.tolist(),
+            self.state_col.tolist(),
+        )
+        self.entry_index = np.array(
+            [self.state_index(s) for s in self.entry_states], dtype=np.int64
+        )
         #: the states a car can ever be in: those it can drive to from an entry
         if len(self.entry_index):
-            distance = dijkstra(self.state_graph, indices=self.entry_index, min_only=True, unweighted=True)
+            distance = dijkstra(
+                self.state_graph, indices=self.entry_index, min_only=True, unweighted=True
+            )
             self.reachable = np.isfinite(distance)
         else:
             self.reachable = np.zeros(n_states, dtype=bool)
@@ -220,7 +237,9 @@ class StreetModel:
         row, col = divmod(cell, self.cols)
         return self.states_near(row, col, sight)
 
-    def states_near(self, row: int, col: int, radius: int, among: np.ndarray | None = None) -> np.ndarray:
+    def states_near(
+        self, row: int, col: int, radius: int, among: np.ndarray | None = None
+    ) -> np.ndarray:
         """The road states (of ``among``, sorted indices, if given) within ``radius``
         cells (Chebyshev) of (``row``, ``col``), as indices."""
         states = np.arange(len(self.state_row)) if among is None else among
@@ -285,7 +304,9 @@ class StreetModel:
             self._entry_cache[key] = closing
         return self._entry_cache[key]
 
-    def closing_ticks(self, belief: TrafficBelief, horizon: int, around: int | None = None) -> np.ndarray:
+    def closing_ticks(
+        self, belief: TrafficBelief, horizon: int, around: int | None = None
+    ) -> np.ndarray:
         """For every cell, the earliest time (ticks from now, rounded up) at which a
         car's centre may be on it: a car that may be somewhere now (``belief``), at its
         speed (a car ``d`` cells away needs ``d / speed`` ticks), or one still to come.
@@ -305,7 +326,11 @@ class StreetModel:
             if not len(sources):
                 continue
             cells_driven = dijkstra(
-                self.state_graph, indices=sources, min_only=True, unweighted=True, limit=speed * horizon
+                self.state_graph,
+                indices=sources,
+                min_only=True,
+                unweighted=True,
+                limit=speed * horizon,
             )
             reached = np.flatnonzero(cells_driven < np.inf)
             ticks = np.ceil(cells_driven[reached] / speed).astype(np.int64)
@@ -327,16 +352,27 @@ class StreetModel:
         if self.covers_map(sight):
             if (speed, horizon) not in self._full_sight_closing:
                 entry = np.minimum(self.entry_closing(speed, horizon), horizon + 1)
-                self._full_sight_closing[speed, horizon] = dict(zip(self.road_cells.tolist(), entry[self.road_cells].tolist()))
+                self._full_sight_closing[speed, horizon] = dict(
+                    zip(self.road_cells.tolist(), entry[self.road_cells].tolist())
+                )
             return self._full_sight_closing[speed, horizon]
         rows, cols = self.rows, self.cols
         row, col = divmod(kerb, cols)
-        r0, c0, r1, c1 = max(0, row - sight), max(0, col - sight), min(rows - 1, row + sight), min(cols - 1, col + sight)
-        box_road = np.flatnonzero(self.road.reshape(rows, cols)[r0 : r1 + 1, c0 : c1 + 1].reshape(-1))
+        r0, c0, r1, c1 = (
+            max(0, row - sight),
+            max(0, col - sight),
+            min(rows - 1, row + sight),
+            min(cols - 1, col + sight),
+        )
+        box_road = np.flatnonzero(
+            self.road.reshape(rows, cols)[r0 : r1 + 1, c0 : c1 + 1].reshape(-1)
+        )
         width = c1 - c0 + 1
         cells = ((box_road // width + r0) * cols + box_road % width + c0).tolist()
         state_row, state_col, rank = self._state_row_list, self._state_col_list, self._rank_list
-        driven: dict[int, int] = {}  # fewest cells a car out of sight must drive to reach a state in sight
+        driven: dict[
+            int, int
+        ] = {}  # fewest cells a car out of sight must drive to reach a state in sight
         frontier = []
         for cell in cells:
             r, c = divmod(cell, cols)
@@ -355,7 +391,11 @@ class StreetModel:
             following = []
             for state in frontier:
                 for nxt in self._succ[state]:
-                    if nxt not in driven and r0 <= state_row[nxt] <= r1 and c0 <= state_col[nxt] <= c1:
+                    if (
+                        nxt not in driven
+                        and r0 <= state_row[nxt] <= r1
+                        and c0 <= state_col[nxt] <= c1
+                    ):
                         driven[nxt] = cells_driven
                         following.append(nxt)
             frontier = following
@@ -388,7 +428,12 @@ class StreetModel:
         return ends, frozenset(int(self.stretch[cell]) for cell in road_cells)
 
     def _crossing_cells(
-        self, kerb: int, closing: dict[int, int], horizon: int, avoided_stretches: frozenset[int], goal: int
+        self,
+        kerb: int,
+        closing: dict[int, int],
+        horizon: int,
+        avoided_stretches: frozenset[int],
+        goal: int,
     ) -> tuple[dict[int, int], list[int]]:
         """:meth:`crossing`, with the road cells it may set foot on."""
         moves, haven, stretch = self.moves, self.haven, self.stretch
@@ -432,7 +477,9 @@ class StreetModel:
             cols, side = self.cols, 2 * sight + 3
             layout = None if self.covers_map(sight) else self._layout(sight + 1)
             caps = None if layout is None else self._entry_caps(speed, horizon, sight + 1)
-            alike: dict[tuple[bytes, bytes], tuple[list[tuple[int, int, int]], list[tuple[int, int]]]] = {}
+            alike: dict[
+                tuple[bytes, bytes], tuple[list[tuple[int, int, int]], list[tuple[int, int]]]
+            ] = {}
             kerbs, ends, ticks, touched = [], [], [], []
             for kerb in self.kerbs:
                 row, col = divmod(kerb, cols)
@@ -457,9 +504,16 @@ class StreetModel:
                     kerbs.append(kerb)
                     ends.append((row + dr) * cols + col + dc)
                     ticks.append(t)
-                touched.append(frozenset(int(self.stretch[(row + dr) * cols + col + dc]) for dr, dc in cells_relative))
+                touched.append(
+                    frozenset(
+                        int(self.stretch[(row + dr) * cols + col + dc]) for dr, dc in cells_relative
+                    )
+                )
             self._crossing_cache[key] = StaticCrossings(
-                np.array(kerbs, dtype=np.int64), np.array(ends, dtype=np.int64), np.array(ticks, dtype=float), touched
+                np.array(kerbs, dtype=np.int64),
+                np.array(ends, dtype=np.int64),
+                np.array(ticks, dtype=float),
+                touched,
             )
         return self._crossing_cache[key]
 
@@ -483,7 +537,9 @@ class StreetModel:
                         direction = step_direction[int(self.road_cells[nxt >> 2]) - cell]
                         inner[cell, 1 + heading] |= 1 << (4 * direction + (nxt & 3))
             codes = np.zeros((self.rows + 2 * pad, self.cols + 2 * pad, 5), dtype=np.int32)
-            codes[pad : pad + self.rows, pad : pad + self.cols] = inner.reshape(self.rows, self.cols, 5)
+            codes[pad : pad + self.rows, pad : pad + self.cols] = inner.reshape(
+                self.rows, self.cols, 5
+            )
             self._layouts = {pad: codes}  # one sight at a time
         return self._layouts[pad]
 
@@ -496,7 +552,12 @@ class StreetModel:
         return caps
 
     def static_cost_to_goal(
-        self, goal: int, speed: int, horizon: int, sight: int, avoided_stretches: frozenset[int] = frozenset()
+        self,
+        goal: int,
+        speed: int,
+        horizon: int,
+        sight: int,
+        avoided_stretches: frozenset[int] = frozenset(),
     ) -> tuple[np.ndarray, np.ndarray]:
         """Ticks to the goal with no car in sight, per cell: from a sidewalk cell, and a
         lower bound for road cells (the fewest moves over the road to a sidewalk, plus the
@@ -525,11 +586,19 @@ class StreetModel:
             kerb
             for kerb, touched in zip(self.kerbs, crossings.touched)
             if (avoided_stretches and not avoided_stretches.isdisjoint(touched))
-            or (self.road[goal] and abs(kerb // self.cols - goal_row) <= sight and abs(kerb % self.cols - goal_col) <= sight)
+            or (
+                self.road[goal]
+                and abs(kerb // self.cols - goal_row) <= sight
+                and abs(kerb % self.cols - goal_col) <= sight
+            )
         ]
         if redone:
             kept = ~np.isin(crossings.kerbs, redone)
-            sources[1], targets[1], weights[1] = crossings.kerbs[kept], crossings.ends[kept], crossings.ticks[kept]
+            sources[1], targets[1], weights[1] = (
+                crossings.kerbs[kept],
+                crossings.ends[kept],
+                crossings.ticks[kept],
+            )
             for kerb in redone:
                 closing = self.kerb_closing(kerb, speed, horizon, sight)
                 ends, _ = self.crossing(kerb, closing, horizon, avoided_stretches, goal)
@@ -537,10 +606,13 @@ class StreetModel:
                 targets.append(np.fromiter(ends.keys(), dtype=np.int64, count=len(ends)))
                 weights.append(np.fromiter(ends.values(), dtype=float, count=len(ends)))
         graph = csr_matrix(
-            (np.concatenate(weights), (np.concatenate(targets), np.concatenate(sources))), shape=(n, n)
+            (np.concatenate(weights), (np.concatenate(targets), np.concatenate(sources))),
+            shape=(n, n),
         )  # reversed: from the goal back to every cell
         cost = dijkstra(graph, directed=True, indices=goal)
-        plain = UNCROSSABLE_PENALTY + dijkstra(self.walk_graph(), directed=False, indices=goal, unweighted=True)
+        plain = UNCROSSABLE_PENALTY + dijkstra(
+            self.walk_graph(), directed=False, indices=goal, unweighted=True
+        )
         on_sidewalk = np.where(np.isfinite(cost), cost, plain)
         # a plan through a road cell ends on the first sidewalk it reaches, or the goal
         back_from, back_to = self.road_steps_back()
@@ -550,21 +622,32 @@ class StreetModel:
         graph = csr_matrix(
             (
                 np.concatenate([np.ones(len(back_from)), on_sidewalk[ends] + 1.0]),
-                (np.concatenate([back_from, np.full(len(ends), n)]), np.concatenate([back_to, ends])),
+                (
+                    np.concatenate([back_from, np.full(len(ends), n)]),
+                    np.concatenate([back_to, ends]),
+                ),
             ),
             shape=(n + 1, n + 1),
         )  # node n starts every reversed walk, at each end's cost + 1
         over_road = dijkstra(graph, directed=True, indices=n)[:n] - 1.0
-        lower_bound = np.where(self.road, np.where(np.isfinite(over_road), over_road, plain), on_sidewalk)
+        lower_bound = np.where(
+            self.road, np.where(np.isfinite(over_road), over_road, plain), on_sidewalk
+        )
         self._goal_cache[key] = on_sidewalk, lower_bound
         return on_sidewalk, lower_bound
 
     def sidewalk_edges(self) -> tuple[np.ndarray, np.ndarray]:
         """Steps between neighbouring sidewalk cells, as (from, to) arrays."""
         if self._sidewalk_edges is None:
-            pairs = [(u, v) for u in np.flatnonzero(self.haven).tolist() for _, v in self.moves[u] if self.haven[v]]
+            pairs = [
+                (u, v)
+                for u in np.flatnonzero(self.haven).tolist()
+                for _, v in self.moves[u]
+                if self.haven[v]
+            ]
             self._sidewalk_edges = (
-                np.array([u for u, _ in pairs], dtype=np.int64), np.array([v for _, v in pairs], dtype=np.int64)
+                np.array([u for u, _ in pairs], dtype=np.int64),
+                np.array([v for _, v in pairs], dtype=np.int64),
             )
         return self._sidewalk_edges
 
@@ -573,7 +656,8 @@ class StreetModel:
         if self._road_steps_back is None:
             pairs = [(v, u) for u in self.road_cells.tolist() for _, v in self.moves[u]]
             self._road_steps_back = (
-                np.array([v for v, _ in pairs], dtype=np.int64), np.array([u for _, u in pairs], dtype=np.int64)
+                np.array([v for v, _ in pairs], dtype=np.int64),
+                np.array([u for _, u in pairs], dtype=np.int64),
             )
         return self._road_steps_back
 
@@ -584,7 +668,9 @@ class StreetModel:
     def walk_graph(self) -> csr_matrix:
         """Neighbouring walkable cells, cars ignored."""
         if self._walk_graph is None:
-            pairs = [(u, v) for u in range(self.n_cells) for _, v in self.moves[u] if self.walkable[u]]
+            pairs = [
+                (u, v) for u in range(self.n_cells) for _, v in self.moves[u] if self.walkable[u]
+            ]
             sources, targets = zip(*pairs) if pairs else ((), ())
             self._walk_graph = csr_matrix(
                 (np.ones(len(sources)), (sources, targets)), shape=(self.n_cells, self.n_cells)
@@ -633,7 +719,9 @@ class TrafficBelief:
         for row, col, heading, speed in cars:
             state = self.model.state_index((row * self.model.cols + col) * 4 + heading)
             if state < 0:
-                raise ValueError(f"a car at {(row, col)} off the road of the published map: the map is not this city's")
+                raise ValueError(
+                    f"a car at {(row, col)} off the road of the published map: the map is not this city's"
+                )
             speed = max(1, speed)
             if speed not in self.possible:
                 self.possible[speed] = np.zeros_like(self.model.reachable)
@@ -687,9 +775,22 @@ def plan_first_action(
             if nxt == goal:
                 heapq.heappush(heap, (step, 0.0, counter, step, nxt, True))
             elif haven[nxt]:
-                heapq.heappush(heap, (step + cost_on_sidewalk[nxt], cost_on_sidewalk[nxt], counter, step, nxt, True))
+                heapq.heappush(
+                    heap,
+                    (step + cost_on_sidewalk[nxt], cost_on_sidewalk[nxt], counter, step, nxt, True),
+                )
             else:
-                heapq.heappush(heap, (step + cost_lower_bound[nxt], cost_lower_bound[nxt], counter, step, nxt, False))
+                heapq.heappush(
+                    heap,
+                    (
+                        step + cost_lower_bound[nxt],
+                        cost_lower_bound[nxt],
+                        counter,
+                        step,
+                        nxt,
+                        False,
+                    ),
+                )
     return safest_action(model, start, closing)
 
 
@@ -760,17 +861,23 @@ class TrafficPlanner(Agent):
         if self.ticks_waited:
             # a road that has kept the walk waiting is expected to keep it waiting as long
             # again, unless going round it is quicker (break-even: see the module doc)
-            around, _ = model.static_cost_to_goal(goal, speed, horizon, sight, self.stretches_waited_beside)
+            around, _ = model.static_cost_to_goal(
+                goal, speed, horizon, sight, self.stretches_waited_beside
+            )
             on_sidewalk = np.minimum(around, on_sidewalk + self.ticks_waited)
         assert self.belief is not None
         closing = model.closing_ticks(self.belief, horizon, around=start)
-        action = plan_first_action(model, start, goal, closing, on_sidewalk, lower_bound, self.config.max_expansions)
+        action = plan_first_action(
+            model, start, goal, closing, on_sidewalk, lower_bound, self.config.max_expansions
+        )
         if action == STAY and model.haven[start]:
             self.ticks_waited += 1
             self.stretches_waited_beside |= model.stretches_beside(start)
         return action
 
-    def update_belief(self, model: StreetModel, tick: int, position: int, sight: int, cars: list[list[int]]) -> None:
+    def update_belief(
+        self, model: StreetModel, tick: int, position: int, sight: int, cars: list[list[int]]
+    ) -> None:
         """Bring :attr:`belief` to the walk's ``tick`` and put in the ``cars`` seen within
         ``sight`` of ``position``; a new walk (tick 0), or a tick gone back, starts afresh."""
         belief = self.belief
@@ -812,5 +919,10 @@ def street_model_from_city_map(city_map: Any) -> StreetModel:
                 for nxt, nxt_heading in city_map.successors((int(row), int(col)), heading)
                 if nxt is not None
             )
-    entry_states = [(row * cols + col) * 4 + int(city_map.lane_heading[row, col]) for row, col in city_map.entry_cells]
-    return StreetModel(rows, cols, city_map.walkable, city_map.road, city_map.intersection, car_next, entry_states)
+    entry_states = [
+        (row * cols + col) * 4 + int(city_map.lane_heading[row, col])
+        for row, col in city_map.entry_cells
+    ]
+    return StreetModel(
+        rows, cols, city_map.walkable, city_map.road, city_map.intersection, car_next, entry_states
+    )

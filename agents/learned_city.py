@@ -107,12 +107,24 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from agents import Agent, Ledger, TaskSpec
-from agents.city_planner import NEVER, STAY, StreetModel, map_fingerprint, plan_first_action, sight_of
+from agents.city_planner import (
+    NEVER,
+    STAY,
+    StreetModel,
+    map_fingerprint,
+    plan_first_action,
+    sight_of,
+)
 
 #: heading -> (row step, column step), as info["cars"] documents headings: 0 N, 1 E, 2 S, 3 W
 HEADING_STEPS = ((-1, 0), (0, 1), (1, 0), (0, -1))
 #: cell classes of a car's surroundings, as the street map (and the observation) shows them
-BLOCKED, SIDEWALK, CROSSROADS, LANE = 0, 1, 2, 3  #: a lane is LANE + its direction relative to the heading
+BLOCKED, SIDEWALK, CROSSROADS, LANE = (
+    0,
+    1,
+    2,
+    3,
+)  #: a lane is LANE + its direction relative to the heading
 N_CLASSES = 8  #: a surroundings key packs one class per cell, base 8
 MAX_RADIUS = 2  #: the widest surroundings (cells): as far as the fastest car drives in a tick
 GONE = None  #: the move of a car that left the map
@@ -172,11 +184,15 @@ class CarMoves:
 
     def __init__(self, config: LearnedCityConfig):
         self.config = config
-        self.moves: dict[tuple[int, int], Counter] = {}  #: (surroundings, speed) -> Counter of moves
+        self.moves: dict[
+            tuple[int, int], Counter
+        ] = {}  #: (surroundings, speed) -> Counter of moves
         #: surroundings (of a state: a cell and a heading; every radius) -> ticks one was in sight
         self.exposed: Counter = Counter()
         self.occupied: Counter = Counter()  #: -> ticks a car stood in one
-        self.appear_exposed: Counter = Counter()  #: -> ticks a car appearing in one would have been noticed
+        self.appear_exposed: Counter = (
+            Counter()
+        )  #: -> ticks a car appearing in one would have been noticed
         self.appeared: Counter = Counter()  #: -> cars that appeared in one from nowhere
         self.fastest = 0  #: the fastest car seen, cells per tick
         self.version = 0  #: changes whenever what the model predicts changes
@@ -223,12 +239,19 @@ class CarMoves:
         if self.support(key) != before:
             self.version += 1
 
-    def add_sightings(self, exposed: list[int], occupied: list[int], appear_exposed: list[int],
-                      appeared: list[int]) -> None:
+    def add_sightings(
+        self,
+        exposed: list[int],
+        occupied: list[int],
+        appear_exposed: list[int],
+        appeared: list[int],
+    ) -> None:
         """Count one tick's sightings (keys of every radius)."""
         trust = self.config.trust_exposures
         before = (len(self.occupied), len(self.appeared))
-        crossed = _crosses(self.exposed, exposed, trust) or _crosses(self.appear_exposed, appear_exposed, trust)
+        crossed = _crosses(self.exposed, exposed, trust) or _crosses(
+            self.appear_exposed, appear_exposed, trust
+        )
         self.exposed.update(exposed)
         self.occupied.update(occupied)
         self.appear_exposed.update(appear_exposed)
@@ -276,14 +299,14 @@ class Surroundings:
             inner = np.where(walkable, SIDEWALK, BLOCKED)
             inner = np.where(crossroads, CROSSROADS, inner)
             inner = np.where(lane_heading >= 0, LANE + (lane_heading - heading) % 4, inner)
-            classes[pad:pad + rows, pad:pad + cols] = inner
+            classes[pad : pad + rows, pad : pad + cols] = inner
             forward, right = HEADING_STEPS[heading], HEADING_STEPS[(heading + 1) % 4]
             r0, c0 = self.road_cells // cols + pad, self.road_cells % cols + pad
             for radius in range(MAX_RADIUS + 1):
                 code = np.zeros(len(self.road_cells), dtype=np.int64)
                 for i, (f, s) in enumerate(diamond(radius)):
                     dr, dc = f * forward[0] + s * right[0], f * forward[1] + s * right[1]
-                    code += classes[r0 + dr, c0 + dc] * N_CLASSES ** i
+                    code += classes[r0 + dr, c0 + dc] * N_CLASSES**i
                 self.keys[radius][heading::4] = code * (MAX_RADIUS + 1) + radius
         self._keys_list = {radius: keys.tolist() for radius, keys in self.keys.items()}
         #: per state, its surroundings of every radius, widest first
@@ -333,7 +356,12 @@ class Surroundings:
                     r, c = divmod(u, self.cols)
                     for dr, dc in HEADING_STEPS:
                         v = (r + dr) * self.cols + c + dc
-                        if 0 <= r + dr < self.rows and 0 <= c + dc < self.cols and self.road[v] and v not in seen:
+                        if (
+                            0 <= r + dr < self.rows
+                            and 0 <= c + dc < self.cols
+                            and self.road[v]
+                            and v not in seen
+                        ):
                             seen.add(v)
                             following.append(v)
                 frontier = following
@@ -388,7 +416,10 @@ class Surroundings:
                     if target < 0:
                         continue
                     for pf, ps in between(f, s):
-                        r, c = row + pf * forward[0] + ps * right[0], col + pf * forward[1] + ps * right[1]
+                        r, c = (
+                            row + pf * forward[0] + ps * right[0],
+                            col + pf * forward[1] + ps * right[1],
+                        )
                         if 0 <= r < self.rows and 0 <= c < cols and self.road[r * cols + c]:
                             passed_from.append(node)
                             passed_cells.append(r * cols + c)
@@ -397,8 +428,13 @@ class Surroundings:
                         targets.append((new_speed - 1) * n + target)
         size = top_speed * n
         graph = csr_matrix((np.ones(len(sources)), (sources, targets)), shape=(size, size))
-        self._graph = (graph, np.array(passed_from, dtype=np.int64), np.array(passed_cells, dtype=np.int64),
-                       may_hold, may_appear)
+        self._graph = (
+            graph,
+            np.array(passed_from, dtype=np.int64),
+            np.array(passed_cells, dtype=np.int64),
+            may_hold,
+            may_appear,
+        )
         self._version = version
         return self._graph
 
@@ -415,8 +451,13 @@ class Surroundings:
                 cell, heading = int(self.state_cell[state]), state & 3
                 support = model.support(self.move_key(state, 1))
                 if support is None:
-                    nexts = [4 * v + h for v in self.ball(cell, 1) if v != cell for h in range(4)
-                             if may_hold[4 * int(self.rank[v]) + h]]
+                    nexts = [
+                        4 * v + h
+                        for v in self.ball(cell, 1)
+                        if v != cell
+                        for h in range(4)
+                        if may_hold[4 * int(self.rank[v]) + h]
+                    ]
                 else:
                     forward, right = HEADING_STEPS[heading], HEADING_STEPS[(heading + 1) % 4]
                     row, col = divmod(cell, self.cols)
@@ -425,20 +466,38 @@ class Surroundings:
                         if move is GONE or abs(move[0]) + abs(move[1]) != 1:
                             continue  # leaving the map, or held up
                         f, s, turn, _ = move
-                        r, c = row + f * forward[0] + s * right[0], col + f * forward[1] + s * right[1]
+                        r, c = (
+                            row + f * forward[0] + s * right[0],
+                            col + f * forward[1] + s * right[1],
+                        )
                         if self.state_of(r, c, (heading + turn) % 4) >= 0:
                             nexts.append(4 * (r * self.cols + c) + (heading + turn) % 4)
                 car_next[4 * cell + heading] = tuple(nexts)
-            entries = [4 * int(self.state_cell[state]) + (state & 3) for state in np.flatnonzero(may_appear)]
-            self._street = StreetModel(self.rows, self.cols, self._walkable, self._road_grid, self._crossroads,
-                                     car_next, entries)
+            entries = [
+                4 * int(self.state_cell[state]) + (state & 3)
+                for state in np.flatnonzero(may_appear)
+            ]
+            self._street = StreetModel(
+                self.rows,
+                self.cols,
+                self._walkable,
+                self._road_grid,
+                self._crossroads,
+                car_next,
+                entries,
+            )
             self._street_version = version
         return self._street
 
 
 def diamond(radius: int) -> list[tuple[int, int]]:
     """Offsets (ahead, right) within ``radius`` steps, in a fixed order."""
-    return [(f, s) for f in range(-radius, radius + 1) for s in range(-radius, radius + 1) if abs(f) + abs(s) <= radius]
+    return [
+        (f, s)
+        for f in range(-radius, radius + 1)
+        for s in range(-radius, radius + 1)
+        if abs(f) + abs(s) <= radius
+    ]
 
 
 def between(f: int, s: int) -> list[tuple[int, int]]:
@@ -451,12 +510,17 @@ def between(f: int, s: int) -> list[tuple[int, int]]:
     return [(f, 0), (0, s)]
 
 
-def match_cars(before: list[list[int]], after: list[list[int]]) -> tuple[list[tuple[int, int]], set[int], set[int]]:
+def match_cars(
+    before: list[list[int]], after: list[list[int]]
+) -> tuple[list[tuple[int, int]], set[int], set[int]]:
     """Which car is which a tick later: pairs (i, j) that every largest order-keeping
     matching holds (a car matches one of the same speed at most that speed away), the
     cars of ``before`` with no candidate, and those of ``after`` with no candidate."""
     n, m = len(before), len(after)
-    allowed = [[bool(b[3] == a[3] and abs(b[0] - a[0]) + abs(b[1] - a[1]) <= b[3]) for a in after] for b in before]
+    allowed = [
+        [bool(b[3] == a[3] and abs(b[0] - a[0]) + abs(b[1] - a[1]) <= b[3]) for a in after]
+        for b in before
+    ]
     no_successor = {i for i in range(n) if not any(allowed[i])}
     no_predecessor = {j for j in range(m) if not any(allowed[i][j] for i in range(n))}
     size, pairs = _largest_matching(allowed, n, m)
@@ -469,7 +533,9 @@ def match_cars(before: list[list[int]], after: list[list[int]]) -> tuple[list[tu
     return forced, no_successor, no_predecessor
 
 
-def _largest_matching(allowed: list[list[bool]], n: int, m: int) -> tuple[int, list[tuple[int, int]]]:
+def _largest_matching(
+    allowed: list[list[bool]], n: int, m: int
+) -> tuple[int, list[tuple[int, int]]]:
     """The largest matching that keeps the order on both sides (a longest common
     subsequence), and one such matching."""
     best = [[0] * (m + 1) for _ in range(n + 1)]
@@ -495,7 +561,9 @@ def _largest_matching(allowed: list[list[bool]], n: int, m: int) -> tuple[int, l
 def crowded(cars: list[list[int]], me: int, row: int, col: int, speed: int) -> bool:
     """Whether a car other than ``cars[me]`` stands within ``speed`` cells (Manhattan) of
     (row, col): where it could have held up a car of that speed starting there."""
-    return any(k != me and abs(r - row) + abs(c - col) <= speed for k, (r, c, _, _) in enumerate(cars))
+    return any(
+        k != me and abs(r - row) + abs(c - col) <= speed for k, (r, c, _, _) in enumerate(cars)
+    )
 
 
 @dataclass
@@ -554,7 +622,9 @@ class LearnedCityModel(Agent):
 
     def sighting(self, observation: Any, info: dict[str, Any]) -> Sighting:
         cars = np.asarray(info["cars"], dtype=np.int64).reshape(-1, 4).tolist()
-        return Sighting(int(info["position"][0]), int(info["position"][1]), sight_of(observation), cars)
+        return Sighting(
+            int(info["position"][0]), int(info["position"][1]), sight_of(observation), cars
+        )
 
     def learn(self, where: Surroundings, before: Sighting, now: Sighting) -> None:
         """Count what the cars did between two consecutive ticks of a walk."""
@@ -579,12 +649,18 @@ class LearnedCityModel(Agent):
             r1, c1, h1, s1 = after
             # a move shorter than its speed may be a car held up by another: learned only
             # if no other car stood where it could drive (see the module doc)
-            if abs(r1 - r0) + abs(c1 - c0) < s0 and (crowded(before.cars, i, r0, c0, s0)
-                                                     or crowded(now.cars, j, r0, c0, s0)):
+            if abs(r1 - r0) + abs(c1 - c0) < s0 and (
+                crowded(before.cars, i, r0, c0, s0) or crowded(now.cars, j, r0, c0, s0)
+            ):
                 continue
             forward, right = HEADING_STEPS[h0], HEADING_STEPS[(h0 + 1) % 4]
             dr, dc = r1 - r0, c1 - c0
-            move = (dr * forward[0] + dc * forward[1], dr * right[0] + dc * right[1], (h1 - h0) % 4, s1)
+            move = (
+                dr * forward[0] + dc * forward[1],
+                dr * right[0] + dc * right[1],
+                (h1 - h0) % 4,
+                s1,
+            )
             model.add_move(where.move_key(state, s0), move)
         # sightings: every state in sight, and those where a car appearing would be noticed
         in_sight = np.flatnonzero(where.in_box(now.row, now.col, now.sight))
@@ -593,12 +669,18 @@ class LearnedCityModel(Agent):
         for j, (r, c, h, s) in enumerate(now.cars):
             state = where.state_of(r, c, h)
             if state < 0:
-                raise ValueError(f"a car at {(r, c)} off the road of the street map: the map is not this city's")
+                raise ValueError(
+                    f"a car at {(r, c)} off the road of the street map: the map is not this city's"
+                )
             occupied.append(state)
             if j in no_predecessor and before.sees(r, c, reach):
                 appeared.append(state)
-        model.add_sightings(where.nested(in_sight), where.nested(np.array(occupied, dtype=np.int64)),
-                            where.nested(noticed), where.nested(np.array(appeared, dtype=np.int64)))
+        model.add_sightings(
+            where.nested(in_sight),
+            where.nested(np.array(occupied, dtype=np.int64)),
+            where.nested(noticed),
+            where.nested(np.array(appeared, dtype=np.int64)),
+        )
 
     # -- acting -------------------------------------------------------------------------
 
@@ -642,9 +724,13 @@ class LearnedCityModel(Agent):
         if self.ticks_waited:
             # the traffic planner's break-even rule: a road that kept the walk waiting is
             # expected to keep it waiting as long again, unless going round is quicker
-            around, _ = street.static_cost_to_goal(goal, speed, horizon, seen.sight, self.stretches_waited_beside)
+            around, _ = street.static_cost_to_goal(
+                goal, speed, horizon, seen.sight, self.stretches_waited_beside
+            )
             on_sidewalk = np.minimum(around, on_sidewalk + self.ticks_waited)
-        action = plan_first_action(street, start, goal, closing, on_sidewalk, lower_bound, self.config.max_expansions)
+        action = plan_first_action(
+            street, start, goal, closing, on_sidewalk, lower_bound, self.config.max_expansions
+        )
         if action == STAY and street.haven[start]:
             self.ticks_waited += 1
             self.stretches_waited_beside |= street.stretches_beside(start)
@@ -658,25 +744,35 @@ class LearnedCityModel(Agent):
         graph, passed_from, passed_cells, may_hold, may_appear = where.graph(self.model, top)
         n = where.n_states
         in_sight = where.in_box(seen.row, seen.col, seen.sight)
-        near = where.in_box(seen.row, seen.col, horizon * (1 + top))  # cars farther cannot reach the walk
+        near = where.in_box(
+            seen.row, seen.col, horizon * (1 + top)
+        )  # cars farther cannot reach the walk
         unseen = np.flatnonzero(may_hold & ~in_sight & near)
         appearing = np.flatnonzero(may_appear & in_sight)
         now = [unseen + (speed - 1) * n for speed in range(1, top + 1)]
         for r, c, h, s in seen.cars:
             state = where.state_of(r, c, h)
             if state < 0:
-                raise ValueError(f"a car at {(r, c)} off the road of the street map: the map is not this city's")
+                raise ValueError(
+                    f"a car at {(r, c)} off the road of the street map: the map is not this city's"
+                )
             now.append(np.array([(max(s, 1) - 1) * n + state]))
         later = [appearing + (speed - 1) * n for speed in range(1, top + 1)]
         closing = np.full(where.rows * where.cols, NEVER, dtype=np.int64)
         for sources, delay in ((np.concatenate(now), 0), (np.concatenate(later), 1)):
             if not len(sources):
                 continue
-            ticks = dijkstra(graph, indices=np.unique(sources), min_only=True, unweighted=True, limit=horizon)
+            ticks = dijkstra(
+                graph, indices=np.unique(sources), min_only=True, unweighted=True, limit=horizon
+            )
             reached = np.flatnonzero(np.isfinite(ticks))
             arrival = ticks[reached].astype(np.int64) + delay
             np.minimum.at(closing, where.state_cell[reached % n], arrival)
             on_way = np.isfinite(ticks[passed_from])
-            np.minimum.at(closing, passed_cells[on_way], ticks[passed_from[on_way]].astype(np.int64) + 1 + delay)
+            np.minimum.at(
+                closing,
+                passed_cells[on_way],
+                ticks[passed_from[on_way]].astype(np.int64) + 1 + delay,
+            )
         np.minimum(closing, horizon + 1, out=closing, where=where.road)
         return closing

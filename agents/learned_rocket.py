@@ -86,8 +86,9 @@ def signed_miss_moon_radii(info: dict[str, Any]) -> float:
     (-1, 1) on a hit. See the module docstring."""
     radius = float(info["world"]["moon_radius_km"])
     telemetry = info["telemetry"]
-    relative = (np.asarray(telemetry["position_km"], dtype=float).reshape(-1, 2)
-                - np.asarray(telemetry["moon_km"], dtype=float).reshape(-1, 2))
+    relative = np.asarray(telemetry["position_km"], dtype=float).reshape(-1, 2) - np.asarray(
+        telemetry["moon_km"], dtype=float
+    ).reshape(-1, 2)
     k = int(np.argmin(np.hypot(relative[:, 0], relative[:, 1])))
     if info["is_success"] and k > 0:
         # The flight ended on the Moon: the distance of its centre from the last chord.
@@ -105,8 +106,13 @@ def _cross(a: np.ndarray, b: np.ndarray) -> float:
     return float(a[0] * b[1] - a[1] * b[0])
 
 
-def launch_features(relative_angle: np.ndarray, moon_phase: float, distance_scaled: float, throttle: np.ndarray,
-                    relative: bool = True) -> np.ndarray:
+def launch_features(
+    relative_angle: np.ndarray,
+    moon_phase: float,
+    distance_scaled: float,
+    throttle: np.ndarray,
+    relative: bool = True,
+) -> np.ndarray:
     """The model's inputs, (N, 4) or, with ``relative=False``, (N, 6): the burn point
     relative to the Moon's phase as (cos, sin), or the burn point's and the Moon's
     phase's (cos, sin) apart; the observed scaled Moon distance; the delta-v command
@@ -115,24 +121,36 @@ def launch_features(relative_angle: np.ndarray, moon_phase: float, distance_scal
     distance = np.full(relative_angle.shape, float(distance_scaled))
     throttle = np.asarray(throttle, dtype=np.float64)
     if relative:
-        return np.stack([np.cos(relative_angle), np.sin(relative_angle), distance, throttle], axis=-1)
+        return np.stack(
+            [np.cos(relative_angle), np.sin(relative_angle), distance, throttle], axis=-1
+        )
     burn = relative_angle + moon_phase
     phase = np.full(relative_angle.shape, float(moon_phase))
-    return np.stack([np.cos(burn), np.sin(burn), np.cos(phase), np.sin(phase), distance, throttle], axis=-1)
+    return np.stack(
+        [np.cos(burn), np.sin(burn), np.cos(phase), np.sin(phase), distance, throttle], axis=-1
+    )
 
 
 class Ensemble:
     """``members`` Gaussian MLPs evaluated together (weights stacked along a first axis)."""
 
-    def __init__(self, inputs: int, hidden: list[int], outputs: int, members: int, generator: torch.Generator):
+    def __init__(
+        self, inputs: int, hidden: list[int], outputs: int, members: int, generator: torch.Generator
+    ):
         sizes = [inputs, *hidden, 2 * outputs]
         self.weights, self.biases = [], []
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
             bound = 1.0 / math.sqrt(fan_in)  # torch.nn.Linear's default initialisation
-            self.weights.append(((torch.rand(members, fan_in, fan_out, generator=generator) * 2 - 1) * bound)
-                                .requires_grad_())
-            self.biases.append(((torch.rand(members, 1, fan_out, generator=generator) * 2 - 1) * bound)
-                               .requires_grad_())
+            self.weights.append(
+                (
+                    (torch.rand(members, fan_in, fan_out, generator=generator) * 2 - 1) * bound
+                ).requires_grad_()
+            )
+            self.biases.append(
+                (
+                    (torch.rand(members, 1, fan_out, generator=generator) * 2 - 1) * bound
+                ).requires_grad_()
+            )
         # Soft bounds on the log-variance, learned (PETS): the widest and narrowest it may be.
         self.max_logvar = torch.full((members, 1, outputs), 1.0, requires_grad=True)
         self.min_logvar = torch.full((members, 1, outputs), -14.0, requires_grad=True)
@@ -148,13 +166,21 @@ class Ensemble:
             x = torch.baddbmm(b, x, w)
             if i < len(self.weights) - 1:
                 x = torch.nn.functional.silu(x)
-        mean, logvar = x[..., :self.outputs], x[..., self.outputs:]
+        mean, logvar = x[..., : self.outputs], x[..., self.outputs :]
         logvar = self.max_logvar - torch.nn.functional.softplus(self.max_logvar - logvar)
         logvar = self.min_logvar + torch.nn.functional.softplus(logvar - self.min_logvar)
         return mean, logvar
 
-    def fit(self, inputs: np.ndarray, targets: np.ndarray, rng: np.random.Generator, steps: int,
-            batch_size: int, learning_rate: float, weight_decay: float) -> float:
+    def fit(
+        self,
+        inputs: np.ndarray,
+        targets: np.ndarray,
+        rng: np.random.Generator,
+        steps: int,
+        batch_size: int,
+        learning_rate: float,
+        weight_decay: float,
+    ) -> float:
         """Train from the current weights: each member on its own bootstrap resample.
         Returns the last mean loss."""
         n = len(inputs)
@@ -165,12 +191,14 @@ class Ensemble:
         optimizer = torch.optim.Adam(self.parameters(), lr=learning_rate)
         loss_value = math.nan
         for _ in range(steps):
-            rows = np.take_along_axis(bootstrap, rng.integers(n, size=(self.members, batch)), axis=1)
+            rows = np.take_along_axis(
+                bootstrap, rng.integers(n, size=(self.members, batch)), axis=1
+            )
             index = torch.as_tensor(rows)
             mean, logvar = self.forward(x_all[index])
             nll = ((mean - y_all[index]) ** 2 * torch.exp(-logvar) + logvar).mean()
             bounds = 0.01 * (self.max_logvar.sum() - self.min_logvar.sum())
-            decay = weight_decay * sum((w ** 2).sum() for w in self.weights)
+            decay = weight_decay * sum((w**2).sum() for w in self.weights)
             loss = nll + bounds + decay
             optimizer.zero_grad()
             loss.backward()
@@ -179,7 +207,9 @@ class Ensemble:
         return loss_value
 
     @torch.no_grad()
-    def predict(self, features: np.ndarray, members: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def predict(
+        self, features: np.ndarray, members: list[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Mean and variance of each chosen member, (len(members), N, outputs)."""
         chosen = list(range(self.members)) if members is None else members
         x = torch.as_tensor(features, dtype=torch.float32).expand(self.members, -1, -1)
@@ -252,9 +282,13 @@ class LearnedRocketModel(Agent):
         self._veto = float(self.target(float(s["distance_veto_moon_radii"]))[1])
         generator = torch.Generator().manual_seed(int(self.rng.integers(2**63)))
         if s["burn_angle_input"] not in ("relative", "absolute"):
-            raise ValueError(f"burn_angle_input must be 'relative' or 'absolute', got {s['burn_angle_input']!r}")
+            raise ValueError(
+                f"burn_angle_input must be 'relative' or 'absolute', got {s['burn_angle_input']!r}"
+            )
         self.relative = s["burn_angle_input"] == "relative"
-        self.ensemble = Ensemble(4 if self.relative else 6, [int(h) for h in s["hidden"]], 2, self.members, generator)
+        self.ensemble = Ensemble(
+            4 if self.relative else 6, [int(h) for h in s["hidden"]], 2, self.members, generator
+        )
         self.inputs: list[np.ndarray] = []  #: the model's inputs of every launch in this world
         self.misses: list[float] = []  #: their signed misses (Moon radii)
         self.fitted_on = 0  #: launches the ensemble was last fitted on
@@ -284,9 +318,15 @@ class LearnedRocketModel(Agent):
         """Fit the ensemble, from its current weights, to this world's launches."""
         started = time.perf_counter()
         s = self.settings
-        self.ensemble.fit(np.array(self.inputs), self.target(np.array(self.misses)), self.rng,
-                          int(s["fit_steps"]), int(s["batch_size"]), float(s["learning_rate"]),
-                          float(s["weight_decay"]))
+        self.ensemble.fit(
+            np.array(self.inputs),
+            self.target(np.array(self.misses)),
+            self.rng,
+            int(s["fit_steps"]),
+            int(s["batch_size"]),
+            float(s["learning_rate"]),
+            float(s["weight_decay"]),
+        )
         self.fitted_on = len(self.misses)
         self.refits += 1
         self.fit_seconds.append(time.perf_counter() - started)
@@ -302,8 +342,9 @@ class LearnedRocketModel(Agent):
         far = np.maximum(mean[..., 1] - self._veto, 0.0) ** 2
         return (signed + far).mean(axis=0)
 
-    def plan(self, observation: np.ndarray, rng: np.random.Generator,
-             members: list[int] | None = None) -> tuple[np.ndarray, float]:
+    def plan(
+        self, observation: np.ndarray, rng: np.random.Generator, members: list[int] | None = None
+    ) -> tuple[np.ndarray, float]:
         """The action whose launch the chosen members (all: the ensemble) expect to
         miss least, by the cross-entropy method; and its expected squared miss (model units)."""
         started = time.perf_counter()
@@ -318,7 +359,9 @@ class LearnedRocketModel(Agent):
             if iteration > 0:
                 angle = rng.normal(angle_mean, angle_sd, population)
                 throttle = np.clip(rng.normal(throttle_mean, throttle_sd, population), -1.0, 1.0)
-            mean, variance = self.ensemble.predict(launch_features(angle, phase, obs[2], throttle, self.relative), members)
+            mean, variance = self.ensemble.predict(
+                launch_features(angle, phase, obs[2], throttle, self.relative), members
+            )
             cost = self.cost(mean, variance)
             order = np.argsort(cost, kind="stable")[:elites]
             if cost[order[0]] < best[0]:
@@ -326,8 +369,11 @@ class LearnedRocketModel(Agent):
             # the circular mean of the elites' angles, and their spread about it
             angle_mean = math.atan2(np.sin(angle[order]).mean(), np.cos(angle[order]).mean())
             offsets = np.angle(np.exp(1j * (angle[order] - angle_mean)))
-            angle_sd = max(float(np.sqrt(np.mean(offsets ** 2))), 1e-4)
-            throttle_mean, throttle_sd = float(throttle[order].mean()), max(float(throttle[order].std()), 1e-3)
+            angle_sd = max(float(np.sqrt(np.mean(offsets**2))), 1e-4)
+            throttle_mean, throttle_sd = (
+                float(throttle[order].mean()),
+                max(float(throttle[order].std()), 1e-3),
+            )
         cost, relative_angle, throttle_best = best
         burn = phase + relative_angle
         action = np.array([math.cos(burn), math.sin(burn), throttle_best], dtype=np.float32)
@@ -352,7 +398,9 @@ class LearnedRocketModel(Agent):
             if self._random_left > 0:
                 self._random_left -= 1
                 burn = self.rng.uniform(-math.pi, math.pi)
-                action = np.array([math.cos(burn), math.sin(burn), self.rng.uniform(-1.0, 1.0)], dtype=np.float32)
+                action = np.array(
+                    [math.cos(burn), math.sin(burn), self.rng.uniform(-1.0, 1.0)], dtype=np.float32
+                )
             else:
                 member = int(self.rng.integers(self.members))  # Thompson sampling
                 action, _ = self.plan(observation, self.rng, members=[member])
@@ -366,8 +414,11 @@ class LearnedRocketModel(Agent):
         obs = np.asarray(observation, dtype=np.float64)
         phase = math.atan2(obs[1], obs[0])
         relative = math.atan2(float(action[1]), float(action[0])) - phase
-        self.inputs.append(launch_features(np.array([relative]), phase, obs[2], np.array([float(action[2])]),
-                                           self.relative)[0])
+        self.inputs.append(
+            launch_features(
+                np.array([relative]), phase, obs[2], np.array([float(action[2])]), self.relative
+            )[0]
+        )
         self.misses.append(signed_miss_moon_radii(info))
         if self._refit_due():
             self.refit()

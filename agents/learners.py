@@ -15,7 +15,7 @@ import inspect
 import tomllib
 import types
 import typing
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -33,7 +33,9 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from agents.base import Agent, TaskSpec, register
 from agents.ledger import Ledger
 
-SETTINGS_DIR = Path(__file__).parent / "settings"  #: one TOML file per learner: its settings per task
+SETTINGS_DIR = (
+    Path(__file__).parent / "settings"
+)  #: one TOML file per learner: its settings per task
 #: the settings the adapter reads itself, each with a value of its kind (what a given value
 #: is checked against); a learner takes those it names in ``adapter_keys``, and every other
 #: key goes to the SB3 constructor
@@ -44,10 +46,19 @@ ADAPTER_KEYS = {
     "exploration_steps": 10_000,  # env steps over which epsilon decays (default: SB3's schedule)
 }
 #: SB3 constructor arguments the adapter sets itself
-_SET_BY_ADAPTER = {"self", "policy", "env", "seed", "device", "verbose", "_init_setup_model", "tensorboard_log"}
+_SET_BY_ADAPTER = {
+    "self",
+    "policy",
+    "env",
+    "seed",
+    "device",
+    "verbose",
+    "_init_setup_model",
+    "tensorboard_log",
+}
 
 
-@lru_cache(maxsize=None)
+@cache
 def settings_file(algorithm: str) -> dict[str, Any]:
     """The tables of ``agents/settings/<algorithm>.toml``, by task."""
     path = SETTINGS_DIR / f"{algorithm}.toml"
@@ -131,12 +142,21 @@ class SB3Learner(Agent):
         # The constructor's own defaults stand for the keys the settings file leaves out; an
         # argument that may be text (SAC's ent_coef="auto" where the file gives a number) has none.
         parameters = inspect.signature(cls.algorithm.__init__).parameters
-        defaults = {name: p.default for name, p in parameters.items()
-                    if name not in _SET_BY_ADAPTER and p.default is not inspect.Parameter.empty}
-        references = {**defaults, **{key: ADAPTER_KEYS[key] for key in cls.adapter_keys},
-                      **cls.default_settings(task)}
-        return {key: value for key, value in references.items()
-                if key not in parameters or not _admits_text(parameters[key].annotation)}
+        defaults = {
+            name: p.default
+            for name, p in parameters.items()
+            if name not in _SET_BY_ADAPTER and p.default is not inspect.Parameter.empty
+        }
+        references = {
+            **defaults,
+            **{key: ADAPTER_KEYS[key] for key in cls.adapter_keys},
+            **cls.default_settings(task),
+        }
+        return {
+            key: value
+            for key, value in references.items()
+            if key not in parameters or not _admits_text(parameters[key].annotation)
+        }
 
     def __init__(self, spec: TaskSpec, seed: int, settings: dict[str, Any] | None = None):
         super().__init__(spec, seed, settings)
@@ -159,9 +179,13 @@ class SB3Learner(Agent):
         sigma = kwargs.pop("action_noise_sigma", None)
         if sigma is not None:
             n_actions = self.action_space.shape[0]
-            kwargs["action_noise"] = NormalActionNoise(np.zeros(n_actions), sigma * np.ones(n_actions))
+            kwargs["action_noise"] = NormalActionNoise(
+                np.zeros(n_actions), sigma * np.ones(n_actions)
+            )
         exploration_steps = kwargs.pop("exploration_steps", None)
-        model = self.algorithm("MlpPolicy", self._vec_env(ledger), seed=self.seed, device="cpu", verbose=0, **kwargs)
+        model = self.algorithm(
+            "MlpPolicy", self._vec_env(ledger), seed=self.seed, device="cpu", verbose=0, **kwargs
+        )
         if self.spec.log_dir is not None:
             # SB3's own logger, written straight into the run's folder (not a numbered subfolder).
             model.set_logger(configure_logger(self.spec.log_dir, ["tensorboard"]))
@@ -178,7 +202,9 @@ class SB3Learner(Agent):
         if self.model is None:
             self.model = self._build(ledger)
             self._warm_up_steps = getattr(self.model, "learning_starts", 0)
-        elif self._model_ledger is not ledger:  # moved to a new world: keep the policy, change the env
+        elif (
+            self._model_ledger is not ledger
+        ):  # moved to a new world: keep the policy, change the env
             self.model.get_env().close()
             self.model.set_env(self._vec_env(ledger))
             replay = getattr(self.model, "replay_buffer", None)
@@ -190,8 +216,11 @@ class SB3Learner(Agent):
         until = until_trials if ledger.limit is None else min(until_trials, ledger.limit)
         on_policy = isinstance(self.model, OnPolicyAlgorithm)
         while ledger.n_trials < until:
-            self.model.learn(total_timesteps=10**9, callback=StopAtTrials(ledger, until_trials, on_policy),
-                             reset_num_timesteps=False)
+            self.model.learn(
+                total_timesteps=10**9,
+                callback=StopAtTrials(ledger, until_trials, on_policy),
+                reset_num_timesteps=False,
+            )
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> Any:
         if self.model is None:

@@ -74,7 +74,9 @@ class Ledger:
         """Write down the episode that ended with ``info``."""
         success = bool(info.get("is_success", False))
         death = bool(info.get("death", False))
-        outcome = str(info.get("outcome", "success" if success else "death" if death else "failure"))
+        outcome = str(
+            info.get("outcome", "success" if success else "death" if death else "failure")
+        )
         trial = Trial(self.n_trials + 1, success, death, steps, episode_return, outcome)
         self.trials.append(trial)
         if self.trace is not None:
@@ -89,7 +91,12 @@ class Ledger:
         return None if self._latest is None else self._traced(*self._latest)
 
     def _traced(self, trial: Trial, info: dict[str, Any]) -> dict[str, Any]:
-        return {"trial": trial.index, "success": trial.success, "outcome": trial.outcome, **self.trace(info)}
+        return {
+            "trial": trial.index,
+            "success": trial.success,
+            "outcome": trial.outcome,
+            **self.trace(info),
+        }
 
 
 class LedgerWrapper(gym.Wrapper):

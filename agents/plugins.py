@@ -20,13 +20,17 @@ from typing import Any
 
 from agents.base import REGISTERED, Agent
 
-AGENT_ENTRY_POINTS = "sandbox.agents"  #: entry-point group under which installed packages declare agents
+AGENT_ENTRY_POINTS = (
+    "sandbox.agents"  #: entry-point group under which installed packages declare agents
+)
 
 #: the built-in agents, by name, and where their classes live (imported only when used);
 #: a name may stand for one class per task
 BUILTIN_AGENTS: dict[str, str | dict[str, str]] = {
-    "learned-model": {"rocket": "agents.learned_rocket:LearnedRocketModel",
-                      "city": "agents.learned_city:LearnedCityModel"},
+    "learned-model": {
+        "rocket": "agents.learned_rocket:LearnedRocketModel",
+        "city": "agents.learned_city:LearnedCityModel",
+    },
     "planner": "agents.rocket_planner:PhysicsPlanner",
     "traffic-planner": "agents.city_planner:TrafficPlanner",
     "random": "agents.random_agent:RandomAgent",
@@ -78,7 +82,9 @@ def _import_file(path: Path) -> ModuleType:
         spec.loader.exec_module(module)
     except Exception as error:
         del sys.modules[name]
-        raise PluginError(f"importing {str(path)!r} failed: {type(error).__name__}: {error}") from None
+        raise PluginError(
+            f"importing {str(path)!r} failed: {type(error).__name__}: {error}"
+        ) from None
     return module
 
 
@@ -138,12 +144,14 @@ def plays(cls: type[Agent], task: str, action_space: Any = None) -> bool:
     return cls.plays(task, action_space)
 
 
-def load_all_agents(on_error: Callable[[str, PluginError], None] | None = None) -> list[tuple[str, type[Agent]]]:
+def load_all_agents(
+    on_error: Callable[[str, PluginError], None] | None = None,
+) -> list[tuple[str, type[Agent]]]:
     """Every named agent's class (a name of one class per task: each); an agent that fails
     to load is passed to ``on_error``."""
     loaded = []
     for name, where in agent_names().items():
-        for task in (where if isinstance(where, dict) else [None]):
+        for task in where if isinstance(where, dict) else [None]:
             try:
                 loaded.append((name, load_agent(name, task)))
             except PluginError as error:

@@ -40,8 +40,8 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from agents.base import Agent, TaskSpec, config_from_settings, dataclass_settings, register
-from envs.rocket.world import load_world
 from agents.ledger import Ledger
+from envs.rocket.world import load_world
 
 CONSTANT_NAMES = ("gm_earth", "gm_moon", "engine_efficiency")
 
@@ -50,23 +50,41 @@ CONSTANT_NAMES = ("gm_earth", "gm_moon", "engine_efficiency")
 class PlannerConfig:
     """How the planner plans and fits."""
 
-    apogee_ratio: float = 1.6  #: transfer whose planet-only apogee is this many moon distances (~3 days out)
-    sundman_step: float = 0.05  #: RK4 step in Sundman time (about radians of orbital phase); ~10 km over 5 days
-    scan_half_width_rad: float = math.radians(8.0)  #: burn angles scanned either side of the patched-conic guess
+    apogee_ratio: float = (
+        1.6  #: transfer whose planet-only apogee is this many moon distances (~3 days out)
+    )
+    sundman_step: float = (
+        0.05  #: RK4 step in Sundman time (about radians of orbital phase); ~10 km over 5 days
+    )
+    scan_half_width_rad: float = math.radians(
+        8.0
+    )  #: burn angles scanned either side of the patched-conic guess
     scan_points: int = 17  #: trajectories in the first scan
     aim_tolerance_km: float = 20.0  #: stop refining once the model's impact parameter is this small
-    prior_log_sd: tuple[float, float, float] = (0.5, 0.15, 0.5)  #: prior sd of ln(constant / nominal), by CONSTANT_NAMES
+    prior_log_sd: tuple[float, float, float] = (
+        0.5,
+        0.15,
+        0.5,
+    )  #: prior sd of ln(constant / nominal), by CONSTANT_NAMES
     tracking_sd_km: float = 20.0  #: assumed position error of telemetry at the burn
-    tracking_sd_growth_km_per_day: float = 50.0  #: ... growing this much per day of flight (simulator drift)
-    consistent_rms: float = 3.0  #: a launch the fit explains to this normalised RMS is folded into the summary
-    max_live_launches: int = 8  #: launches fitted in full at most; older ones are folded into the summary
+    tracking_sd_growth_km_per_day: float = (
+        50.0  #: ... growing this much per day of flight (simulator drift)
+    )
+    consistent_rms: float = (
+        3.0  #: a launch the fit explains to this normalised RMS is folded into the summary
+    )
+    max_live_launches: int = (
+        8  #: launches fitted in full at most; older ones are folded into the summary
+    )
     max_fit_evaluations: int = 30  #: least-squares evaluations per fit
 
 
 class LaunchRecord(NamedTuple):
     """One training launch, for plots: what was commanded, what was tracked, whether it hit."""
 
-    launch: dict[str, Any]  #: burn angle, commanded delta-v, moon phase and distance, outcome, the model planned with
+    launch: dict[
+        str, Any
+    ]  #: burn angle, commanded delta-v, moon phase and distance, outcome, the model planned with
     telemetry: dict[str, np.ndarray]  #: t_s, position_km, moon_km as the env reported them
     hit: bool
 
@@ -101,7 +119,11 @@ class Facts:
 
     def moon_rate(self, moon_distance_km: np.ndarray | float) -> np.ndarray | float:
         """rad/s of the moon's circular orbit (Kepler's third law from the published period)."""
-        period_s = self.moon_period_days * 86400.0 * (moon_distance_km / self.moon_reference_distance_km) ** 1.5
+        period_s = (
+            self.moon_period_days
+            * 86400.0
+            * (moon_distance_km / self.moon_reference_distance_km) ** 1.5
+        )
         return 2.0 * np.pi / period_s
 
 
@@ -130,7 +152,12 @@ class Paths:
         h = np.maximum(b[:, 0] - a[:, 0], 1e-12)
         u = np.clip((times - a[:, 0]) / h, 0.0, 1.0)[:, None]
         h = h[:, None]
-        h00, h10, h01, h11 = 2 * u**3 - 3 * u**2 + 1, u**3 - 2 * u**2 + u, -2 * u**3 + 3 * u**2, u**3 - u**2
+        h00, h10, h01, h11 = (
+            2 * u**3 - 3 * u**2 + 1,
+            u**3 - 2 * u**2 + u,
+            -2 * u**3 + 3 * u**2,
+            u**3 - u**2,
+        )
         return h00 * a[:, 1:3] + h10 * h * a[:, 3:5] + h01 * b[:, 1:3] + h11 * h * b[:, 3:5]
 
     def encounter(self, moon_radius_km: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -174,7 +201,10 @@ def propagate(
     flight (escape, falling back, time); otherwise it flies to ``t_end``.
     """
     burn_angle, delta_v, moon_phase, moon_distance, t_end = np.broadcast_arrays(
-        *(np.atleast_1d(np.asarray(v, dtype=float)) for v in (burn_angle, delta_v, moon_phase, moon_distance, t_end))
+        *(
+            np.atleast_1d(np.asarray(v, dtype=float))
+            for v in (burn_angle, delta_v, moon_phase, moon_distance, t_end)
+        )
     )
     n = burn_angle.shape[0]
     constants = np.asarray(constants, dtype=float).reshape(3, -1)
@@ -195,7 +225,15 @@ def propagate(
         q = np.maximum(np.sqrt(dx * dx + dy * dy), facts.moon_radius_km)
         pull_e, pull_m = gm_e / (r * r * r), gm_m / (q * q * q)
         dt_ds = 1.0 / (np.sqrt(pull_e) + np.sqrt(pull_m))
-        return np.stack([dt_ds, dt_ds * vx, dt_ds * vy, -dt_ds * (pull_e * x + pull_m * dx), -dt_ds * (pull_e * y + pull_m * dy)])
+        return np.stack(
+            [
+                dt_ds,
+                dt_ds * vx,
+                dt_ds * vy,
+                -dt_ds * (pull_e * x + pull_m * dx),
+                -dt_ds * (pull_e * y + pull_m * dy),
+            ]
+        )
 
     h = step
     samples = [state]
@@ -221,7 +259,9 @@ def propagate(
             closest = np.minimum(closest, q)
             r2 = x * x + y * y
             ended |= q <= facts.moon_radius_km
-            ended |= (closest < near) & (q > closest + 0.05 * moon_distance)  # past its closest approach
+            ended |= (closest < near) & (
+                q > closest + 0.05 * moon_distance
+            )  # past its closest approach
             ended |= r2 > escape_r2
             ended |= (r2 < previous_r2) & (r2 < fall_back_r2)
             previous_r2 = r2
@@ -231,7 +271,9 @@ def propagate(
     return Paths(np.array(samples), moon_phase, moon_distance, rate, gm_m.copy())
 
 
-def conic_burn_angle(facts: Facts, gm_earth: float, speed: float, moon_phase: float, moon_distance: float) -> float:
+def conic_burn_angle(
+    facts: Facts, gm_earth: float, speed: float, moon_phase: float, moon_distance: float
+) -> float:
     """The burn angle that meets the moon on the planet-only (Keplerian) orbit:
     the rocket reaches the moon's radius just as the moon gets there. An orbit
     that peaks short of the moon points its apogee at the moon instead."""
@@ -247,7 +289,9 @@ def conic_burn_angle(facts: Facts, gm_earth: float, speed: float, moon_phase: fl
         t = 0.5 * math.sqrt(p**3 / gm_earth) * (d + d**3 / 3.0)
     elif e < 1.0:
         a = p / (1.0 - e * e)
-        big_e = 2.0 * math.atan2(math.sqrt(1.0 - e) * math.sin(f / 2.0), math.sqrt(1.0 + e) * math.cos(f / 2.0))
+        big_e = 2.0 * math.atan2(
+            math.sqrt(1.0 - e) * math.sin(f / 2.0), math.sqrt(1.0 + e) * math.cos(f / 2.0)
+        )
         t = (big_e - e * math.sin(big_e)) * math.sqrt(a**3 / gm_earth)
     else:
         a = p / (e * e - 1.0)
@@ -281,7 +325,13 @@ def _crossing(angles: np.ndarray, impact: np.ndarray, moon_distance: float) -> i
     return i if np.isfinite(size[i]) else None
 
 
-def shoot(facts: Facts, constants: np.ndarray, moon_phase: float, moon_distance: float, config: PlannerConfig) -> Plan:
+def shoot(
+    facts: Facts,
+    constants: np.ndarray,
+    moon_phase: float,
+    moon_distance: float,
+    config: PlannerConfig,
+) -> Plan:
     """The burn that aims the model's flight at the moon's centre, at the transfer
     delta-v the config chooses (clipped to the vehicle's range)."""
     gm_e, _, efficiency = constants
@@ -295,8 +345,17 @@ def shoot(facts: Facts, constants: np.ndarray, moon_phase: float, moon_distance:
     t_end = facts.max_flight_days * 86400.0
 
     def fly(angles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        paths = propagate(facts, constants, angles, delta_v, moon_phase, moon_distance, t_end,
-                          config.sundman_step, approach=True)
+        paths = propagate(
+            facts,
+            constants,
+            angles,
+            delta_v,
+            moon_phase,
+            moon_distance,
+            t_end,
+            config.sundman_step,
+            approach=True,
+        )
         return paths.encounter(facts.moon_radius_km)
 
     width = config.scan_half_width_rad
@@ -309,9 +368,17 @@ def shoot(facts: Facts, constants: np.ndarray, moon_phase: float, moon_distance:
         i = _crossing(angles, impact, moon_distance)
         if i is None:  # out of reach of this delta-v: come as close as possible
             j = int(np.argmin(closest))
-            return Plan(float(angles[j] % (2 * np.pi)), delta_v, float(impact[j]), float(closest[j]), bool(hit[j]))
+            return Plan(
+                float(angles[j] % (2 * np.pi)),
+                delta_v,
+                float(impact[j]),
+                float(closest[j]),
+                bool(hit[j]),
+            )
     best = int(np.argmin(np.abs(impact)))
-    estimate = float(angles[i] - impact[i] * (angles[i + 1] - angles[i]) / (impact[i + 1] - impact[i]))
+    estimate = float(
+        angles[i] - impact[i] * (angles[i + 1] - angles[i]) / (impact[i + 1] - impact[i])
+    )
     step = 0.05 * abs(angles[i + 1] - angles[i])
     result = (float(angles[best]), float(impact[best]), float(closest[best]), bool(hit[best]))
     for _ in range(4):  # secant refinement on three close angles at a time
@@ -347,8 +414,13 @@ class Track:
     planet_arc: np.ndarray  # (K,) bool: before the flight first reached half the moon's distance
 
 
-def make_track(launch: dict[str, Any], telemetry: dict[str, Any], moon_phase: float, moon_distance: float,
-               config: PlannerConfig) -> Track:
+def make_track(
+    launch: dict[str, Any],
+    telemetry: dict[str, Any],
+    moon_phase: float,
+    moon_distance: float,
+    config: PlannerConfig,
+) -> Track:
     t = np.asarray(telemetry["t_s"], dtype=float)
     position = np.asarray(telemetry["position_km"], dtype=float).reshape(-1, 2)
     keep = t > 0.0  # the burn point is known exactly
@@ -390,25 +462,42 @@ class Fit:
     def constants(self) -> np.ndarray:
         return self.nominal * np.exp(self.x)
 
-    def track_residuals(self, x: np.ndarray, planet_arc_only: bool) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def track_residuals(
+        self, x: np.ndarray, planet_arc_only: bool
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Per live track: normalised residuals (2K,) and their Jacobian (2K, 3), from one batch."""
         key = (x.tobytes(), planet_arc_only)
         if key in self._cache:
             return self._cache[key]
         variants = x[None, :] + np.vstack([np.zeros(3), self.DIFFERENCE_STEP * np.eye(3)])  # (4, 3)
-        constants = self.nominal[:, None] * np.exp(np.tile(variants, (len(self.live), 1)).T)  # (3, 4 * tracks)
-        masks = [tr.planet_arc if planet_arc_only else np.ones(len(tr.t_s), bool) for tr in self.live]
+        constants = self.nominal[:, None] * np.exp(
+            np.tile(variants, (len(self.live), 1)).T
+        )  # (3, 4 * tracks)
+        masks = [
+            tr.planet_arc if planet_arc_only else np.ones(len(tr.t_s), bool) for tr in self.live
+        ]
         column = lambda name: np.repeat([getattr(tr, name) for tr in self.live], 4)  # noqa: E731
         t_end = np.repeat([tr.t_s[m][-1] if m.any() else 0.0 for tr, m in zip(self.live, masks)], 4)
-        paths = propagate(self.facts, constants, column("burn_angle_rad"), column("delta_v_command_km_s"),
-                          column("moon_phase_rad"), column("moon_distance_km"), t_end,
-                          self.config.sundman_step, approach=False)
+        paths = propagate(
+            self.facts,
+            constants,
+            column("burn_angle_rad"),
+            column("delta_v_command_km_s"),
+            column("moon_phase_rad"),
+            column("moon_distance_km"),
+            t_end,
+            self.config.sundman_step,
+            approach=False,
+        )
         residuals, jacobians = [], []
         for i, (track, mask) in enumerate(zip(self.live, masks)):
             times, sd = track.t_s[mask], track.sd_km[mask, None]
             model = [paths.positions_at(4 * i + v, times) for v in range(4)]
             residuals.append(((model[0] - track.position_km[mask]) / sd).ravel())
-            jacobians.append(np.stack([((m - model[0]) / sd).ravel() for m in model[1:]], axis=1) / self.DIFFERENCE_STEP)
+            jacobians.append(
+                np.stack([((m - model[0]) / sd).ravel() for m in model[1:]], axis=1)
+                / self.DIFFERENCE_STEP
+            )
         self._cache[key] = (residuals, jacobians)
         return residuals, jacobians
 
@@ -428,8 +517,17 @@ class Fit:
             _, blocks = self.track_residuals(x, planet_arc_only)
             return np.vstack(blocks + [self._summary_rows(x)[1]])
 
-        result = least_squares(residual, self.x, jac=jacobian, method="trf", bounds=(-1.0, 1.0),
-                               x_scale="jac", ftol=1e-6, xtol=1e-7, max_nfev=self.config.max_fit_evaluations)
+        result = least_squares(
+            residual,
+            self.x,
+            jac=jacobian,
+            method="trf",
+            bounds=(-1.0, 1.0),
+            x_scale="jac",
+            ftol=1e-6,
+            xtol=1e-7,
+            max_nfev=self.config.max_fit_evaluations,
+        )
         self.x = result.x
 
     def rms(self, planet_arc_only: bool = False) -> list[float]:
@@ -441,8 +539,12 @@ class Fit:
         """Take in one more launch and refit."""
         self.live.append(track)
         self._cache.clear()
-        if self.rms()[-1] > self.config.consistent_rms and any(tr.planet_arc.any() for tr in self.live):
-            self.solve(planet_arc_only=True)  # the early arc pins GM_e and the burn before the moon matters
+        if self.rms()[-1] > self.config.consistent_rms and any(
+            tr.planet_arc.any() for tr in self.live
+        ):
+            self.solve(
+                planet_arc_only=True
+            )  # the early arc pins GM_e and the burn before the moon matters
         self.solve(planet_arc_only=False)
         rms = self.rms()
         if max(rms) <= self.config.consistent_rms:
@@ -482,7 +584,9 @@ class PhysicsPlanner(Agent):
         super().__init__(spec, seed, settings)
         self.config = config_from_settings(PlannerConfig, self.settings)
         self.history: list[LaunchRecord] = []  #: every training launch, in order
-        self.estimates: list[dict[str, float]] = []  #: the fitted constants after each training launch
+        self.estimates: list[
+            dict[str, float]
+        ] = []  #: the fitted constants after each training launch
         self.plan_seconds: list[float] = []  #: wall time of every plan (training and act)
         self.fit_seconds: list[float] = []  #: wall time of every refit
         self._fit: Fit | None = None
@@ -490,7 +594,11 @@ class PhysicsPlanner(Agent):
     @property
     def constants(self) -> dict[str, float] | None:
         """The model's current constants (nominal until the first launch), or None before any world is seen."""
-        return None if self._fit is None else dict(zip(CONSTANT_NAMES, map(float, self._fit.constants)))
+        return (
+            None
+            if self._fit is None
+            else dict(zip(CONSTANT_NAMES, map(float, self._fit.constants)))
+        )
 
     def _ensure_model(self, info: dict[str, Any]) -> Fit:
         """The current model; a fresh one from the nominal constants when the published
@@ -507,7 +615,9 @@ class PhysicsPlanner(Agent):
         world = self.spec.env_kwargs.get("world", "earth_moon")
         return (world if hasattr(world, "published") else load_world(world)).published()
 
-    def _situation(self, fit: Fit, observation: np.ndarray, info: dict[str, Any]) -> tuple[float, float]:
+    def _situation(
+        self, fit: Fit, observation: np.ndarray, info: dict[str, Any]
+    ) -> tuple[float, float]:
         if "moon_phase_rad" in info and "moon_distance_km" in info:
             return float(info["moon_phase_rad"]), float(info["moon_distance_km"])
         low, high = fit.facts.moon_distance_km
@@ -522,8 +632,13 @@ class PhysicsPlanner(Agent):
         plan = shoot(fit.facts, fit.constants, phase, distance, self.config)
         self.plan_seconds.append(time.perf_counter() - started)
         low, high = fit.facts.delta_v_km_s
-        throttle = 0.0 if high == low else 2.0 * (plan.delta_v_command_km_s - low) / (high - low) - 1.0
-        action = np.array([math.cos(plan.burn_angle_rad), math.sin(plan.burn_angle_rad), throttle], dtype=np.float32)
+        throttle = (
+            0.0 if high == low else 2.0 * (plan.delta_v_command_km_s - low) / (high - low) - 1.0
+        )
+        action = np.array(
+            [math.cos(plan.burn_angle_rad), math.sin(plan.burn_angle_rad), throttle],
+            dtype=np.float32,
+        )
         return np.clip(action, -1.0, 1.0), plan
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> np.ndarray:
@@ -559,6 +674,14 @@ class PhysicsPlanner(Agent):
         hit = bool(info["is_success"])
         self.history.append(LaunchRecord(launch, telemetry, hit))
         started = time.perf_counter()
-        self._fit.add(make_track(info["launch"], telemetry, launch["moon_phase_rad"], launch["moon_distance_km"], self.config))
+        self._fit.add(
+            make_track(
+                info["launch"],
+                telemetry,
+                launch["moon_phase_rad"],
+                launch["moon_distance_km"],
+                self.config,
+            )
+        )
         self.fit_seconds.append(time.perf_counter() - started)
         self.estimates.append(self.constants)

@@ -58,13 +58,24 @@ class MapResult:
         )
 
     def add(self, other: MapResult) -> None:
-        for name in ("episodes", "successes", "deaths", "decisions", "seconds_deciding", "long_waits"):
+        for name in (
+            "episodes",
+            "successes",
+            "deaths",
+            "decisions",
+            "seconds_deciding",
+            "long_waits",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.longest_wait = max(self.longest_wait, other.longest_wait)
 
 
 def run_map(
-    map_name: str, episodes: int, seed: int, long_wait: int = LONG_WAIT_TICKS, sight: int | str | None = None
+    map_name: str,
+    episodes: int,
+    seed: int,
+    long_wait: int = LONG_WAIT_TICKS,
+    sight: int | str | None = None,
 ) -> MapResult:
     """``episodes`` walks, each in a fresh city reset with seed ``seed + episode``."""
     env = gym.make("sandbox/CityNav-v1", map=map_name, sight=sight)
@@ -96,13 +107,25 @@ def run_map(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=200, help="episodes per map")
-    parser.add_argument("--random-maps", type=int, default=25, help="procedural maps random:0 .. random:N-1")
+    parser.add_argument(
+        "--random-maps", type=int, default=25, help="procedural maps random:0 .. random:N-1"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the first episode on each map")
-    parser.add_argument("--long-wait", type=int, default=LONG_WAIT_TICKS, help="ticks in a row a long wait exceeds")
-    parser.add_argument("--maps", nargs="*", default=[], help="more maps to play: names or paths of map files")
-    parser.add_argument("--sight", default=None, help="sight radius in cells, or 'full' (default: the map's, else the env's)")
+    parser.add_argument(
+        "--long-wait", type=int, default=LONG_WAIT_TICKS, help="ticks in a row a long wait exceeds"
+    )
+    parser.add_argument(
+        "--maps", nargs="*", default=[], help="more maps to play: names or paths of map files"
+    )
+    parser.add_argument(
+        "--sight",
+        default=None,
+        help="sight radius in cells, or 'full' (default: the map's, else the env's)",
+    )
     args = parser.parse_args()
-    sight = None if args.sight is None else (args.sight if args.sight == "full" else int(args.sight))
+    sight = (
+        None if args.sight is None else (args.sight if args.sight == "full" else int(args.sight))
+    )
 
     maps = ["train", "new"] + [f"random:{n}" for n in range(args.random_maps)] + args.maps
     total = MapResult("all")

@@ -30,8 +30,8 @@ def measure(map_spec: str, n_steps: int, traced: bool) -> dict[str, Any]:
     """Build the env, reset it and take ``n_steps`` random steps; times in s, memory in MiB."""
     import numpy as np
 
-    from envs.city.maploader import load_map
     from envs.city.env import CityNavEnv
+    from envs.city.maploader import load_map
 
     figures: dict[str, Any] = {"imports_rss_mib": peak_rss_mib()}
     if traced:
@@ -95,8 +95,13 @@ def planner_decisions(env, decisions: int) -> dict[str, Any]:
             goals += bool(info["is_success"])
             observation, info = env.reset()
             planner.reset_episode()
-    return {"planner_first_ms": 1e3 * times[0], "planner_decision_ms": 1e3 * sum(times[1:]) / (len(times) - 1),
-            "planner_decisions": decisions, "planner_deaths": deaths, "planner_goals": goals}
+    return {
+        "planner_first_ms": 1e3 * times[0],
+        "planner_decision_ms": 1e3 * sum(times[1:]) / (len(times) - 1),
+        "planner_decisions": decisions,
+        "planner_deaths": deaths,
+        "planner_goals": goals,
+    }
 
 
 def in_fresh_process(map_spec: str, n_steps: int, traced: bool) -> dict[str, Any]:
@@ -109,8 +114,14 @@ def in_fresh_process(map_spec: str, n_steps: int, traced: bool) -> dict[str, Any
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--map", default="random:0:300x300", help="city map: random:SEED:ROWSxCOLS, a name or a path")
-    parser.add_argument("--steps", type=int, default=1_000, help="random-action steps after the first reset")
+    parser.add_argument(
+        "--map",
+        default="random:0:300x300",
+        help="city map: random:SEED:ROWSxCOLS, a name or a path",
+    )
+    parser.add_argument(
+        "--steps", type=int, default=1_000, help="random-action steps after the first reset"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -136,7 +147,9 @@ def main() -> None:
         f"  traced peak:       {traced['build_traced_peak_mib']:.0f} MiB to build, "
         f"{traced['traced_peak_mib']:.0f} MiB through the steps"
     )
-    print(f"  (a table of sidewalk pairs, as built before, would take {timed['pairwise_table_gib']:.1f} GiB)")
+    print(
+        f"  (a table of sidewalk pairs, as built before, would take {timed['pairwise_table_gib']:.1f} GiB)"
+    )
     print(
         f"  traffic planner:   {timed['planner_decision_ms']:.2f} ms per decision over {timed['planner_decisions']:,} "
         f"(first, which derives its street model: {timed['planner_first_ms']:.0f} ms); "

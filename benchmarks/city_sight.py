@@ -88,11 +88,20 @@ def sight_order(sight: int | str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sights", nargs="+", type=parse_sight, default=[2, 3, 4, 5, "full"],
-                        help="sight radii in cells, or 'full'")
+    parser.add_argument(
+        "--sights",
+        nargs="+",
+        type=parse_sight,
+        default=[2, 3, 4, 5, "full"],
+        help="sight radii in cells, or 'full'",
+    )
     parser.add_argument("--episodes", type=int, default=200, help="walks per map and sight")
-    parser.add_argument("--random-maps", type=int, default=25, help="procedural maps random:0 .. random:N-1")
-    parser.add_argument("--processes", type=int, default=2, help="worker processes (maps run in parallel)")
+    parser.add_argument(
+        "--random-maps", type=int, default=25, help="procedural maps random:0 .. random:N-1"
+    )
+    parser.add_argument(
+        "--processes", type=int, default=2, help="worker processes (maps run in parallel)"
+    )
     args = parser.parse_args()
 
     maps = ["train", "new"] + [f"random:{n}" for n in range(args.random_maps)]
@@ -123,23 +132,35 @@ def main() -> None:
             **state,
         }
     rows = sorted(results.values(), key=lambda r: sight_order(r["sight"]))
-    safe = [r for r in rows if r["deaths"] == 0 and r["worst_map_success"] >= SUCCESS_BAR and r["sight"] != "full"]
+    safe = [
+        r
+        for r in rows
+        if r["deaths"] == 0 and r["worst_map_success"] >= SUCCESS_BAR and r["sight"] != "full"
+    ]
     chosen = safe[0]["sight"] if safe else None
     print(table(rows))
-    print(f"smallest sight with no death and success >= {100 * SUCCESS_BAR:.0f} % on every map: {chosen} "
-          f"(the env's default: {DEFAULT_SIGHT})")
+    print(
+        f"smallest sight with no death and success >= {100 * SUCCESS_BAR:.0f} % on every map: {chosen} "
+        f"(the env's default: {DEFAULT_SIGHT})"
+    )
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({
-        "what": "the traffic planner's deaths, success and speed per sight radius (benchmarks/city_sight.py)",
-        "walks": walks,
-        "planner": asdict(PlannerConfig()),
-        "success_bar": SUCCESS_BAR,
-        "smallest_safe_sight": chosen,
-        "env_default_sight": DEFAULT_SIGHT,
-        "python": platform.python_version(),
-        "packages": {name: _version(name) for name in PACKAGES},
-        "results": {str(r["sight"]): r for r in rows},
-    }, indent=1) + "\n")
+    OUT.write_text(
+        json.dumps(
+            {
+                "what": "the traffic planner's deaths, success and speed per sight radius (benchmarks/city_sight.py)",
+                "walks": walks,
+                "planner": asdict(PlannerConfig()),
+                "success_bar": SUCCESS_BAR,
+                "smallest_safe_sight": chosen,
+                "env_default_sight": DEFAULT_SIGHT,
+                "python": platform.python_version(),
+                "packages": {name: _version(name) for name in PACKAGES},
+                "results": {str(r["sight"]): r for r in rows},
+            },
+            indent=1,
+        )
+        + "\n"
+    )
     print(f"wrote {OUT}")
 
 

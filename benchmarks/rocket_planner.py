@@ -22,19 +22,25 @@ import numpy as np
 
 import envs
 from agents.base import TaskSpec
+from agents.ledger import Ledger
 from agents.rocket_planner import PhysicsPlanner
 from envs.rocket.world import RocketWorld, load_world
-from agents.ledger import Ledger
 
 TEST_DELTA_V_KM_S = (2.0, 4.8)  # wide enough to reach the Moon whatever the hidden constants
 MAX_LAUNCHES = 8
 
 
-def perturbed_world(base: RocketWorld, rng: np.random.Generator, spread: float = 0.2) -> RocketWorld:
+def perturbed_world(
+    base: RocketWorld, rng: np.random.Generator, spread: float = 0.2
+) -> RocketWorld:
     """``base`` with each hidden constant off nominal by a factor uniform in [1 - spread, 1 + spread]."""
     factors = rng.uniform(1.0 - spread, 1.0 + spread, size=3)
-    true = base.nominal.scaled(gm_earth=factors[0], gm_moon=factors[1], engine_efficiency=factors[2])
-    return dataclasses.replace(base, name=f"{base.name}-perturbed", true=true, delta_v_km_s=TEST_DELTA_V_KM_S)
+    true = base.nominal.scaled(
+        gm_earth=factors[0], gm_moon=factors[1], engine_efficiency=factors[2]
+    )
+    return dataclasses.replace(
+        base, name=f"{base.name}-perturbed", true=true, delta_v_km_s=TEST_DELTA_V_KM_S
+    )
 
 
 def run_world(world: RocketWorld, seed: int, fresh: int) -> dict:
@@ -60,9 +66,13 @@ def run_world(world: RocketWorld, seed: int, fresh: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--worlds", type=int, default=100, help="random worlds")
-    parser.add_argument("--fresh", type=int, default=3, help="fresh situations per world after the first hit")
+    parser.add_argument(
+        "--fresh", type=int, default=3, help="fresh situations per world after the first hit"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the world draws")
     args = parser.parse_args()
 
@@ -80,15 +90,23 @@ def main() -> None:
     plan_s = np.concatenate([r["plan_s"] for r in results])
     fit_s = np.concatenate([r["fit_s"] for r in results])
     n = len(results)
-    print(f"{n} worlds, hidden constants uniform in [0.8, 1.2] x nominal, delta-v {TEST_DELTA_V_KM_S} km/s")
+    print(
+        f"{n} worlds, hidden constants uniform in [0.8, 1.2] x nominal, delta-v {TEST_DELTA_V_KM_S} km/s"
+    )
     for k in (1, 2, 3):
         print(f"  hit within {k} launch{'es' if k > 1 else ''}: {np.mean(first <= k):.0%}")
     hit = np.isfinite(first)
-    print(f"  mean launches to first hit: {first[hit].mean():.2f} (no hit within {MAX_LAUNCHES}: {int(np.sum(~hit))})")
+    print(
+        f"  mean launches to first hit: {first[hit].mean():.2f} (no hit within {MAX_LAUNCHES}: {int(np.sum(~hit))})"
+    )
     if args.fresh:
         fresh = sum(r["fresh_hits"] for r in results)
-        print(f"  fresh situations hit on the first try after identification: {fresh}/{n * args.fresh}")
-    print(f"  planning: {1e3 * plan_s.mean():.0f} ms mean, {1e3 * np.percentile(plan_s, 95):.0f} ms 95th percentile")
+        print(
+            f"  fresh situations hit on the first try after identification: {fresh}/{n * args.fresh}"
+        )
+    print(
+        f"  planning: {1e3 * plan_s.mean():.0f} ms mean, {1e3 * np.percentile(plan_s, 95):.0f} ms 95th percentile"
+    )
     print(f"  fitting:  {1e3 * fit_s.mean():.0f} ms mean per launch")
     print(f"  wall time: {time.perf_counter() - started:.0f} s")
 

@@ -39,10 +39,23 @@ ALGOS = ("sac", "td3")
 
 def transfer_job(algo: str, keep_replay: bool, seed: int, on_evaluation=None) -> dict[str, Any]:
     size = STUDY.full
-    settings = load_agent(algo).resolve_settings("rocket", {"keep_replay_in_new_world": keep_replay})
-    config = JobConfig("rocket", algo, seed, size.budget, size.eval_episodes, size.eval_points, 0.9,
-                       {"world": "earth_moon", **STUDY.env_kwargs}, STUDY.transfer_env_kwargs, size.transfer_budget,
-                       agent_settings=settings, eval_seed_base=VALIDATION_SEED_BASE)
+    settings = load_agent(algo).resolve_settings(
+        "rocket", {"keep_replay_in_new_world": keep_replay}
+    )
+    config = JobConfig(
+        "rocket",
+        algo,
+        seed,
+        size.budget,
+        size.eval_episodes,
+        size.eval_points,
+        0.9,
+        {"world": "earth_moon", **STUDY.env_kwargs},
+        STUDY.transfer_env_kwargs,
+        size.transfer_budget,
+        agent_settings=settings,
+        eval_seed_base=VALIDATION_SEED_BASE,
+    )
     job = run_job(config, on_evaluation)
     transfer = job["transfer"]
     return {
@@ -61,11 +74,15 @@ def transfer_job(algo: str, keep_replay: bool, seed: int, on_evaluation=None) ->
 
 
 def table(runs: list[dict[str, Any]]) -> str:
-    lines = [f"{'algo':5} {'replay':8} {'seed':>4} {'zero-shot':>9} {'trials to reliable there':>25} {'final there':>11}"]
+    lines = [
+        f"{'algo':5} {'replay':8} {'seed':>4} {'zero-shot':>9} {'trials to reliable there':>25} {'final there':>11}"
+    ]
     for run in sorted(runs, key=lambda r: (r["algo"], r["replay"], r["seed"])):
         reliable = format_censored([run["transfer_trials_to_reliable"]], run["transfer_budget"])
-        lines.append(f"{run['algo']:5} {run['replay']:8} {run['seed']:>4} {100 * run['zero_shot_success']:>8.0f}% "
-                     f"{reliable:>25} {100 * run['transfer_final_success_rate']:>10.0f}%")
+        lines.append(
+            f"{run['algo']:5} {run['replay']:8} {run['seed']:>4} {100 * run['zero_shot_success']:>8.0f}% "
+            f"{reliable:>25} {100 * run['transfer_final_success_rate']:>10.0f}%"
+        )
     return "\n".join(lines)
 
 
@@ -73,20 +90,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--table", action="store_true", help="print the table of what the file holds")
+    parser.add_argument(
+        "--table", action="store_true", help="print the table of what the file holds"
+    )
     args = parser.parse_args()
     if args.table:
         print(table(json.loads(OUT.read_text())["runs"]))
         return
     runs: list[dict[str, Any]] = []
     size = STUDY.full
-    jobs = [Job((algo, keep, seed), size.budget + size.transfer_budget, transfer_job, (algo, keep, seed))
-            for seed in range(args.seeds) for algo in ALGOS for keep in (True, False)]
+    jobs = [
+        Job(
+            (algo, keep, seed), size.budget + size.transfer_budget, transfer_job, (algo, keep, seed)
+        )
+        for seed in range(args.seeds)
+        for algo in ALGOS
+        for keep in (True, False)
+    ]
     run_jobs(jobs, runs.append, args.workers, "transfer replay")
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"study": STUDY.name, "size": {"budget": size.budget, "transfer_budget":
-                                                             size.transfer_budget, "eval_episodes": size.eval_episodes},
-                               "runs": runs}, indent=1))
+    OUT.write_text(
+        json.dumps(
+            {
+                "study": STUDY.name,
+                "size": {
+                    "budget": size.budget,
+                    "transfer_budget": size.transfer_budget,
+                    "eval_episodes": size.eval_episodes,
+                },
+                "runs": runs,
+            },
+            indent=1,
+        )
+    )
     print(table(runs))
 
 

@@ -61,13 +61,23 @@ class TimedAgent:
 
 #: validation cities: the training city, the new one (zero-shot), generated ones never
 #: seen, and the training city with traffic far busier and faster than published
-BUSY_TRAFFIC = {"entry_rate": 0.3, "speeds": (1, 2), "speed_weights": (1.0, 1.0), "turn_probability": 0.4}
+BUSY_TRAFFIC = {
+    "entry_rate": 0.3,
+    "speeds": (1, 2),
+    "speed_weights": (1.0, 1.0),
+    "turn_probability": 0.4,
+}
 
 
 def validation_cities(episodes: int, random_maps: int) -> list[tuple[str, dict[str, Any], int]]:
-    cities = [("train", {"map": "train"}, episodes), ("new", {"map": "new"}, episodes),
-              ("busy", {"map": "train", "traffic": BUSY_TRAFFIC}, episodes)]
-    return cities + [("random", {"map": f"random:{1000 + i}"}, max(1, episodes // 5)) for i in range(random_maps)]
+    cities = [
+        ("train", {"map": "train"}, episodes),
+        ("new", {"map": "new"}, episodes),
+        ("busy", {"map": "train", "traffic": BUSY_TRAFFIC}, episodes),
+    ]
+    return cities + [
+        ("random", {"map": f"random:{1000 + i}"}, max(1, episodes // 5)) for i in range(random_maps)
+    ]
 
 
 def run(job: dict[str, Any]) -> dict[str, Any]:
@@ -76,17 +86,27 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     probe = CITY.make_env(map="train")
     spec = TaskSpec("city", probe.observation_space, probe.action_space, {"map": "train"})
     probe.close()
-    agent = LearnedCityModel(spec, job["seed"], LearnedCityModel.resolve_settings("city", job["settings"]))
+    agent = LearnedCityModel(
+        spec, job["seed"], LearnedCityModel.resolve_settings("city", job["settings"])
+    )
     ledger = Ledger(lambda: CITY.make_env(map="train"))
     row = {**job, "checkpoints": {}}
     for walks in job["checkpoints"]:
         agent.train(ledger, walks)
-        point = {"training_deaths": ledger.n_deaths, "training_successes": ledger.n_successes,
-                 "first_success": ledger.first_success(), "cities": {}}
+        point = {
+            "training_deaths": ledger.n_deaths,
+            "training_successes": ledger.n_successes,
+            "first_success": ledger.first_success(),
+            "cities": {},
+        }
         timed = TimedAgent(agent)
         for name, kwargs, episodes in validation_cities(job["episodes"], job["random_maps"]):
-            result = evaluate(timed, lambda kwargs=kwargs: CITY.make_env(**kwargs), episodes,
-                              seed_base=VALIDATION_SEED_BASE)
+            result = evaluate(
+                timed,
+                lambda kwargs=kwargs: CITY.make_env(**kwargs),
+                episodes,
+                seed_base=VALIDATION_SEED_BASE,
+            )
             tally = point["cities"].setdefault(name, {"episodes": 0, "successes": 0, "deaths": 0})
             tally["episodes"] += episodes
             tally["successes"] += round(result.success_rate * episodes)
@@ -99,8 +119,14 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--checkpoints", default="5,20,100", help="training walks at which to score (comma-separated)")
-    parser.add_argument("--episodes", type=int, default=50, help="validation walks in each built-in city")
+    parser.add_argument(
+        "--checkpoints",
+        default="5,20,100",
+        help="training walks at which to score (comma-separated)",
+    )
+    parser.add_argument(
+        "--episodes", type=int, default=50, help="validation walks in each built-in city"
+    )
     parser.add_argument("--random-maps", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--only-defaults", action="store_true", help="score the defaults alone")
@@ -109,13 +135,26 @@ def main() -> None:
 
     defaults = asdict(LearnedCityConfig())
     checkpoints = [int(n) for n in args.checkpoints.split(",")]
-    settings = [{}] + ([] if args.only_defaults else [{k: v} for k, values in CANDIDATES.items() for v in values])
-    jobs = [{"settings": s, "seed": seed, "checkpoints": checkpoints, "episodes": args.episodes,
-             "random_maps": args.random_maps} for s in settings for seed in range(args.seeds)]
+    settings = [{}] + (
+        [] if args.only_defaults else [{k: v} for k, values in CANDIDATES.items() for v in values]
+    )
+    jobs = [
+        {
+            "settings": s,
+            "seed": seed,
+            "checkpoints": checkpoints,
+            "episodes": args.episodes,
+            "random_maps": args.random_maps,
+        }
+        for s in settings
+        for seed in range(args.seeds)
+    ]
     with ProcessPoolExecutor(args.workers) as pool:
         rows = list(pool.map(run, jobs))
-    print(f"defaults: {defaults}\n{args.seeds} seeds; validation walks per seed and checkpoint: {args.episodes} in "
-          f"train, new and busy, {max(1, args.episodes // 5)} in each of {args.random_maps} generated cities")
+    print(
+        f"defaults: {defaults}\n{args.seeds} seeds; validation walks per seed and checkpoint: {args.episodes} in "
+        f"train, new and busy, {max(1, args.episodes // 5)} in each of {args.random_maps} generated cities"
+    )
     for s in settings:
         mine = [r for r in rows if r["settings"] == s]
         label = json.dumps(s) if s else "defaults"
@@ -128,10 +167,15 @@ def main() -> None:
                 if tallies:
                     walked = sum(t["episodes"] for t in tallies)
                     rate = 100 * sum(t["successes"] for t in tallies) / walked
-                    cells.append(f"{name} {rate:5.1f} % ({sum(t['deaths'] for t in tallies)} deaths)")
-            print(f"{label:>30} {walks:4d} walks  training deaths {sum(p['training_deaths'] for p in points):3d}  "
-                  f"first success {statistics.median(firsts) if firsts else '-':>4}  " + "  ".join(cells)
-                  + f"  {statistics.mean(p['ms_per_decision'] for p in points):5.2f} ms/decision")
+                    cells.append(
+                        f"{name} {rate:5.1f} % ({sum(t['deaths'] for t in tallies)} deaths)"
+                    )
+            print(
+                f"{label:>30} {walks:4d} walks  training deaths {sum(p['training_deaths'] for p in points):3d}  "
+                f"first success {statistics.median(firsts) if firsts else '-':>4}  "
+                + "  ".join(cells)
+                + f"  {statistics.mean(p['ms_per_decision'] for p in points):5.2f} ms/decision"
+            )
     if args.out:
         with open(args.out, "w") as file:
             json.dump({"defaults": defaults, "args": vars(args), "rows": rows}, file, indent=1)

@@ -64,17 +64,37 @@ SEARCH: dict[str, dict[str, Any]] = {
     "base": {},
     "steps500": {"fit_steps": 500},
     "steps500-batch256": {"fit_steps": 500, "batch_size": 256},
-    "steps500-batch256-soft50": {"fit_steps": 500, "batch_size": 256, "miss_softening_moon_radii": 50.0},
-    "steps500-batch256-soft5": {"fit_steps": 500, "batch_size": 256, "miss_softening_moon_radii": 5.0},
+    "steps500-batch256-soft50": {
+        "fit_steps": 500,
+        "batch_size": 256,
+        "miss_softening_moon_radii": 50.0,
+    },
+    "steps500-batch256-soft5": {
+        "fit_steps": 500,
+        "batch_size": 256,
+        "miss_softening_moon_radii": 5.0,
+    },
     "steps500-batch256-lr3e-3": {"fit_steps": 500, "batch_size": 256, "learning_rate": 3e-3},
     "steps1000-batch256": {"fit_steps": 1000, "batch_size": 256},
     "steps500-batch256-hidden128": {"fit_steps": 500, "batch_size": 256, "hidden": [128, 128]},
     # round 2
-    "steps500-batch256-soft50-lr3e-3": {"fit_steps": 500, "batch_size": 256, "miss_softening_moon_radii": 50.0,
-                                        "learning_rate": 3e-3},
-    "steps500-batch256-soft200": {"fit_steps": 500, "batch_size": 256, "miss_softening_moon_radii": 200.0},
-    "steps500-batch256-soft50-every20": {"fit_steps": 500, "batch_size": 256, "miss_softening_moon_radii": 50.0,
-                                         "refit_every_launch_until": 20},
+    "steps500-batch256-soft50-lr3e-3": {
+        "fit_steps": 500,
+        "batch_size": 256,
+        "miss_softening_moon_radii": 50.0,
+        "learning_rate": 3e-3,
+    },
+    "steps500-batch256-soft200": {
+        "fit_steps": 500,
+        "batch_size": 256,
+        "miss_softening_moon_radii": 200.0,
+    },
+    "steps500-batch256-soft50-every20": {
+        "fit_steps": 500,
+        "batch_size": 256,
+        "miss_softening_moon_radii": 50.0,
+        "refit_every_launch_until": 20,
+    },
     # round 3: the cheap fits of "base" with a softening of 50, and the veto's and the seeding's sizes
     "soft50": {"miss_softening_moon_radii": 50.0},
     "soft50-random4": {"miss_softening_moon_radii": 50.0, "random_launches": 4},
@@ -112,8 +132,16 @@ def off_nominal_world(folder: Path) -> Path:
     return path
 
 
-def tuning_job(config: str, settings: dict[str, Any], world: str, seed: int, budget: int, eval_episodes: int,
-               eval_points: int, on_evaluation=None) -> dict[str, Any]:
+def tuning_job(
+    config: str,
+    settings: dict[str, Any],
+    world: str,
+    seed: int,
+    budget: int,
+    eval_episodes: int,
+    eval_points: int,
+    on_evaluation=None,
+) -> dict[str, Any]:
     """Train one configuration in one world with one seed; evaluate on the validation set."""
     make = lambda: ROCKET.make_env(world=world)  # noqa: E731
     probe = make()
@@ -133,28 +161,43 @@ def tuning_job(config: str, settings: dict[str, Any], world: str, seed: int, bud
         if on_evaluation is not None:
             on_evaluation(evaluations[-1])
         streak = streak + 1 if success >= RELIABLE_BAR else 0
-    reliable = next((row["trials"] for row in evaluations if row["success_rate"] >= RELIABLE_BAR), None)
-    return {"config": config, "world": Path(world).stem, "seed": seed, "budget": budget, "eval_points": eval_points,
-            "settings": agent.settings,
-            "trials_to_first_success": ledger.first_success(), "trials_to_reliable": reliable,
-            "final_success_rate": evaluations[-1]["success_rate"], "trials_spent": ledger.n_trials,
-            "training_hits": ledger.n_successes, "seconds_per_launch": training_s / max(1, ledger.n_trials),
-            "evaluations": evaluations}
+    reliable = next(
+        (row["trials"] for row in evaluations if row["success_rate"] >= RELIABLE_BAR), None
+    )
+    return {
+        "config": config,
+        "world": Path(world).stem,
+        "seed": seed,
+        "budget": budget,
+        "eval_points": eval_points,
+        "settings": agent.settings,
+        "trials_to_first_success": ledger.first_success(),
+        "trials_to_reliable": reliable,
+        "final_success_rate": evaluations[-1]["success_rate"],
+        "trials_spent": ledger.n_trials,
+        "training_hits": ledger.n_successes,
+        "seconds_per_launch": training_s / max(1, ledger.n_trials),
+        "evaluations": evaluations,
+    }
 
 
 def table(runs: list[dict[str, Any]]) -> str:
     """Per configuration and world: medians over seeds."""
-    rows = ["| config | world | seeds | first hit | trials to reliable | final success | s/launch |",
-            "|---|---|---|---|---|---|---|"]
+    rows = [
+        "| config | world | seeds | first hit | trials to reliable | final success | s/launch |",
+        "|---|---|---|---|---|---|---|",
+    ]
     keys = sorted({(r["config"], r["world"]) for r in runs})
     for config, world in keys:
         group = [r for r in runs if (r["config"], r["world"]) == (config, world)]
         budget = group[0]["budget"]
-        rows.append(f"| {config} | {world} | {len(group)} | "
-                    f"{format_censored([r['trials_to_first_success'] for r in group], budget)} | "
-                    f"{format_censored([r['trials_to_reliable'] for r in group], budget)} | "
-                    f"{100 * statistics.mean(r['final_success_rate'] for r in group):.0f} % | "
-                    f"{statistics.median(r['seconds_per_launch'] for r in group):.3f} |")
+        rows.append(
+            f"| {config} | {world} | {len(group)} | "
+            f"{format_censored([r['trials_to_first_success'] for r in group], budget)} | "
+            f"{format_censored([r['trials_to_reliable'] for r in group], budget)} | "
+            f"{100 * statistics.mean(r['final_success_rate'] for r in group):.0f} % | "
+            f"{statistics.median(r['seconds_per_launch'] for r in group):.3f} |"
+        )
     return "\n".join(rows)
 
 
@@ -165,31 +208,69 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=300, help="training launches per run")
     parser.add_argument("--seeds", type=int, default=2, help="seeds per configuration and world")
     parser.add_argument("--first-seed", type=int, default=0)
-    parser.add_argument("--eval-episodes", type=int, default=30, help="validation episodes per evaluation point")
-    parser.add_argument("--eval-points", type=int, default=12, help="log-spaced evaluation points per run")
-    parser.add_argument("--workers", type=int, default=2, help="parallel processes (one torch thread each)")
-    parser.add_argument("--out", type=Path, help="a JSON file the runs are added to (default: print only)")
-    parser.add_argument("--table", action="store_true", help="only print the table of what --out holds")
+    parser.add_argument(
+        "--eval-episodes", type=int, default=30, help="validation episodes per evaluation point"
+    )
+    parser.add_argument(
+        "--eval-points", type=int, default=12, help="log-spaced evaluation points per run"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="parallel processes (one torch thread each)"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="a JSON file the runs are added to (default: print only)"
+    )
+    parser.add_argument(
+        "--table", action="store_true", help="only print the table of what --out holds"
+    )
     args = parser.parse_args()
     if args.table:
         print(table(json.loads(args.out.read_text())["runs"]))
         return
     folder = Path(tempfile.mkdtemp(prefix="tune-learned-rocket-"))
-    worlds = [str(off_nominal_world(folder)) if w == "off_nominal" else w for w in args.worlds.split(",")]
+    worlds = [
+        str(off_nominal_world(folder)) if w == "off_nominal" else w for w in args.worlds.split(",")
+    ]
     wanted = args.configs.split(",") if args.configs else list(SEARCH)
-    jobs = [Job(f"{config}:{Path(world).stem}:{seed}", args.budget, tuning_job,
-                (config, SEARCH[config], world, seed, args.budget, args.eval_episodes, args.eval_points))
-            for config in wanted for world in worlds for seed in range(args.first_seed, args.first_seed + args.seeds)]
+    jobs = [
+        Job(
+            f"{config}:{Path(world).stem}:{seed}",
+            args.budget,
+            tuning_job,
+            (
+                config,
+                SEARCH[config],
+                world,
+                seed,
+                args.budget,
+                args.eval_episodes,
+                args.eval_points,
+            ),
+        )
+        for config in wanted
+        for world in worlds
+        for seed in range(args.first_seed, args.first_seed + args.seeds)
+    ]
     finished: list[dict[str, Any]] = []
 
     def keep(run: dict[str, Any]) -> None:
         finished.append(run)
-        print(f"{run['config']} {run['world']} seed {run['seed']}: reliable at {run['trials_to_reliable']}, "
-              f"final {100 * run['final_success_rate']:.0f} %, {run['seconds_per_launch']:.3f} s/launch", flush=True)
+        print(
+            f"{run['config']} {run['world']} seed {run['seed']}: reliable at {run['trials_to_reliable']}, "
+            f"final {100 * run['final_success_rate']:.0f} %, {run['seconds_per_launch']:.3f} s/launch",
+            flush=True,
+        )
         if args.out is not None:
             saved = json.loads(args.out.read_text()) if args.out.exists() else {"runs": []}
-            same = lambda r: (r["config"], r["world"], r["seed"], r["budget"]) == (  # noqa: E731
-                run["config"], run["world"], run["seed"], run["budget"])
+            same = lambda r: (
+                (r["config"], r["world"], r["seed"], r["budget"])
+                == (  # noqa: E731
+                    run["config"],
+                    run["world"],
+                    run["seed"],
+                    run["budget"],
+                )
+            )
             saved["runs"] = [r for r in saved["runs"] if not same(r)] + [run]
             saved["eval_seed_base"] = VALIDATION_SEED_BASE
             args.out.write_text(json.dumps(saved, indent=1))

@@ -47,20 +47,50 @@ from sandbox.stats import format_censored
 from sandbox.tasks.rocket import ROCKET
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "tuning" / "rocket.json"
-SEED_BASE = VALIDATION_SEED_BASE  #: configurations are scored on the validation set, never on the test set
+SEED_BASE = (
+    VALIDATION_SEED_BASE  #: configurations are scored on the validation set, never on the test set
+)
 BARS = (0.5, 0.9)  #: held-out success rates whose first crossing is reported
-LATE_FRACTION = 0.25  #: late hit rate and late held-out success cover this last fraction of a run's trials
+LATE_FRACTION = (
+    0.25  #: late hit rate and late held-out success cover this last fraction of a run's trials
+)
 
 # Zoo values with a budget of thousands of steps in mind: learning_starts of 10 000
 # (Zoo LunarLander) would be the whole budget, so warm-up is 100 to 1 000 trials.
-_SAC_BASE = dict(learning_rate=1e-3, buffer_size=100_000, learning_starts=100, batch_size=256, tau=0.005,
-                 train_freq=1, gradient_steps=1, gamma=0.99, ent_coef="auto",
-                 policy_kwargs=dict(net_arch=[256, 256]))  # Zoo Pendulum: SB3 defaults with lr 1e-3
-_TD3_BASE = dict(learning_rate=1e-3, buffer_size=200_000, learning_starts=100, batch_size=256,
-                 train_freq=1, gradient_steps=1, gamma=0.98, action_noise_sigma=0.1,
-                 policy_kwargs=dict(net_arch=[400, 300]))  # Zoo Pendulum / LunarLanderContinuous
-_PPO_BASE = dict(n_steps=256, batch_size=64, n_epochs=10, learning_rate=1e-3, gamma=0.9, gae_lambda=0.95,
-                 ent_coef=0.0, clip_range=0.2, policy_kwargs=dict(net_arch=[64, 64]))  # Zoo Pendulum, shorter rollouts
+_SAC_BASE = dict(
+    learning_rate=1e-3,
+    buffer_size=100_000,
+    learning_starts=100,
+    batch_size=256,
+    tau=0.005,
+    train_freq=1,
+    gradient_steps=1,
+    gamma=0.99,
+    ent_coef="auto",
+    policy_kwargs=dict(net_arch=[256, 256]),
+)  # Zoo Pendulum: SB3 defaults with lr 1e-3
+_TD3_BASE = dict(
+    learning_rate=1e-3,
+    buffer_size=200_000,
+    learning_starts=100,
+    batch_size=256,
+    train_freq=1,
+    gradient_steps=1,
+    gamma=0.98,
+    action_noise_sigma=0.1,
+    policy_kwargs=dict(net_arch=[400, 300]),
+)  # Zoo Pendulum / LunarLanderContinuous
+_PPO_BASE = dict(
+    n_steps=256,
+    batch_size=64,
+    n_epochs=10,
+    learning_rate=1e-3,
+    gamma=0.9,
+    gae_lambda=0.95,
+    ent_coef=0.0,
+    clip_range=0.2,
+    policy_kwargs=dict(net_arch=[64, 64]),
+)  # Zoo Pendulum, shorter rollouts
 
 SEARCH: dict[str, dict[str, dict[str, Any]]] = {
     "ppo": {
@@ -73,13 +103,22 @@ SEARCH: dict[str, dict[str, dict[str, Any]]] = {
         "logstd-1": {**_PPO_BASE, "policy_kwargs": dict(net_arch=[64, 64], log_std_init=-1.0)},
         "sde": {**_PPO_BASE, "use_sde": True, "sde_sample_freq": 4},  # Zoo Pendulum's gSDE
         # second round: the two with most training hits, together
-        "n_steps64-logstd-1": {**_PPO_BASE, "n_steps": 64, "batch_size": 32,
-                               "policy_kwargs": dict(net_arch=[64, 64], log_std_init=-1.0)},
+        "n_steps64-logstd-1": {
+            **_PPO_BASE,
+            "n_steps": 64,
+            "batch_size": 32,
+            "policy_kwargs": dict(net_arch=[64, 64], log_std_init=-1.0),
+        },
     },
     "sac": {
         "zoo-pendulum": _SAC_BASE,
-        "zoo-lunar": {**_SAC_BASE, "learning_rate": 7.3e-4, "tau": 0.01, "learning_starts": 1_000,
-                      "policy_kwargs": dict(net_arch=[400, 300])},
+        "zoo-lunar": {
+            **_SAC_BASE,
+            "learning_rate": 7.3e-4,
+            "tau": 0.01,
+            "learning_starts": 1_000,
+            "policy_kwargs": dict(net_arch=[400, 300]),
+        },
         "net64": {**_SAC_BASE, "batch_size": 128, "policy_kwargs": dict(net_arch=[64, 64])},
         "lr3e-4": {**_SAC_BASE, "learning_rate": 3e-4},
         "batch64": {**_SAC_BASE, "batch_size": 64},
@@ -88,7 +127,12 @@ SEARCH: dict[str, dict[str, dict[str, Any]]] = {
         "starts1000": {**_SAC_BASE, "learning_starts": 1_000},
         # second round: less entropy was what helped
         "ent0.001": {**_SAC_BASE, "ent_coef": 0.001},
-        "ent0.01-net64": {**_SAC_BASE, "ent_coef": 0.01, "batch_size": 128, "policy_kwargs": dict(net_arch=[64, 64])},
+        "ent0.01-net64": {
+            **_SAC_BASE,
+            "ent_coef": 0.01,
+            "batch_size": 128,
+            "policy_kwargs": dict(net_arch=[64, 64]),
+        },
     },
     "td3": {
         "zoo-pendulum": _TD3_BASE,
@@ -105,8 +149,16 @@ SEARCH: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-def tuning_job(algo: str, config_name: str, hyperparameters: dict[str, Any], seed: int, budget: int,
-               eval_every: int, eval_episodes: int, on_evaluation=None) -> dict[str, Any]:
+def tuning_job(
+    algo: str,
+    config_name: str,
+    hyperparameters: dict[str, Any],
+    seed: int,
+    budget: int,
+    eval_every: int,
+    eval_episodes: int,
+    on_evaluation=None,
+) -> dict[str, Any]:
     """Train ``algo`` with these hyperparameters on ledger-counted trials and evaluate it on the
     harness's held-out set every ``eval_every`` trials (a linear grid: the search needs its
     resolution in the thousands, where ``run_job``'s log-spaced points are far apart)."""
@@ -127,8 +179,17 @@ def tuning_job(algo: str, config_name: str, hyperparameters: dict[str, Any], see
             tick = time.perf_counter()
             agent.train(ledger, point)
             training_s += time.perf_counter() - tick
-            success_rate = evaluate(agent, ROCKET.make_env, eval_episodes, seed_base=SEED_BASE).success_rate
-            curve.append([ledger.n_trials, success_rate, ledger.n_successes, round(time.perf_counter() - started, 1)])
+            success_rate = evaluate(
+                agent, ROCKET.make_env, eval_episodes, seed_base=SEED_BASE
+            ).success_rate
+            curve.append(
+                [
+                    ledger.n_trials,
+                    success_rate,
+                    ledger.n_successes,
+                    round(time.perf_counter() - started, 1),
+                ]
+            )
             if on_evaluation is not None:
                 on_evaluation({"trials": ledger.n_trials})
             reliable_streak = reliable_streak + 1 if success_rate >= BARS[-1] else 0
@@ -136,8 +197,10 @@ def tuning_job(algo: str, config_name: str, hyperparameters: dict[str, Any], see
                 break
     finally:
         agent.close()
-    reached = {f"trials_to_{round(100 * bar)}pct": next((row[0] for row in curve if row[1] >= bar), None)
-               for bar in BARS}
+    reached = {
+        f"trials_to_{round(100 * bar)}pct": next((row[0] for row in curve if row[1] >= bar), None)
+        for bar in BARS
+    }
     late_from = (1 - LATE_FRACTION) * ledger.n_trials
     late = [trial.success for trial in ledger.trials if trial.index > late_from]
     return {
@@ -160,7 +223,10 @@ def tuning_job(algo: str, config_name: str, hyperparameters: dict[str, Any], see
 def dump(data: dict[str, Any]) -> str:
     """JSON with one line per innermost list (curve rows, net sizes), so the file stays short."""
     text = json.dumps(data, indent=1)
-    return re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text) + "\n"
+    return (
+        re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text)
+        + "\n"
+    )
 
 
 def late_success_rate(run: dict[str, Any]) -> float:
@@ -175,8 +241,10 @@ def table(runs: list[dict[str, Any]]) -> str:
     groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for run in runs:
         groups.setdefault((run["algo"], run["config"], run["budget"]), []).append(run)
-    header = (f"{'algo':<5} {'config':<18} {'budget':>7} {'seeds':>5} {'final':>9} {'late held-out':>14} "
-              f"{'late hits':>10} {'first hit':>10} {'to 50 %':>18} {'to 90 %':>18} {'trials/s':>9}")
+    header = (
+        f"{'algo':<5} {'config':<18} {'budget':>7} {'seeds':>5} {'final':>9} {'late held-out':>14} "
+        f"{'late hits':>10} {'first hit':>10} {'to 50 %':>18} {'to 90 %':>18} {'trials/s':>9}"
+    )
     lines = [header, "-" * len(header)]
 
     def per_seed(values: list[float], spec: str) -> str:
@@ -198,17 +266,33 @@ def table(runs: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--algos", default="ppo,sac,td3", help="comma-separated, from: " + ", ".join(SEARCH))
-    parser.add_argument("--configs", help="comma-separated configuration names (default: all of each algo)")
-    parser.add_argument("--long", help="comma-separated algo:config pairs for a long run instead of the search")
+    parser.add_argument(
+        "--algos", default="ppo,sac,td3", help="comma-separated, from: " + ", ".join(SEARCH)
+    )
+    parser.add_argument(
+        "--configs", help="comma-separated configuration names (default: all of each algo)"
+    )
+    parser.add_argument(
+        "--long", help="comma-separated algo:config pairs for a long run instead of the search"
+    )
     parser.add_argument("--budget", type=int, default=4000, help="training trials per run")
     parser.add_argument("--seeds", type=int, default=2, help="seeds per configuration")
-    parser.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed, first-seed + 1, ...")
-    parser.add_argument("--eval-episodes", type=int, default=50, help="held-out episodes per evaluation point")
-    parser.add_argument("--eval-every", type=int, default=250, help="training trials between evaluations")
-    parser.add_argument("--workers", type=int, default=2, help="parallel processes (one torch thread each)")
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="seeds are first-seed, first-seed + 1, ..."
+    )
+    parser.add_argument(
+        "--eval-episodes", type=int, default=50, help="held-out episodes per evaluation point"
+    )
+    parser.add_argument(
+        "--eval-every", type=int, default=250, help="training trials between evaluations"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="parallel processes (one torch thread each)"
+    )
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--table", action="store_true", help="only print the table of what --out holds")
+    parser.add_argument(
+        "--table", action="store_true", help="only print the table of what --out holds"
+    )
     args = parser.parse_args()
     if args.table:
         saved = json.loads(args.out.read_text())
@@ -222,12 +306,22 @@ def main() -> None:
         chosen = [(algo, config, SEARCH[algo][config]) for algo, config in pairs]
     else:
         wanted = set(args.configs.split(",")) if args.configs else None
-        chosen = [(algo, config, hyperparameters) for algo in args.algos.split(",")
-                  for config, hyperparameters in SEARCH[algo].items() if wanted is None or config in wanted]
-    jobs = [Job(f"{algo}:{config}:{seed}", args.budget, tuning_job,
-                (algo, config, hyperparameters, seed, args.budget, args.eval_every, args.eval_episodes))
-            for algo, config, hyperparameters in chosen
-            for seed in range(args.first_seed, args.first_seed + args.seeds)]
+        chosen = [
+            (algo, config, hyperparameters)
+            for algo in args.algos.split(",")
+            for config, hyperparameters in SEARCH[algo].items()
+            if wanted is None or config in wanted
+        ]
+    jobs = [
+        Job(
+            f"{algo}:{config}:{seed}",
+            args.budget,
+            tuning_job,
+            (algo, config, hyperparameters, seed, args.budget, args.eval_every, args.eval_episodes),
+        )
+        for algo, config, hyperparameters in chosen
+        for seed in range(args.first_seed, args.first_seed + args.seeds)
+    ]
 
     section = "long_runs" if args.long else "search"
 
@@ -236,18 +330,35 @@ def main() -> None:
         # A rerun of the same (algo, config, seed, budget) replaces the old one.
         saved = json.loads(args.out.read_text()) if args.out.exists() else {}
         same = (run["algo"], run["config"], run["seed"], run["budget"])
-        runs = [r for r in saved.get(section, []) if (r["algo"], r["config"], r["seed"], r["budget"]) != same]
-        saved[section] = sorted([*runs, run], key=lambda r: (r["algo"], r["config"], r["budget"], r["seed"]))
-        saved["settings"] = {"task": ROCKET.name, "eval_seed_base": SEED_BASE, "eval_episodes": args.eval_episodes,
-                             "eval_every": args.eval_every, "bars": list(BARS), "late_fraction": LATE_FRACTION}
+        runs = [
+            r
+            for r in saved.get(section, [])
+            if (r["algo"], r["config"], r["seed"], r["budget"]) != same
+        ]
+        saved[section] = sorted(
+            [*runs, run], key=lambda r: (r["algo"], r["config"], r["budget"], r["seed"])
+        )
+        saved["settings"] = {
+            "task": ROCKET.name,
+            "eval_seed_base": SEED_BASE,
+            "eval_episodes": args.eval_episodes,
+            "eval_every": args.eval_every,
+            "bars": list(BARS),
+            "late_fraction": LATE_FRACTION,
+        }
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(dump(saved))
-        print(f"{run['algo']}:{run['config']} seed {run['seed']}: final {100 * run['final_success_rate']:.0f} %, "
-              f"{run['training_trials_per_s']:.0f} trials/s in training", flush=True)
+        print(
+            f"{run['algo']}:{run['config']} seed {run['seed']}: final {100 * run['final_success_rate']:.0f} %, "
+            f"{run['training_trials_per_s']:.0f} trials/s in training",
+            flush=True,
+        )
 
     run_jobs(jobs, keep, workers=args.workers, description=section)
     saved = json.loads(args.out.read_text())
-    shown = [r for r in saved[section] if (r["algo"], r["config"]) in {(a, c) for a, c, _ in chosen}]
+    shown = [
+        r for r in saved[section] if (r["algo"], r["config"]) in {(a, c) for a, c, _ in chosen}
+    ]
     print(table(shown))
 
 

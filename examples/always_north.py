@@ -1,6 +1,6 @@
 """An agent of one's own: it walks north, whatever comes (docs/adding-an-agent.md).
 
-    python -m sandbox.compare city --agents ./examples/always_north.py:AlwaysNorth,traffic-planner
+python -m sandbox.compare city --agents ./examples/always_north.py:AlwaysNorth,traffic-planner
 """
 
 from __future__ import annotations

@@ -44,14 +44,16 @@ class GuessEnv(gym.Env):
 
 gym.register("guess/Guess-v0", entry_point=GuessEnv)
 
-GUESS = register_task(Task(
-    name="guess",
-    description="guess the sign of a signal in one step",
-    env_id="guess/Guess-v0",
-    agents=("random", "ppo"),
-    default=Size(budget=200, seeds=2, eval_episodes=20, eval_points=4),
-    full=Size(budget=2_000, seeds=5, eval_episodes=100, eval_points=8),
-))
+GUESS = register_task(
+    Task(
+        name="guess",
+        description="guess the sign of a signal in one step",
+        env_id="guess/Guess-v0",
+        agents=("random", "ppo"),
+        default=Size(budget=200, seeds=2, eval_episodes=20, eval_points=4),
+        full=Size(budget=2_000, seeds=5, eval_episodes=100, eval_points=8),
+    )
+)
 
 
 def mirrored_success(agent: Agent, context: StudyContext) -> dict[str, Any]:
@@ -66,15 +68,36 @@ def mirrored_success(agent: Agent, context: StudyContext) -> dict[str, Any]:
     return {"success": hits / context.settings["episodes"]}
 
 
-def summarise(jobs: list[dict[str, Any]], agents: list[str], settings: dict[str, Any]) -> dict[str, Any]:
-    return {"mirrored_success": {agent: float(np.mean([j["mirrored"]["success"] for j in jobs
-                                                       if j["agent"] == agent and "mirrored" in j]))
-                                 for agent in agents}}
+def summarise(
+    jobs: list[dict[str, Any]], agents: list[str], settings: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "mirrored_success": {
+            agent: float(
+                np.mean(
+                    [
+                        j["mirrored"]["success"]
+                        for j in jobs
+                        if j["agent"] == agent and "mirrored" in j
+                    ]
+                )
+            )
+            for agent in agents
+        }
+    }
 
 
 def table(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
-    rows = [f"{agent:<8}  {100 * rate:.0f} %" for agent, rate in summary_file["mirrored_success"].items()]
-    return [("Success with the signal mirrored", "\n".join(["agent     mirrored", "--------  --------", *rows]))]
+    rows = [
+        f"{agent:<8}  {100 * rate:.0f} %"
+        for agent, rate in summary_file["mirrored_success"].items()
+    ]
+    return [
+        (
+            "Success with the signal mirrored",
+            "\n".join(["agent     mirrored", "--------  --------", *rows]),
+        )
+    ]
 
 
 def plot(run: RunData) -> Path:
@@ -90,16 +113,18 @@ def plot(run: RunData) -> Path:
     return path
 
 
-register_study(Study(
-    name="mirrored",
-    task="guess",
-    description="train as usual, then guess the mirrored signal",
-    default=Size(budget=200, seeds=2, eval_episodes=20, eval_points=4),
-    full=Size(budget=2_000, seeds=5, eval_episodes=100, eval_points=8),
-    settings_default={"episodes": 20},
-    settings_full={"episodes": 200},
-    after_training=mirrored_success,
-    summarise=summarise,
-    tables=table,
-    plots=(plot,),
-))
+register_study(
+    Study(
+        name="mirrored",
+        task="guess",
+        description="train as usual, then guess the mirrored signal",
+        default=Size(budget=200, seeds=2, eval_episodes=20, eval_points=4),
+        full=Size(budget=2_000, seeds=5, eval_episodes=100, eval_points=8),
+        settings_default={"episodes": 20},
+        settings_full={"episodes": 200},
+        after_training=mirrored_success,
+        summarise=summarise,
+        tables=table,
+        plots=(plot,),
+    )
+)

@@ -26,43 +26,65 @@ class RunAgent:
 
     def details(self) -> dict[str, Any]:
         """What the run records of the agent."""
-        return {"spec": self.spec, "class": f"{self.cls.__module__}:{self.cls.__qualname__}", "kind": self.cls.kind,
-                "description": self.cls.summary_line(), "settings": self.settings}
+        return {
+            "spec": self.spec,
+            "class": f"{self.cls.__module__}:{self.cls.__qualname__}",
+            "kind": self.cls.kind,
+            "description": self.cls.summary_line(),
+            "settings": self.settings,
+        }
 
 
 def valid_agents(task: str, action_space: gym.Space | None = None) -> list[str]:
     """Names of the agents that can play ``task`` (acting in ``action_space``)."""
-    return list(dict.fromkeys(name for name, cls in load_all_agents() if plays(cls, task, action_space)))
+    return list(
+        dict.fromkeys(name for name, cls in load_all_agents() if plays(cls, task, action_space))
+    )
 
 
-def resolve_agents(task: Task, text: str | None, assignments: list[str], config_file: Path | None,
-                   action_space: gym.Space | None = None) -> list[RunAgent]:
+def resolve_agents(
+    task: Task,
+    text: str | None,
+    assignments: list[str],
+    config_file: Path | None,
+    action_space: gym.Space | None = None,
+) -> list[RunAgent]:
     """The run's agents; ``ValueError`` (one line, naming the valid choices) for a bad spec,
     an agent that cannot play the task, or settings it does not take."""
     specs = list(task.agents) if text is None else [s.strip() for s in text.split(",") if s.strip()]
     if not specs:
-        raise ValueError(f"--agents is empty; valid agents for {task.name}: {', '.join(valid_agents(task.name, action_space))}")
+        raise ValueError(
+            f"--agents is empty; valid agents for {task.name}: {', '.join(valid_agents(task.name, action_space))}"
+        )
     resolved: list[tuple[str, str, type[Agent]]] = []
     for spec in dict.fromkeys(specs):
         try:
             cls = load_agent(spec, task.name)
         except PluginError as error:
-            raise ValueError(f"{error}; valid agents for {task.name}: {', '.join(valid_agents(task.name, action_space))}, "
-                             "or package.module:Class, or path/to/file.py:Class") from None
+            raise ValueError(
+                f"{error}; valid agents for {task.name}: {', '.join(valid_agents(task.name, action_space))}, "
+                "or package.module:Class, or path/to/file.py:Class"
+            ) from None
         label = cls.name or (cls.__name__ if is_code_path(spec) else spec)
         if not plays(cls, task.name, action_space):
-            raise ValueError(f"agent {label!r} plays {cls.plays_description()}, not {task.name}; valid agents for "
-                             f"{task.name}: {', '.join(valid_agents(task.name, action_space))}")
+            raise ValueError(
+                f"agent {label!r} plays {cls.plays_description()}, not {task.name}; valid agents for "
+                f"{task.name}: {', '.join(valid_agents(task.name, action_space))}"
+            )
         if any(label == other for other, _, _ in resolved):
-            raise ValueError(f"two agents of this run are named {label!r}; register one under another name")
+            raise ValueError(
+                f"two agents of this run are named {label!r}; register one under another name"
+            )
         resolved.append((label, _portable(spec), cls))
     labels = [label for label, _, _ in resolved]
     overrides = read_agent_config(config_file, labels) if config_file is not None else {}
     for assignment in assignments:
         label, settings = parse_assignment(assignment, labels)
         overrides[label] = merge_settings(overrides.get(label, {}), settings)
-    return [RunAgent(label, spec, cls, cls.resolve_settings(task.name, overrides.get(label)))
-            for label, spec, cls in resolved]
+    return [
+        RunAgent(label, spec, cls, cls.resolve_settings(task.name, overrides.get(label)))
+        for label, spec, cls in resolved
+    ]
 
 
 def _portable(spec: str) -> str:
@@ -85,10 +107,14 @@ def read_agent_config(path: Path, labels: list[str]) -> dict[str, dict[str, Any]
         raise ValueError(f"--agent-config {path}: {error}") from None
     for key, value in data.items():
         if key not in labels:
-            raise ValueError(f"--agent-config {path}: table [{key}] names no agent of this run; agents: "
-                             f"{', '.join(labels)}")
+            raise ValueError(
+                f"--agent-config {path}: table [{key}] names no agent of this run; agents: "
+                f"{', '.join(labels)}"
+            )
         if not isinstance(value, dict):
-            raise ValueError(f"--agent-config {path}: {key} must be a table ([{key}]) of its settings")
+            raise ValueError(
+                f"--agent-config {path}: {key} must be a table ([{key}]) of its settings"
+            )
     return data
 
 
@@ -100,8 +126,10 @@ def parse_assignment(text: str, labels: list[str]) -> tuple[str, dict[str, Any]]
         raise ValueError(f"--set {text!r}: expected AGENT.KEY=VALUE, e.g. ppo.learning_rate=3e-4")
     label = max((label for label in labels if key.startswith(label + ".")), key=len, default=None)
     if label is None:
-        raise ValueError(f"--set {text!r}: {key.split('.')[0]!r} is no agent of this run; agents: {', '.join(labels)}")
-    path = key[len(label) + 1:].split(".")
+        raise ValueError(
+            f"--set {text!r}: {key.split('.')[0]!r} is no agent of this run; agents: {', '.join(labels)}"
+        )
+    path = key[len(label) + 1 :].split(".")
     if not all(path):
         raise ValueError(f"--set {text!r}: expected AGENT.KEY=VALUE, e.g. ppo.learning_rate=3e-4")
     try:

@@ -17,7 +17,9 @@ from agents.plugins import PluginError, agent_names, import_module, load_all_age
 
 def listing() -> str:
     failures: list[str] = []
-    loaded = load_all_agents(on_error=lambda name, error: failures.append(f"{name}: cannot load ({error})"))
+    loaded = load_all_agents(
+        on_error=lambda name, error: failures.append(f"{name}: cannot load ({error})")
+    )
     names = agent_names()
     rows = [(name, cls.plays_description(), cls.kind, cls.summary_line()) for name, cls in loaded]
     header = ("agent", "tasks", "kind", "description")
@@ -26,15 +28,24 @@ def listing() -> str:
     text = [line(header), line(tuple("-" * w for w in widths) + ("-" * 11,))]
     text += [line(row) for row in rows]
     text += failures
-    text.append(f"\n{len(rows)} agents ({len(names)} names). Any other agent runs by its class: "
-                "--agents package.module:Class or --agents path/to/file.py:Class.")
+    text.append(
+        f"\n{len(rows)} agents ({len(names)} names). Any other agent runs by its class: "
+        "--agents package.module:Class or --agents path/to/file.py:Class."
+    )
     return "\n".join(text)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sandbox.agents", description=first_paragraph(__doc__))
-    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
-                        help="import a module (package.module or path/to/file.py) first; repeatable")
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox.agents", description=first_paragraph(__doc__)
+    )
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import a module (package.module or path/to/file.py) first; repeatable",
+    )
     args = parser.parse_args(argv)
     try:
         for plugin in args.plugin:

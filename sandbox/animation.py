@@ -83,13 +83,22 @@ def check_agents(run: RunData, agents: list[str] | None) -> list[str]:
 def check_mp4() -> None:
     """ValueError unless matplotlib can write MP4 (with ffmpeg)."""
     if not animation.writers.is_available("ffmpeg"):
-        raise ValueError("MP4 needs ffmpeg on the PATH, and there is none; without --mp4 the animations are GIFs")
+        raise ValueError(
+            "MP4 needs ffmpeg on the PATH, and there is none; without --mp4 the animations are GIFs"
+        )
 
 
-def set_up(task: Task, episodes: list[Episode], title: str) -> tuple[Any, list[EpisodeDrawing]] | None:
+def set_up(
+    task: Task, episodes: list[Episode], title: str
+) -> tuple[Any, list[EpisodeDrawing]] | None:
     """A figure with one panel per episode, each set up by the task; None if one has nothing to replay."""
-    figure, axes_row = plt.subplots(1, len(episodes), squeeze=False, dpi=DPI,
-                                    figsize=(PANEL_INCHES[0] * len(episodes), PANEL_INCHES[1]))
+    figure, axes_row = plt.subplots(
+        1,
+        len(episodes),
+        squeeze=False,
+        dpi=DPI,
+        figsize=(PANEL_INCHES[0] * len(episodes), PANEL_INCHES[1]),
+    )
     drawings = []
     for axes, episode in zip(axes_row[0], episodes):
         label = episode.agent if episode.seed == 0 else f"{episode.agent} (seed {episode.seed})"
@@ -100,7 +109,9 @@ def set_up(task: Task, episodes: list[Episode], title: str) -> tuple[Any, list[E
         drawings.append(drawing)
     captions = "; ".join(dict.fromkeys(d.caption for d in drawings if d.caption))
     figure.suptitle(title, fontsize=9)
-    figure.text(0.5, 0.01, textwrap.fill(captions, 58 * len(episodes)), ha="center", va="bottom", fontsize=7)
+    figure.text(
+        0.5, 0.01, textwrap.fill(captions, 58 * len(episodes)), ha="center", va="bottom", fontsize=7
+    )
     figure.subplots_adjust(left=0.02, right=0.98, top=0.86, bottom=0.13, wspace=0.05)
     return figure, drawings
 
@@ -116,7 +127,9 @@ def draw_step(drawings: list[EpisodeDrawing], step: int) -> None:
         drawing.draw(min(step, drawing.steps - 1))
 
 
-def save(task: Task, episodes: list[Episode], title: str, path: Path, mp4: bool = False) -> Path | None:
+def save(
+    task: Task, episodes: list[Episode], title: str, path: Path, mp4: bool = False
+) -> Path | None:
     """The episodes side by side, animated into ``path`` (a GIF, or an MP4 with ffmpeg; the
     suffix follows); None if an episode has nothing to replay (an old run's trace)."""
     if mp4:
@@ -136,7 +149,9 @@ def save(task: Task, episodes: list[Episode], title: str, path: Path, mp4: bool 
 def write_gif(figure, drawings: list[EpisodeDrawing], path: Path) -> None:
     """Each frame draws the moving artists over one still rendering of the rest; Pillow
     writes the frames in one palette and holds the last."""
-    moving = sorted((artist for d in drawings for artist in d.moving), key=lambda artist: artist.get_zorder())
+    moving = sorted(
+        (artist for d in drawings for artist in d.moving), key=lambda artist: artist.get_zorder()
+    )
     for artist in moving:
         artist.set_animated(True)  # left out of the still picture
     canvas = figure.canvas
@@ -158,7 +173,9 @@ def write_gif(figure, drawings: list[EpisodeDrawing], path: Path) -> None:
 def shared_palette(frames: list[Image.Image]) -> Image.Image:
     """A palette image for all ``frames``, from a few of them side by side (the first and
     the last among them: the still picture, and every mark the episode leaves)."""
-    chosen = [frames[round(i)] for i in np.linspace(0, len(frames) - 1, min(len(frames), PALETTE_FRAMES))]
+    chosen = [
+        frames[round(i)] for i in np.linspace(0, len(frames) - 1, min(len(frames), PALETTE_FRAMES))
+    ]
     width, height = chosen[0].size
     strip = Image.new("RGB", (width * len(chosen), height))
     for i, frame in enumerate(chosen):
@@ -183,8 +200,13 @@ def show(task: Task, episodes: list[Episode], title: str) -> None:
     figure, drawings = scene
     steps = frame_steps(drawings)
     steps += steps[-1:] * (HOLD_MS * FPS // 1000)
-    player = animation.FuncAnimation(figure, lambda step: draw_step(drawings, step), frames=steps,
-                                     interval=1000 / FPS, repeat=True)
+    player = animation.FuncAnimation(
+        figure,
+        lambda step: draw_step(drawings, step),
+        frames=steps,
+        interval=1000 / FPS,
+        repeat=True,
+    )
     plt.show()
     del player  # kept alive until the window closes
 
@@ -195,8 +217,9 @@ def episode_title(run: RunData, episode: Episode) -> str:
     return f"Held-out episode {episode.index + 1} {where}, final policy"
 
 
-def write_animations(run: RunData, agents: list[str] | None = None, episodes: int = 2,
-                     mp4: bool = False) -> list[Path]:
+def write_animations(
+    run: RunData, agents: list[str] | None = None, episodes: int = 2, mp4: bool = False
+) -> list[Path]:
     """Per agent (None: every agent of the run), its first ``episodes`` held-out episodes in
     the training world with its final policy (its first seed, the same situations for every
     agent), and the planner beside the best learner on the first of them, into
@@ -219,24 +242,39 @@ def write_animations(run: RunData, agents: list[str] | None = None, episodes: in
     return [path for path in written if path is not None]
 
 
-def write_planner_beside_learner(run: RunData, task: Task, folder: Path, agents: list[str],
-                                 mp4: bool = False) -> Path | None:
+def write_planner_beside_learner(
+    run: RunData, task: Task, folder: Path, agents: list[str], mp4: bool = False
+) -> Path | None:
     """The planner beside the best learner (seed 0; in a run without learners, the best
     other agent) on one held-out situation, the first where their outcomes differ if any
     (else the first), in one animation; None unless both are among ``agents``."""
     seed0 = [j for j in run.train_jobs if j["seed"] == 0 and j["agent"] in agents]
     planner = next((j["agent"] for j in seed0 if run.kind(j["agent"]) == "planner"), None)
     rival = best_learner_job(run, seed0) or max(
-        (j for j in seed0 if run.kind(j["agent"]) != "planner"), key=lambda j: j["final_success_rate"], default=None)
+        (j for j in seed0 if run.kind(j["agent"]) != "planner"),
+        key=lambda j: j["final_success_rate"],
+        default=None,
+    )
     if planner is None or rival is None:
         return None
-    home = [[e for e in saved_episodes(run, agent) if not e.transfer and e.seed == 0]
-            for agent in (planner, rival["agent"])]
+    home = [
+        [e for e in saved_episodes(run, agent) if not e.transfer and e.seed == 0]
+        for agent in (planner, rival["agent"])
+    ]
     pairs = list(zip(*home))  # the same situations, by their place in the held-out set
     if not pairs:
         return None
     # The situation that shows the contrast, if there is one: where their outcomes differ.
-    pair = next((p for p in pairs if bool(p[0].trace.get("success")) != bool(p[1].trace.get("success"))), pairs[0])
+    pair = next(
+        (p for p in pairs if bool(p[0].trace.get("success")) != bool(p[1].trace.get("success"))),
+        pairs[0],
+    )
     rival_kind = "learner" if run.kind(rival["agent"]) == "learner" else "other agent"
     title = f"{episode_title(run, pair[0])}: the planner beside the best {rival_kind}"
-    return save(task, list(pair), title, folder / f"{file_safe(planner)}-vs-{file_safe(rival['agent'])}", mp4)
+    return save(
+        task,
+        list(pair),
+        title,
+        folder / f"{file_safe(planner)}-vs-{file_safe(rival['agent'])}",
+        mp4,
+    )

@@ -56,9 +56,14 @@ def fraction(text: str) -> float:
 
 def plugin_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m sandbox.compare", add_help=False)
-    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
-                        help="import a module (package.module or path/to/file.py) first, for the tasks, studies "
-                        "and agents it registers; repeatable")
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import a module (package.module or path/to/file.py) first, for the tasks, studies "
+        "and agents it registers; repeatable",
+    )
     return parser
 
 
@@ -68,48 +73,105 @@ def build_parser(tasks: list[Task]) -> argparse.ArgumentParser:
         parents=[plugin_parser()],
         description="Train learners and planners on a task, count their trials (and deaths), "
         "evaluate them on a fixed held-out set, print the table and write results/<task>/<run>/.",
-        epilog="Tasks: " + "; ".join(f"{t.name}: {t.description}" for t in tasks)
+        epilog="Tasks: "
+        + "; ".join(f"{t.name}: {t.description}" for t in tasks)
         + ". `python -m sandbox.agents` lists the agents.",
     )
     parser.add_argument("task", choices=[t.name for t in tasks], help="which task to run")
-    parser.add_argument("--agents", help="comma-separated agents: names (python -m sandbox.agents lists them), "
-                        "package.module:Class or path/to/file.py:Class (default: the task's standard set)")
+    parser.add_argument(
+        "--agents",
+        help="comma-separated agents: names (python -m sandbox.agents lists them), "
+        "package.module:Class or path/to/file.py:Class (default: the task's standard set)",
+    )
     seeds = ", ".join(f"{t.name} {t.default.seeds}" for t in tasks)
-    parser.add_argument("--seeds", type=positive_int, help=f"seeds per agent (default: {seeds}; --full and studies: "
-                        "their own)")
-    parser.add_argument("--budget", type=positive_int, help="training trials per agent and seed "
-                        "(default: the task's default budget)")
-    parser.add_argument("--out", type=Path, help="results folder (default: results/<task>/<date-time>[-<study>][-full])")
-    parser.add_argument("--study", help="run a study instead of the standard protocol (the error for an unknown "
-                        "one lists the task's studies)")
-    parser.add_argument("--full", action="store_true", help="run the reference experiment: larger budget, "
-                        "more evaluation points; takes much longer")
-    parser.add_argument("--eval-episodes", type=positive_int, help="held-out evaluation episodes per point")
-    parser.add_argument("--reliable-bar", type=fraction, default=0.9,
-                        help="evaluation success rate that counts as reliable (default 0.9)")
-    parser.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,
-                        help="parallel worker processes (default: the number of cores); with --executor ray and no "
-                        "--ray-address, the CPUs of the local Ray runtime")
-    parser.add_argument("--executor", choices=("local", "ray"), default="local",
-                        help="where jobs run: a local process pool (default) or Ray tasks (pip install -e \".[ray]\")")
-    parser.add_argument("--ray-address", help="with --executor ray: the cluster's address (default: a local Ray runtime)")
-    parser.add_argument("--set", action="append", default=[], metavar="AGENT.KEY=VALUE", dest="settings",
-                        help="override one setting of one agent, e.g. ppo.learning_rate=3e-4 or "
-                        "ppo.policy_kwargs.net_arch=[32,32] (values are TOML); repeatable")
-    parser.add_argument("--agent-config", type=Path, metavar="FILE.toml",
-                        help="agents' settings from a TOML file: one table per agent, e.g. [ppo] learning_rate = 3e-4")
-    parser.add_argument("--tensorboard", type=Path, metavar="DIR",
-                        help="log to TensorBoard in DIR: each learner through SB3's logger, and every agent's "
-                        "trials, deaths and held-out success, one run per (phase, agent, seed)")
-    parser.add_argument("--force", action="store_true",
-                        help="resume in a folder whose recorded run differs from this one")
+    parser.add_argument(
+        "--seeds",
+        type=positive_int,
+        help=f"seeds per agent (default: {seeds}; --full and studies: their own)",
+    )
+    parser.add_argument(
+        "--budget",
+        type=positive_int,
+        help="training trials per agent and seed (default: the task's default budget)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="results folder (default: results/<task>/<date-time>[-<study>][-full])",
+    )
+    parser.add_argument(
+        "--study",
+        help="run a study instead of the standard protocol (the error for an unknown "
+        "one lists the task's studies)",
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="run the reference experiment: larger budget, "
+        "more evaluation points; takes much longer",
+    )
+    parser.add_argument(
+        "--eval-episodes", type=positive_int, help="held-out evaluation episodes per point"
+    )
+    parser.add_argument(
+        "--reliable-bar",
+        type=fraction,
+        default=0.9,
+        help="evaluation success rate that counts as reliable (default 0.9)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        default=os.cpu_count() or 1,
+        help="parallel worker processes (default: the number of cores); with --executor ray and no "
+        "--ray-address, the CPUs of the local Ray runtime",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help='where jobs run: a local process pool (default) or Ray tasks (pip install -e ".[ray]")',
+    )
+    parser.add_argument(
+        "--ray-address",
+        help="with --executor ray: the cluster's address (default: a local Ray runtime)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="AGENT.KEY=VALUE",
+        dest="settings",
+        help="override one setting of one agent, e.g. ppo.learning_rate=3e-4 or "
+        "ppo.policy_kwargs.net_arch=[32,32] (values are TOML); repeatable",
+    )
+    parser.add_argument(
+        "--agent-config",
+        type=Path,
+        metavar="FILE.toml",
+        help="agents' settings from a TOML file: one table per agent, e.g. [ppo] learning_rate = 3e-4",
+    )
+    parser.add_argument(
+        "--tensorboard",
+        type=Path,
+        metavar="DIR",
+        help="log to TensorBoard in DIR: each learner through SB3's logger, and every agent's "
+        "trials, deaths and held-out success, one run per (phase, agent, seed)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="resume in a folder whose recorded run differs from this one",
+    )
     seen: dict[str, str] = {}
     for task in tasks:
         for option in task.options:
             if option.flag in seen:
                 continue
             seen[option.flag] = task.name
-            parser.add_argument(option.flag, dest=_dest(option.flag), help=f"{task.name}: {option.help}")
+            parser.add_argument(
+                option.flag, dest=_dest(option.flag), help=f"{task.name}: {option.help}"
+            )
     return parser
 
 
@@ -132,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def task_env_kwargs(task: Task, tasks: list[Task], args: argparse.Namespace) -> tuple[dict[str, Any], dict | None]:
+def task_env_kwargs(
+    task: Task, tasks: list[Task], args: argparse.Namespace
+) -> tuple[dict[str, Any], dict | None]:
     """The training world's and the transfer world's env keyword arguments from the task's
     defaults and its options; an option of another task is refused."""
     own = {option.flag for option in task.options}
@@ -140,7 +204,9 @@ def task_env_kwargs(task: Task, tasks: list[Task], args: argparse.Namespace) -> 
         for option in other.options:
             if option.flag not in own and getattr(args, _dest(option.flag), None) is not None:
                 takes = ", ".join(sorted(own)) or "no world options"
-                raise UsageError(f"{option.flag} is for the {other.name}; the {task.name} takes {takes}")
+                raise UsageError(
+                    f"{option.flag} is for the {other.name}; the {task.name} takes {takes}"
+                )
     home = dict(task.env_kwargs)
     transfer = dict(task.transfer_env_kwargs) if task.transfer_env_kwargs is not None else None
     for option in task.options:
@@ -173,19 +239,25 @@ def check_envs(task: Task, worlds: dict[str, dict[str, Any] | None]) -> Any:
             action_space = action_space or env.action_space
             env.close()
         except Exception as error:  # any failure to build the env is the input's fault here
-            raise UsageError(f"the {where} ({_describe_world(env_kwargs)}) cannot run: {error}") from None
+            raise UsageError(
+                f"the {where} ({_describe_world(env_kwargs)}) cannot run: {error}"
+            ) from None
     return action_space
 
 
-def run_worlds(env_kwargs: dict[str, Any], transfer_env_kwargs: dict[str, Any] | None,
-               variants: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
+def run_worlds(
+    env_kwargs: dict[str, Any],
+    transfer_env_kwargs: dict[str, Any] | None,
+    variants: dict[str, dict[str, Any]],
+) -> dict[str, dict[str, Any] | None]:
     """Every world a run builds, by a name for errors: training and transfer, per variant."""
     worlds: dict[str, dict[str, Any] | None] = {}
     for name, extra in variants.items():
         suffix = f" ({name})" if name else ""
         worlds[f"training world{suffix}"] = {**env_kwargs, **extra}
-        worlds[f"transfer world{suffix}"] = (None if transfer_env_kwargs is None
-                                             else {**transfer_env_kwargs, **extra})
+        worlds[f"transfer world{suffix}"] = (
+            None if transfer_env_kwargs is None else {**transfer_env_kwargs, **extra}
+        )
     return worlds
 
 
@@ -204,7 +276,9 @@ def require_extra(module: str, option: str, name: str) -> None:
     import importlib.util
 
     if importlib.util.find_spec(module) is None:
-        raise UsageError(f"{option} needs {name}, which is not installed: pip install -e \".[{module}]\"")
+        raise UsageError(
+            f'{option} needs {name}, which is not installed: pip install -e ".[{module}]"'
+        )
 
 
 def _describe_world(env_kwargs: dict[str, Any]) -> str:
@@ -238,17 +312,29 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
         study_settings = study.settings_full if args.full else study.settings_default
     variants = study.variants if study is not None and study.variants else {"": {}}
     action_space = check_envs(task, run_worlds(env_kwargs, transfer_env_kwargs, variants))
-    default_agents = ",".join(study.agents) if study is not None and study.agents and args.agents is None else None
+    default_agents = (
+        ",".join(study.agents)
+        if study is not None and study.agents and args.agents is None
+        else None
+    )
     try:
-        agents = resolve_agents(task, args.agents or default_agents, args.settings, args.agent_config, action_space)
+        agents = resolve_agents(
+            task, args.agents or default_agents, args.settings, args.agent_config, action_space
+        )
     except ValueError as error:
         raise UsageError(str(error)) from None
     check_executor(args)
-    run_name = time.strftime("%Y%m%d-%H%M%S") + (f"-{study.name}" if study else "") + ("-full" if args.full else "")
+    run_name = (
+        time.strftime("%Y%m%d-%H%M%S")
+        + (f"-{study.name}" if study else "")
+        + ("-full" if args.full else "")
+    )
     out = args.out if args.out is not None else Path("results") / task.name / run_name
     problem = writable_dir(out / "jobs")
     if problem:
-        raise UsageError(f"cannot write results to {out}: {problem}; choose another folder with --out")
+        raise UsageError(
+            f"cannot write results to {out}: {problem}; choose another folder with --out"
+        )
     tensorboard = None
     if args.tensorboard is not None:
         problem = writable_dir(args.tensorboard)
@@ -257,17 +343,33 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
         tensorboard = str(args.tensorboard.resolve())
 
     def budget_for(agent: str) -> int:
-        return args.budget if args.budget is not None else size.agent_budgets.get(agent, size.budget)
+        return (
+            args.budget if args.budget is not None else size.agent_budgets.get(agent, size.budget)
+        )
 
     transfer_budget = args.budget if args.budget is not None else size.transfer_budget
     phases = ("train", "scratch") if transfer_env_kwargs is not None else ("train",)
     plugins = tuple(str(Path(p).resolve()) if p.endswith(".py") else p for p in args.plugin)
     configs = [
-        JobConfig(task.name, agent.label + (f"@{variant}" if variant else ""), seed, budget_for(agent.label),
-                  size.eval_episodes, size.eval_points, args.reliable_bar, {**env_kwargs, **extra},
-                  {**transfer_env_kwargs, **extra} if transfer_env_kwargs is not None else None, transfer_budget,
-                  phase, study.name if study else None, study_settings, agent.spec, agent.settings, plugins,
-                  tensorboard_dir=tensorboard)
+        JobConfig(
+            task.name,
+            agent.label + (f"@{variant}" if variant else ""),
+            seed,
+            budget_for(agent.label),
+            size.eval_episodes,
+            size.eval_points,
+            args.reliable_bar,
+            {**env_kwargs, **extra},
+            {**transfer_env_kwargs, **extra} if transfer_env_kwargs is not None else None,
+            transfer_budget,
+            phase,
+            study.name if study else None,
+            study_settings,
+            agent.spec,
+            agent.settings,
+            plugins,
+            tensorboard_dir=tensorboard,
+        )
         for seed in range(size.seeds)
         for phase in phases
         for agent in agents
@@ -302,8 +404,9 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
         write_json(out / "config.json", run_config)
     else:  # the jobs are the same; record who resumed them, with which code, on which machine
         recorded = json.loads((out / "config.json").read_text())
-        recorded.setdefault("resumes", []).append({"command": run_config["command"],
-                                                   "provenance": run_config["provenance"]})
+        recorded.setdefault("resumes", []).append(
+            {"command": run_config["command"], "provenance": run_config["provenance"]}
+        )
         write_json(out / "config.json", recorded)
     print(f"{task.name}: {len(agents)} agents x {size.seeds} seeds -> {out}")
     if already:
@@ -316,7 +419,9 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
         nonlocal finished
         from sandbox.results import job_path
 
-        write_json(job_path(out, result["phase"], result["agent"], result["seed"]), result, compact=True)
+        write_json(
+            job_path(out, result["phase"], result["agent"], result["seed"]), result, compact=True
+        )
         finished += 1
 
     interrupted = False
@@ -329,15 +434,22 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
         # finished, save the traceback, and say it in one line.
         errors = out / "errors"
         errors.mkdir(exist_ok=True)
-        saved = errors / (re.sub(r"[^A-Za-z0-9_.@-]+", "-", "-".join(map(str, failure.key))) + ".txt")
+        saved = errors / (
+            re.sub(r"[^A-Za-z0-9_.@-]+", "-", "-".join(map(str, failure.key))) + ".txt"
+        )
         saved.write_text(failure.details)
         write_summary(out, task, study, labels, study_settings, complete=False)
-        raise UsageError(f"{failure}; traceback in {saved}; kept {finished + len(already)} finished results "
-                         f"of {len(configs)} in {out}") from None
+        raise UsageError(
+            f"{failure}; traceback in {saved}; kept {finished + len(already)} finished results "
+            f"of {len(configs)} in {out}"
+        ) from None
     write_summary(out, task, study, labels, study_settings, complete=not interrupted)
     if interrupted:
-        print(f"Interrupted: kept {finished + len(already)} finished (agent, seed) results of {len(configs)} in "
-              f"{out}; run the same command again to finish the rest", file=sys.stderr)
+        print(
+            f"Interrupted: kept {finished + len(already)} finished (agent, seed) results of {len(configs)} in "
+            f"{out}; run the same command again to finish the rest",
+            file=sys.stderr,
+        )
         return 130
     print(f"Results, table data and plots: {out}")
     return 0
@@ -350,15 +462,25 @@ def planned_trials(config: Any) -> int:
     return config.budget + (config.transfer_budget if config.transfer_env_kwargs is not None else 0)
 
 
-def write_summary(out: Path, task: Task, study: Any, labels: list[str], study_settings: dict | None,
-                  complete: bool) -> None:
+def write_summary(
+    out: Path,
+    task: Task,
+    study: Any,
+    labels: list[str],
+    study_settings: dict | None,
+    complete: bool,
+) -> None:
     """summary.json, evaluations.csv, the plots and the printed tables, from the job files."""
     from sandbox import plots
     from sandbox.report import run_tables
     from sandbox.results import load_jobs, summarise, write_csv, write_json
 
     results = load_jobs(out)
-    summary_file = {"task": task.name, "complete": complete, "agents": summarise(results, labels, task.summary_keys)}
+    summary_file = {
+        "task": task.name,
+        "complete": complete,
+        "agents": summarise(results, labels, task.summary_keys),
+    }
     if study is not None and study.summarise is not None:
         summary_file.update(study.summarise(results, labels, study_settings or {}))
     write_json(out / "summary.json", summary_file)

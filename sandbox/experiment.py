@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -33,7 +33,9 @@ TEST_SEED_BASE = 1_000_000
 VALIDATION_SEED_BASE = 2_000_000
 SEED_SET_SIZE = 1_000_000
 TRACES_KEPT = 5  #: paths of this many first training trials are kept (and of the latest one)
-RELIABLE_CHECKS = 2  #: training stops once the agent is reliable at this many evaluation points in a row
+RELIABLE_CHECKS = (
+    2  #: training stops once the agent is reliable at this many evaluation points in a row
+)
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,9 @@ class JobConfig:
     eval_points: int
     reliable_bar: float
     env_kwargs: dict[str, Any] = field(default_factory=dict)
-    transfer_env_kwargs: dict[str, Any] | None = None  #: the new world or city, if the run studies transfer
+    transfer_env_kwargs: dict[str, Any] | None = (
+        None  #: the new world or city, if the run studies transfer
+    )
     transfer_budget: int = 0  #: training trials in the transfer world (continued and from scratch)
     phase: str = "train"  #: "train" or "scratch"
     study: str | None = None  #: the study whose ``after_training`` step runs after training at home
@@ -57,8 +61,12 @@ class JobConfig:
     agent_spec: str = ""  #: what names the agent's class: a name or ``module:Class`` / ``file.py:Class`` ("": ``agent``)
     agent_settings: dict[str, Any] | None = None  #: the agent's full settings (None: its defaults)
     plugins: tuple[str, ...] = ()  #: modules or files imported before anything is looked up
-    eval_seed_base: int = TEST_SEED_BASE  #: the held-out set: the test set, or VALIDATION_SEED_BASE for searches
-    tensorboard_dir: str | None = None  #: log every evaluation here, one run per (phase, agent, seed)
+    eval_seed_base: int = (
+        TEST_SEED_BASE  #: the held-out set: the test set, or VALIDATION_SEED_BASE for searches
+    )
+    tensorboard_dir: str | None = (
+        None  #: log every evaluation here, one run per (phase, agent, seed)
+    )
 
 
 @dataclass
@@ -69,16 +77,23 @@ class Evaluation:
     traces: list[dict[str, Any]]
 
 
-def evaluate(agent: Agent, make_env: Callable[[], gym.Env], episodes: int,
-             trace: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None,
-             traces_kept: int = 3, seed_base: int = TEST_SEED_BASE) -> Evaluation:
+def evaluate(
+    agent: Agent,
+    make_env: Callable[[], gym.Env],
+    episodes: int,
+    trace: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None,
+    traces_kept: int = 3,
+    seed_base: int = TEST_SEED_BASE,
+) -> Evaluation:
     """Run ``episodes`` held-out episodes with ``agent.act``; nothing here is a training trial.
 
     Episode ``i`` resets with seed ``seed_base + i``: by default the test set, the same
     for every agent, seed and evaluation point; searches pass ``VALIDATION_SEED_BASE``.
     """
     if episodes > SEED_SET_SIZE:
-        raise ValueError(f"at most {SEED_SET_SIZE:,} evaluation episodes keep the test and validation sets apart")
+        raise ValueError(
+            f"at most {SEED_SET_SIZE:,} evaluation episodes keep the test and validation sets apart"
+        )
     ledger = Ledger(make_env)
     env = ledger.make_env()
     traces = []
@@ -95,8 +110,13 @@ def evaluate(agent: Agent, make_env: Callable[[], gym.Env], episodes: int,
                 if keep:
                     infos.append(info)
             if keep:
-                traces.append({"success": bool(info.get("is_success")), "death": bool(info.get("death")),
-                               **trace(infos)})
+                traces.append(
+                    {
+                        "success": bool(info.get("is_success")),
+                        "death": bool(info.get("death")),
+                        **trace(infos),
+                    }
+                )
     finally:
         env.close()
     return Evaluation(ledger.n_successes / episodes, ledger.n_deaths, episodes, traces)
@@ -123,16 +143,26 @@ class Stage:
             "trials_to_reliable": reliable["trials"] if reliable else None,
             "final_success_rate": self.evaluations[-1]["success_rate"],
             "deaths_to_first_success": self.ledger.deaths_until(first) if first else None,
-            "deaths_to_reliable": self.ledger.deaths_until(reliable["trials"]) if reliable else None,
+            "deaths_to_reliable": self.ledger.deaths_until(reliable["trials"])
+            if reliable
+            else None,
             "total_training_deaths": self.ledger.n_deaths,
             "total_evaluation_deaths": sum(row["eval_deaths"] for row in self.evaluations),
             "evaluations": self.evaluations,
         }
 
 
-def train_stage(agent: Agent, task: Task, make_env: Callable[[], gym.Env], budget: int, config: JobConfig,
-                started: float, on_evaluation: Callable[[dict], None] | None, start_evaluation: dict | None = None,
-                progress_offset: int = 0) -> Stage:
+def train_stage(
+    agent: Agent,
+    task: Task,
+    make_env: Callable[[], gym.Env],
+    budget: int,
+    config: JobConfig,
+    started: float,
+    on_evaluation: Callable[[dict], None] | None,
+    start_evaluation: dict | None = None,
+    progress_offset: int = 0,
+) -> Stage:
     """Train ``agent`` on a fresh ledger up to ``budget`` trials, evaluating at log-spaced points.
 
     ``start_evaluation``, if given, is the evaluation before any training here (trials 0).
@@ -151,7 +181,9 @@ def train_stage(agent: Agent, task: Task, make_env: Callable[[], gym.Env], budge
         if point <= ledger.n_trials:
             continue  # a batch learner ran past this point and was evaluated where it stopped
         agent.train(ledger, point)
-        result = evaluate(agent, make_env, config.eval_episodes, trace=task.trace, seed_base=config.eval_seed_base)
+        result = evaluate(
+            agent, make_env, config.eval_episodes, trace=task.trace, seed_base=config.eval_seed_base
+        )
         traces = result.traces
         row = evaluation_row(ledger.n_trials, result, ledger, started)
         evaluations.append(row)
@@ -161,7 +193,9 @@ def train_stage(agent: Agent, task: Task, make_env: Callable[[], gym.Env], budge
     return Stage(ledger, evaluations, traces)
 
 
-def evaluation_row(trials: int, result: Evaluation, ledger: Ledger | None, started: float) -> dict[str, Any]:
+def evaluation_row(
+    trials: int, result: Evaluation, ledger: Ledger | None, started: float
+) -> dict[str, Any]:
     return {
         "trials": trials,
         "success_rate": result.success_rate,
@@ -195,7 +229,9 @@ def tensorboard_logger(log_dir: str, then: Callable[[dict], None] | None) -> Cal
     return log
 
 
-def run_job(config: JobConfig, on_evaluation: Callable[[dict], None] | None = None) -> dict[str, Any]:
+def run_job(
+    config: JobConfig, on_evaluation: Callable[[dict], None] | None = None
+) -> dict[str, Any]:
     """Train ``config.agent`` with ``config.seed`` and measure it (see the module doc for phases)."""
     started = time.perf_counter()
     if config.phase not in ("train", "scratch"):
@@ -208,11 +244,17 @@ def run_job(config: JobConfig, on_evaluation: Callable[[dict], None] | None = No
     probe = make_home()
     log_dir = None
     if config.tensorboard_dir is not None:
-        log_dir = str(Path(config.tensorboard_dir) / f"{config.phase}-{config.agent}-seed{config.seed}")
+        log_dir = str(
+            Path(config.tensorboard_dir) / f"{config.phase}-{config.agent}-seed{config.seed}"
+        )
         on_evaluation = tensorboard_logger(log_dir, on_evaluation)
-    spec = TaskSpec(task.name, probe.observation_space, probe.action_space, dict(home_kwargs), log_dir)
+    spec = TaskSpec(
+        task.name, probe.observation_space, probe.action_space, dict(home_kwargs), log_dir
+    )
     probe.close()
-    agent = load_agent(config.agent_spec or config.agent, task.name)(spec, config.seed, config.agent_settings)
+    agent = load_agent(config.agent_spec or config.agent, task.name)(
+        spec, config.seed, config.agent_settings
+    )
     budget = config.budget if config.phase == "train" else config.transfer_budget
     job: dict[str, Any] = {
         "agent": config.agent,
@@ -226,30 +268,56 @@ def run_job(config: JobConfig, on_evaluation: Callable[[dict], None] | None = No
     try:
         home = train_stage(agent, task, make_home, budget, config, started, on_evaluation)
         job.update(home.figures(config.reliable_bar))
-        job["traces"] = {"training_first": home.ledger.first_traces, "training_last": home.ledger.last_trace,
-                         "evaluation": home.traces}
+        job["traces"] = {
+            "training_first": home.ledger.first_traces,
+            "training_last": home.ledger.last_trace,
+            "evaluation": home.traces,
+        }
         if config.phase == "train" and config.study is not None:
             study = get_study(config.study, task.name)
             if study.after_training is not None:
-                context = StudyContext(task, dict(home_kwargs), dict(config.study_settings or {}),
-                                       config.eval_seed_base)
+                context = StudyContext(
+                    task,
+                    dict(home_kwargs),
+                    dict(config.study_settings or {}),
+                    config.eval_seed_base,
+                )
                 job[study.name] = study.after_training(agent, context)
         if config.phase == "train" and config.transfer_env_kwargs is not None:
-            job["transfer"] = transfer_stage(agent, task, config, started, on_evaluation, home.ledger.n_trials)
+            job["transfer"] = transfer_stage(
+                agent, task, config, started, on_evaluation, home.ledger.n_trials
+            )
     finally:
         agent.close()
     job["wall_time_s"] = round(time.perf_counter() - started, 2)
     return job
 
 
-def transfer_stage(agent: Agent, task: Task, config: JobConfig, started: float,
-                   on_evaluation: Callable[[dict], None] | None, trials_so_far: int) -> dict[str, Any]:
+def transfer_stage(
+    agent: Agent,
+    task: Task,
+    config: JobConfig,
+    started: float,
+    on_evaluation: Callable[[dict], None] | None,
+    trials_so_far: int,
+) -> dict[str, Any]:
     """Zero-shot evaluation in the transfer world, then continued training there."""
     make_new = lambda: task.make_env(**config.transfer_env_kwargs)  # noqa: E731
-    zero_shot = evaluate(agent, make_new, config.eval_episodes, trace=task.trace, seed_base=config.eval_seed_base)
+    zero_shot = evaluate(
+        agent, make_new, config.eval_episodes, trace=task.trace, seed_base=config.eval_seed_base
+    )
     start = evaluation_row(0, zero_shot, None, started)
-    stage = train_stage(agent, task, make_new, config.transfer_budget, config, started, on_evaluation,
-                        start_evaluation=start, progress_offset=trials_so_far)
+    stage = train_stage(
+        agent,
+        task,
+        make_new,
+        config.transfer_budget,
+        config,
+        started,
+        on_evaluation,
+        start_evaluation=start,
+        progress_offset=trials_so_far,
+    )
     figures = stage.figures(config.reliable_bar)
     return {
         "env_kwargs": config.transfer_env_kwargs,

@@ -31,7 +31,11 @@ from sandbox.results import budget_of, format_cell  # noqa: E402
 from sandbox.stats import censored_median, format_rates, median_interval  # noqa: E402
 from sandbox.studies.generalization_grid import format_radius, grid_figures_per_seed  # noqa: E402
 
-FAMILIES = (("learner", "best model-free learner"), ("learned-model", "learned model"), ("planner", "planner"))
+FAMILIES = (
+    ("learner", "best model-free learner"),
+    ("learned-model", "learned model"),
+    ("planner", "planner"),
+)
 
 
 @dataclass
@@ -65,13 +69,17 @@ def family_agents(run: RunData) -> dict[str, str]:
     return agents
 
 
-def _summary_measure(run: RunData, agents: dict[str, str], label: str, key: str, kind: str, scale: str) -> Measure:
+def _summary_measure(
+    run: RunData, agents: dict[str, str], label: str, key: str, kind: str, scale: str
+) -> Measure:
     figures = {}
     for family, agent in agents.items():
         entry = run.summary[agent]
         if entry.get(key) is None:
             continue
-        figures[family] = Figure(agent, list(entry[key]), format_cell(entry, key, kind), budget_of(entry, kind))
+        figures[family] = Figure(
+            agent, list(entry[key]), format_cell(entry, key, kind), budget_of(entry, kind)
+        )
     return Measure(label, scale, figures)
 
 
@@ -83,21 +91,52 @@ def run_measures(run: RunData) -> list[Measure]:
     home = world_name(run.config.get("env_kwargs") or {})
     prefix = f"{task} {study}" if study else f"{task} ({home})"
     measures = []
-    if study != "generalization":  # the generalization study trains on a sector only: its own measures below
-        measures.append(_summary_measure(run, agents, f"{prefix}: {trial} to first success",
-                                         "trials_to_first_success", "trials", "count"))
-        measures.append(_summary_measure(run, agents, f"{prefix}: {trial} to reliable", "trials_to_reliable",
-                                         "trials", "count"))
+    if (
+        study != "generalization"
+    ):  # the generalization study trains on a sector only: its own measures below
+        measures.append(
+            _summary_measure(
+                run,
+                agents,
+                f"{prefix}: {trial} to first success",
+                "trials_to_first_success",
+                "trials",
+                "count",
+            )
+        )
+        measures.append(
+            _summary_measure(
+                run,
+                agents,
+                f"{prefix}: {trial} to reliable",
+                "trials_to_reliable",
+                "trials",
+                "count",
+            )
+        )
     if any("deaths_to_reliable" in run.summary[a] for a in agents.values()) and task == "city":
-        measures.append(_summary_measure(run, agents, f"{prefix}: deaths before reliable", "deaths_to_reliable",
-                                         "count", "count"))
-        measures.append(_summary_measure(run, agents, f"{prefix}: training deaths", "total_training_deaths",
-                                         "count", "count"))
+        measures.append(
+            _summary_measure(
+                run,
+                agents,
+                f"{prefix}: deaths before reliable",
+                "deaths_to_reliable",
+                "count",
+                "count",
+            )
+        )
+        measures.append(
+            _summary_measure(
+                run, agents, f"{prefix}: training deaths", "total_training_deaths", "count", "count"
+            )
+        )
     if "generalization_grid" in run.summary_file:
         grid = run.summary_file["generalization_grid"]
         per_seed = grid_figures_per_seed(grid)
         # where an unbounded radius is drawn: half the circle of phases, the grid's farthest gravity edge
-        gravity_reach = max(abs(edge - 1.0) for cell in grid["cell_edges"]["gravity_scale"] for edge in cell)
+        gravity_reach = max(
+            abs(edge - 1.0) for cell in grid["cell_edges"]["gravity_scale"] for edge in cell
+        )
         grid_success = Measure(f"{prefix}: success over the grid, untrained", "rate", {})
         phase_radius = Measure(f"{prefix}: generalization radius in Moon phase", "radius", {})
         gravity_radius = Measure(f"{prefix}: generalization radius in gravity scale", "radius", {})
@@ -107,18 +146,46 @@ def run_measures(run: RunData) -> list[Measure]:
                 values = mine["success_on_grid"]
                 grid_success.figures[family] = Figure(agent, values, format_rates(values), None)
                 radii = mine["radius_moon_phase_deg"]
-                phase_radius.figures[family] = Figure(agent, radii, format_radius(radii, " deg"), 180.0)
+                phase_radius.figures[family] = Figure(
+                    agent, radii, format_radius(radii, " deg"), 180.0
+                )
                 radii = mine["radius_gravity_scale"]
-                gravity_radius.figures[family] = Figure(agent, radii, format_radius(radii), gravity_reach)
+                gravity_radius.figures[family] = Figure(
+                    agent, radii, format_radius(radii), gravity_reach
+                )
         measures += [grid_success, phase_radius, gravity_radius]
     if any("relearn_fraction" in run.summary[a] for a in agents.values()):
         away = world_name(run.config.get("transfer_env_kwargs") or {})
-        measures.append(_summary_measure(run, agents, f"{prefix} -> {away}: zero-shot success",
-                                         "transfer_zero_shot_success", "rate", "rate"))
-        measures.append(_summary_measure(run, agents, f"{prefix} -> {away}: relearn fraction", "relearn_fraction",
-                                         "fraction", "fraction"))
-        measures.append(_summary_measure(run, agents, f"{prefix} -> {away}: relearn fraction to 50 %",
-                                         "relearn_fraction_half", "fraction", "fraction"))
+        measures.append(
+            _summary_measure(
+                run,
+                agents,
+                f"{prefix} -> {away}: zero-shot success",
+                "transfer_zero_shot_success",
+                "rate",
+                "rate",
+            )
+        )
+        measures.append(
+            _summary_measure(
+                run,
+                agents,
+                f"{prefix} -> {away}: relearn fraction",
+                "relearn_fraction",
+                "fraction",
+                "fraction",
+            )
+        )
+        measures.append(
+            _summary_measure(
+                run,
+                agents,
+                f"{prefix} -> {away}: relearn fraction to 50 %",
+                "relearn_fraction_half",
+                "fraction",
+                "fraction",
+            )
+        )
     return [m for m in measures if m.figures]
 
 
@@ -145,15 +212,23 @@ def plot_families(measures: Sequence[Measure], path: Path) -> Path:
     """One panel per measure: each family's median over seeds with its 95 % interval."""
     columns = 3
     rows = -(-len(measures) // columns)
-    figure, axes_grid = plt.subplots(rows, columns, figsize=(4.6 * columns, 2.0 * rows + 0.8), squeeze=False,
-                                     layout="constrained")
+    figure, axes_grid = plt.subplots(
+        rows,
+        columns,
+        figsize=(4.6 * columns, 2.0 * rows + 0.8),
+        squeeze=False,
+        layout="constrained",
+    )
     for axes, measure in zip(axes_grid.flat, measures):
         _panel(axes, measure)
-    for axes in list(axes_grid.flat)[len(measures):]:
+    for axes in list(axes_grid.flat)[len(measures) :]:
         axes.axis("off")
-    figure.suptitle("Where the three families land (rows: the best model-free learner, the learned model, the planner)"
-                    "\nmedian over seeds; bar: 95 % bootstrap interval; arrow: censored (not reached within the "
-                    "budget) or unbounded", fontsize=10)
+    figure.suptitle(
+        "Where the three families land (rows: the best model-free learner, the learned model, the planner)"
+        "\nmedian over seeds; bar: 95 % bootstrap interval; arrow: censored (not reached within the "
+        "budget) or unbounded",
+        fontsize=10,
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100)
     plt.close(figure)
@@ -168,18 +243,36 @@ def _panel(axes, measure: Measure) -> None:
         if figure is None:
             continue
         colour = color(figure.agent)
-        axes.text(0.01, y - 0.22, figure.text, transform=axes.get_yaxis_transform(), va="bottom", fontsize=7,
-                  color=colour)
+        axes.text(
+            0.01,
+            y - 0.22,
+            figure.text,
+            transform=axes.get_yaxis_transform(),
+            va="bottom",
+            fontsize=7,
+            color=colour,
+        )
         point = _point(measure.scale, figure)
         if point is None:  # nothing measured to draw (every seed censored, for a ratio)
             continue
         value, interval, censored = point
         right = max(right, value, *(interval or ()))
         if interval is not None:
-            axes.plot(interval, [y + 0.12, y + 0.12], color=colour, lw=2.5, alpha=0.6, solid_capstyle="butt")
+            axes.plot(
+                interval,
+                [y + 0.12, y + 0.12],
+                color=colour,
+                lw=2.5,
+                alpha=0.6,
+                solid_capstyle="butt",
+            )
         if censored:
-            axes.annotate("", xy=(value * 1.8 if measure.scale == "count" else value * 1.07, y + 0.12),
-                          xytext=(value, y + 0.12), arrowprops=dict(arrowstyle="->", color=colour, lw=2))
+            axes.annotate(
+                "",
+                xy=(value * 1.8 if measure.scale == "count" else value * 1.07, y + 0.12),
+                xytext=(value, y + 0.12),
+                arrowprops=dict(arrowstyle="->", color=colour, lw=2),
+            )
         else:
             axes.plot([value], [y + 0.12], marker="o", color=colour, markersize=6)
     axes.set_yticks(range(len(FAMILIES)), labels, fontsize=8)
@@ -190,7 +283,9 @@ def _panel(axes, measure: Measure) -> None:
     elif measure.scale == "rate":
         axes.set_xlim(-2, 102)
         axes.set_xlabel("%", fontsize=7, labelpad=0)
-    elif measure.scale == "radius":  # unbounded is drawn at the farthest a radius reaches on the grid
+    elif (
+        measure.scale == "radius"
+    ):  # unbounded is drawn at the farthest a radius reaches on the grid
         reach = max(figure.limit or 0.0 for figure in measure.figures.values())
         axes.set_xlim(-0.03 * reach, 1.12 * reach)
     else:
@@ -213,8 +308,11 @@ def _point(scale: str, figure: Figure) -> tuple[float, tuple[float, float] | Non
     at = lambda v: limit if v is None else factor * float(v)  # noqa: E731
     median = censored_median(values)
     interval = median_interval(values)
-    return (at(median), None if interval is None else (at(interval[0]), at(interval[1])),
-            median is None and figure.limit is not None)
+    return (
+        at(median),
+        None if interval is None else (at(interval[0]), at(interval[1])),
+        median is None and figure.limit is not None,
+    )
 
 
 def families(folders: Sequence[Path]) -> list[Measure]:
@@ -222,9 +320,13 @@ def families(folders: Sequence[Path]) -> list[Measure]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sandbox.families", description=first_paragraph(__doc__))
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox.families", description=first_paragraph(__doc__)
+    )
     parser.add_argument("runs", nargs="+", type=Path, help="run folders (results/<task>/<run>)")
-    parser.add_argument("--out", type=Path, default=Path("results/families.png"), help="the plot (PNG)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("results/families.png"), help="the plot (PNG)"
+    )
     args = parser.parse_args(argv)
     try:
         measures = families(args.runs)
@@ -232,7 +334,9 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError("no learner, learned-model agent or planner in these runs")
         plot_families(measures, args.out)
     except (OSError, ValueError, KeyError) as error:
-        print(f"python -m sandbox.families: error: {type(error).__name__}: {error}", file=sys.stderr)
+        print(
+            f"python -m sandbox.families: error: {type(error).__name__}: {error}", file=sys.stderr
+        )
         return 2
     print(markdown_table(families_table(measures)))
     print(f"\nplot: {args.out}")

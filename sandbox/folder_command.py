@@ -12,8 +12,12 @@ from pathlib import Path
 from agents.base import first_paragraph
 
 
-def run_folder_command(prog: str, action: Callable[[Path], Iterable[object]], argv: list[str] | None = None,
-                       doc: str | None = None) -> int:
+def run_folder_command(
+    prog: str,
+    action: Callable[[Path], Iterable[object]],
+    argv: list[str] | None = None,
+    doc: str | None = None,
+) -> int:
     """Print what ``action(folder)`` yields, line by line; ``-h``/``--help`` prints the
     usage and the first paragraph of ``doc`` (the command module's docstring)."""
     argv = sys.argv[1:] if argv is None else argv
@@ -27,7 +31,13 @@ def run_folder_command(prog: str, action: Callable[[Path], Iterable[object]], ar
     try:
         for line in action(Path(argv[0])):
             print(line)
-    except (OSError, ValueError, KeyError) as error:  # a folder that holds no run, or another's files
-        print(f"python -m {prog}: error: {argv[0]}: {type(error).__name__}: {error}", file=sys.stderr)
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+    ) as error:  # a folder that holds no run, or another's files
+        print(
+            f"python -m {prog}: error: {argv[0]}: {type(error).__name__}: {error}", file=sys.stderr
+        )
         return 2
     return 0

@@ -37,6 +37,7 @@ def failure_of(key: Any, error: BaseException) -> JobFailed:
 def run_in_worker(job: Job) -> tuple[Any, dict[str, Any] | None, tuple[str, str] | None]:
     """In a worker: the job's result, or what went wrong (raised again in the parent).
     Progress goes to the worker's queue, if it has one."""
+
     def report(row: dict) -> None:
         if progress_queue is not None:
             progress_queue.put((job.key, row["trials"]))
@@ -56,7 +57,9 @@ class Progress:
     def __init__(self, jobs: list[Job], description: str):
         self.planned = {job.key: job.planned_trials for job in jobs}
         self.done: dict[Any, int] = {}
-        self.bar = tqdm(total=sum(self.planned.values()), desc=description, unit="trial", dynamic_ncols=True)
+        self.bar = tqdm(
+            total=sum(self.planned.values()), desc=description, unit="trial", dynamic_ncols=True
+        )
 
     def advance(self, key: Any, trials: int) -> None:
         trials = min(trials, self.planned[key])

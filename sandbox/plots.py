@@ -15,18 +15,20 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
+from sandbox.folder_command import run_folder_command
 from sandbox.plotting import RunData, headline, success_curves, world_name
 from sandbox.studies import get_study
 from sandbox.tasks import get_task
-from sandbox.folder_command import run_folder_command
 
 
 def plot_success(run: RunData) -> Path:
     figure, axes = plt.subplots(figsize=(9.5, 5.3), layout="constrained")
     success_curves(axes, run, run.train_jobs, next(iter(run.summary.values()))["reliable_bar"])
-    axes.set_title("Success on the held-out set against training trials (line: median over seeds, band: its 95 % "
-                   "bootstrap interval)",
-                   fontsize=9)
+    axes.set_title(
+        "Success on the held-out set against training trials (line: median over seeds, band: its 95 % "
+        "bootstrap interval)",
+        fontsize=9,
+    )
     figure.suptitle(textwrap.fill(headline(run), 100), fontsize=10)
     path = run.folder / "success_vs_trials.png"
     figure.savefig(path, dpi=110)

@@ -22,21 +22,40 @@ def plot_both_worlds(run: RunData, names: tuple[str, str]) -> Path:
     for agent in summary:
         for phase, style in (("transfer", "-"), ("scratch", "--")):
             if phase == "transfer":
-                mine = [j["transfer"]["evaluations"] for j in train_jobs if j["agent"] == agent and "transfer" in j]
+                mine = [
+                    j["transfer"]["evaluations"]
+                    for j in train_jobs
+                    if j["agent"] == agent and "transfer" in j
+                ]
             else:
-                mine = [j["evaluations"] for j in jobs if j["agent"] == agent and j["phase"] == "scratch"]
+                mine = [
+                    j["evaluations"]
+                    for j in jobs
+                    if j["agent"] == agent and j["phase"] == "scratch"
+                ]
             if not mine:
                 continue
             points = sorted({row["trials"] for rows in mine for row in rows})
             rates = np.array([[value_at(rows, p, "success_rate") for p in points] for rows in mine])
             label = f"{agent}, {'continued' if phase == 'transfer' else 'from scratch'}"
-            right.plot(points, np.median(rates, axis=0), style, color=color(agent), label=label,
-                       marker="o" if phase == "transfer" and points[0] == 0 else None, markevery=[0], markersize=6)
+            right.plot(
+                points,
+                np.median(rates, axis=0),
+                style,
+                color=color(agent),
+                label=label,
+                marker="o" if phase == "transfer" and points[0] == 0 else None,
+                markevery=[0],
+                markersize=6,
+            )
     right.axhline(bar, color="k", ls=":", lw=1)
     right.set_xscale("symlog", linthresh=1)
     right.set_xlim(left=0)
     right.set_xlabel(f"training trials in {names[1]} (symlog; 0 = zero-shot, the dot)")
-    right.set_title(f"{names[1]}: agents trained in {names[0]} (solid) against fresh agents (dashed)", fontsize=10)
+    right.set_title(
+        f"{names[1]}: agents trained in {names[0]} (solid) against fresh agents (dashed)",
+        fontsize=10,
+    )
     right.grid(alpha=0.3, which="both")
     right.legend(fontsize=7, loc="lower right", ncol=2)
     figure.suptitle("Held-out success against training trials, median over seeds", fontsize=10)
@@ -63,17 +82,31 @@ def plot_transfer_chart(run: RunData, names: tuple[str, str]) -> Path:
     left.set_ylabel("held-out success (median over seeds)")
     left.legend(fontsize=8)
     left.set_title("Dropped into the new world without training", fontsize=10)
-    for offset, key, label, shade in ((-0.2, "transfer_trials_to_reliable", "continued (trained at home first)",
-                                       "tab:blue"), (0.2, "scratch_trials_to_reliable", "from scratch", "0.5")):
+    for offset, key, label, shade in (
+        (-0.2, "transfer_trials_to_reliable", "continued (trained at home first)", "tab:blue"),
+        (0.2, "scratch_trials_to_reliable", "from scratch", "0.5"),
+    ):
         for i, agent in enumerate(agents):
             entry = summary[agent]
             median = censored_median(entry[key])
             budget = entry["transfer_budget"]
             height = budget if median is None else max(median, 0.5)
-            right.bar(i + offset, height, 0.4, color=shade, hatch="//" if median is None else None,
-                      alpha=0.5 if median is None else 1.0, label=label if i == 0 else None)
-            right.text(i + offset, height * 1.1, f"> {budget:,}" if median is None else f"{median:,.0f}",
-                       ha="center", fontsize=7)
+            right.bar(
+                i + offset,
+                height,
+                0.4,
+                color=shade,
+                hatch="//" if median is None else None,
+                alpha=0.5 if median is None else 1.0,
+                label=label if i == 0 else None,
+            )
+            right.text(
+                i + offset,
+                height * 1.1,
+                f"> {budget:,}" if median is None else f"{median:,.0f}",
+                ha="center",
+                fontsize=7,
+            )
     right.set_yscale("log")
     right.set_xticks(x, agents)
     right.set_ylabel(f"trials to reliable in {names[1]} (median; hatched = censored)")
@@ -83,7 +116,9 @@ def plot_transfer_chart(run: RunData, names: tuple[str, str]) -> Path:
         fractions.append(f"{agent} {np.median(known):.2f}" if known else f"{agent} censored")
     right.set_title("Cost of becoming reliable in the new world", fontsize=10)
     right.legend(fontsize=8)
-    figure.suptitle("Relearn fraction (continued / from scratch, median): " + ", ".join(fractions), fontsize=10)
+    figure.suptitle(
+        "Relearn fraction (continued / from scratch, median): " + ", ".join(fractions), fontsize=10
+    )
     figure.tight_layout()
     path = run.folder / "transfer.png"
     figure.savefig(path, dpi=110)

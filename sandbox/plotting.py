@@ -19,8 +19,17 @@ from sandbox.results import load_jobs, load_plugins  # noqa: E402
 from sandbox.stats import censored_median, format_count, median_interval  # noqa: E402
 
 #: colours of the built-in agents; any other agent gets one from its name (the same in every run)
-COLORS = {"planner": "tab:green", "traffic-planner": "tab:green", "random": "0.5", "ppo": "tab:blue",
-          "sac": "tab:orange", "td3": "tab:red", "dqn": "tab:purple", "a2c": "tab:brown", "learned-model": "tab:cyan"}
+COLORS = {
+    "planner": "tab:green",
+    "traffic-planner": "tab:green",
+    "random": "0.5",
+    "ppo": "tab:blue",
+    "sac": "tab:orange",
+    "td3": "tab:red",
+    "dqn": "tab:purple",
+    "a2c": "tab:brown",
+    "learned-model": "tab:cyan",
+}
 PALETTE = ("tab:olive", "tab:pink", "darkgoldenrod", "teal", "slateblue", "crimson", "tab:gray")
 
 
@@ -39,7 +48,9 @@ class RunData:
         folder = Path(folder)
         config = json.loads((folder / "config.json").read_text())
         load_plugins(config)
-        return cls(folder, config, json.loads((folder / "summary.json").read_text()), load_jobs(folder))
+        return cls(
+            folder, config, json.loads((folder / "summary.json").read_text()), load_jobs(folder)
+        )
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -60,7 +71,9 @@ class RunData:
 
 def _builtin_kind(agent: str) -> str:
     """The kind of a built-in agent, for runs recorded before kinds were (no import needed)."""
-    return {"planner": "planner", "traffic-planner": "planner", "random": "baseline"}.get(agent, "learner")
+    return {"planner": "planner", "traffic-planner": "planner", "random": "baseline"}.get(
+        agent, "learner"
+    )
 
 
 def color(agent: str) -> str:
@@ -82,14 +95,21 @@ def headline(run: RunData) -> str:
     text = []
     for agent in run.agents_of_kind("planner") + run.agents_of_kind("learned-model"):
         entry = summary[agent]
-        text.append(f"{agent} reliable after {trials_label(censored_median(entry['trials_to_reliable']), entry['budget'])}")
+        text.append(
+            f"{agent} reliable after {trials_label(censored_median(entry['trials_to_reliable']), entry['budget'])}"
+        )
     agent = best_learner(run)
     if agent:
-        median, budget = censored_median(summary[agent]["trials_to_reliable"]), summary[agent]["budget"]
+        median, budget = (
+            censored_median(summary[agent]["trials_to_reliable"]),
+            summary[agent]["budget"],
+        )
         if median is None:
             rate = float(np.median(summary[agent]["final_success_rate"]))
-            text.append(f"no learner reliable within its budget (best: {agent}, {rate:.0%} "
-                        f"after {budget:,} trials)")
+            text.append(
+                f"no learner reliable within its budget (best: {agent}, {rate:.0%} "
+                f"after {budget:,} trials)"
+            )
         else:
             text.append(f"best learner {agent} reliable after {trials_label(median, budget)}")
     seeds = max(len(e["seeds"]) for e in summary.values())
@@ -100,8 +120,14 @@ def best_learner(run: RunData) -> str | None:
     """The model-free learner that became reliable soonest (median over seeds), else the one
     with the highest final success."""
     summary = run.summary
-    ranked = [(censored_median(summary[a]["trials_to_reliable"]), -float(np.median(summary[a]["final_success_rate"])), a)
-              for a in run.agents_of_kind("learner")]
+    ranked = [
+        (
+            censored_median(summary[a]["trials_to_reliable"]),
+            -float(np.median(summary[a]["final_success_rate"])),
+            a,
+        )
+        for a in run.agents_of_kind("learner")
+    ]
     if not ranked:
         return None
     return min(ranked, key=lambda x: (x[0] is None, x[0] or 0, x[1]))[2]
@@ -110,7 +136,11 @@ def best_learner(run: RunData) -> str | None:
 def best_learner_job(run: RunData, jobs: list[dict[str, Any]]) -> dict[str, Any] | None:
     """Among ``jobs``, the learner's with the highest final success."""
     learners = set(run.agents_of_kind("learner"))
-    return max((j for j in jobs if j["agent"] in learners), key=lambda j: j["final_success_rate"], default=None)
+    return max(
+        (j for j in jobs if j["agent"] in learners),
+        key=lambda j: j["final_success_rate"],
+        default=None,
+    )
 
 
 def interval_band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -133,10 +163,19 @@ def success_curves(axes, run: RunData, jobs: list[dict[str, Any]], bar: float) -
             continue
         planner = run.kind(agent) == "planner"
         points = sorted({row["trials"] for j in mine for row in j["evaluations"]})
-        rates = np.array([[value_at(j["evaluations"], p, "success_rate") for p in points] for j in mine])
+        rates = np.array(
+            [[value_at(j["evaluations"], p, "success_rate") for p in points] for j in mine]
+        )
         median = np.median(rates, axis=0)
-        axes.plot(points, median, label=f"{agent} ({seeds_label(len(mine))})", color=color(agent),
-                  marker="o" if planner else None, markersize=5, lw=2 if planner else 1.5)
+        axes.plot(
+            points,
+            median,
+            label=f"{agent} ({seeds_label(len(mine))})",
+            color=color(agent),
+            marker="o" if planner else None,
+            markersize=5,
+            lw=2 if planner else 1.5,
+        )
         if len(mine) > 1:
             axes.fill_between(points, *interval_band(rates), color=color(agent), alpha=0.15, lw=0)
     axes.axhline(bar, color="k", ls=":", lw=1)

@@ -23,8 +23,12 @@ def provenance(task: Task, worlds: list[dict[str, Any] | None]) -> dict[str, Any
         "packages": {name: _version(name) for name in PACKAGES},
         **git_state(),
         "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform()},
-        "data_files": {_shown(path): file_hash(path) for kwargs in worlds if kwargs is not None
-                       for path in task.data_files(kwargs)},
+        "data_files": {
+            _shown(path): file_hash(path)
+            for kwargs in worlds
+            if kwargs is not None
+            for path in task.data_files(kwargs)
+        },
     }
 
 
@@ -44,9 +48,12 @@ def _version(package: str) -> str | None:
 def git_state() -> dict[str, Any]:
     """The commit of the sandbox's checkout and whether its tracked files differ from it
     (None for both outside a git checkout)."""
+
     def git(*args: str) -> str | None:
         try:
-            done = subprocess.run(["git", *args], cwd=SOURCE, capture_output=True, text=True, timeout=20)
+            done = subprocess.run(
+                ["git", *args], cwd=SOURCE, capture_output=True, text=True, timeout=20
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None
         return done.stdout.strip() if done.returncode == 0 else None

@@ -20,17 +20,27 @@ def _job_on_ray(job: Job) -> tuple[Any, dict[str, Any] | None, tuple[str, str] |
     return run_in_worker(job)
 
 
-def run_on_ray(jobs: list[Job], on_result: Callable[[dict[str, Any]], None], progress: Progress, workers: int,
-               address: str | None) -> None:
+def run_on_ray(
+    jobs: list[Job],
+    on_result: Callable[[dict[str, Any]], None],
+    progress: Progress,
+    workers: int,
+    address: str | None,
+) -> None:
     try:
         import ray
     except ImportError:
-        raise RuntimeError("the ray executor needs Ray: pip install -e \".[ray]\"") from None
+        raise RuntimeError('the ray executor needs Ray: pip install -e ".[ray]"') from None
     started_here = not ray.is_initialized()
     if started_here:
         # A local runtime gets as many CPUs as --workers; a cluster brings its own.
-        ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
-                 log_to_driver=False, configure_logging=False)
+        ray.init(
+            address=address,
+            num_cpus=None if address else workers,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
     remote = ray.remote(num_cpus=1, max_retries=0)(_job_on_ray)
     pending = {remote.remote(job): job.key for job in jobs}
     try:

@@ -1,6 +1,6 @@
 """Markdown tables of a run, from its saved files alone (the README quotes these).
 
-    python -m sandbox.report results/rocket/reference
+python -m sandbox.report results/rocket/reference
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import json
 import sys
 from pathlib import Path
 
+from sandbox.folder_command import run_folder_command
 from sandbox.results import load_plugins, table
 from sandbox.studies import get_study
 from sandbox.tasks import get_task
-from sandbox.folder_command import run_folder_command
 
 
 def run_tables(summary_file: dict, study_name: str | None) -> list[tuple[str, str]]:
@@ -22,8 +22,13 @@ def run_tables(summary_file: dict, study_name: str | None) -> list[tuple[str, st
     tables = [("", table(summary, task.columns))]
     transfer = {agent: entry for agent, entry in summary.items() if "relearn_fraction" in entry}
     if transfer:
-        tables.append(("Transfer to the new world: zero-shot, then continued training there, against a fresh "
-                       "agent there", table(transfer, task.transfer_columns)))
+        tables.append(
+            (
+                "Transfer to the new world: zero-shot, then continued training there, against a fresh "
+                "agent there",
+                table(transfer, task.transfer_columns),
+            )
+        )
     if study_name:
         tables += get_study(study_name, task.name).tables(summary_file)
     return tables
@@ -54,7 +59,9 @@ def report(run_dir: Path) -> str:
     summary_file = json.loads((run_dir / "summary.json").read_text())
     config = json.loads((run_dir / "config.json").read_text())
     load_plugins(config)
-    return "\n\n".join(markdown_table(text) for _, text in run_tables(summary_file, config.get("study")))
+    return "\n\n".join(
+        markdown_table(text) for _, text in run_tables(summary_file, config.get("study"))
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,8 +22,17 @@ HALF_BAR = 0.5
 #: per-seed keys every summary carries, per agent
 SEED_KEYS = ("trials_to_first_success", "trials_to_reliable", "final_success_rate")
 CSV_COLUMNS = (
-    "phase", "agent", "seed", "trials", "success_rate", "eval_episodes", "eval_deaths",
-    "training_successes", "training_deaths", "training_steps", "wall_time_s",
+    "phase",
+    "agent",
+    "seed",
+    "trials",
+    "success_rate",
+    "eval_episodes",
+    "eval_deaths",
+    "training_successes",
+    "training_deaths",
+    "training_steps",
+    "wall_time_s",
 )
 
 
@@ -31,7 +40,9 @@ def write_json(path: Path, data: Any, compact: bool = False) -> None:
     """Write ``data`` whole or not at all; ``compact`` (job files, with their traces) leaves
     out the indentation, about a third of the size."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text((json.dumps(data, separators=(",", ":")) if compact else json.dumps(data, indent=1)) + "\n")
+    tmp.write_text(
+        (json.dumps(data, separators=(",", ":")) if compact else json.dumps(data, indent=1)) + "\n"
+    )
     tmp.replace(path)
 
 
@@ -50,7 +61,9 @@ def load_jobs(run_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(path.read_text()) for path in sorted((run_dir / "jobs").glob("*.json"))]
 
 
-def summarise(jobs: list[dict[str, Any]], agent_order: list[str], extra_keys: tuple[str, ...] = ()) -> dict[str, Any]:
+def summarise(
+    jobs: list[dict[str, Any]], agent_order: list[str], extra_keys: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Per agent: each per-seed figure as a list over seeds (``null`` where censored).
 
     With transfer, also the ``transfer_*`` figures (continued training in the new
@@ -61,7 +74,10 @@ def summarise(jobs: list[dict[str, Any]], agent_order: list[str], extra_keys: tu
     """
     summary: dict[str, Any] = {}
     for agent in agent_order:
-        mine = sorted((j for j in jobs if j["agent"] == agent and j["phase"] == "train"), key=lambda j: j["seed"])
+        mine = sorted(
+            (j for j in jobs if j["agent"] == agent and j["phase"] == "train"),
+            key=lambda j: j["seed"],
+        )
         if not mine:
             continue
         entry: dict[str, Any] = {
@@ -73,7 +89,8 @@ def summarise(jobs: list[dict[str, Any]], agent_order: list[str], extra_keys: tu
         for key in SEED_KEYS + extra_keys:
             entry[key] = [j.get(key) for j in mine]
         entry["censored"] = {
-            key: sum(v is None for v in entry[key]) for key in ("trials_to_first_success", "trials_to_reliable")
+            key: sum(v is None for v in entry[key])
+            for key in ("trials_to_first_success", "trials_to_reliable")
         }
         if all("transfer" in j for j in mine):
             entry.update(transfer_figures(mine, jobs, agent, extra_keys))
@@ -81,8 +98,9 @@ def summarise(jobs: list[dict[str, Any]], agent_order: list[str], extra_keys: tu
     return summary
 
 
-def transfer_figures(mine: list[dict[str, Any]], jobs: list[dict[str, Any]], agent: str,
-                     extra_keys: tuple[str, ...]) -> dict[str, Any]:
+def transfer_figures(
+    mine: list[dict[str, Any]], jobs: list[dict[str, Any]], agent: str, extra_keys: tuple[str, ...]
+) -> dict[str, Any]:
     scratch = {j["seed"]: j for j in jobs if j["agent"] == agent and j["phase"] == "scratch"}
     figures: dict[str, Any] = {
         "transfer_budget": mine[0]["transfer"]["budget"],
@@ -90,37 +108,57 @@ def transfer_figures(mine: list[dict[str, Any]], jobs: list[dict[str, Any]], age
         # values and relearn_fraction are null for that reason, not censored.
         "scratch_seeds_missing": [j["seed"] for j in mine if j["seed"] not in scratch],
         "transfer_zero_shot_success": [j["transfer"]["zero_shot_success"] for j in mine],
-        "transfer_zero_shot_deaths_per_episode": [j["transfer"]["zero_shot_deaths_per_episode"] for j in mine],
+        "transfer_zero_shot_deaths_per_episode": [
+            j["transfer"]["zero_shot_deaths_per_episode"] for j in mine
+        ],
         "transfer_trials_to_reliable": [j["transfer"]["trials_to_reliable"] for j in mine],
         "transfer_final_success_rate": [j["transfer"]["final_success_rate"] for j in mine],
-        "scratch_trials_to_reliable": [scratch[j["seed"]]["trials_to_reliable"] if j["seed"] in scratch else None
-                                       for j in mine],
-        "scratch_final_success_rate": [scratch[j["seed"]]["final_success_rate"] if j["seed"] in scratch else None
-                                       for j in mine],
+        "scratch_trials_to_reliable": [
+            scratch[j["seed"]]["trials_to_reliable"] if j["seed"] in scratch else None for j in mine
+        ],
+        "scratch_final_success_rate": [
+            scratch[j["seed"]]["final_success_rate"] if j["seed"] in scratch else None for j in mine
+        ],
     }
     if "deaths_to_reliable" in extra_keys:
         figures["transfer_deaths_to_reliable"] = [j["transfer"]["deaths_to_reliable"] for j in mine]
-        figures["transfer_total_training_deaths"] = [j["transfer"]["total_training_deaths"] for j in mine]
+        figures["transfer_total_training_deaths"] = [
+            j["transfer"]["total_training_deaths"] for j in mine
+        ]
         # Zero-shot episodes included: the transfer stage's first evaluation is the zero-shot one.
-        figures["transfer_total_evaluation_deaths"] = [j["transfer"]["total_evaluation_deaths"] for j in mine]
+        figures["transfer_total_evaluation_deaths"] = [
+            j["transfer"]["total_evaluation_deaths"] for j in mine
+        ]
         figures["scratch_deaths_to_reliable"] = [
             scratch[j["seed"]]["deaths_to_reliable"] if j["seed"] in scratch else None for j in mine
         ]
         figures["transfer_deaths_total"] = [
-            a + b for a, b in zip(figures["transfer_total_training_deaths"], figures["transfer_total_evaluation_deaths"])
+            a + b
+            for a, b in zip(
+                figures["transfer_total_training_deaths"],
+                figures["transfer_total_evaluation_deaths"],
+            )
         ]
     figures["relearn_fraction"] = [
         relearn_fraction(cont, fresh)
-        for cont, fresh in zip(figures["transfer_trials_to_reliable"], figures["scratch_trials_to_reliable"])
+        for cont, fresh in zip(
+            figures["transfer_trials_to_reliable"], figures["scratch_trials_to_reliable"]
+        )
     ]
     # The same ratio at a lower bar, read from the saved curves: an agent that learns the new
     # world but levels off just under the reliable bar still has a measured relearn cost.
-    figures["transfer_trials_to_half"] = [trials_to(j["transfer"]["evaluations"], HALF_BAR) for j in mine]
-    figures["scratch_trials_to_half"] = [trials_to(scratch[j["seed"]]["evaluations"], HALF_BAR)
-                                         if j["seed"] in scratch else None for j in mine]
+    figures["transfer_trials_to_half"] = [
+        trials_to(j["transfer"]["evaluations"], HALF_BAR) for j in mine
+    ]
+    figures["scratch_trials_to_half"] = [
+        trials_to(scratch[j["seed"]]["evaluations"], HALF_BAR) if j["seed"] in scratch else None
+        for j in mine
+    ]
     figures["relearn_fraction_half"] = [
         relearn_fraction(cont, fresh)
-        for cont, fresh in zip(figures["transfer_trials_to_half"], figures["scratch_trials_to_half"])
+        for cont, fresh in zip(
+            figures["transfer_trials_to_half"], figures["scratch_trials_to_half"]
+        )
     ]
     return figures
 
@@ -150,7 +188,9 @@ def write_csv(path: Path, jobs: list[dict[str, Any]]) -> None:
                 stages.append(("transfer", job["transfer"]["evaluations"]))
             for phase, rows in stages:
                 for row in rows:
-                    writer.writerow({"phase": phase, "agent": job["agent"], "seed": job["seed"], **row})
+                    writer.writerow(
+                        {"phase": phase, "agent": job["agent"], "seed": job["seed"], **row}
+                    )
 
 
 def table(summary: dict[str, Any], columns: Sequence[tuple[str, str, str]]) -> str:
@@ -158,7 +198,10 @@ def table(summary: dict[str, Any], columns: Sequence[tuple[str, str, str]]) -> s
     header = ["agent", "seeds"] + [title for title, _, _ in columns]
     rows = []
     for agent, entry in summary.items():
-        rows.append([agent, str(len(entry["seeds"]))] + [format_cell(entry, key, kind) for _, key, kind in columns])
+        rows.append(
+            [agent, str(len(entry["seeds"]))]
+            + [format_cell(entry, key, kind) for _, key, kind in columns]
+        )
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
@@ -171,7 +214,9 @@ def format_cell(entry: dict[str, Any], key: str, kind: str) -> str:
     if values is None:
         return "-"
     missing = set(entry.get("scratch_seeds_missing", ()))
-    counts_missing = bool(missing) and (key.startswith("scratch_") or key.startswith("relearn_fraction"))
+    counts_missing = bool(missing) and (
+        key.startswith("scratch_") or key.startswith("relearn_fraction")
+    )
     if counts_missing:  # a seed whose fresh agent has not run is left out, not shown as censored
         values = [v for seed, v in zip(entry["seeds"], values) if seed not in missing]
     if kind == "rate":
@@ -183,9 +228,15 @@ def format_cell(entry: dict[str, Any], key: str, kind: str) -> str:
     elif kind in ("trials", "transfer-trials"):
         text = format_censored(values, budget_of(entry, kind))
     else:
-        raise ValueError(f"unknown kind of figure {kind!r} (rate, fraction, count, trials, transfer-trials)")
+        raise ValueError(
+            f"unknown kind of figure {kind!r} (rate, fraction, count, trials, transfer-trials)"
+        )
     if counts_missing:
-        text = f"({len(missing)} of {len(entry['seeds'])} not run)" if not values else f"{text} ({len(missing)} not run)"
+        text = (
+            f"({len(missing)} of {len(entry['seeds'])} not run)"
+            if not values
+            else f"{text} ({len(missing)} not run)"
+        )
     return text
 
 
@@ -201,7 +252,9 @@ def censored_note(summary: dict[str, Any]) -> str:
     for agent, entry in summary.items():
         n = entry["censored"]["trials_to_reliable"]
         if n:
-            parts.append(f"{agent} ({n} of {len(entry['seeds'])} seeds, budget {entry['budget']:,} trials)")
+            parts.append(
+                f"{agent} ({n} of {len(entry['seeds'])} seeds, budget {entry['budget']:,} trials)"
+            )
     if not parts:
         return "Every agent became reliable on every seed."
     return "Censored (never reliable within the budget): " + ", ".join(parts) + "."

@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from sandbox.folder_command import run_folder_command
 from sandbox.plotting import RunData, trials_label
 from sandbox.report import markdown_table, run_tables
 from sandbox.stats import INTERVAL_NOTE, censored_median, format_count
 from sandbox.studies import get_study
-from sandbox.folder_command import run_folder_command
 
 
 @dataclass
@@ -60,18 +60,24 @@ def findings(run: RunData) -> list[str]:
         entry = summary[agent]
         reliable = _median(entry["trials_to_reliable"])
         if reliable is None:
-            trials.append(f"{agent} was not reliable within its budget of {entry['budget']:,} trials (final held-out "
-                          f"success {_rate(entry['final_success_rate'])})")
+            trials.append(
+                f"{agent} was not reliable within its budget of {entry['budget']:,} trials (final held-out "
+                f"success {_rate(entry['final_success_rate'])})"
+            )
         else:
             trials.append(f"{agent} was reliable after {trials_label(reliable, entry['budget'])}")
-    paragraphs.append(f"**Trials** ({over}; reliable: {100 * next(iter(summary.values()))['reliable_bar']:.0f} % "
-                      "held-out success): " + "; ".join(trials) + ".")
+    paragraphs.append(
+        f"**Trials** ({over}; reliable: {100 * next(iter(summary.values()))['reliable_bar']:.0f} % "
+        "held-out success): " + "; ".join(trials) + "."
+    )
     if "total_training_deaths" in next(iter(summary.values())):
         deaths = []
         for agent in [*planners, *learners]:
             entry = summary[agent]
-            text = (f"{agent} died {format_count(_median(entry['total_training_deaths']), None)} times in training "
-                    f"and {format_count(_median(entry['total_evaluation_deaths']), None)} in evaluation")
+            text = (
+                f"{agent} died {format_count(_median(entry['total_training_deaths']), None)} times in training "
+                f"and {format_count(_median(entry['total_evaluation_deaths']), None)} in evaluation"
+            )
             before = _median(entry["deaths_to_reliable"])
             if before is not None:
                 text += f", {format_count(before, None)} of them before it was reliable"
@@ -84,9 +90,14 @@ def findings(run: RunData) -> list[str]:
         for agent in transfer:
             entry = summary[agent]
             fractions = [f for f in entry["relearn_fraction"] if f is not None]
-            relearn = (f"relearn fraction {float(np.median(fractions)):.2f}" if fractions
-                       else "relearn fraction censored (one of the two never became reliable there)")
-            parts.append(f"{agent} {_rate(entry['transfer_zero_shot_success'])} zero-shot, {relearn}")
+            relearn = (
+                f"relearn fraction {float(np.median(fractions)):.2f}"
+                if fractions
+                else "relearn fraction censored (one of the two never became reliable there)"
+            )
+            parts.append(
+                f"{agent} {_rate(entry['transfer_zero_shot_success'])} zero-shot, {relearn}"
+            )
         paragraphs.append(f"**Transfer to the new world** ({over}): " + "; ".join(parts) + ".")
     study = run.config.get("study")
     if study:
@@ -101,27 +112,45 @@ def sections(run: RunData) -> list[Section]:
     transfer = [agent for agent, entry in run.summary.items() if "transfer_budget" in entry]
     what = [
         f"Command: `{config['command']}`.",
-        f"Task {run.summary_file['task']}" + (f", study {config['study']}" if config.get("study") else "")
+        f"Task {run.summary_file['task']}"
+        + (f", study {config['study']}" if config.get("study") else "")
         + f"; seeds: {', '.join(map(str, config['seeds']))}; training budget per agent and seed: "
         + ", ".join(f"{agent} {entry['budget']:,}" for agent, entry in run.summary.items())
-        + (f"; {run.summary[transfer[0]]['transfer_budget']:,} in the new world" if transfer else "")
+        + (
+            f"; {run.summary[transfer[0]]['transfer_budget']:,} in the new world"
+            if transfer
+            else ""
+        )
         + f"; held-out set of {size['eval_episodes']} episodes, evaluated after 1 to 5 trials and at about "
         f"{size['eval_points']} log-spaced points up to the budget.",
-        f"World: {config['env_kwargs']}" + (f"; new world: {config['transfer_env_kwargs']}"
-                                            if config.get("transfer_env_kwargs") else "") + ".",
+        f"World: {config['env_kwargs']}"
+        + (
+            f"; new world: {config['transfer_env_kwargs']}"
+            if config.get("transfer_env_kwargs")
+            else ""
+        )
+        + ".",
     ]
     if provenance:
-        packages = ", ".join(f"{name} {version}" for name, version in provenance["packages"].items() if version)
+        packages = ", ".join(
+            f"{name} {version}" for name, version in provenance["packages"].items() if version
+        )
         machine = provenance["machine"]
         what.append(f"Python {provenance['python']}; {packages}.")
-        what.append(f"Commit {provenance['commit']}" + (" (with uncommitted changes)" if provenance["dirty"] else "")
-                    + f"; {machine['cpu']}, {machine['cores']} cores.")
+        what.append(
+            f"Commit {provenance['commit']}"
+            + (" (with uncommitted changes)" if provenance["dirty"] else "")
+            + f"; {machine['cpu']}, {machine['cores']} cores."
+        )
     else:
         what.append("This run predates the record of versions, commit and machine.")
     for resume in config.get("resumes", []):
         recorded = resume["provenance"]
-        what.append(f"Resumed by `{resume['command']}` at commit {recorded['commit']}"
-                    + (" (with uncommitted changes)" if recorded["dirty"] else "") + ".")
+        what.append(
+            f"Resumed by `{resume['command']}` at commit {recorded['commit']}"
+            + (" (with uncommitted changes)" if recorded["dirty"] else "")
+            + "."
+        )
     if not run.summary_file.get("complete", True):
         what.append("The run was interrupted: the figures cover the jobs it finished.")
     details = config.get("agent_details", {})
@@ -167,23 +196,37 @@ def to_html(run: RunData, parts: list[Section]) -> str:
         body += [f"<p>{_inline(p)}</p>" for p in part.paragraphs]
         for caption, text in part.tables:
             lines = text.splitlines()
-            starts = [i for i, ch in enumerate(lines[1]) if ch == "-" and (i == 0 or lines[1][i - 1] == " ")]
+            starts = [
+                i
+                for i, ch in enumerate(lines[1])
+                if ch == "-" and (i == 0 or lines[1][i - 1] == " ")
+            ]
             cells = lambda line: [line[a:b].strip() for a, b in zip(starts, starts[1:] + [None])]  # noqa: E731
-            rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells(line)) + "</tr>"
-                           for line in lines[2:])
+            rows = "".join(
+                "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells(line)) + "</tr>"
+                for line in lines[2:]
+            )
             head = "".join(f"<th>{html.escape(c)}</th>" for c in cells(lines[0]))
-            body.append((f"<p>{html.escape(caption)}</p>" if caption else "")
-                        + f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+            body.append(
+                (f"<p>{html.escape(caption)}</p>" if caption else "")
+                + f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+            )
         for image in part.images:
             kind = "gif" if image.suffix == ".gif" else "png"
             data = base64.b64encode(image.read_bytes()).decode()
-            body.append(f'<figure><img alt="{html.escape(image.stem)}" src="data:image/{kind};base64,{data}">'
-                        f"<figcaption>{html.escape(image.name)}</figcaption></figure>")
-    style = ("body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em}"
-             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.2em .5em}"
-             "img{max-width:100%}figure{margin:1em 0}")
-    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(run.folder.name)}</title>"
-            f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+            body.append(
+                f'<figure><img alt="{html.escape(image.stem)}" src="data:image/{kind};base64,{data}">'
+                f"<figcaption>{html.escape(image.name)}</figcaption></figure>"
+            )
+    style = (
+        "body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.2em .5em}"
+        "img{max-width:100%}figure{margin:1em 0}"
+    )
+    return (
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(run.folder.name)}</title>'
+        f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
 
 
 def write_report(folder: Path) -> list[Path]:

@@ -28,8 +28,14 @@ def _init_worker(progress) -> None:
 EXECUTORS = ("local", "ray")
 
 
-def run_jobs(jobs: list[Job], on_result: Callable[[dict[str, Any]], None], workers: int, description: str,
-             executor: str = "local", ray_address: str | None = None) -> None:
+def run_jobs(
+    jobs: list[Job],
+    on_result: Callable[[dict[str, Any]], None],
+    workers: int,
+    description: str,
+    executor: str = "local",
+    ray_address: str | None = None,
+) -> None:
     """Run every job and hand each result to ``on_result`` as it finishes: in this process
     (``workers`` 1), over a pool of local worker processes, or as Ray tasks
     (``executor="ray"``, on the cluster at ``ray_address`` or a local Ray runtime). Raises
@@ -44,8 +50,10 @@ def run_jobs(jobs: list[Job], on_result: Callable[[dict[str, Any]], None], worke
         elif workers <= 1 or len(jobs) <= 1:
             for job in jobs:
                 try:
-                    result = job.function(*job.args,
-                                          on_evaluation=lambda row, key=job.key: progress.advance(key, row["trials"]))
+                    result = job.function(
+                        *job.args,
+                        on_evaluation=lambda row, key=job.key: progress.advance(key, row["trials"]),
+                    )
                 except Exception as error:
                     raise failure_of(job.key, error) from error
                 progress.finish(job.key)
@@ -56,7 +64,9 @@ def run_jobs(jobs: list[Job], on_result: Callable[[dict[str, Any]], None], worke
         progress.close()
 
 
-def _run_pool(jobs: list[Job], on_result: Callable[[dict[str, Any]], None], workers: int, progress: Progress) -> None:
+def _run_pool(
+    jobs: list[Job], on_result: Callable[[dict[str, Any]], None], workers: int, progress: Progress
+) -> None:
     context = mp.get_context("spawn")
     manager = context.Manager()
     reports = manager.Queue()

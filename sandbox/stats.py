@@ -26,8 +26,10 @@ _CENSORED = 1e15  #: stands for a censored seed in the resampling (no measured c
 #: interpolates between neighbouring resamples with weight 0.05 or 0.95 (9,999 resamples),
 #: so a bound next to a censored one is at least 0.05 x 1e15
 _CENSORED_FROM = 1e12
-INTERVAL_NOTE = ("Brackets: 95 % bootstrap confidence interval of the median over seeds (scipy.stats.bootstrap, "
-                 "percentile, 9,999 resamples); none with one seed.")
+INTERVAL_NOTE = (
+    "Brackets: 95 % bootstrap confidence interval of the median over seeds (scipy.stats.bootstrap, "
+    "percentile, 9,999 resamples); none with one seed."
+)
 
 
 def censored_median(values: Sequence[float | None]) -> float | None:
@@ -60,8 +62,15 @@ def median_interval(values: Sequence[float | None]) -> tuple[float | None, float
     if np.all(data == data[0]):  # every resample is the same: the interval is the value
         bounds = (data[0], data[0])
     else:
-        result = bootstrap((data,), _censored_median_along, confidence_level=CONFIDENCE, n_resamples=RESAMPLES,
-                           method="percentile", vectorized=True, rng=np.random.default_rng(0))
+        result = bootstrap(
+            (data,),
+            _censored_median_along,
+            confidence_level=CONFIDENCE,
+            n_resamples=RESAMPLES,
+            method="percentile",
+            vectorized=True,
+            rng=np.random.default_rng(0),
+        )
         bounds = (result.confidence_interval.low, result.confidence_interval.high)
     return tuple(None if b >= _CENSORED_FROM else float(b) for b in bounds)  # type: ignore[return-value]
 

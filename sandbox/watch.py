@@ -28,7 +28,9 @@ class WatchError(Exception):
 
 
 def has_display() -> bool:
-    return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return sys.platform in ("darwin", "win32") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
 
 
 def open_window_backend() -> None:
@@ -41,8 +43,10 @@ def open_window_backend() -> None:
             return
         except (ImportError, RuntimeError, ValueError):
             continue
-    raise WatchError(f"--show needs an interactive matplotlib backend ({', '.join(WINDOW_BACKENDS)}) and none "
-                     "loads; without --show the animations are written to files")
+    raise WatchError(
+        f"--show needs an interactive matplotlib backend ({', '.join(WINDOW_BACKENDS)}) and none "
+        "loads; without --show the animations are written to files"
+    )
 
 
 def load_run(folder: Path) -> RunData:
@@ -63,8 +67,10 @@ def watch(folder: Path, agent: str, episodes: int, window: bool, mp4: bool) -> l
     except ValueError as error:
         raise WatchError(str(error)) from None
     if window and not has_display():
-        raise WatchError("--show needs a display and there is none (DISPLAY is not set); without --show the "
-                         "animations are written to files")
+        raise WatchError(
+            "--show needs a display and there is none (DISPLAY is not set); without --show the "
+            "animations are written to files"
+        )
     task = get_task(run.summary_file["task"])
     if task.animate_episode is None:
         raise WatchError(f"the {task.name} task draws no animations")
@@ -74,25 +80,45 @@ def watch(folder: Path, agent: str, episodes: int, window: bool, mp4: bool) -> l
     if not chosen:
         raise WatchError(f"{agent} kept no held-out episodes in {folder}")
     if len(chosen) < episodes:
-        print(f"{agent}: {len(chosen)} held-out episodes kept in {folder}, all of them animated", file=sys.stderr)
+        print(
+            f"{agent}: {len(chosen)} held-out episodes kept in {folder}, all of them animated",
+            file=sys.stderr,
+        )
     if window:
         for episode in chosen:
             show(task, [episode], episode_title(run, episode))
         return []
     (run.folder / "animations").mkdir(exist_ok=True)
-    written = [save(task, [e], episode_title(run, e), run.folder / "animations" / e.name, mp4) for e in chosen]
+    written = [
+        save(task, [e], episode_title(run, e), run.folder / "animations" / e.name, mp4)
+        for e in chosen
+    ]
     return [path for path in written if path is not None]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = OneLineParser(prog=PROG, description="Animate one agent's saved held-out episodes (its final "
-                           "policy) from a run folder: GIFs in RUN_FOLDER/animations/, or a window with --show.")
-    parser.add_argument("run", type=Path, metavar="RUN_FOLDER", help="a results folder, e.g. results/city/<run>")
+    parser = OneLineParser(
+        prog=PROG,
+        description="Animate one agent's saved held-out episodes (its final "
+        "policy) from a run folder: GIFs in RUN_FOLDER/animations/, or a window with --show.",
+    )
+    parser.add_argument(
+        "run", type=Path, metavar="RUN_FOLDER", help="a results folder, e.g. results/city/<run>"
+    )
     parser.add_argument("--agent", required=True, help="the agent's name in the run")
-    parser.add_argument("--episodes", type=positive_int, default=3, metavar="N",
-                        help="how many saved episodes (default 3; a job keeps 3 per seed and world)")
-    parser.add_argument("--show", action="store_true", help="play them in a window instead of writing files")
-    parser.add_argument("--mp4", action="store_true", help="write MP4 instead of GIF (needs ffmpeg on the PATH)")
+    parser.add_argument(
+        "--episodes",
+        type=positive_int,
+        default=3,
+        metavar="N",
+        help="how many saved episodes (default 3; a job keeps 3 per seed and world)",
+    )
+    parser.add_argument(
+        "--show", action="store_true", help="play them in a window instead of writing files"
+    )
+    parser.add_argument(
+        "--mp4", action="store_true", help="write MP4 instead of GIF (needs ffmpeg on the PATH)"
+    )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         for path in watch(args.run, args.agent, args.episodes, args.show, args.mp4):

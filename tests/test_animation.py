@@ -29,9 +29,28 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     for task, agents in AGENTS.items():
         folder = tmp_path_factory.mktemp(task) / "run"
         result = subprocess.run(
-            [sys.executable, "-m", "sandbox.compare", task, "--agents", agents, "--seeds", "1", "--budget", "3",
-             "--eval-episodes", "2", "--workers", "1", "--out", str(folder)],
-            cwd=ROOT, capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "sandbox.compare",
+                task,
+                "--agents",
+                agents,
+                "--seeds",
+                "1",
+                "--budget",
+                "3",
+                "--eval-episodes",
+                "2",
+                "--workers",
+                "1",
+                "--out",
+                str(folder),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert result.returncode == 0, result.stderr
         folders[task] = folder
@@ -60,7 +79,11 @@ def test_every_agent_animates_and_the_planner_beside_the_other(runs, task):
     assert_small_moving_gifs(paths)
     names = {path.name for path in paths}
     planner, other = AGENTS[task].split(",")
-    assert {f"{planner}-seed0-episode0.gif", f"{planner}-seed0-episode1.gif", f"{other}-seed0-episode0.gif"} <= names
+    assert {
+        f"{planner}-seed0-episode0.gif",
+        f"{planner}-seed0-episode1.gif",
+        f"{other}-seed0-episode0.gif",
+    } <= names
     assert f"{planner}-vs-{other}.gif" in names
     assert all(path.parent == runs[task] / "animations" for path in paths)
 
@@ -80,20 +103,37 @@ def test_traces_hold_what_a_replay_needs(runs):
 def test_watch_writes_more_episodes(runs, capsys):
     assert watch.main([str(runs["city"]), "--agent", "random", "--episodes", "3"]) == 0
     written = [Path(line) for line in capsys.readouterr().out.split()]
-    assert [path.name for path in written] == ["random-seed0-episode0.gif", "random-seed0-episode1.gif",
-                                               "random-seed0-transfer-episode0.gif"]
+    assert [path.name for path in written] == [
+        "random-seed0-episode0.gif",
+        "random-seed0-episode1.gif",
+        "random-seed0-transfer-episode0.gif",
+    ]
     assert_small_moving_gifs(written)
 
 
 def test_watch_bad_input_is_one_line(runs, tmp_path, capsys, monkeypatch):
-    one_line_error(capsys, watch.main([str(tmp_path / "nowhere"), "--agent", "random"]), "nowhere", "run folder")
-    one_line_error(capsys, watch.main([str(runs["rocket"]), "--agent", "alphago"]), "alphago", "planner, random")
+    one_line_error(
+        capsys,
+        watch.main([str(tmp_path / "nowhere"), "--agent", "random"]),
+        "nowhere",
+        "run folder",
+    )
+    one_line_error(
+        capsys,
+        watch.main([str(runs["rocket"]), "--agent", "alphago"]),
+        "alphago",
+        "planner, random",
+    )
     if sys.platform not in ("darwin", "win32"):
         monkeypatch.delenv("DISPLAY", raising=False)
         monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-        one_line_error(capsys, watch.main([str(runs["rocket"]), "--agent", "planner", "--show"]), "display")
+        one_line_error(
+            capsys, watch.main([str(runs["rocket"]), "--agent", "planner", "--show"]), "display"
+        )
     if shutil.which("ffmpeg") is None:
-        one_line_error(capsys, watch.main([str(runs["rocket"]), "--agent", "planner", "--mp4"]), "ffmpeg")
+        one_line_error(
+            capsys, watch.main([str(runs["rocket"]), "--agent", "planner", "--mp4"]), "ffmpeg"
+        )
 
 
 @pytest.mark.parametrize("task", ["rocket", "city"])
@@ -103,7 +143,9 @@ def test_a_run_saved_before_replays_still_plots_and_animates(task, tmp_path):
     from sandbox.tasks import get_task
 
     folder = tmp_path / "reference"
-    shutil.copytree(ROOT / "results" / task / "reference", folder, ignore=shutil.ignore_patterns("*.png"))
+    shutil.copytree(
+        ROOT / "results" / task / "reference", folder, ignore=shutil.ignore_patterns("*.png")
+    )
     run = RunData.load(folder)
     for plot in get_task(task).plots:
         plot(run)

@@ -19,22 +19,40 @@ from sandbox.bench.targets import AT_LEAST, AT_MOST, Figure, Target
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = {
-    "rocket_launches_per_s", "rocket_arrival_error_median", "rocket_arrival_error_max",
+    "rocket_launches_per_s",
+    "rocket_arrival_error_median",
+    "rocket_arrival_error_max",
     "rocket_reference_hits_landed",
-    "city_train_steps_per_s", "city_new_steps_per_s",
-    "rocket_planner_plan_s", "rocket_planner_hits_after_first",
-    "city_planner_decision_ms", "city_planner_walks_without_death", "city_planner_success",
-    "dqn_city_env_share", "dqn_city_ledger_share", "ppo_rocket_env_share", "ppo_rocket_ledger_share",
+    "city_train_steps_per_s",
+    "city_new_steps_per_s",
+    "rocket_planner_plan_s",
+    "rocket_planner_hits_after_first",
+    "city_planner_decision_ms",
+    "city_planner_walks_without_death",
+    "city_planner_success",
+    "dqn_city_env_share",
+    "dqn_city_ledger_share",
+    "ppo_rocket_env_share",
+    "ppo_rocket_ledger_share",
 }
-FRACTIONS = {"rocket_reference_hits_landed", "rocket_planner_hits_after_first", "city_planner_walks_without_death",
-             "city_planner_success"}  # may be 0 when something is wrong; everything else is a positive measure
+FRACTIONS = {
+    "rocket_reference_hits_landed",
+    "rocket_planner_hits_after_first",
+    "city_planner_walks_without_death",
+    "city_planner_success",
+}  # may be 0 when something is wrong; everything else is a positive measure
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory) -> tuple[dict, str]:
     out = tmp_path_factory.mktemp("bench") / "bench.json"
-    done = subprocess.run([sys.executable, "-m", "sandbox.bench", "--quick", "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "sandbox.bench", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     return json.loads(out.read_text()), done.stdout
 
@@ -75,7 +93,9 @@ def test_a_learners_time_splits_into_env_ledger_and_sb3(quick_run):
         shares = report["figures"][f"{learner}_env_share"]["details"]
         assert shares["steps"] > 0 and shares["seconds"] > 0
         assert all(shares[part] > 0 for part in ("env_share", "ledger_share", "sb3_share"))
-        assert shares["env_share"] + shares["ledger_share"] + shares["sb3_share"] == pytest.approx(1.0)
+        assert shares["env_share"] + shares["ledger_share"] + shares["sb3_share"] == pytest.approx(
+            1.0
+        )
 
 
 def test_the_run_records_its_machine_and_versions_and_what_it_skipped(quick_run):
@@ -92,14 +112,20 @@ def test_the_run_records_its_machine_and_versions_and_what_it_skipped(quick_run)
 
 def test_the_verdict_follows_the_relation():
     at_least, at_most = Target(AT_LEAST, 100.0, "why"), Target(AT_MOST, 0.1, "why")
-    assert Figure("a", "a", 150.0, "/s", at_least).ok and not Figure("a", "a", 50.0, "/s", at_least).ok
+    assert (
+        Figure("a", "a", 150.0, "/s", at_least).ok and not Figure("a", "a", 50.0, "/s", at_least).ok
+    )
     assert Figure("b", "b", 0.05, "R", at_most).ok and not Figure("b", "b", 0.2, "R", at_most).ok
     assert not Figure("c", "c", math.inf, "R", at_most).ok
     assert Figure("a", "a", 150.0, "/s", at_least).ratio == 1.5
 
 
 def test_json_gets_no_nan_or_infinity():
-    assert finite_or_none({"a": [1.0, math.nan], "b": math.inf, "c": (2, "x")}) == {"a": [1.0, None], "b": None, "c": [2, "x"]}
+    assert finite_or_none({"a": [1.0, math.nan], "b": math.inf, "c": (2, "x")}) == {
+        "a": [1.0, None],
+        "b": None,
+        "c": [2, "x"],
+    }
 
 
 def test_an_unknown_part_is_refused(capsys):
@@ -113,9 +139,13 @@ def test_the_city_part_without_box2d_is_refused_before_measuring(capsys, monkeyp
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "Box2D" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "Box2D" else real(name, *a)
+    )
     with pytest.raises(SystemExit) as exit_info:
         main(["--parts", "rocket,city", "--out", str(tmp_path / "bench.json")])
     assert exit_info.value.code == 2
     error = capsys.readouterr().err
-    assert 'pip install -e ".[bench]"' in error and "(or leave the city out: --parts rocket)" in error, error
+    assert (
+        'pip install -e ".[bench]"' in error and "(or leave the city out: --parts rocket)" in error
+    ), error

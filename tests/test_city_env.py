@@ -10,8 +10,8 @@ import pytest
 
 import envs  # noqa: F401  (registers the ids)
 from envs.city.citymap import HEADING_STEPS, CityMap
-from envs.city.maploader import load_map
 from envs.city.env import DEFAULT_SIGHT, CityNavEnv, _meets
+from envs.city.maploader import load_map
 
 STRIP = """[city]
 name = strip
@@ -42,7 +42,9 @@ def car_positions(path: list[tuple[int, int]], speed: int) -> np.ndarray:
 
 def pedestrian_positions(p0: tuple[int, int], p1: tuple[int, int]) -> np.ndarray:
     t = (np.arange(SAMPLES + 1) / SAMPLES)[:, None]
-    return np.asarray(p0, dtype=float) + t * (np.asarray(p1, dtype=float) - np.asarray(p0, dtype=float))
+    return np.asarray(p0, dtype=float) + t * (
+        np.asarray(p1, dtype=float) - np.asarray(p0, dtype=float)
+    )
 
 
 def meeting_time(path, speed, p0, p1) -> float | None:
@@ -64,7 +66,11 @@ def test_meeting_rule_matches_the_referee_for_every_small_situation():
                     path.append((path[-1][0] + mr, path[-1][1] + mc))
                 for pr, pc in steps:
                     expected = meeting_time(path, speed, (0, 0), (pr, pc)) is not None
-                    assert _meets(path, speed, (0, 0), (pr, pc)) == expected, (path, speed, (pr, pc))
+                    assert _meets(path, speed, (0, 0), (pr, pc)) == expected, (
+                        path,
+                        speed,
+                        (pr, pc),
+                    )
 
 
 # -- the gymnasium and SB3 contracts ------------------------------------------------------
@@ -73,7 +79,9 @@ def test_meeting_rule_matches_the_referee_for_every_small_situation():
 def test_gymnasium_check_env():
     from gymnasium.utils.env_checker import check_env
 
-    check_env(gym.make("sandbox/CityNav-v1", render_mode="rgb_array").unwrapped, skip_render_check=False)
+    check_env(
+        gym.make("sandbox/CityNav-v1", render_mode="rgb_array").unwrapped, skip_render_check=False
+    )
 
 
 def test_stable_baselines3_check_env():
@@ -119,7 +127,9 @@ def test_info_is_complete_on_every_step():
             assert reward == pytest.approx(sum(info["reward_components"].values()))
             assert ("outcome" in info) == done
         outcomes.add(info["outcome"])
-        assert info["outcome"] == ("death" if info["death"] else "success" if info["is_success"] else "time_limit")
+        assert info["outcome"] == (
+            "death" if info["death"] else "success" if info["is_success"] else "time_limit"
+        )
         assert truncated == (info["outcome"] == "time_limit")
         env.reset()
     assert "death" in outcomes and "time_limit" in outcomes
@@ -240,7 +250,9 @@ def test_time_limit_truncates_and_goal_terminates():
     env = CityNavEnv("train", traffic={"entry_rate": 0.0})
     env.reset(seed=0, options={"start": (5, 0), "goal": (5, 2)})
     _, reward, terminated, _, info = env.step(2)
-    assert not terminated and reward == pytest.approx(-0.001 + 0.1)  # one cell of walking distance gained
+    assert not terminated and reward == pytest.approx(
+        -0.001 + 0.1
+    )  # one cell of walking distance gained
     _, reward, terminated, _, info = env.step(2)
     assert terminated and info["is_success"] and info["outcome"] == "success"
     assert info["reward_components"] == {"goal": 1.0, "death": 0.0, "step": -0.001, "progress": 0.1}
@@ -285,7 +297,12 @@ def test_death_is_flagged_exactly_when_a_car_meets_the_pedestrian(seed):
     """Random cities, heavy traffic, random walks: replay every tick in continuous time."""
     env = CityNavEnv(
         f"random:{seed}",
-        traffic={"entry_rate": 0.4, "speeds": (1, 2), "speed_weights": (1.0, 1.0), "turn_probability": 0.4},
+        traffic={
+            "entry_rate": 0.4,
+            "speeds": (1, 2),
+            "speed_weights": (1.0, 1.0),
+            "turn_probability": 0.4,
+        },
         max_steps=60,
         sight="full",  # the referee compares every car's path with the cars listed
     )
@@ -304,7 +321,9 @@ def test_death_is_flagged_exactly_when_a_car_meets_the_pedestrian(seed):
         # the paths are the cars': they start where the cars were and end where they are
         old, new = paths[: len(before)], paths[len(before) :]
         assert [path[0] for _, path in old] == [(int(r), int(c)) for r, c, _, _ in before]
-        ends = [path[-1] for _, path in old if city.in_bounds(path[-1])] + [path[-1] for _, path in new]
+        ends = [path[-1] for _, path in old if city.in_bounds(path[-1])] + [
+            path[-1] for _, path in new
+        ]
         assert ends == [(int(r), int(c)) for r, c, _, _ in after]
         for (speed, path), (_, _, heading, car_speed) in zip(old, before):
             assert speed == car_speed and len(path) - 1 <= speed

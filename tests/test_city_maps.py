@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from envs.city.citymap import CityMap, MapError, Traffic
-from envs.city.maploader import builtin_map_names, load_map
 from envs.city.mapgen import generate_city
+from envs.city.maploader import builtin_map_names, load_map
 
 MAP_NAMES = ["train", "new"] + [f"random:{seed}" for seed in range(12)]
 
@@ -76,9 +76,10 @@ def test_new_city_differs_from_the_training_city():
     train, new = load_map("train"), load_map("new")
     assert train.shape != new.shape
     assert new.traffic.entry_rate > train.traffic.entry_rate
-    assert new.traffic.speed_weights[1] / sum(new.traffic.speed_weights) > train.traffic.speed_weights[1] / sum(
-        train.traffic.speed_weights
-    )
+    assert new.traffic.speed_weights[1] / sum(
+        new.traffic.speed_weights
+    ) > train.traffic.speed_weights[1] / sum(train.traffic.speed_weights)
+
     # its one-way streets run the other way: more lanes east than west and north than south
     def lanes(city, heading):
         return int((city.lane_heading == heading).sum())
@@ -123,7 +124,9 @@ def test_turn_rules_at_an_intersection():
     )
     # heading east: straight on, or right onto the southbound lane; no left onto a lane heading south
     assert set(city.successors((1, 2), 1)) == {((1, 3), 1), ((2, 2), 2)}
-    probabilities = {move[:2]: move[2] for move in city.move_probabilities((1, 2), 1, turn_probability=0.3)}
+    probabilities = {
+        move[:2]: move[2] for move in city.move_probabilities((1, 2), 1, turn_probability=0.3)
+    }
     assert probabilities == {((1, 3), 1): pytest.approx(0.7), ((2, 2), 2): pytest.approx(0.3)}
     # heading south: straight on, or left onto the eastbound lane; not right against its traffic
     assert city.successors((1, 2), 2) == (((2, 2), 2), ((1, 3), 1))
@@ -149,12 +152,30 @@ MALFORMED = {
     "no road entry": (".....\n.>v..\n.^<..\n.....\n", 1, 1, "no road entry"),
     "closed loop": ("......\n>>>v..\n.^<<..\n......\n", 2, 1, "never leave the map"),
     "intersection with no way out": ("....\n>+..\n....\n", 2, 2, "no way out"),
-    "grid offset by a header": ("; a city\n[city]\nname = x\n[grid]\n....\n>>#.\n", 6, 2, "building"),
-    "number that is not a number": ("[traffic]\nentry_rate = lots\n[grid]\n>>\n..\n", 2, 14, "expected a number"),
-    "probability out of range": ("[traffic]\nentry_rate = 1.5\n[grid]\n>>\n..\n", 2, 14, "expected a probability"),
+    "grid offset by a header": (
+        "; a city\n[city]\nname = x\n[grid]\n....\n>>#.\n",
+        6,
+        2,
+        "building",
+    ),
+    "number that is not a number": (
+        "[traffic]\nentry_rate = lots\n[grid]\n>>\n..\n",
+        2,
+        14,
+        "expected a number",
+    ),
+    "probability out of range": (
+        "[traffic]\nentry_rate = 1.5\n[grid]\n>>\n..\n",
+        2,
+        14,
+        "expected a probability",
+    ),
     "speed too fast": ("[traffic]\nspeeds = 1 3\n[grid]\n>>\n..\n", 2, 10, "speeds of 1 to 2"),
     "weights not matching speeds": (
-        "[traffic]\nspeeds = 1 2\nspeed_weights = 1\n[grid]\n>>\n..\n", 3, 17, "one weight per speed"
+        "[traffic]\nspeeds = 1 2\nspeed_weights = 1\n[grid]\n>>\n..\n",
+        3,
+        17,
+        "one weight per speed",
     ),
     "unknown key": ("[traffic]\nrate = 0.1\n[grid]\n>>\n..\n", 2, 1, "unknown key 'rate'"),
     "unknown section": ("[weather]\nrain = 1\n[grid]\n>>\n..\n", 1, 1, "unknown section"),

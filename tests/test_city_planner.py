@@ -14,10 +14,10 @@ import pytest
 import envs  # noqa: F401  (registers sandbox/CityNav-v1)
 from agents.base import TaskSpec
 from agents.city_planner import TrafficPlanner
-from agents.random_agent import RandomAgent
-from envs.city.citymap import Traffic
 from agents.ledger import Ledger
 from agents.plugins import load_agent
+from agents.random_agent import RandomAgent
+from envs.city.citymap import Traffic
 
 CITY_ID = "sandbox/CityNav-v1"
 RANDOM_MAPS = [f"random:{n}" for n in range(25)]
@@ -112,7 +112,9 @@ def test_hidden_traffic_unlike_the_published() -> None:
     assert successes >= 0.9 * 200
 
 
-@pytest.mark.parametrize("map_name, sight", [("train", 2), ("new", 3), ("random:3", None), ("random:11", None)])
+@pytest.mark.parametrize(
+    "map_name, sight", [("train", 2), ("new", 3), ("random:3", None), ("random:11", None)]
+)
 def test_predicted_closings_cover_every_car_move(map_name: str, sight: int | None) -> None:
     """Whatever the traffic does next, no car centre is on a cell before the planner
     said it might be: cars in sight, cars out of sight (which it never saw), cars still
@@ -124,7 +126,9 @@ def test_predicted_closings_cover_every_car_move(map_name: str, sight: int | Non
     horizon = planner.config.horizon_ticks
     observation, info = env.reset(seed=5)
     model = planner.street_model(info["city_map"])
-    closings: list[np.ndarray] = []  # what the planner predicted at each tick of this walk, latest last
+    closings: list[
+        np.ndarray
+    ] = []  # what the planner predicted at each tick of this walk, latest last
     checked = out_of_sight = 0
     for _ in range(400):
         action = planner.act(observation, info)  # brings its belief up to date with what it sees
@@ -139,9 +143,15 @@ def test_predicted_closings_cover_every_car_move(map_name: str, sight: int | Non
                 for j, (row, col) in enumerate(path):
                     if 0 <= row < model.rows and 0 <= col < model.cols:
                         at_time = (ticks_ago - 1) + j / speed
-                        assert closing[row * model.cols + col] <= int(np.ceil(at_time)), (ticks_ago, row, col)
+                        assert closing[row * model.cols + col] <= int(np.ceil(at_time)), (
+                            ticks_ago,
+                            row,
+                            col,
+                        )
                         checked += 1
-                        out_of_sight += ticks_ago == 1 and (row, col) not in in_sight and j == len(path) - 1
+                        out_of_sight += (
+                            ticks_ago == 1 and (row, col) not in in_sight and j == len(path) - 1
+                        )
         if terminated or truncated:
             observation, info = env.reset()
             planner.reset_episode()

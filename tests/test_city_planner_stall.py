@@ -23,7 +23,9 @@ import pytest
 from agents.city_planner import STAY, TrafficPlanner
 from envs.city.citymap import CityMap
 from envs.city.maploader import load_map
-from tests import test_city_planner as planner_tests  # its helpers only: importing its tests would rerun them
+from tests import (
+    test_city_planner as planner_tests,
+)  # its helpers only: importing its tests would rerun them
 
 MAP = str(Path(__file__).parent / "maps" / "staggered_blocks.txt")
 START = (14, 6)  #: the west sidewalk at the south end of the block flush against the avenue
@@ -33,7 +35,10 @@ LONG_WAIT_TICKS = 20  #: as in benchmarks/city_planner.py
 
 
 def walk_length(
-    city_map: CityMap, start: tuple[int, int], goal: tuple[int, int], avoided: frozenset[tuple[int, int]] = frozenset()
+    city_map: CityMap,
+    start: tuple[int, int],
+    goal: tuple[int, int],
+    avoided: frozenset[tuple[int, int]] = frozenset(),
 ) -> int:
     """Fewest moves from ``start`` to ``goal``, cars ignored, never onto an ``avoided`` cell."""
     rows, cols = city_map.shape
@@ -43,8 +48,11 @@ def walk_length(
         row, col = frontier.popleft()
         for nxt in ((row - 1, col), (row, col + 1), (row + 1, col), (row, col - 1)):
             if (
-                0 <= nxt[0] < rows and 0 <= nxt[1] < cols and city_map.walkable[nxt]
-                and nxt not in avoided and nxt not in distance
+                0 <= nxt[0] < rows
+                and 0 <= nxt[1] < cols
+                and city_map.walkable[nxt]
+                and nxt not in avoided
+                and nxt not in distance
             ):
                 distance[nxt] = distance[(row, col)] + 1
                 frontier.append(nxt)
@@ -57,7 +65,11 @@ def planner_and_city() -> tuple[TrafficPlanner, gym.Env]:
 
 
 def walk(
-    planner: TrafficPlanner, env: gym.Env, seed: int, options: dict | None = None, actions: list[int] | None = None
+    planner: TrafficPlanner,
+    env: gym.Env,
+    seed: int,
+    options: dict | None = None,
+    actions: list[int] | None = None,
 ) -> tuple[str, int, int]:
     """One walk in a fresh city: its outcome, its ticks and its longest stay (ticks in a
     row); the actions taken are appended to ``actions``."""
@@ -78,9 +90,12 @@ def walk(
 
 
 @pytest.mark.parametrize(
-    "goal, seed", [((5, 6), 65), ((5, 6), 691), ((5, 6), 913), ((5, 6), 2801), ((2, 3), 972), ((2, 3), 999)]
+    "goal, seed",
+    [((5, 6), 65), ((5, 6), 691), ((5, 6), 913), ((5, 6), 2801), ((2, 3), 972), ((2, 3), 999)],
 )
-def test_goes_round_the_block_rather_than_wait_for_the_avenue(goal: tuple[int, int], seed: int) -> None:
+def test_goes_round_the_block_rather_than_wait_for_the_avenue(
+    goal: tuple[int, int], seed: int
+) -> None:
     city_map = load_map(MAP)
     along = walk_length(city_map, START, goal)
     round_the_block = walk_length(city_map, START, goal, avoided=AVENUE)

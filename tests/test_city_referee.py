@@ -108,7 +108,9 @@ def drives(rules: Rules, cell: Cell, heading: int, speed: int, occupied: set[Cel
     return sorted(outcomes, key=repr)
 
 
-def explanations(rules: Rules, before: list[tuple], after: list[tuple], speeds: set[int]) -> Iterator[list[Trajectory]]:
+def explanations(
+    rules: Rules, before: list[tuple], after: list[tuple], speeds: set[int]
+) -> Iterator[list[Trajectory]]:
     """Every set of car trajectories that takes the cars ``before`` the tick to ``after`` it.
 
     Cars move oldest first (the order of ``before``); the survivors keep their order in
@@ -123,10 +125,17 @@ def explanations(rules: Rules, before: list[tuple], after: list[tuple], speeds: 
             if len(set(cells)) != len(cells):
                 return
             for r, c, heading, speed in arrivals:
-                if rules.entries.get((r, c)) != heading or (r, c) in occupied or speed not in speeds:
+                if (
+                    rules.entries.get((r, c)) != heading
+                    or (r, c) in occupied
+                    or speed not in speeds
+                ):
                     return
             # from beyond the edge during the tick, on the entry cell at its end
-            yield [[(Fraction(0), ahead(cell, (rules.entries[cell] + 2) % 4)), (Fraction(1), cell)] for cell in cells]
+            yield [
+                [(Fraction(0), ahead(cell, (rules.entries[cell] + 2) % 4)), (Fraction(1), cell)]
+                for cell in cells
+            ]
             return
         r, c, heading, speed = before[i]
         occupied.discard((r, c))
@@ -163,7 +172,9 @@ def first_meeting(car: Trajectory, p0: Cell, p1: Cell) -> Fraction | None:
 
         def gap(t: Fraction) -> tuple[Fraction, Fraction]:
             car_at = [a[i] + (b[i] - a[i]) * (t - ta) / (tb - ta) for i in (0, 1)]
-            return car_at[0] - (p0[0] + (p1[0] - p0[0]) * t), car_at[1] - (p0[1] + (p1[1] - p0[1]) * t)
+            return car_at[0] - (p0[0] + (p1[0] - p0[0]) * t), car_at[1] - (
+                p0[1] + (p1[1] - p0[1]) * t
+            )
 
         # the gap is linear on the piece: find where both coordinates are 0
         start, end = gap(ta), gap(tb_clipped)
@@ -183,13 +194,19 @@ def first_meeting(car: Trajectory, p0: Cell, p1: Cell) -> Fraction | None:
     return None
 
 
-def referee_tick(rules: Rules, before, after, speeds, p0: Cell, p1: Cell) -> tuple[set[bool], Fraction | None]:
+def referee_tick(
+    rules: Rules, before, after, speeds, p0: Cell, p1: Cell
+) -> tuple[set[bool], Fraction | None]:
     """The verdicts (death or not) of every explanation of the tick, and the first meeting."""
     verdicts, first = set(), None
     for count, trajectories in enumerate(explanations(rules, before, after, speeds)):
         if count >= MOST_EXPLANATIONS:
             break
-        times = [first_meeting(trajectory, p0, p1) for trajectory in trajectories if near(trajectory, p0, p1)]
+        times = [
+            first_meeting(trajectory, p0, p1)
+            for trajectory in trajectories
+            if near(trajectory, p0, p1)
+        ]
         times = [t for t in times if t is not None]
         verdicts.add(bool(times))
         if times:
@@ -202,14 +219,22 @@ def near(trajectory: Trajectory, p0: Cell, p1: Cell) -> bool:
     rows = [point[0] for _, point in trajectory]
     cols = [point[1] for _, point in trajectory]
     return (
-        min(rows) <= max(p0[0], p1[0]) and max(rows) >= min(p0[0], p1[0])
-        and min(cols) <= max(p0[1], p1[1]) and max(cols) >= min(p0[1], p1[1])
+        min(rows) <= max(p0[0], p1[0])
+        and max(rows) >= min(p0[0], p1[0])
+        and min(cols) <= max(p0[1], p1[1])
+        and max(cols) >= min(p0[1], p1[1])
     )
 
 
 def test_the_referee_sees_each_kind_of_meeting():
-    car = [(Fraction(0), (0, 0)), (Fraction(1, 2), (0, 1)), (Fraction(1), (0, 2))]  # 2 cells a tick, east
-    assert first_meeting(car, (0, 1), (0, 1)) == Fraction(1, 2)  # drives through a standing pedestrian
+    car = [
+        (Fraction(0), (0, 0)),
+        (Fraction(1, 2), (0, 1)),
+        (Fraction(1), (0, 2)),
+    ]  # 2 cells a tick, east
+    assert first_meeting(car, (0, 1), (0, 1)) == Fraction(
+        1, 2
+    )  # drives through a standing pedestrian
     assert first_meeting(car, (0, 2), (0, 1)) == Fraction(2, 3)  # head-on
     assert first_meeting(car, (0, 1), (0, 0)) == Fraction(1, 3)  # walks into it
     assert first_meeting(car, (1, 1), (0, 1)) is None  # arrives as the car has passed
@@ -230,13 +255,20 @@ WALKS = [
     ("new", {"entry_rate": 0.35, "speed_weights": (1.0, 2.0)}, 2, 2000),
     ("random:3", {"entry_rate": 0.3}, 3, 2000),
     ("random:8", None, 4, 3000),
-    ("random:11:30x34", {"entry_rate": 0.3, "speeds": (1, 2), "speed_weights": (1.0, 1.0)}, 5, 1500),
+    (
+        "random:11:30x34",
+        {"entry_rate": 0.3, "speeds": (1, 2), "speed_weights": (1.0, 1.0)},
+        5,
+        1500,
+    ),
 ]
 
 
 @pytest.mark.parametrize("map_name, traffic, seed, ticks", WALKS)
 def test_every_death_and_every_safe_tick_is_the_referees_verdict(map_name, traffic, seed, ticks):
-    env = CityNavEnv(map_name, traffic=traffic, max_steps=80, sight="full")  # the referee needs every car
+    env = CityNavEnv(
+        map_name, traffic=traffic, max_steps=80, sight="full"
+    )  # the referee needs every car
     rules = Rules(env.city_map.grid)
     speeds = set(env.traffic.speeds)
     rng = np.random.default_rng(seed)
@@ -249,7 +281,9 @@ def test_every_death_and_every_safe_tick_is_the_referees_verdict(map_name, traff
         p1 = rules.walk(p0, action)
         assert info["position"] == p1, (tick, p0, action)
         verdicts, first = referee_tick(rules, before, info["cars"].tolist(), speeds, p0, p1)
-        assert verdicts, f"tick {tick}: no way for the cars to have moved by the rules: {before} -> {info['cars']}"
+        assert verdicts, (
+            f"tick {tick}: no way for the cars to have moved by the rules: {before} -> {info['cars']}"
+        )
         if len(verdicts) > 1:
             ambiguous += 1
         elif verdicts != {info["death"]}:
@@ -258,7 +292,9 @@ def test_every_death_and_every_safe_tick_is_the_referees_verdict(map_name, traff
         mid_tick += first is not None and first < 1
         if terminated or truncated:
             _, info = env.reset()
-    print(f"{map_name}: {ticks} ticks, {deaths} deaths ({mid_tick} met mid-tick), {ambiguous} ambiguous")
+    print(
+        f"{map_name}: {ticks} ticks, {deaths} deaths ({mid_tick} met mid-tick), {ambiguous} ambiguous"
+    )
     assert not disagreements, disagreements[:3]
     assert ambiguous <= ticks // 100
     assert deaths >= 10 and mid_tick >= 1

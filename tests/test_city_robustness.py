@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from envs.city.citymap import CityMap, MapError
-from envs.city.maploader import load_map
 from envs.city.env import CityNavEnv
+from envs.city.maploader import load_map
 
 TRAIN_TEXT = load_map("train").to_text()
 NEW_TEXT = load_map("new").to_text()
@@ -49,12 +49,17 @@ UNPLAYABLE = {
         ">>>>>>\n>>>>>>\n######\n..####",
         "largest walkable area has 2 sidewalk cells, at most 1 apart",
     ),
-    "sidewalks split into single cells by buildings": (">>>>>>\n>>>>>>\n######\n.#.#.#", "1 sidewalk cell"),
+    "sidewalks split into single cells by buildings": (
+        ">>>>>>\n>>>>>>\n######\n.#.#.#",
+        "1 sidewalk cell",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(UNPLAYABLE))
-def test_a_map_that_cannot_be_played_fails_with_map_error_naming_map_file_and_problem(tmp_path, case):
+def test_a_map_that_cannot_be_played_fails_with_map_error_naming_map_file_and_problem(
+    tmp_path, case
+):
     grid, fragment = UNPLAYABLE[case]
     path = tmp_path / "odd_city.txt"
     path.write_text("; an odd city\n[city]\nname = odd\n[grid]\n" + grid + "\n")
@@ -100,7 +105,9 @@ def test_a_binary_file_fails_with_file_line_and_column(tmp_path):
     with pytest.raises(MapError) as caught:
         load_map(str(path))
     assert (caught.value.file, caught.value.line, caught.value.column) == (str(path), 3, 3)
-    assert "0x89 is not UTF-8" in str(caught.value) and "expected a text map file" in str(caught.value)
+    assert "0x89 is not UTF-8" in str(caught.value) and "expected a text map file" in str(
+        caught.value
+    )
 
 
 def test_a_byte_order_mark_is_allowed_and_line_numbers_are_an_editors(tmp_path):
@@ -138,7 +145,12 @@ def test_a_sized_random_city_has_its_size_and_its_name():
 
 
 def test_bad_dicts_fail_with_map_error():
-    for data in ({"grid": ["..", ">>"]}, ["..", ">>"], {"name": "x", "grid": "..\n>>"}, {"name": "x", "grid": [1, 2]}):
+    for data in (
+        {"grid": ["..", ">>"]},
+        ["..", ">>"],
+        {"name": "x", "grid": "..\n>>"},
+        {"name": "x", "grid": [1, 2]},
+    ):
         with pytest.raises(MapError):
             CityMap.from_dict(data)
 
@@ -155,7 +167,14 @@ def position_after(action) -> tuple[int, int]:
 def test_integer_actions_of_every_kind_sb3_passes_are_one_action():
     east = position_after(2)
     assert east == (5, 1)
-    for action in (np.int64(2), np.int32(2), np.uint8(2), np.array(2), np.array([2]), np.array([2], dtype=np.int8)):
+    for action in (
+        np.int64(2),
+        np.int32(2),
+        np.uint8(2),
+        np.array(2),
+        np.array([2]),
+        np.array([2], dtype=np.int8),
+    ):
         assert position_after(action) == east, repr(action)
 
 
@@ -204,8 +223,14 @@ def test_step_and_render_before_reset_say_so():
         ({"start": "5,0"}, "expected a cell (row, col)"),
         ({"goal": (True, 0)}, "expected a cell (row, col)"),
         ({"start": (-1, 0)}, "start (-1, 0) on map 'train' (20 x 20): expected a sidewalk cell"),
-        ({"start": (6, 0)}, "start (6, 0) on map 'train' (20 x 20): expected a sidewalk cell"),  # a lane
-        ({"goal": (0, 0)}, "goal (0, 0) on map 'train' (20 x 20): expected a walkable cell"),  # a building
+        (
+            {"start": (6, 0)},
+            "start (6, 0) on map 'train' (20 x 20): expected a sidewalk cell",
+        ),  # a lane
+        (
+            {"goal": (0, 0)},
+            "goal (0, 0) on map 'train' (20 x 20): expected a walkable cell",
+        ),  # a building
         ({"goal": (20, 0)}, "expected a walkable cell inside the map"),
         ({"start": (5, 0), "goal": (5, 0)}, "expected a goal other than the start"),
     ],
@@ -217,12 +242,18 @@ def test_bad_reset_options_are_value_errors_and_change_nothing(options, fragment
         env.reset(seed=1, options=options)
     assert fragment in str(caught.value)
     _, _, _, _, info = env.step(0)
-    assert info["position"] == before["position"] and info["goal"] == before["goal"] and info["tick"] == 1
+    assert (
+        info["position"] == before["position"]
+        and info["goal"] == before["goal"]
+        and info["tick"] == 1
+    )
 
 
 def test_reset_options_take_numpy_cells_and_none():
     env = CityNavEnv("train")
-    _, info = env.reset(seed=0, options={"start": np.array([5, 0]), "goal": (np.int64(19), np.int32(19))})
+    _, info = env.reset(
+        seed=0, options={"start": np.array([5, 0]), "goal": (np.int64(19), np.int32(19))}
+    )
     assert info["position"] == (5, 0) and info["goal"] == (19, 19)
     _, info = env.reset(options={"start": None, "goal": None})
     assert env.city_map.sidewalk[info["position"]]
@@ -248,7 +279,10 @@ def test_reset_options_take_numpy_cells_and_none():
         ({"traffic": {"rate": 0.2}}, "unknown field 'rate'; expected some of entry_rate, speeds"),
         ({"traffic": {"entry_rate": 2.0}}, "entry_rate = 2.0: expected a probability"),
         ({"traffic": {"speeds": (3,)}}, "speeds of 1 to 2"),
-        ({"traffic": {"speed_weights": (float("nan"), 1.0)}}, "expected finite non-negative weights"),
+        (
+            {"traffic": {"speed_weights": (float("nan"), 1.0)}},
+            "expected finite non-negative weights",
+        ),
         ({"traffic": {"entry_rate": None}}, "traffic {'entry_rate': None}"),
         ({"traffic": 0.3}, "traffic 0.3: expected None, a Traffic or a dict"),
     ],
@@ -260,7 +294,9 @@ def test_bad_constructor_arguments_are_value_errors_saying_what_was_expected(kwa
 
 
 def test_numpy_integers_are_good_arguments():
-    env = CityNavEnv("train", sight=np.int64(2), max_steps=np.int32(10), reward_goal=np.float32(2.0))
+    env = CityNavEnv(
+        "train", sight=np.int64(2), max_steps=np.int32(10), reward_goal=np.float32(2.0)
+    )
     assert env.observation_space.shape == (5 * 5 * 11 + 3,) and env.max_steps == 10
     runs(env, [0] * 12)
 
@@ -286,7 +322,10 @@ def test_building_a_city_takes_memory_linear_in_its_cells():
 
 
 def test_a_large_city_runs():
-    runs(CityNavEnv("random:1:150x90"), [int(a) for a in np.random.default_rng(0).integers(0, 5, 100)])
+    runs(
+        CityNavEnv("random:1:150x90"),
+        [int(a) for a in np.random.default_rng(0).integers(0, 5, 100)],
+    )
 
 
 # -- property-based: generated cities, mutated files, actions and options -----------------
@@ -306,7 +345,10 @@ any_action = st.one_of(
 
 def take(env: CityNavEnv, action) -> None:
     """Step with ``action``, which fails with ValueError exactly when it is no action 0-4."""
-    valid = not isinstance(action, (bool, float, type(None))) and 0 <= int(np.asarray(action).reshape(())) <= 4
+    valid = (
+        not isinstance(action, (bool, float, type(None)))
+        and 0 <= int(np.asarray(action).reshape(())) <= 4
+    )
     if valid:
         _, _, terminated, truncated, _ = env.step(action)
         if terminated or truncated:
@@ -340,7 +382,9 @@ MUTATION_CHARS = "#.^>v<NESW+ \t=;[]0123456789-xé\x00\r\x0c"
 def mutated_map_bytes(draw) -> bytes:
     lines = draw(st.sampled_from([TRAIN_TEXT, NEW_TEXT, "....\n>>>>\n....\n"])).split("\n")
     for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["substitute", "delete line", "duplicate line", "truncate", "bytes"]))
+        kind = draw(
+            st.sampled_from(["substitute", "delete line", "duplicate line", "truncate", "bytes"])
+        )
         index = draw(st.integers(0, len(lines) - 1))
         line = lines[index]
         if kind == "substitute" and line:
@@ -380,13 +424,17 @@ def test_mutated_map_files_load_and_run_or_fail_with_map_error(map_file, data, a
 
 
 cells = st.tuples(st.integers(-2, 22), st.integers(-2, 22))
-option_values = st.one_of(st.none(), cells, cells.map(list), st.floats(), st.text(max_size=3), st.integers())
+option_values = st.one_of(
+    st.none(), cells, cells.map(list), st.floats(), st.text(max_size=3), st.integers()
+)
 
 
 @FAST
 @given(
     options=st.none()
-    | st.dictionaries(st.sampled_from(["start", "goal", "seed", "begin"]), option_values, max_size=3),
+    | st.dictionaries(
+        st.sampled_from(["start", "goal", "seed", "begin"]), option_values, max_size=3
+    ),
     seed=st.none() | st.integers(0, 100),
 )
 def test_random_reset_options_either_reset_as_asked_or_raise_value_error(options, seed):

@@ -22,7 +22,17 @@ from envs.city.maploader import load_map
 
 CITY_ID = "sandbox/CityNav-v1"
 #: every key a reset's or a step's info may hold, and nothing else
-INFO_KEYS = {"position", "goal", "city_map", "cars", "tick", "is_success", "death", "reward_components", "outcome"}
+INFO_KEYS = {
+    "position",
+    "goal",
+    "city_map",
+    "cars",
+    "tick",
+    "is_success",
+    "death",
+    "reward_components",
+    "outcome",
+}
 BUSY = Traffic(entry_rate=0.3, speeds=(1, 2), speed_weights=(1.0, 1.0), turn_probability=0.4)
 
 
@@ -41,7 +51,9 @@ def in_window(cars: np.ndarray, position: tuple[int, int], sight: int) -> np.nda
     return cars[near]
 
 
-def observed_cars(observation: np.ndarray, position: tuple[int, int], sight: int) -> set[tuple[int, int, int, int]]:
+def observed_cars(
+    observation: np.ndarray, position: tuple[int, int], sight: int
+) -> set[tuple[int, int, int, int]]:
     """The cars the observation's window shows, as (row, col, heading, speed)."""
     side = 2 * sight + 1
     window = observation[: side * side * 11].reshape(side, side, 11)
@@ -56,7 +68,9 @@ def observed_cars(observation: np.ndarray, position: tuple[int, int], sight: int
 # -- the env shows nothing out of sight ---------------------------------------------------
 
 
-@pytest.mark.parametrize("sight, from_file", [(0, False), (1, False), (2, False), (4, False), (None, False), (3, True)])
+@pytest.mark.parametrize(
+    "sight, from_file", [(0, False), (1, False), (2, False), (4, False), (None, False), (3, True)]
+)
 def test_no_car_out_of_sight_is_shown(sight: int | None, from_file: bool, tmp_path: Path) -> None:
     """Random walks in busy traffic: the observation and ``info["cars"]`` show exactly the
     cars within the sight, checked against the env's own traffic; the other keys of
@@ -82,7 +96,10 @@ def test_no_car_out_of_sight_is_shown(sight: int | None, from_file: bool, tmp_pa
         hidden_cars += len(every_car) - len(seen)
         # the rest is the walk's own: its clock, the published map, what it scored
         assert info["tick"] == walk_ticks
-        assert info["city_map"] is env.city_map and info["city_map"].traffic == published != env.traffic
+        assert (
+            info["city_map"] is env.city_map
+            and info["city_map"].traffic == published != env.traffic
+        )
         observation, _, terminated, truncated, info = env.step(int(rng.integers(5)))
         walk_ticks += 1
         assert set(info["reward_components"]) == {"goal", "death", "step", "progress"}
@@ -161,7 +178,9 @@ class SightOnly(gym.Wrapper):
         raise AttributeError(f"the player may not read env.{name}")
 
 
-def walk(env: gym.Env, agent: Any, seed: int, each_step: Callable[[dict], None] | None = None) -> dict:
+def walk(
+    env: gym.Env, agent: Any, seed: int, each_step: Callable[[dict], None] | None = None
+) -> dict:
     """One walk of ``agent`` from ``env.reset(seed=seed)`` to its end; ``each_step`` sees
     every step's info. Returns the last info."""
     observation, info = env.reset(seed=seed)
@@ -175,14 +194,18 @@ def walk(env: gym.Env, agent: Any, seed: int, each_step: Callable[[dict], None] 
     return info
 
 
-@pytest.mark.parametrize("map_name, walks", [("train", 100), ("new", 200), ("random:7", 100), ("random:20", 100)])
+@pytest.mark.parametrize(
+    "map_name, walks", [("train", 100), ("new", 200), ("random:7", 100), ("random:20", 100)]
+)
 def test_the_planner_never_dies_at_the_default_sight(map_name: str, walks: int) -> None:
     env = SightOnly(gym.make(CITY_ID, map=map_name))
     with pytest.raises(AttributeError):
         env.unwrapped
     with pytest.raises(AttributeError):
         env.env
-    planner = TrafficPlanner(TaskSpec("city", env.observation_space, env.action_space, {"map": map_name}), seed=0)
+    planner = TrafficPlanner(
+        TaskSpec("city", env.observation_space, env.action_space, {"map": map_name}), seed=0
+    )
     successes = deaths = 0
     for i in range(walks):
         info = walk(env, planner, 4000 + i)
@@ -226,16 +249,23 @@ def test_the_shaping_is_potential_based(gamma: float) -> None:
         while not done:
             here = info["position"]
             # mostly towards the goal, cars ignored, so walks end all three ways
-            towards = [a for a, (dr, dc) in enumerate(((0, 0), (-1, 0), (0, 1), (1, 0), (0, -1)))
-                       if distance.get((here[0] + dr, here[1] + dc), 1 << 20) < distance[here]]
-            action = int(rng.choice(towards)) if towards and rng.random() < 0.7 else int(rng.integers(5))
+            towards = [
+                a
+                for a, (dr, dc) in enumerate(((0, 0), (-1, 0), (0, 1), (1, 0), (0, -1)))
+                if distance.get((here[0] + dr, here[1] + dc), 1 << 20) < distance[here]
+            ]
+            action = (
+                int(rng.choice(towards)) if towards and rng.random() < 0.7 else int(rng.integers(5))
+            )
             _, reward, terminated, truncated, info = env.step(action)
             assert reward == pytest.approx(sum(info["reward_components"].values()))
             shaped += discount * info["reward_components"]["progress"]
             discount *= gamma
             done = terminated or truncated
         end_potential = 0.0 if terminated else potential(info["position"])
-        assert shaped == pytest.approx(discount * end_potential - start_potential, abs=1e-9), info["outcome"]
+        assert shaped == pytest.approx(discount * end_potential - start_potential, abs=1e-9), info[
+            "outcome"
+        ]
         outcomes.add(info["outcome"])
         _, info = env.reset()
     assert outcomes == {"success", "death", "time_limit"}

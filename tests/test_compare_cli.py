@@ -17,7 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def compare(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "sandbox.compare", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -35,8 +38,12 @@ def test_unknown_task(tmp_path):
 
 
 def test_unknown_agent_lists_valid_ones(tmp_path):
-    assert_one_line_error(compare("rocket", "--agents", "ppo,alphago", "--out", str(tmp_path)),
-                          "alphago", "planner", "sac")
+    assert_one_line_error(
+        compare("rocket", "--agents", "ppo,alphago", "--out", str(tmp_path)),
+        "alphago",
+        "planner",
+        "sac",
+    )
 
 
 @pytest.mark.parametrize("flag", ["--budget", "--seeds"])
@@ -46,33 +53,76 @@ def test_non_positive_numbers(tmp_path, flag, value):
 
 
 def test_unknown_world_lists_presets(tmp_path):
-    assert_one_line_error(compare("rocket", "--world", "pluto", "--out", str(tmp_path)), "pluto", "earth_moon")
+    assert_one_line_error(
+        compare("rocket", "--world", "pluto", "--out", str(tmp_path)), "pluto", "earth_moon"
+    )
 
 
 def test_malformed_world_file(tmp_path):
     world = tmp_path / "bad.toml"
     world.write_text("name = 'bad'\nearth_radius_km = [\n")
-    assert_one_line_error(compare("rocket", "--world", str(world), "--out", str(tmp_path / "out")), "bad.toml", "TOML")
+    assert_one_line_error(
+        compare("rocket", "--world", str(world), "--out", str(tmp_path / "out")), "bad.toml", "TOML"
+    )
 
 
 def test_unwritable_output_folder(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    assert_one_line_error(compare("rocket", "--out", str(blocker / "run")), "cannot write", "a-file")
+    assert_one_line_error(
+        compare("rocket", "--out", str(blocker / "run")), "cannot write", "a-file"
+    )
 
 
 def test_folder_of_another_run_is_refused(tmp_path):
-    first = compare("rocket", "--agents", "random", "--seeds", "1", "--budget", "3", "--workers", "1",
-                    "--eval-episodes", "2", "--out", str(tmp_path))
+    first = compare(
+        "rocket",
+        "--agents",
+        "random",
+        "--seeds",
+        "1",
+        "--budget",
+        "3",
+        "--workers",
+        "1",
+        "--eval-episodes",
+        "2",
+        "--out",
+        str(tmp_path),
+    )
     assert first.returncode == 0, first.stderr
-    second = compare("rocket", "--agents", "random", "--seeds", "1", "--budget", "4", "--workers", "1",
-                     "--eval-episodes", "2", "--out", str(tmp_path))
+    second = compare(
+        "rocket",
+        "--agents",
+        "random",
+        "--seeds",
+        "1",
+        "--budget",
+        "4",
+        "--workers",
+        "1",
+        "--eval-episodes",
+        "2",
+        "--out",
+        str(tmp_path),
+    )
     assert_one_line_error(second, "different run")
 
 
 def test_small_run_writes_results(tmp_path):
-    result = compare("rocket", "--agents", "random,ppo", "--seeds", "2", "--budget", "20", "--eval-episodes", "4",
-                     "--out", str(tmp_path))
+    result = compare(
+        "rocket",
+        "--agents",
+        "random,ppo",
+        "--seeds",
+        "2",
+        "--budget",
+        "20",
+        "--eval-episodes",
+        "4",
+        "--out",
+        str(tmp_path),
+    )
     assert result.returncode == 0, result.stderr
     assert "trials to reliable" in result.stdout and "> 20" in result.stdout
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -96,9 +146,28 @@ def test_ctrl_c_keeps_finished_results(tmp_path, workers):
     """With one worker the interrupt lands in this process, nearly always inside a flight
     (where the time goes); with two, in the parent while workers fly."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox.compare", "rocket", "--agents", "random", "--seeds", "30",
-         "--budget", "40", "--eval-episodes", "2", "--workers", workers, "--out", str(tmp_path)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "sandbox.compare",
+            "rocket",
+            "--agents",
+            "random",
+            "--seeds",
+            "30",
+            "--budget",
+            "40",
+            "--eval-episodes",
+            "2",
+            "--workers",
+            workers,
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         # A shell starts background jobs with Ctrl-C ignored; the run must see it as a terminal would.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
@@ -118,15 +187,30 @@ def test_ctrl_c_keeps_finished_results(tmp_path, workers):
     assert len(summary["agents"]["random"]["seeds"]) == len(kept)
     # The same command finishes the rest without redoing what was kept.
     before = {p.name: p.stat().st_mtime for p in kept}
-    rerun = compare("rocket", "--agents", "random", "--seeds", "30", "--budget", "40", "--eval-episodes", "2",
-                    "--workers", workers, "--out", str(tmp_path))
+    rerun = compare(
+        "rocket",
+        "--agents",
+        "random",
+        "--seeds",
+        "30",
+        "--budget",
+        "40",
+        "--eval-episodes",
+        "2",
+        "--workers",
+        workers,
+        "--out",
+        str(tmp_path),
+    )
     assert rerun.returncode == 0, rerun.stderr
     assert len(list(jobs.glob("*.json"))) == 30
     assert all((jobs / name).stat().st_mtime == mtime for name, mtime in before.items())
 
 
 def test_unknown_city_map_lists_built_ins(tmp_path):
-    assert_one_line_error(compare("city", "--map", "atlantis", "--out", str(tmp_path)), "atlantis", "train")
+    assert_one_line_error(
+        compare("city", "--map", "atlantis", "--out", str(tmp_path)), "atlantis", "train"
+    )
 
 
 def test_malformed_city_map_names_file_line_and_column(tmp_path):
@@ -137,16 +221,22 @@ def test_malformed_city_map_names_file_line_and_column(tmp_path):
 
 
 def test_city_agents_are_checked_against_the_city(tmp_path):
-    assert_one_line_error(compare("city", "--agents", "sac", "--out", str(tmp_path)), "sac", "traffic-planner")
+    assert_one_line_error(
+        compare("city", "--agents", "sac", "--out", str(tmp_path)), "sac", "traffic-planner"
+    )
 
 
 def test_options_of_the_other_task_are_refused(tmp_path):
-    assert_one_line_error(compare("city", "--world", "earth_moon", "--out", str(tmp_path)), "--world")
+    assert_one_line_error(
+        compare("city", "--world", "earth_moon", "--out", str(tmp_path)), "--world"
+    )
     assert_one_line_error(compare("rocket", "--map", "train", "--out", str(tmp_path)), "--map")
 
 
 def test_unknown_study(tmp_path):
-    assert_one_line_error(compare("rocket", "--study", "vibes", "--out", str(tmp_path)), "vibes", "generalization")
+    assert_one_line_error(
+        compare("rocket", "--study", "vibes", "--out", str(tmp_path)), "vibes", "generalization"
+    )
 
 
 ODD_MAPS = {
@@ -161,17 +251,26 @@ def test_maps_that_load_but_cannot_run_are_one_line_errors(tmp_path, flag, name)
     city = tmp_path / name
     city.write_text(ODD_MAPS[name])
     world = "training world" if flag == "--map" else "transfer world"
-    assert_one_line_error(compare("city", flag, str(city), "--out", str(tmp_path / "out")), world, "cannot be played")
+    assert_one_line_error(
+        compare("city", flag, str(city), "--out", str(tmp_path / "out")), world, "cannot be played"
+    )
 
 
 def test_binary_map_and_world_files_are_one_line_errors(tmp_path):
     blob = bytes(range(256)) * 4
     (tmp_path / "photo.txt").write_bytes(blob)
     (tmp_path / "photo.toml").write_bytes(blob)
-    assert_one_line_error(compare("city", "--map", str(tmp_path / "photo.txt"), "--out", str(tmp_path / "a")),
-                          "--map", "photo.txt:2:118", "UTF-8")
-    assert_one_line_error(compare("rocket", "--world", str(tmp_path / "photo.toml"), "--out", str(tmp_path / "b")),
-                          "photo.toml", "UTF-8")
+    assert_one_line_error(
+        compare("city", "--map", str(tmp_path / "photo.txt"), "--out", str(tmp_path / "a")),
+        "--map",
+        "photo.txt:2:118",
+        "UTF-8",
+    )
+    assert_one_line_error(
+        compare("rocket", "--world", str(tmp_path / "photo.toml"), "--out", str(tmp_path / "b")),
+        "photo.toml",
+        "UTF-8",
+    )
 
 
 @pytest.mark.parametrize("spec", ["random:-1", "random:seven", "random:3:5x5"])
@@ -182,15 +281,29 @@ def test_bad_generated_city_names_are_one_line_errors(tmp_path, spec):
 def test_a_world_with_its_moon_inside_the_parking_orbit_is_a_one_line_error(tmp_path):
     text = (ROOT / "envs" / "rocket" / "worlds" / "earth_moon.toml").read_text()
     world = tmp_path / "tight.toml"
-    world.write_text(text.replace("moon_distance_km = [363300.0, 405500.0]", "moon_distance_km = [1000.0, 2000.0]"))
-    assert_one_line_error(compare("rocket", "--world", str(world), "--out", str(tmp_path / "out")),
-                          "tight.toml", "parking orbit")
+    world.write_text(
+        text.replace(
+            "moon_distance_km = [363300.0, 405500.0]", "moon_distance_km = [1000.0, 2000.0]"
+        )
+    )
+    assert_one_line_error(
+        compare("rocket", "--world", str(world), "--out", str(tmp_path / "out")),
+        "tight.toml",
+        "parking orbit",
+    )
 
 
-@pytest.mark.parametrize("module", ["sandbox.report", "sandbox.plots", "sandbox.run_report", "sandbox.families"])
+@pytest.mark.parametrize(
+    "module", ["sandbox.report", "sandbox.plots", "sandbox.run_report", "sandbox.families"]
+)
 def test_every_command_answers_help(module):
-    result = subprocess.run([sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", module, "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert result.stdout.startswith(f"usage: python -m {module}")
     summary = result.stdout.split("\n\n")[1]

@@ -22,21 +22,42 @@ SHOWN = {
 def test_docs_quote_the_examples_verbatim(doc):
     text = (ROOT / doc).read_text()
     for example in SHOWN[doc]:
-        assert (ROOT / example).read_text().rstrip() in text, f"{doc} does not show {example} as it is"
+        assert (ROOT / example).read_text().rstrip() in text, (
+            f"{doc} does not show {example} as it is"
+        )
 
 
 def test_docs_name_only_files_that_exist():
     for doc in [*SHOWN, "README.md"]:
-        for path in re.findall(r"`((?:examples|docs|agents|sandbox|envs|benchmarks)/[\w./-]+\.(?:py|md|toml))`",
-                               (ROOT / doc).read_text()):
+        for path in re.findall(
+            r"`((?:examples|docs|agents|sandbox|envs|benchmarks)/[\w./-]+\.(?:py|md|toml))`",
+            (ROOT / doc).read_text(),
+        ):
             assert (ROOT / path).exists(), f"{doc} names {path}, which does not exist"
 
 
 def test_the_documented_agent_and_settings_run(tmp_path):
-    result = run("city", "--agents", "./examples/always_north.py:AlwaysNorth,ppo,dqn",
-                 "--agent-config", "examples/learner_settings.toml", "--seeds", "1", "--budget", "3",
-                 "--eval-episodes", "2", "--workers", "2", "--out", str(tmp_path))
+    result = run(
+        "city",
+        "--agents",
+        "./examples/always_north.py:AlwaysNorth,ppo,dqn",
+        "--agent-config",
+        "examples/learner_settings.toml",
+        "--seeds",
+        "1",
+        "--budget",
+        "3",
+        "--eval-episodes",
+        "2",
+        "--workers",
+        "2",
+        "--out",
+        str(tmp_path),
+    )
     assert result.returncode == 0, result.stderr
     details = json.loads((tmp_path / "config.json").read_text())["agent_details"]
     assert details["always-north"]["kind"] == "baseline"
-    assert details["ppo"]["settings"]["n_envs"] == 4 and details["dqn"]["settings"]["exploration_final_eps"] == 0.05
+    assert (
+        details["ppo"]["settings"]["n_envs"] == 4
+        and details["dqn"]["settings"]["exploration_final_eps"] == 0.05
+    )

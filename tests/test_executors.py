@@ -7,8 +7,21 @@ import pytest
 
 from tests.test_extension import run
 
-SMALL = ("rocket", "--agents", "random,ppo", "--seeds", "1", "--budget", "12", "--eval-episodes", "3",
-         "--set", "ppo.n_steps=4", "--set", "ppo.batch_size=4")
+SMALL = (
+    "rocket",
+    "--agents",
+    "random,ppo",
+    "--seeds",
+    "1",
+    "--budget",
+    "12",
+    "--eval-episodes",
+    "3",
+    "--set",
+    "ppo.n_steps=4",
+    "--set",
+    "ppo.batch_size=4",
+)
 
 
 def test_ray_tasks_give_the_results_of_the_local_pool():
@@ -18,9 +31,22 @@ def test_ray_tasks_give_the_results_of_the_local_pool():
     from sandbox.experiment import JobConfig, run_job
     from sandbox.runner import Job, run_jobs
 
-    configs = [JobConfig("rocket", agent, seed, 6, 3, 3, 0.9, {"world": "earth_moon"}, agent_spec=agent,
-                         agent_settings={"n_steps": 4, "batch_size": 4} if agent == "ppo" else None)
-               for agent in ("random", "ppo") for seed in (0, 1)]
+    configs = [
+        JobConfig(
+            "rocket",
+            agent,
+            seed,
+            6,
+            3,
+            3,
+            0.9,
+            {"world": "earth_moon"},
+            agent_spec=agent,
+            agent_settings={"n_steps": 4, "batch_size": 4} if agent == "ppo" else None,
+        )
+        for agent in ("random", "ppo")
+        for seed in (0, 1)
+    ]
     results: dict[str, list] = {"local": [], "ray": []}
     for executor in results:
         jobs = [Job((c.agent, c.seed), c.budget, run_job, (c,)) for c in configs]
@@ -43,7 +69,15 @@ def job_files_strip(value):
 def test_tensorboard_logs_one_run_per_agent_and_seed(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    result = run(*SMALL, "--workers", "1", "--tensorboard", str(tmp_path / "tb"), "--out", str(tmp_path / "run"))
+    result = run(
+        *SMALL,
+        "--workers",
+        "1",
+        "--tensorboard",
+        str(tmp_path / "tb"),
+        "--out",
+        str(tmp_path / "run"),
+    )
     assert result.returncode == 0, result.stderr
     runs = sorted(path.name for path in (tmp_path / "tb").iterdir())
     assert runs == ["train-ppo-seed0", "train-random-seed0"]
@@ -60,20 +94,27 @@ def test_tensorboard_logs_one_run_per_agent_and_seed(tmp_path):
 def test_ray_address_without_the_ray_executor_is_refused(tmp_path):
     from tests.test_compare_cli import assert_one_line_error
 
-    assert_one_line_error(run("rocket", "--ray-address", "localhost:6379", "--out", str(tmp_path)),
-                          "--ray-address", "--executor ray")
+    assert_one_line_error(
+        run("rocket", "--ray-address", "localhost:6379", "--out", str(tmp_path)),
+        "--ray-address",
+        "--executor ray",
+    )
 
 
-@pytest.mark.parametrize(("option", "module"), [(("--tensorboard", "tb"), "tensorboard"),
-                                                (("--executor", "ray"), "ray")])
-def test_an_option_whose_extra_is_not_installed_is_refused_before_the_run(tmp_path, monkeypatch, capsys,
-                                                                          option, module):
+@pytest.mark.parametrize(
+    ("option", "module"), [(("--tensorboard", "tb"), "tensorboard"), (("--executor", "ray"), "ray")]
+)
+def test_an_option_whose_extra_is_not_installed_is_refused_before_the_run(
+    tmp_path, monkeypatch, capsys, option, module
+):
     import importlib.util
 
     from sandbox import compare
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == module else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == module else real(name, *a)
+    )
     args = [str(tmp_path / a) if a == "tb" else a for a in option]
     assert compare.main([*SMALL, *args, "--out", str(tmp_path / "run")]) == 2
     error = capsys.readouterr().err.strip()

@@ -5,8 +5,11 @@ from pathlib import Path
 from sandbox.families import main
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNS = [ROOT / "results" / "rocket" / "reference", ROOT / "results" / "rocket" / "generalization-reference",
-        ROOT / "results" / "city" / "reference"]
+RUNS = [
+    ROOT / "results" / "rocket" / "reference",
+    ROOT / "results" / "rocket" / "generalization-reference",
+    ROOT / "results" / "city" / "reference",
+]
 
 
 def test_families_table_and_plot_from_the_references(tmp_path, capsys):
@@ -27,4 +30,7 @@ def test_families_table_and_plot_from_the_references(tmp_path, capsys):
 def test_a_folder_without_a_run_is_one_line(tmp_path, capsys):
     assert main([str(tmp_path)]) == 2
     error = capsys.readouterr().err
-    assert error.startswith("python -m sandbox.families: error:") and len(error.strip().splitlines()) == 1
+    assert (
+        error.startswith("python -m sandbox.families: error:")
+        and len(error.strip().splitlines()) == 1
+    )

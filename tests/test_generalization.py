@@ -64,8 +64,12 @@ class OnlyInRegion(Perfect):
         return np.array([1.0 if inside else -1.0])
 
 
-GRID = GridSpec(phase_cells=24, training_sector_deg=(0.0, 60.0),
-                gravity_scales=(0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2), episodes_per_cell=2)
+GRID = GridSpec(
+    phase_cells=24,
+    training_sector_deg=(0.0, 60.0),
+    gravity_scales=(0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2),
+    episodes_per_cell=2,
+)
 
 
 def spec():
@@ -77,7 +81,12 @@ def test_grid_covers_training_region_and_beyond():
     axes = GRID.as_dict()["axes"]
     phase_edges = GRID.phase_edges_deg
     assert phase_edges[0][0] == 0 and phase_edges[-1][1] == 360  # all the way around the orbit
-    assert [phase_edges[i] for i in GRID.training_phase_cells()] == [(0, 15), (15, 30), (30, 45), (45, 60)]
+    assert [phase_edges[i] for i in GRID.training_phase_cells()] == [
+        (0, 15),
+        (15, 30),
+        (30, 45),
+        (45, 60),
+    ]
     assert min(axes["gravity_scale"]) < 1.0 < max(axes["gravity_scale"])
     assert GRID.training_gravity_cells() == [axes["gravity_scale"].index(1.0)]
     with pytest.raises(ValueError):
@@ -87,7 +96,10 @@ def test_grid_covers_training_region_and_beyond():
 def test_perfect_agent_has_unbounded_radius_and_full_map():
     result = evaluate_grid(Perfect(spec(), 0), FAKE, {}, GRID, 1_000_000)
     assert np.array(result["success"]).min() == 1.0
-    assert radius(result["success"], GRID) == {"moon_phase_deg": math.inf, "gravity_scale": math.inf}
+    assert radius(result["success"], GRID) == {
+        "moon_phase_deg": math.inf,
+        "gravity_scale": math.inf,
+    }
 
 
 def test_agent_good_only_in_region_gets_the_region_radius():
@@ -100,19 +112,49 @@ def test_agent_good_only_in_region_gets_the_region_radius():
 
 
 def test_summary_reports_unbounded_as_text():
-    jobs = [{"agent": "perfect", "phase": "train", "seed": 0,
-             "generalization": evaluate_grid(Perfect(spec(), 0), FAKE, {}, GRID, 1_000_000)}]
+    jobs = [
+        {
+            "agent": "perfect",
+            "phase": "train",
+            "seed": 0,
+            "generalization": evaluate_grid(Perfect(spec(), 0), FAKE, {}, GRID, 1_000_000),
+        }
+    ]
     summary = summarise_grid(jobs, ["perfect"], GRID.__dict__)
-    assert summary["generalization_radius"]["perfect"] == {"moon_phase_deg": "unbounded", "gravity_scale": "unbounded"}
+    assert summary["generalization_radius"]["perfect"] == {
+        "moon_phase_deg": "unbounded",
+        "gravity_scale": "unbounded",
+    }
     assert np.array(summary["generalization_grid"]["success"]["perfect"]).shape == (9, 24)
     json.dumps(summary)  # plain JSON, no infinities
 
 
 def test_study_writes_transfer_keys_and_censored_values_are_null(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "sandbox.compare", "rocket", "--study", "generalization", "--agents", "random",
-         "--seeds", "1", "--budget", "3", "--eval-episodes", "2", "--workers", "1", "--out", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "sandbox.compare",
+            "rocket",
+            "--study",
+            "generalization",
+            "--agents",
+            "random",
+            "--seeds",
+            "1",
+            "--budget",
+            "3",
+            "--eval-episodes",
+            "2",
+            "--workers",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())

@@ -10,9 +10,9 @@ import pytest
 from scipy.stats import bootstrap
 
 import envs  # noqa: F401
-from sandbox.experiment import JobConfig, run_job
 from agents.ledger import Ledger
 from agents.plugins import load_agent
+from sandbox.experiment import JobConfig, run_job
 from sandbox.stats import censored_median, format_censored, log_spaced_points, median_interval
 from sandbox.tasks.rocket import ROCKET
 
@@ -41,8 +41,14 @@ def test_censored_median():
 
 def test_interval_is_scipys_bootstrap_of_the_median():
     values = [700, 1449, 900, 1210, 815]
-    expected = bootstrap((np.array(values, float),), np.median, confidence_level=0.95, n_resamples=9_999,
-                         method="percentile", rng=np.random.default_rng(0)).confidence_interval
+    expected = bootstrap(
+        (np.array(values, float),),
+        np.median,
+        confidence_level=0.95,
+        n_resamples=9_999,
+        method="percentile",
+        rng=np.random.default_rng(0),
+    ).confidence_interval
     assert median_interval(values) == pytest.approx((expected.low, expected.high))
     assert median_interval([5]) is None
     assert median_interval([4, 4, 4]) == (4, 4)
@@ -64,10 +70,20 @@ def test_log_spaced_points():
 
 @pytest.mark.parametrize("agent", ["random", "ppo"])
 def test_same_seed_same_results(agent):
-    config = JobConfig("rocket", agent, seed=3, budget=12, eval_episodes=3, eval_points=4, reliable_bar=0.9,
-                       env_kwargs={"world": "earth_moon"})
+    config = JobConfig(
+        "rocket",
+        agent,
+        seed=3,
+        budget=12,
+        eval_episodes=3,
+        eval_points=4,
+        reliable_bar=0.9,
+        env_kwargs={"world": "earth_moon"},
+    )
     first, second = run_job(config), run_job(config)
-    strip = lambda job: [{k: v for k, v in row.items() if k != "wall_time_s"} for row in job["evaluations"]]  # noqa: E731
+    strip = lambda job: [
+        {k: v for k, v in row.items() if k != "wall_time_s"} for row in job["evaluations"]
+    ]  # noqa: E731
     assert strip(first) == strip(second)
     assert first["traces"] == second["traces"]
     assert first["trials_to_first_success"] == second["trials_to_first_success"]
@@ -103,12 +119,25 @@ def test_off_policy_learner_starts_a_new_world_with_an_empty_replay_buffer():
 
 
 def test_each_learner_takes_only_the_adapter_settings_it_uses():
-    from agents.learners import ADAPTER_KEYS, A2CLearner, DQNLearner, PPOLearner, SACLearner, TD3Learner
+    from agents.learners import (
+        ADAPTER_KEYS,
+        A2CLearner,
+        DQNLearner,
+        PPOLearner,
+        SACLearner,
+        TD3Learner,
+    )
 
-    takes = {cls: set(ADAPTER_KEYS) & cls.settings_keys("city") for cls in
-             (PPOLearner, A2CLearner, SACLearner, TD3Learner, DQNLearner)}
+    takes = {
+        cls: set(ADAPTER_KEYS) & cls.settings_keys("city")
+        for cls in (PPOLearner, A2CLearner, SACLearner, TD3Learner, DQNLearner)
+    }
     assert takes[PPOLearner] == takes[A2CLearner] == {"n_envs"}
-    assert takes[SACLearner] == takes[TD3Learner] == {"n_envs", "keep_replay_in_new_world", "action_noise_sigma"}
+    assert (
+        takes[SACLearner]
+        == takes[TD3Learner]
+        == {"n_envs", "keep_replay_in_new_world", "action_noise_sigma"}
+    )
     assert takes[DQNLearner] == {"n_envs", "keep_replay_in_new_world", "exploration_steps"}
 
 
@@ -118,11 +147,16 @@ def test_settings_are_checked_for_their_kind_but_text_stays_where_sb3_takes_it()
 
     # SB3 takes text here although the settings file gives a number
     assert SACLearner.resolve_settings("rocket", {"ent_coef": "auto_0.1"})["ent_coef"] == "auto_0.1"
-    assert SACLearner.resolve_settings("rocket", {"train_freq": [1, "episode"]})["train_freq"] == [1, "episode"]
-    for learner, key, text, example in [(SACLearner, "keep_replay_in_new_world", "False", "false"),
-                                        (SACLearner, "action_noise_sigma", "small", "0.1"),
-                                        (PPOLearner, "normalize_advantage", "True", "true"),
-                                        (PPOLearner, "policy_kwargs", {"net_arch": "wide"}, "[64, 64]")]:
+    assert SACLearner.resolve_settings("rocket", {"train_freq": [1, "episode"]})["train_freq"] == [
+        1,
+        "episode",
+    ]
+    for learner, key, text, example in [
+        (SACLearner, "keep_replay_in_new_world", "False", "false"),
+        (SACLearner, "action_noise_sigma", "small", "0.1"),
+        (PPOLearner, "normalize_advantage", "True", "true"),
+        (PPOLearner, "policy_kwargs", {"net_arch": "wide"}, "[64, 64]"),
+    ]:
         with pytest.raises(SettingsError, match=rf"\(e\.g\. {re.escape(example)}\), not the text"):
             learner.resolve_settings("rocket", {key: text})
 
@@ -141,8 +175,16 @@ def test_on_policy_learner_finishes_its_rollout_but_never_passes_the_limit():
 
 
 def test_evaluations_record_the_trials_actually_spent():
-    config = JobConfig("rocket", "ppo", seed=0, budget=200, eval_episodes=2, eval_points=8, reliable_bar=0.9,
-                       env_kwargs={"world": "earth_moon"})
+    config = JobConfig(
+        "rocket",
+        "ppo",
+        seed=0,
+        budget=200,
+        eval_episodes=2,
+        eval_points=8,
+        reliable_bar=0.9,
+        env_kwargs={"world": "earth_moon"},
+    )
     trials = [row["trials"] for row in run_job(config)["evaluations"]]
     assert trials == sorted(set(trials)) and trials[-1] == 200
     # Rocket PPO learns from 64-launch rollouts; each stop drops the launch after one.
@@ -158,19 +200,37 @@ def test_relearn_fraction_to_half_is_read_from_the_curves():
         return [{"trials": t, "success_rate": r} for t, r in points]
 
     def job(seed, phase, evaluations, transfer=None):
-        entry = {"agent": "a", "seed": seed, "phase": phase, "budget": 100, "reliable_bar": 0.9,
-                 "trials_spent": 100, "trials_to_first_success": 1, "trials_to_reliable": None,
-                 "final_success_rate": 0.6, "evaluations": evaluations}
+        entry = {
+            "agent": "a",
+            "seed": seed,
+            "phase": phase,
+            "budget": 100,
+            "reliable_bar": 0.9,
+            "trials_spent": 100,
+            "trials_to_first_success": 1,
+            "trials_to_reliable": None,
+            "final_success_rate": 0.6,
+            "evaluations": evaluations,
+        }
         if transfer is not None:
-            entry["transfer"] = {"budget": 100, "zero_shot_success": transfer[0][1], "zero_shot_deaths_per_episode": 0,
-                                 "trials_to_reliable": None, "final_success_rate": 0.8, "evaluations": curve(transfer)}
+            entry["transfer"] = {
+                "budget": 100,
+                "zero_shot_success": transfer[0][1],
+                "zero_shot_deaths_per_episode": 0,
+                "trials_to_reliable": None,
+                "final_success_rate": 0.8,
+                "evaluations": curve(transfer),
+            }
         return entry
 
     home = curve([(1, 0.0), (100, 0.6)])
     jobs = [
-        job(0, "train", home, transfer=[(0, 0.6), (10, 0.7)]), job(0, "scratch", curve([(10, 0.2), (40, 0.5)])),
-        job(1, "train", home, transfer=[(0, 0.1), (10, 0.55)]), job(1, "scratch", curve([(10, 0.2), (40, 0.5)])),
-        job(2, "train", home, transfer=[(0, 0.1), (10, 0.3)]), job(2, "scratch", curve([(10, 0.6)])),
+        job(0, "train", home, transfer=[(0, 0.6), (10, 0.7)]),
+        job(0, "scratch", curve([(10, 0.2), (40, 0.5)])),
+        job(1, "train", home, transfer=[(0, 0.1), (10, 0.55)]),
+        job(1, "scratch", curve([(10, 0.2), (40, 0.5)])),
+        job(2, "train", home, transfer=[(0, 0.1), (10, 0.3)]),
+        job(2, "scratch", curve([(10, 0.6)])),
     ]
     entry = summarise(jobs, ["a"])["a"]
     assert entry["transfer_trials_to_half"] == [0, 10, None]
@@ -184,17 +244,36 @@ def test_a_seed_whose_fresh_agent_has_not_run_is_left_out_of_the_scratch_cells()
     not counted as censored."""
     from sandbox.results import format_cell
 
-    entry = {"seeds": [0, 1, 2], "budget": 100, "transfer_budget": 100, "scratch_seeds_missing": [2],
-             "scratch_trials_to_reliable": [1, 1, None], "relearn_fraction": [0.0, 0.0, None]}
-    assert format_cell(entry, "scratch_trials_to_reliable", "transfer-trials") == "1 [1 to 1] (1 not run)"
+    entry = {
+        "seeds": [0, 1, 2],
+        "budget": 100,
+        "transfer_budget": 100,
+        "scratch_seeds_missing": [2],
+        "scratch_trials_to_reliable": [1, 1, None],
+        "relearn_fraction": [0.0, 0.0, None],
+    }
+    assert (
+        format_cell(entry, "scratch_trials_to_reliable", "transfer-trials")
+        == "1 [1 to 1] (1 not run)"
+    )
     assert format_cell(entry, "relearn_fraction", "fraction") == "0.00 [0.00 to 0.00] (1 not run)"
     entry["scratch_seeds_missing"] = [0, 1, 2]
     assert format_cell(entry, "scratch_trials_to_reliable", "transfer-trials") == "(3 of 3 not run)"
 
 
-def final_success(task: str, agent: str, spec: str, seed: int, budget: int, eval_episodes: int,
-                  env_kwargs: dict) -> float:
+def final_success(
+    task: str, agent: str, spec: str, seed: int, budget: int, eval_episodes: int, env_kwargs: dict
+) -> float:
     """The held-out success of ``agent`` (its spec) after ``budget`` trials, through the harness."""
-    config = JobConfig(task, agent, seed=seed, budget=budget, eval_episodes=eval_episodes, eval_points=1,
-                       reliable_bar=0.9, env_kwargs=env_kwargs, agent_spec=spec)
+    config = JobConfig(
+        task,
+        agent,
+        seed=seed,
+        budget=budget,
+        eval_episodes=eval_episodes,
+        eval_points=1,
+        reliable_bar=0.9,
+        env_kwargs=env_kwargs,
+        agent_spec=spec,
+    )
     return run_job(config)["final_success_rate"]

@@ -22,7 +22,9 @@ def module_name(path: Path) -> str:
 
 def import_graph() -> dict[str, set[str]]:
     """Each project module and the project modules it imports anywhere in its code."""
-    files = {module_name(path): path for package in PACKAGES for path in (ROOT / package).rglob("*.py")}
+    files = {
+        module_name(path): path for package in PACKAGES for path in (ROOT / package).rglob("*.py")
+    }
     graph: dict[str, set[str]] = {}
     for name, path in files.items():
         targets = set()
@@ -31,8 +33,12 @@ def import_graph() -> dict[str, set[str]]:
                 targets.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 # ``from package import module`` imports the module; ``from module import name``, the module.
-                targets.update(f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in files
-                               else node.module for alias in node.names)
+                targets.update(
+                    f"{node.module}.{alias.name}"
+                    if f"{node.module}.{alias.name}" in files
+                    else node.module
+                    for alias in node.names
+                )
         graph[name] = {t for t in targets if t in files and t != name}
     return graph
 
@@ -78,9 +84,13 @@ def test_no_import_cycle_between_files():
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_bottom_layers_do_not_import_the_layers_above(package):
-    offending = sorted((module, target) for module, targets in import_graph().items()
-                       if module.split(".")[0] == package
-                       for target in targets if target.split(".")[0] in FORBIDDEN[package])
+    offending = sorted(
+        (module, target)
+        for module, targets in import_graph().items()
+        if module.split(".")[0] == package
+        for target in targets
+        if target.split(".")[0] in FORBIDDEN[package]
+    )
     assert offending == []
 
 

@@ -18,8 +18,8 @@ from agents import Agent, Ledger, TaskSpec
 from agents.learned_city import GONE, HEADING_STEPS, LearnedCityModel, Sighting, match_cars
 from sandbox.experiment import JobConfig, run_job
 from sandbox.tasks.city import CITY
-from tests.test_harness import final_success
 from tests.test_city_sight import SightOnly, walk
+from tests.test_harness import final_success
 
 SPEC = "agents.learned_city:LearnedCityModel"
 BUSY = {"entry_rate": 0.3, "speeds": (1, 2), "speed_weights": (1.0, 1.0), "turn_probability": 0.4}
@@ -35,9 +35,13 @@ def agent_for(map_name: str = "train", seed: int = 0, **settings) -> LearnedCity
 def counts(agent: LearnedCityModel) -> dict[Any, dict]:
     """Everything the agent has counted, as plain data."""
     model = agent.model
-    return {"moves": {key: dict(c) for key, c in model.moves.items()}, "exposed": dict(model.exposed),
-            "occupied": dict(model.occupied), "appeared": dict(model.appeared),
-            "appear_exposed": dict(model.appear_exposed)}
+    return {
+        "moves": {key: dict(c) for key, c in model.moves.items()},
+        "exposed": dict(model.exposed),
+        "occupied": dict(model.occupied),
+        "appeared": dict(model.appeared),
+        "appear_exposed": dict(model.appear_exposed),
+    }
 
 
 # -- the interface -----------------------------------------------------------------------
@@ -48,13 +52,20 @@ def test_written_against_the_public_interface_with_settings_as_data():
     assert LearnedCityModel.kind == "learned-model" and LearnedCityModel.tasks == ("city",)
     assert LearnedCityModel.summary_line().startswith("Learns how cars move")
     settings = LearnedCityModel.resolve_settings("city", {"trust_moves": 5})
-    assert settings["trust_moves"] == 5 and set(settings) == set(LearnedCityModel.default_settings("city"))
+    assert settings["trust_moves"] == 5 and set(settings) == set(
+        LearnedCityModel.default_settings("city")
+    )
     assert agent_for(trust_moves=5).config.trust_moves == 5
     # it imports nothing of the envs: no traffic code, only the agent interface and the search
     source = Path(LearnedCityModel.__module__.replace(".", "/") + ".py")
     tree = ast.parse(Path(__file__).parents[1].joinpath(source).read_text())
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
     assert not any(name.split(".")[0] in ("envs", "sandbox") for name in imported), imported
     assert {"agents", "agents.city_planner"} <= imported
 
@@ -88,7 +99,9 @@ class PedestrianView(SightOnly):
 
     def _seen(self, observation: np.ndarray, info: dict[str, Any]) -> dict[str, Any]:
         seen = super()._seen(observation, info)
-        seen["city_map"] = self._maps.setdefault(id(seen["city_map"]), StreetMapOnly(seen["city_map"]))
+        seen["city_map"] = self._maps.setdefault(
+            id(seen["city_map"]), StreetMapOnly(seen["city_map"])
+        )
         return seen
 
 
@@ -96,7 +109,9 @@ def test_learns_behind_a_seal_from_the_cars_in_sight_and_the_street_map():
     # hidden traffic far busier and faster than the map publishes
     make = lambda: PedestrianView(CITY.make_env(map="new", traffic=BUSY))  # noqa: E731
     probe = make()
-    agent = LearnedCityModel(TaskSpec("city", probe.observation_space, probe.action_space, {}), seed=0)
+    agent = LearnedCityModel(
+        TaskSpec("city", probe.observation_space, probe.action_space, {}), seed=0
+    )
     ledger = Ledger(make)
     agent.train(ledger, 60)
     assert ledger.n_trials == 60 and ledger.n_deaths == 0
@@ -118,7 +133,14 @@ def true_moves(city: Any, row: int, col: int, heading: int, speed: int) -> set:
                 allowed.add(GONE)
                 continue
             dr, dc = nxt[0] - row, nxt[1] - col
-            allowed.add((dr * forward[0] + dc * forward[1], dr * right[0] + dc * right[1], (h2 - heading) % 4, speed))
+            allowed.add(
+                (
+                    dr * forward[0] + dc * forward[1],
+                    dr * right[0] + dc * right[1],
+                    (h2 - heading) % 4,
+                    speed,
+                )
+            )
             frontier.append((nxt, h2, driven + 1))
     return allowed
 
@@ -137,23 +159,34 @@ def test_its_predictions_come_from_its_counts():
 
     # an empty model knows nothing of lanes: a car may drive anywhere along the road
     assert agent.model.n_moves == 0 and agent.model.support(where.move_key(state, 1)) is None
-    assert predicted(state) == {(7, 8), (7, 9), (7, 10), (6, 9)}  # back, stay, ahead, the other lane
+    assert predicted(state) == {
+        (7, 8),
+        (7, 9),
+        (7, 10),
+        (6, 9),
+    }  # back, stay, ahead, the other lane
     agent.train(Ledger(lambda: CITY.make_env(map="train")), 20)
     support = agent.model.support(where.move_key(state, 1))
     assert support is not None and (1, 0, 0, 1) in support
     assert predicted(state) <= {(7, 9), (7, 10)}  # it learned where this lane goes
     # and what it counted is what cars do: every move it learned, the env's rules allow
-    reachable, queue = set(), deque((r, c, int(city.lane_heading[r, c])) for r, c in city.entry_cells)
+    reachable, queue = (
+        set(),
+        deque((r, c, int(city.lane_heading[r, c])) for r, c in city.entry_cells),
+    )
     while queue:
         r, c, h = queue.popleft()
         if (r, c, h) not in reachable:
             reachable.add((r, c, h))
-            queue.extend((nxt[0], nxt[1], h2) for nxt, h2 in city.successors((r, c), h) if nxt is not None)
+            queue.extend(
+                (nxt[0], nxt[1], h2) for nxt, h2 in city.successors((r, c), h) if nxt is not None
+            )
     allowed: dict[tuple[int, int], set] = {}
     for r, c, h in reachable:
         for speed in (1, 2):
             allowed.setdefault(where.move_key(where.state_of(r, c, h), speed), set()).update(
-                true_moves(city, r, c, h, speed))
+                true_moves(city, r, c, h, speed)
+            )
     learned = [(key, move) for key, moves in agent.model.moves.items() for move in moves]
     assert len(learned) > 30
     assert all(move in allowed.get(key, ()) for key, move in learned)
@@ -174,13 +207,21 @@ def test_matching_keeps_the_order_and_learns_only_what_is_sure():
 def test_a_car_held_up_behind_another_teaches_nothing_of_how_far_it_may_drive():
     agent = agent_for("train")
     where = agent.surroundings(CITY.make_env(map="train").unwrapped.city_map)
+
     # row 7 of 'train' drives east: a fast car behind a slow one gets one cell on, not two
     def learn(before: list[list[int]], after: list[list[int]]) -> None:
-        agent.learn(where, Sighting(8, 9, 5, before), Sighting(8, 9, 5, after))  # standing at (8, 9), sight 5
+        agent.learn(
+            where, Sighting(8, 9, 5, before), Sighting(8, 9, 5, after)
+        )  # standing at (8, 9), sight 5
 
     learn([[7, 9, 1, 1], [7, 8, 1, 2]], [[7, 10, 1, 1], [7, 9, 1, 2]])
-    slow, fast = where.move_key(where.state_of(7, 9, 1), 1), where.move_key(where.state_of(7, 8, 1), 2)
-    assert {key: dict(moves) for key, moves in agent.model.moves.items()} == {slow: {(1, 0, 0, 1): 1}}
+    slow, fast = (
+        where.move_key(where.state_of(7, 9, 1), 1),
+        where.move_key(where.state_of(7, 8, 1), 2),
+    )
+    assert {key: dict(moves) for key, moves in agent.model.moves.items()} == {
+        slow: {(1, 0, 0, 1): 1}
+    }
     # alone, a short move is the road's doing, and is learned; a full one always is
     learn([[7, 8, 1, 2]], [[7, 9, 1, 2]])
     learn([[7, 8, 1, 2], [6, 9, 3, 1]], [[7, 10, 1, 2], [6, 8, 3, 1]])
@@ -191,6 +232,7 @@ def test_with_no_data_it_stays_on_the_sidewalk():
     agent = agent_for("train")
     env = CITY.make_env(map="train")
     city = env.unwrapped.city_map
+
     def on_the_sidewalk(info: dict) -> None:
         assert not city.road[info["position"]], info["position"]
 
@@ -202,7 +244,9 @@ def test_with_no_data_it_stays_on_the_sidewalk():
 def test_it_learns_on_a_tiny_budget_where_random_walks_do_not():
     budget, seeds = 5, (0, 1, 2)
     world = {"map": "train"}
-    learned = [final_success("city", "learned-model", SPEC, seed, budget, 10, world) for seed in seeds]
+    learned = [
+        final_success("city", "learned-model", SPEC, seed, budget, 10, world) for seed in seeds
+    ]
     random = [final_success("city", "random", "", seed, budget, 10, world) for seed in seeds]
     assert statistics.mean(learned) >= 0.8, learned
     assert min(learned) > max(random), (learned, random)
@@ -244,9 +288,19 @@ def test_a_new_city_keeps_what_cars_do_and_drops_what_belongs_to_a_map():
 
 
 def test_same_seed_same_results():
-    config = JobConfig("city", "learned-model", seed=2, budget=6, eval_episodes=4, eval_points=3, reliable_bar=0.9,
-                       env_kwargs={"map": "train"}, agent_spec=SPEC)
+    config = JobConfig(
+        "city",
+        "learned-model",
+        seed=2,
+        budget=6,
+        eval_episodes=4,
+        eval_points=3,
+        reliable_bar=0.9,
+        env_kwargs={"map": "train"},
+        agent_spec=SPEC,
+    )
     first, second = run_job(config), run_job(config)
+
     def strip(job: dict) -> list[dict]:
         return [{k: v for k, v in row.items() if k != "wall_time_s"} for row in job["evaluations"]]
 

@@ -36,7 +36,9 @@ def test_written_against_the_public_interface_with_settings_as_data():
     assert issubclass(LearnedRocketModel, Agent) and LearnedRocketModel.name == "learned-model"
     assert LearnedRocketModel.tasks == ("rocket",) and not LearnedRocketModel.identifies_worlds
     settings = LearnedRocketModel.resolve_settings("rocket", {"members": 3, "hidden": [16]})
-    assert settings["members"] == 3 and set(settings) == set(LearnedRocketModel.default_settings("rocket"))
+    assert settings["members"] == 3 and set(settings) == set(
+        LearnedRocketModel.default_settings("rocket")
+    )
     agent = agent_for("earth_moon", members=3, hidden=[16])
     assert agent.ensemble.members == 3 and agent.ensemble.weights[0].shape == (3, 4, 16)
 
@@ -44,7 +46,9 @@ def test_written_against_the_public_interface_with_settings_as_data():
 def test_learns_to_hit_on_a_small_budget_where_random_search_does_not():
     budget, seeds = 80, (0, 1, 2)
     world = {"world": "earth_moon"}
-    learned = [final_success("rocket", "learned-model", SPEC, seed, budget, 20, world) for seed in seeds]
+    learned = [
+        final_success("rocket", "learned-model", SPEC, seed, budget, 20, world) for seed in seeds
+    ]
     random = [final_success("rocket", "random", "", seed, budget, 20, world) for seed in seeds]
     assert statistics.mean(random) <= 0.05
     assert statistics.mean(learned) >= 0.6, learned  # not one lucky seed: the mean over seeds
@@ -79,7 +83,9 @@ def test_a_new_world_keeps_the_networks_and_drops_the_old_launches():
     agent.train(new, 3)  # the random launches that seed the new world's data: no refit yet
     assert len(agent.misses) == len(agent.inputs) == 3 and agent.fitted_on == 0
     assert not set(agent.misses) & set(home_misses)
-    assert all(torch.equal(a, b) for a, b in zip(kept, weights(agent)))  # the networks were kept as they were
+    assert all(
+        torch.equal(a, b) for a, b in zip(kept, weights(agent))
+    )  # the networks were kept as they were
     agent.train(new, 6)  # refitted from those weights on the new world's launches alone
     assert len(agent.misses) == agent.fitted_on == 6
     assert any(not torch.equal(a, b) for a, b in zip(kept, weights(agent)))
@@ -98,10 +104,21 @@ def test_the_signed_miss_is_within_one_moon_radius_exactly_on_hits():
 
 
 def test_same_seed_same_results():
-    config = JobConfig("rocket", "learned-model", seed=4, budget=20, eval_episodes=4, eval_points=3,
-                       reliable_bar=0.9, env_kwargs={"world": "super_earth"}, agent_spec=SPEC)
+    config = JobConfig(
+        "rocket",
+        "learned-model",
+        seed=4,
+        budget=20,
+        eval_episodes=4,
+        eval_points=3,
+        reliable_bar=0.9,
+        env_kwargs={"world": "super_earth"},
+        agent_spec=SPEC,
+    )
     first, second = run_job(config), run_job(config)
-    strip = lambda job: [{k: v for k, v in row.items() if k != "wall_time_s"} for row in job["evaluations"]]  # noqa: E731
+    strip = lambda job: [
+        {k: v for k, v in row.items() if k != "wall_time_s"} for row in job["evaluations"]
+    ]  # noqa: E731
     assert strip(first) == strip(second)
     assert first["traces"] == second["traces"]
     assert first["trials_to_first_success"] == second["trials_to_first_success"]

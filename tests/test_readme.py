@@ -9,9 +9,17 @@ import pytest
 from sandbox.report import markdown_table, report
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCES = ["results/rocket/reference", "results/city/reference", "results/rocket/generalization-reference",
-              "results/city/sight-reference"]
-FAMILY_RUNS = ["results/rocket/reference", "results/rocket/generalization-reference", "results/city/reference"]
+REFERENCES = [
+    "results/rocket/reference",
+    "results/city/reference",
+    "results/rocket/generalization-reference",
+    "results/city/sight-reference",
+]
+FAMILY_RUNS = [
+    "results/rocket/reference",
+    "results/rocket/generalization-reference",
+    "results/city/reference",
+]
 
 
 @pytest.mark.parametrize("reference", REFERENCES)
@@ -40,11 +48,16 @@ def test_committed_summary_is_what_the_job_files_give(reference):
     config = json.loads((run / "config.json").read_text())
     task = get_task(committed["task"])
     jobs = load_jobs(run)
-    again = {"task": task.name, "complete": committed["complete"],
-             "agents": summarise(jobs, config["agents"], task.summary_keys)}
+    again = {
+        "task": task.name,
+        "complete": committed["complete"],
+        "agents": summarise(jobs, config["agents"], task.summary_keys),
+    }
     if config.get("study"):
         settings = config.get("study_settings") or config.get("grid")
-        again.update(get_study(config["study"], task.name).summarise(jobs, config["agents"], settings))
+        again.update(
+            get_study(config["study"], task.name).summarise(jobs, config["agents"], settings)
+        )
     assert json.loads(json.dumps(again)) == committed
 
 
@@ -56,5 +69,7 @@ def test_readme_families_table_comes_from_the_references():
     readme = (ROOT / "README.md").read_text()
     table = markdown_table(families_table(families([ROOT / r for r in FAMILY_RUNS])))
     assert table in readme, f"README does not quote the families table:\n{table}"
-    assert f"python -m sandbox.families {' '.join(FAMILY_RUNS)} --out results/families.png" in readme
+    assert (
+        f"python -m sandbox.families {' '.join(FAMILY_RUNS)} --out results/families.png" in readme
+    )
     assert (ROOT / "results" / "families.png").stat().st_size < 400_000

@@ -11,8 +11,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env as gymnasium_check_env
-from stable_baselines3.common.env_checker import check_env as sb3_check_env
 from scipy.optimize import brentq
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import envs
 from benchmarks.rocket_speed import hit_interval
@@ -23,7 +23,9 @@ from envs.rocket.world import load_world
 WORLD = load_world("earth_moon")
 MOON_RADIUS_KM = WORLD.moon_radius_km
 ARRIVAL_TOLERANCE = 0.10  # of the moon's radius: the simulator's accuracy target
-GRAZE_BAND = 0.05  # of the moon's radius: reference passes this close to the surface may go either way
+GRAZE_BAND = (
+    0.05  # of the moon's radius: reference passes this close to the surface may go either way
+)
 GRAZE_DEPTH = 0.05  # of the moon's radius: how deep the grazing hits of the accuracy test go
 
 # Launch situations (moon phase rad, moon distance km, commanded delta-v km/s) spread over
@@ -62,7 +64,9 @@ def test_render_rgb_array():
     for _ in range(2):  # before and after a launch
         frame = env.render()
         assert isinstance(frame, np.ndarray) and frame.dtype == np.uint8
-        assert frame.ndim == 3 and frame.shape[2] == 3 and frame.shape[0] > 50 and frame.shape[1] > 50
+        assert (
+            frame.ndim == 3 and frame.shape[2] == 3 and frame.shape[0] > 50 and frame.shape[1] > 50
+        )
         env.step(env.action_space.sample())
 
 
@@ -70,7 +74,9 @@ def test_one_launch_is_one_terminal_step():
     env = make_env()
     observation, info = env.reset(seed=1)
     assert "true" not in info["world"], "the world's hidden constants must not leak through info"
-    observation, reward, terminated, truncated, info = env.step(np.array([1.0, 0.0, 0.0], dtype=np.float32))
+    observation, reward, terminated, truncated, info = env.step(
+        np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    )
     assert terminated and not truncated
     assert info["outcome"] in ("moon", "earth", "escaped", "fell_back", "time_limit")
     assert info["is_success"] == (info["outcome"] == "moon")
@@ -85,7 +91,9 @@ def test_one_launch_is_one_terminal_step():
 def test_reset_options_set_the_situation():
     env = make_env()
     low, high = WORLD.moon_distance_km
-    observation, info = env.reset(seed=0, options={"moon_phase_rad": 1.0 + 2.0 * math.pi, "moon_distance_km": high})
+    observation, info = env.reset(
+        seed=0, options={"moon_phase_rad": 1.0 + 2.0 * math.pi, "moon_distance_km": high}
+    )
     assert env.observation_space.contains(observation)
     assert math.isclose(info["moon_phase_rad"], 1.0) and info["moon_distance_km"] == high
     np.testing.assert_allclose(observation, [math.cos(1.0), math.sin(1.0), 1.0], atol=1e-6)
@@ -112,7 +120,13 @@ def test_same_seed_same_launches():
         record = [env.reset(seed=seed)[0]]
         for action in actions:
             observation, reward, _, _, info = env.step(action)
-            record += [observation, reward, info["outcome"], info["closest_approach_km"], *info["telemetry"].values()]
+            record += [
+                observation,
+                reward,
+                info["outcome"],
+                info["closest_approach_km"],
+                *info["telemetry"].values(),
+            ]
             record.append(env.reset()[0])
         return record
 
@@ -151,10 +165,17 @@ def launch_at(situation: tuple[float, float, float], angle: float) -> Launch:
     return Launch(phase, distance, angle % (2.0 * math.pi), delta_v)
 
 
-def aim_at_depth(situation: tuple[float, float, float], edge: float, centre: float, depth_km: float) -> float:
+def aim_at_depth(
+    situation: tuple[float, float, float], edge: float, centre: float, depth_km: float
+) -> float:
     """The burn angle between a hit interval's edge and its centre where the
     reference passes ``depth_km`` below the moon's surface."""
-    return brentq(lambda a: reference_miss_km(WORLD, WORLD.true, launch_at(situation, a)) + depth_km, edge, centre, xtol=1e-10)
+    return brentq(
+        lambda a: reference_miss_km(WORLD, WORLD.true, launch_at(situation, a)) + depth_km,
+        edge,
+        centre,
+        xtol=1e-10,
+    )
 
 
 def arrival_errors(situation: tuple[float, float, float]) -> list[str]:
@@ -163,8 +184,11 @@ def arrival_errors(situation: tuple[float, float, float]) -> list[str]:
     low, high = hits_in(situation)
     centre = 0.5 * (low + high)
     graze = GRAZE_DEPTH * MOON_RADIUS_KM
-    aims = {"centre": centre, "graze low": aim_at_depth(situation, low, centre, graze),
-            "graze high": aim_at_depth(situation, high, centre, graze)}
+    aims = {
+        "centre": centre,
+        "graze low": aim_at_depth(situation, low, centre, graze),
+        "graze high": aim_at_depth(situation, high, centre, graze),
+    }
     failures = []
     for name, angle in aims.items():
         launch = launch_at(situation, angle)
@@ -176,7 +200,9 @@ def arrival_errors(situation: tuple[float, float, float]) -> list[str]:
             continue
         error = math.dist(flight.arrival_km, reference["arrival_km"]) / MOON_RADIUS_KM
         if error >= ARRIVAL_TOLERANCE:
-            failures.append(f"{situation} {name}: arrival {error:.3f} moon radii from the reference's")
+            failures.append(
+                f"{situation} {name}: arrival {error:.3f} moon radii from the reference's"
+            )
     return failures
 
 
@@ -194,9 +220,12 @@ def test_arrival_point_matches_the_reference_on_a_slow_transfer():
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.xfail(strict=True, reason="on the slowest transfer the simulated path is 0.06-0.11 moon radii "
-                                        "off the reference, so a graze 5 % of a radius deep can miss, and a "
-                                        "grazing contact point moves ~3x the path error along the limb")
+@pytest.mark.xfail(
+    strict=True,
+    reason="on the slowest transfer the simulated path is 0.06-0.11 moon radii "
+    "off the reference, so a graze 5 % of a radius deep can miss, and a "
+    "grazing contact point moves ~3x the path error along the limb",
+)
 def test_grazing_arrivals_on_a_slow_transfer():
     failures = arrival_errors(SLOW_SITUATION)
     assert not failures, "\n".join(failures)
@@ -232,13 +261,21 @@ def test_no_hit_slips_between_steps():
             flight = fly(WORLD, WORLD.true, launch)
             misses_km.append(miss_km)
             if miss_km < -band and not flight.hit:
-                disagreements.append(f"{launch}: reference {-miss_km:.0f} km deep, simulator {flight.outcome}")
+                disagreements.append(
+                    f"{launch}: reference {-miss_km:.0f} km deep, simulator {flight.outcome}"
+                )
             if miss_km > band and flight.hit:
-                disagreements.append(f"{launch}: reference misses by {miss_km:.0f} km, simulator hits")
+                disagreements.append(
+                    f"{launch}: reference misses by {miss_km:.0f} km, simulator hits"
+                )
             if miss_km > band and flight.closest_approach_km > 0.0:
-                assert flight.closest_approach_km == pytest.approx(miss_km, abs=ARRIVAL_TOLERANCE * MOON_RADIUS_KM)
+                assert flight.closest_approach_km == pytest.approx(
+                    miss_km, abs=ARRIVAL_TOLERANCE * MOON_RADIUS_KM
+                )
     misses = np.array(misses_km) / MOON_RADIUS_KM
-    assert misses.min() < -0.8 and misses.max() > 1.5, "the launches should span deep hits to clear misses"
+    assert misses.min() < -0.8 and misses.max() > 1.5, (
+        "the launches should span deep hits to clear misses"
+    )
     assert (misses < -GRAZE_BAND).sum() >= 40 and (misses > GRAZE_BAND).sum() >= 40
     assert (np.abs(misses) < 0.3).sum() >= 30, "the launches should include many near the limb"
     assert not disagreements, "\n".join(disagreements)

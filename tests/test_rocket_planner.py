@@ -13,10 +13,10 @@ import pytest
 
 import envs
 from agents.base import TaskSpec
-from agents.rocket_planner import CONSTANT_NAMES, PhysicsPlanner
-from envs.rocket.world import RocketWorld, load_world
 from agents.ledger import Ledger
 from agents.plugins import load_agent, plays
+from agents.rocket_planner import CONSTANT_NAMES, PhysicsPlanner
+from envs.rocket.world import RocketWorld, load_world
 
 WIDE_DELTA_V_KM_S = (2.0, 4.8)  # a vehicle that can reach the Moon whatever the hidden constants
 
@@ -73,7 +73,9 @@ def test_hits_within_three_launches_when_constants_are_off_by_up_to_20_percent()
         factors = tuple(rng.uniform(0.8, 1.2, size=3))
         planner, ledger, _ = planner_and_ledger(perturbed(factors), seed=k)
         first_hits.append(train_until_hit(planner, ledger, max_launches=3))
-        assert first_hits[-1] is not None, f"no hit within 3 launches with true/nominal = {np.round(factors, 3)}"
+        assert first_hits[-1] is not None, (
+            f"no hit within 3 launches with true/nominal = {np.round(factors, 3)}"
+        )
     assert len(planner.history) == ledger.n_trials == len(planner.estimates)
 
 
@@ -134,7 +136,11 @@ def sealed_rocket(world) -> tuple[Callable[[], gym.Env], gym.Env, TaskSpec]:
         return SealedEnv(env)
 
     probe = make()
-    return make, probe, TaskSpec("rocket", probe.observation_space, probe.action_space, {"world": sealed})
+    return (
+        make,
+        probe,
+        TaskSpec("rocket", probe.observation_space, probe.action_space, {"world": sealed}),
+    )
 
 
 def test_never_reads_the_true_constants():
@@ -158,7 +164,9 @@ def test_plans_from_the_observation_alone():
     from_info = planner.act(observation, info)
     from_observation = planner.act(observation, {"world": info["world"]})
     # the observation is float32: the same launch to within a fraction of a degree
-    assert math.atan2(from_info[1], from_info[0]) == pytest.approx(math.atan2(from_observation[1], from_observation[0]), abs=1e-3)
+    assert math.atan2(from_info[1], from_info[0]) == pytest.approx(
+        math.atan2(from_observation[1], from_observation[0]), abs=1e-3
+    )
     assert env.step(from_observation)[4]["is_success"]
 
 
@@ -169,7 +177,12 @@ def test_same_seed_same_launches():
         planner, ledger, env = planner_and_ledger(world, seed=7)
         planner.train(ledger, 2)
         observation, info = env.reset(seed=11)
-        runs.append(([record.launch["burn_angle_rad"] for record in planner.history], planner.act(observation, info)))
+        runs.append(
+            (
+                [record.launch["burn_angle_rad"] for record in planner.history],
+                planner.act(observation, info),
+            )
+        )
     assert runs[0][0] == runs[1][0]
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
 
@@ -178,7 +191,13 @@ def test_keeps_every_launch_for_plots_and_plans_quickly():
     planner, ledger, _ = planner_and_ledger(perturbed((1.05, 1.0, 0.95)))
     planner.train(ledger, 2)
     launch, telemetry, hit = planner.history[-1]
-    assert {"burn_angle_rad", "delta_v_command_km_s", "moon_phase_rad", "moon_distance_km", "outcome"} <= launch.keys()
+    assert {
+        "burn_angle_rad",
+        "delta_v_command_km_s",
+        "moon_phase_rad",
+        "moon_distance_km",
+        "outcome",
+    } <= launch.keys()
     assert telemetry["position_km"].shape == (len(telemetry["t_s"]), 2)
     assert hit == ledger.trials[-1].success
     assert np.median(planner.plan_seconds) < 1.0

@@ -82,8 +82,18 @@ def test_non_finite_action_raises_at_once(index, bad):
     assert env.last_flight is None, "nothing should have flown"
 
 
-@pytest.mark.parametrize("action", [[0.0, 1.0], [[1.0, 0.0, 0.0, 0.0]], "abc", [1.0, None, 0.0],
-                                    [1.0, "0", 0.0], [[1.0], [0.0, 0.0], 0.0], 1.0 + 2.0j])
+@pytest.mark.parametrize(
+    "action",
+    [
+        [0.0, 1.0],
+        [[1.0, 0.0, 0.0, 0.0]],
+        "abc",
+        [1.0, None, 0.0],
+        [1.0, "0", 0.0],
+        [[1.0], [0.0, 0.0], 0.0],
+        1.0 + 2.0j,
+    ],
+)
 def test_malformed_action_raises(action):
     env = reset_env()
     with time_limit(), pytest.raises(ValueError, match="3 real numbers"):
@@ -118,21 +128,24 @@ def test_any_action_flies_or_raises_value_error(action):
 # ------------------------------------------------------------------ reset options
 
 
-@pytest.mark.parametrize("options, words", [
-    ({"moon_phase_rad": math.nan}, ["moon_phase_rad", "finite"]),
-    ({"moon_phase_rad": math.inf}, ["moon_phase_rad", "finite"]),
-    ({"moon_distance_km": -math.inf}, ["moon_distance_km", "finite"]),
-    ({"moon_distance_km": math.nan}, ["moon_distance_km", "finite"]),
-    ({"moon_phase_rad": "1.0"}, ["moon_phase_rad", "number", "'1.0'"]),
-    ({"moon_distance_km": True}, ["moon_distance_km", "number"]),
-    ({"moon_distance_km": None}, ["moon_distance_km", "number"]),
-    ({"moon_distance_km": 1_000.0}, ["moon_distance_km", "parking orbit"]),
-    ({"moon_distance_km": 0.0}, ["moon_distance_km", "parking orbit"]),
-    ({"moon_distance_km": -384_400.0}, ["moon_distance_km", "parking orbit"]),
-    ({"moon_distance_km": 1e30}, ["moon_distance_km", "escaped"]),
-    ({"moon_phase": 1.0}, ["unknown", "moon_phase", *RESET_OPTIONS]),
-    ([("moon_phase_rad", 1.0)], ["options", "dict"]),
-])
+@pytest.mark.parametrize(
+    "options, words",
+    [
+        ({"moon_phase_rad": math.nan}, ["moon_phase_rad", "finite"]),
+        ({"moon_phase_rad": math.inf}, ["moon_phase_rad", "finite"]),
+        ({"moon_distance_km": -math.inf}, ["moon_distance_km", "finite"]),
+        ({"moon_distance_km": math.nan}, ["moon_distance_km", "finite"]),
+        ({"moon_phase_rad": "1.0"}, ["moon_phase_rad", "number", "'1.0'"]),
+        ({"moon_distance_km": True}, ["moon_distance_km", "number"]),
+        ({"moon_distance_km": None}, ["moon_distance_km", "number"]),
+        ({"moon_distance_km": 1_000.0}, ["moon_distance_km", "parking orbit"]),
+        ({"moon_distance_km": 0.0}, ["moon_distance_km", "parking orbit"]),
+        ({"moon_distance_km": -384_400.0}, ["moon_distance_km", "parking orbit"]),
+        ({"moon_distance_km": 1e30}, ["moon_distance_km", "escaped"]),
+        ({"moon_phase": 1.0}, ["unknown", "moon_phase", *RESET_OPTIONS]),
+        ([("moon_phase_rad", 1.0)], ["options", "dict"]),
+    ],
+)
 def test_bad_reset_options_raise(options, words):
     env = reset_env()
     before = env.launch_for(ACTION)
@@ -145,14 +158,18 @@ def test_bad_reset_options_raise(options, words):
 
 option_values = st.one_of(
     extreme_floats,
-    st.integers(min_value=-10**30, max_value=10**30),
+    st.integers(min_value=-(10**30), max_value=10**30),
     st.floats(min_value=8_000.0, max_value=1_300_000.0),  # around the valid distances
     st.sampled_from([True, None, "1.0", [1.0], 10**400]),
 )
 
 
 @settings(max_examples=300, **BOUNDED)
-@given(st.dictionaries(st.sampled_from([*RESET_OPTIONS, "moon_phase", "seed"]), option_values, max_size=3))
+@given(
+    st.dictionaries(
+        st.sampled_from([*RESET_OPTIONS, "moon_phase", "seed"]), option_values, max_size=3
+    )
+)
 def test_any_reset_options_start_a_launch_or_raise_value_error(options):
     env = RocketLaunchEnv()
     with time_limit():
@@ -186,24 +203,27 @@ def _distance_ok(env: RocketLaunchEnv, distance) -> bool:
 # ------------------------------------------------------------ constructor arguments
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    ({"gravity_scale": math.nan}, ["gravity_scale"]),
-    ({"gravity_scale": 0.0}, ["gravity_scale"]),
-    ({"gravity_scale": -1.0}, ["gravity_scale"]),
-    ({"gravity_scale": "2"}, ["gravity_scale", "'2'"]),
-    ({"gravity_scale": True}, ["gravity_scale"]),
-    ({"gravity_scale": 1e20}, ["gravity_scale", "gm_earth"]),
-    ({"moon_phase_deg": (0.0, 400.0)}, ["moon_phase_deg"]),
-    ({"moon_phase_deg": (60.0, 0.0)}, ["moon_phase_deg"]),
-    ({"moon_phase_deg": (0.0, math.nan)}, ["moon_phase_deg"]),
-    ({"moon_phase_deg": (1e300, 1e300)}, ["moon_phase_deg"]),
-    ({"moon_phase_deg": 60.0}, ["moon_phase_deg"]),
-    ({"moon_phase_deg": ("0", "60")}, ["moon_phase_deg"]),
-    ({"render_mode": "human"}, ["render_mode"]),
-    ({"world": 3}, ["preset name"]),
-    ({"world": "mars_phobos"}, ["mars_phobos", "earth_moon"]),
-    ({"world": "earth\0moon"}, ["unknown world"]),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"gravity_scale": math.nan}, ["gravity_scale"]),
+        ({"gravity_scale": 0.0}, ["gravity_scale"]),
+        ({"gravity_scale": -1.0}, ["gravity_scale"]),
+        ({"gravity_scale": "2"}, ["gravity_scale", "'2'"]),
+        ({"gravity_scale": True}, ["gravity_scale"]),
+        ({"gravity_scale": 1e20}, ["gravity_scale", "gm_earth"]),
+        ({"moon_phase_deg": (0.0, 400.0)}, ["moon_phase_deg"]),
+        ({"moon_phase_deg": (60.0, 0.0)}, ["moon_phase_deg"]),
+        ({"moon_phase_deg": (0.0, math.nan)}, ["moon_phase_deg"]),
+        ({"moon_phase_deg": (1e300, 1e300)}, ["moon_phase_deg"]),
+        ({"moon_phase_deg": 60.0}, ["moon_phase_deg"]),
+        ({"moon_phase_deg": ("0", "60")}, ["moon_phase_deg"]),
+        ({"render_mode": "human"}, ["render_mode"]),
+        ({"world": 3}, ["preset name"]),
+        ({"world": "mars_phobos"}, ["mars_phobos", "earth_moon"]),
+        ({"world": "earth\0moon"}, ["unknown world"]),
+    ],
+)
 def test_bad_arguments_raise(kwargs, words):
     with time_limit(), pytest.raises(ValueError) as error:
         RocketLaunchEnv(**kwargs)
@@ -213,7 +233,9 @@ def test_bad_arguments_raise(kwargs, words):
 
 def test_wrapping_sectors_and_numpy_numbers_are_accepted():
     env = RocketLaunchEnv(moon_phase_deg=(-30, 30), gravity_scale=np.float32(1.05))
-    observation, _ = env.reset(seed=0, options={"moon_distance_km": np.int64(380_000), "moon_phase_rad": np.float32(7)})
+    observation, _ = env.reset(
+        seed=0, options={"moon_distance_km": np.int64(380_000), "moon_phase_rad": np.float32(7)}
+    )
     assert env.observation_space.contains(observation)
 
 
@@ -249,7 +271,9 @@ def test_a_keyboard_interrupt_mid_flight_reaches_the_caller(monkeypatch):
         env.step(ACTION)
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the few pymunk drops
+@pytest.mark.filterwarnings(
+    "ignore::pytest.PytestUnraisableExceptionWarning"
+)  # the few pymunk drops
 def test_interrupts_at_random_moments_reach_the_caller():
     """Ctrl-C (here a timer whose handler raises `KeyboardInterrupt`, as Python's
     does for SIGINT) at random moments of back-to-back launches. Each must stop
@@ -274,7 +298,9 @@ def test_interrupts_at_random_moments_reach_the_caller():
                     env.step(ACTION)
             except KeyboardInterrupt as error:
                 reached += 1
-                in_flight += any(frame.name == "fly" for frame in traceback.extract_tb(error.__traceback__))
+                in_flight += any(
+                    frame.name == "fly" for frame in traceback.extract_tb(error.__traceback__)
+                )
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0.0)
         signal.signal(signal.SIGALRM, previous)
@@ -297,8 +323,12 @@ def test_step_limit_bounds_real_flights(name):
     limit = step_limit(world, world.true)
     longest = 0
     for _ in range(40):
-        launch = Launch(float(rng.uniform(0, 2 * math.pi)), float(rng.uniform(*world.moon_distance_km)),
-                        float(rng.uniform(0, 2 * math.pi)), float(rng.uniform(*world.delta_v_km_s)))
+        launch = Launch(
+            float(rng.uniform(0, 2 * math.pi)),
+            float(rng.uniform(*world.moon_distance_km)),
+            float(rng.uniform(0, 2 * math.pi)),
+            float(rng.uniform(*world.delta_v_km_s)),
+        )
         longest = max(longest, fly(world, world.true, launch).steps)
     assert longest < limit / 100
 
@@ -323,21 +353,44 @@ def test_binary_world_file_names_file_line_and_column(tmp_path):
 
 def test_toml_syntax_error_names_file_line_and_column(tmp_path):
     text = PRESET.replace(b"max_flight_days = 8.0", b"max_flight_days = 8.0.0")
-    line = text[:text.index(b"8.0.0")].count(b"\n") + 1
+    line = text[: text.index(b"8.0.0")].count(b"\n") + 1
     with pytest.raises(WorldError) as error:
         load_world(write(tmp_path, text))
     message = str(error.value)
-    assert re.search(rf"world\.toml, line {line}, column \d+: not valid TOML \(.+\)$", message), message
+    assert re.search(rf"world\.toml, line {line}, column \d+: not valid TOML \(.+\)$", message), (
+        message
+    )
 
 
-@pytest.mark.parametrize("spoil, words", [
-    (lambda text: text.replace(b"telemetry_interval_s = 7200.0", b"telemetry_interval_s = 0.5"),
-     ["tracked", "100,000"]),
-    (lambda text: text.replace(b"moon_radius_km = 1737.4", b"moon_radius_km = 1e13"), ["moon_radius_km", "1e+12"]),
-    (lambda text: text.replace(b"[363300.0, 405500.0]", b"[363300.0, inf]"), ["moon_distance_km[1]", "inf"]),
-    (lambda text: text.replace(b"gm_moon = 4902.800", b"gm_moon = 1" + b"0" * 400), ["nominal", "numbers"]),
-    (lambda text: text.replace(b"max_flight_days = 8.0", b"max_flight_days = 10" + b"0" * 400), ["max_flight_days"]),
-])
+@pytest.mark.parametrize(
+    "spoil, words",
+    [
+        (
+            lambda text: text.replace(
+                b"telemetry_interval_s = 7200.0", b"telemetry_interval_s = 0.5"
+            ),
+            ["tracked", "100,000"],
+        ),
+        (
+            lambda text: text.replace(b"moon_radius_km = 1737.4", b"moon_radius_km = 1e13"),
+            ["moon_radius_km", "1e+12"],
+        ),
+        (
+            lambda text: text.replace(b"[363300.0, 405500.0]", b"[363300.0, inf]"),
+            ["moon_distance_km[1]", "inf"],
+        ),
+        (
+            lambda text: text.replace(b"gm_moon = 4902.800", b"gm_moon = 1" + b"0" * 400),
+            ["nominal", "numbers"],
+        ),
+        (
+            lambda text: text.replace(
+                b"max_flight_days = 8.0", b"max_flight_days = 10" + b"0" * 400
+            ),
+            ["max_flight_days"],
+        ),
+    ],
+)
 def test_unflyable_world_is_a_world_error(tmp_path, spoil, words):
     with pytest.raises(WorldError) as error:
         load_world(write(tmp_path, spoil(PRESET)))
@@ -362,10 +415,16 @@ def spoiled_world(draw) -> bytes:
     integer, or something that is not a number)."""
     data = PRESET
     for _ in range(draw(st.integers(1, 3))):
-        change = draw(st.sampled_from(["flip", "delete", "value", "value"]))  # values spoil less, so more fly
+        change = draw(
+            st.sampled_from(["flip", "delete", "value", "value"])
+        )  # values spoil less, so more fly
         if change == "flip":
             position = draw(st.integers(0, len(data) - 1))
-            data = data[:position] + bytes([data[position] ^ (1 << draw(st.integers(0, 7)))]) + data[position + 1:]
+            data = (
+                data[:position]
+                + bytes([data[position] ^ (1 << draw(st.integers(0, 7)))])
+                + data[position + 1 :]
+            )
         elif change == "delete":
             lines = data.split(b"\n")
             del lines[draw(st.integers(0, len(lines) - 1))]
@@ -376,13 +435,19 @@ def spoiled_world(draw) -> bytes:
                 continue
             match = draw(st.sampled_from(numbers))
             value = float(match[0])
-            new = draw(st.one_of(
-                st.floats(allow_nan=True, allow_infinity=True).map(repr),
-                st.sampled_from([0.0, -1.0, 1e-3, 0.5, 0.9, 1.1, 2.0, 10.0, 1e3, 1e9]).map(lambda f: repr(value * f)),
-                st.integers(-10**20, 10**20).map(str),
-                st.sampled_from(['"text"', "true", "[1.0, 2.0]", "{}", "nan", "-inf", "1e400", ""]),
-            ))
-            data = data[:match.start()] + new.encode() + data[match.end():]
+            new = draw(
+                st.one_of(
+                    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                    st.sampled_from([0.0, -1.0, 1e-3, 0.5, 0.9, 1.1, 2.0, 10.0, 1e3, 1e9]).map(
+                        lambda f: repr(value * f)
+                    ),
+                    st.integers(-(10**20), 10**20).map(str),
+                    st.sampled_from(
+                        ['"text"', "true", "[1.0, 2.0]", "{}", "nan", "-inf", "1e400", ""]
+                    ),
+                )
+            )
+            data = data[: match.start()] + new.encode() + data[match.end() :]
     return data
 
 

@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from envs.rocket.world import WORLDS_DIR, Constants, RocketWorld, WorldError, load_world, preset_names
+from envs.rocket.world import (
+    WORLDS_DIR,
+    Constants,
+    RocketWorld,
+    WorldError,
+    load_world,
+    preset_names,
+)
 
 
 def to_toml(world: RocketWorld) -> str:
@@ -27,7 +34,11 @@ def to_toml(world: RocketWorld) -> str:
     for field in dataclasses.fields(world):
         v = getattr(world, field.name)
         if isinstance(v, Constants):
-            tables += ["", f"[{field.name}]", *(f"{key} = {value(x)}" for key, x in v.as_dict().items())]
+            tables += [
+                "",
+                f"[{field.name}]",
+                *(f"{key} = {value(x)}" for key, x in v.as_dict().items()),
+            ]
         else:
             lines.append(f"{field.name} = {value(v)}")
     return "\n".join(lines + tables) + "\n"
@@ -59,7 +70,9 @@ def test_presets_listed_and_load():
         assert world.name == name
         low, high = world.moon_distance_km
         assert world.parking_radius_km < low <= high
-        assert world.true != world.nominal, "a preset's hidden constants should differ from the published ones"
+        assert world.true != world.nominal, (
+            "a preset's hidden constants should differ from the published ones"
+        )
 
 
 def test_load_by_path_and_instance_give_the_same_world():
@@ -114,28 +127,54 @@ def test_missing_file_is_a_world_error(tmp_path):
 MALFORMED = {
     # case: (how to break the earth_moon file, words the message must contain)
     "not TOML": (lambda text: text + "\nthis is = = not toml\n", ["not valid TOML", "line"]),
-    "missing key": (lambda text: replace_line(text, "moon_radius_km", None), ["missing", "moon_radius_km"]),
-    "unknown key": (lambda text: text.replace("max_flight_days", "moon_colour = \"grey\"\nmax_flight_days", 1),
-                    ["unknown", "moon_colour"]),
-    "non-positive value": (lambda text: replace_line(text, "max_flight_days", "max_flight_days = 0.0"),
-                           ["max_flight_days", "positive"]),
-    "negative true constant": (lambda text: text.replace("gm_moon = 4755.716", "gm_moon = -4755.716"),
-                               ["true.gm_moon", "positive"]),
-    "bad range, reversed": (lambda text: replace_line(text, "delta_v_km_s", "delta_v_km_s = [3.6, 3.0]"),
-                            ["delta_v_km_s", "low <= high"]),
-    "bad range, three numbers": (lambda text: replace_line(text, "moon_distance_km", "moon_distance_km = [1.0, 2.0, 3.0]"),
-                                 ["moon_distance_km"]),
-    "bad range, a number": (lambda text: replace_line(text, "moon_distance_km", "moon_distance_km = 384400.0"),
-                            ["moon_distance_km"]),
-    "moon inside the parking orbit": (lambda text: replace_line(text, "moon_distance_km", "moon_distance_km = [7000.0, 9000.0]"),
-                                      ["moon_distance_km", "parking orbit"]),
-    "wrong type, string": (lambda text: replace_line(text, "earth_radius_km", 'earth_radius_km = "big"'),
-                           ["earth_radius_km", "big"]),
-    "wrong type, table": (lambda text: "nominal = 3.0\n" + re.sub(r"\[nominal\][^[]*", "", text), ["nominal", "table"]),
-    "wrong type, constant": (lambda text: text.replace("engine_efficiency = 1.0", 'engine_efficiency = "full"', 1),
-                             ["nominal", "full"]),
-    "constants, missing one": (lambda text: text.replace("engine_efficiency = 0.97", "", 1),
-                               ["true", "engine_efficiency"]),
+    "missing key": (
+        lambda text: replace_line(text, "moon_radius_km", None),
+        ["missing", "moon_radius_km"],
+    ),
+    "unknown key": (
+        lambda text: text.replace("max_flight_days", 'moon_colour = "grey"\nmax_flight_days', 1),
+        ["unknown", "moon_colour"],
+    ),
+    "non-positive value": (
+        lambda text: replace_line(text, "max_flight_days", "max_flight_days = 0.0"),
+        ["max_flight_days", "positive"],
+    ),
+    "negative true constant": (
+        lambda text: text.replace("gm_moon = 4755.716", "gm_moon = -4755.716"),
+        ["true.gm_moon", "positive"],
+    ),
+    "bad range, reversed": (
+        lambda text: replace_line(text, "delta_v_km_s", "delta_v_km_s = [3.6, 3.0]"),
+        ["delta_v_km_s", "low <= high"],
+    ),
+    "bad range, three numbers": (
+        lambda text: replace_line(text, "moon_distance_km", "moon_distance_km = [1.0, 2.0, 3.0]"),
+        ["moon_distance_km"],
+    ),
+    "bad range, a number": (
+        lambda text: replace_line(text, "moon_distance_km", "moon_distance_km = 384400.0"),
+        ["moon_distance_km"],
+    ),
+    "moon inside the parking orbit": (
+        lambda text: replace_line(text, "moon_distance_km", "moon_distance_km = [7000.0, 9000.0]"),
+        ["moon_distance_km", "parking orbit"],
+    ),
+    "wrong type, string": (
+        lambda text: replace_line(text, "earth_radius_km", 'earth_radius_km = "big"'),
+        ["earth_radius_km", "big"],
+    ),
+    "wrong type, table": (
+        lambda text: "nominal = 3.0\n" + re.sub(r"\[nominal\][^[]*", "", text),
+        ["nominal", "table"],
+    ),
+    "wrong type, constant": (
+        lambda text: text.replace("engine_efficiency = 1.0", 'engine_efficiency = "full"', 1),
+        ["nominal", "full"],
+    ),
+    "constants, missing one": (
+        lambda text: text.replace("engine_efficiency = 0.97", "", 1),
+        ["true", "engine_efficiency"],
+    ),
 }
 
 

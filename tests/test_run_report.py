@@ -9,10 +9,25 @@ import pytest
 from tests.test_extension import run
 
 
-@pytest.mark.parametrize("task, agents", [("rocket", "planner,random,ppo"), ("city", "traffic-planner,random,dqn")])
+@pytest.mark.parametrize(
+    "task, agents", [("rocket", "planner,random,ppo"), ("city", "traffic-planner,random,dqn")]
+)
 def test_the_report_names_every_agent_and_embeds_every_plot(tmp_path, task, agents):
-    result = run(task, "--agents", agents, "--seeds", "2", "--budget", "4", "--eval-episodes", "2",
-                 "--workers", "2", "--out", str(tmp_path))
+    result = run(
+        task,
+        "--agents",
+        agents,
+        "--seeds",
+        "2",
+        "--budget",
+        "4",
+        "--eval-episodes",
+        "2",
+        "--workers",
+        "2",
+        "--out",
+        str(tmp_path),
+    )
     assert result.returncode == 0, result.stderr
     markdown = (tmp_path / "report.md").read_text()
     page = (tmp_path / "report.html").read_text()
@@ -28,8 +43,23 @@ def test_the_report_names_every_agent_and_embeds_every_plot(tmp_path, task, agen
 
 
 def test_the_sight_study_runs_every_agent_at_every_sight(tmp_path):
-    result = run("city", "--study", "sight", "--agents", "traffic-planner", "--seeds", "1", "--budget", "2",
-                 "--eval-episodes", "2", "--workers", "2", "--out", str(tmp_path))
+    result = run(
+        "city",
+        "--study",
+        "sight",
+        "--agents",
+        "traffic-planner",
+        "--seeds",
+        "1",
+        "--budget",
+        "2",
+        "--eval-episodes",
+        "2",
+        "--workers",
+        "2",
+        "--out",
+        str(tmp_path),
+    )
     assert result.returncode == 0, result.stderr
     import json
 
@@ -37,6 +67,10 @@ def test_the_sight_study_runs_every_agent_at_every_sight(tmp_path):
     by_sight = summary["sight"]["agents"]["traffic-planner"]
     assert set(by_sight) == {"sight2", "sight3", "sight5", "sight8", "full"}
     assert all(entry["deaths_per_walk"] == [0.0] for entry in by_sight.values())
-    jobs = {json.loads(p.read_text())["env_kwargs"]["sight"] for p in (tmp_path / "jobs").glob("*.json")}
+    jobs = {
+        json.loads(p.read_text())["env_kwargs"]["sight"] for p in (tmp_path / "jobs").glob("*.json")
+    }
     assert jobs == {2, 3, 5, 8, "full"}
-    assert (tmp_path / "sight.png").stat().st_size > 5_000 and "**Sight**" in (tmp_path / "report.md").read_text()
+    assert (tmp_path / "sight.png").stat().st_size > 5_000 and "**Sight**" in (
+        tmp_path / "report.md"
+    ).read_text()

@@ -34,7 +34,9 @@ def test_progress_ends_at_the_work_done(capsys, workers):
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_failing_job_stops_the_run_with_its_error(workers):
     jobs = [Job("bad", 1, fails), Job("good", 1, stops_early, (1,))]
-    with pytest.raises(JobFailed, match="job bad failed: ValueError: the job's own error") as caught:
+    with pytest.raises(
+        JobFailed, match="job bad failed: ValueError: the job's own error"
+    ) as caught:
         run_jobs(jobs, lambda result: None, workers, "test")
     assert "Traceback" in caught.value.details and "in fails" in caught.value.details
 

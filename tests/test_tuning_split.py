@@ -11,10 +11,20 @@ import numpy as np
 import pytest
 
 from agents.base import Agent, TaskSpec
-from sandbox.experiment import SEED_SET_SIZE, TEST_SEED_BASE, VALIDATION_SEED_BASE, JobConfig, evaluate
+from sandbox.experiment import (
+    SEED_SET_SIZE,
+    TEST_SEED_BASE,
+    VALIDATION_SEED_BASE,
+    JobConfig,
+    evaluate,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
-SEARCHES = ["benchmarks/tune_learners.py", "benchmarks/tune_city_learners.py", "benchmarks/transfer_replay.py"]
+SEARCHES = [
+    "benchmarks/tune_learners.py",
+    "benchmarks/tune_city_learners.py",
+    "benchmarks/transfer_replay.py",
+]
 
 
 def load_script(path: str):
@@ -29,7 +39,9 @@ def test_validation_and_test_seeds_are_disjoint():
     validation = range(VALIDATION_SEED_BASE, VALIDATION_SEED_BASE + SEED_SET_SIZE)
     assert not set(range(test.start, test.stop, 997)) & set(validation)
     assert test.stop <= validation.start or validation.stop <= test.start
-    assert JobConfig("rocket", "ppo", 0, 1, 1, 1, 0.9).eval_seed_base == TEST_SEED_BASE  # runs report the test set
+    assert (
+        JobConfig("rocket", "ppo", 0, 1, 1, 1, 0.9).eval_seed_base == TEST_SEED_BASE
+    )  # runs report the test set
 
 
 @pytest.mark.parametrize("script", SEARCHES[:2])

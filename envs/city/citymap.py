@@ -120,15 +120,21 @@ class Traffic:
         object.__setattr__(self, "turn_probability", float(self.turn_probability))
         for name in ("entry_rate", "turn_probability"):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} = {getattr(self, name)}: expected a probability in [0, 1]")
+                raise ValueError(
+                    f"{name} = {getattr(self, name)}: expected a probability in [0, 1]"
+                )
         if not self.speeds or any(s not in range(1, MAX_CAR_SPEED + 1) for s in self.speeds):
-            raise ValueError(f"speeds = {self.speeds}: expected speeds of 1 to {MAX_CAR_SPEED} cells per tick")
+            raise ValueError(
+                f"speeds = {self.speeds}: expected speeds of 1 to {MAX_CAR_SPEED} cells per tick"
+            )
         if len(self.speed_weights) != len(self.speeds):
             raise ValueError(
                 f"speed_weights = {self.speed_weights}: expected one weight per speed {self.speeds}"
             )
         if not all(0 <= w < math.inf for w in self.speed_weights) or sum(self.speed_weights) <= 0:
-            raise ValueError(f"speed_weights = {self.speed_weights}: expected finite non-negative weights, not all 0")
+            raise ValueError(
+                f"speed_weights = {self.speed_weights}: expected finite non-negative weights, not all 0"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -242,13 +248,17 @@ class CityMap:
             return tuple((nxt, h, 1.0 / n_turns) for nxt, h, _ in moves)
         if n_turns == 0:
             return ((moves[0][0], moves[0][1], 1.0),)
-        return tuple((nxt, h, p_turn / n_turns if is_turn else 1.0 - p_turn) for nxt, h, is_turn in moves)
+        return tuple(
+            (nxt, h, p_turn / n_turns if is_turn else 1.0 - p_turn) for nxt, h, is_turn in moves
+        )
 
     def car_moves(self, cell: Cell, heading: int) -> tuple[tuple[Cell | None, int, bool], ...]:
         """:meth:`successors` with a flag for each: ``((next_cell, next_heading, is_turn), ...)``."""
         r, c = int(cell[0]), int(cell[1])
         if not (self.in_bounds((r, c)) and self.road[r, c]):
-            raise ValueError(f"cell {cell} of map {self.name!r} is not a road cell; cars drive only on roads")
+            raise ValueError(
+                f"cell {cell} of map {self.name!r} is not a road cell; cars drive only on roads"
+            )
         if self.lane[r, c]:
             heading = int(self.lane_heading[r, c])
         key = (r, c, int(heading))
@@ -307,7 +317,9 @@ class CityMap:
     def from_dict(cls, data: dict[str, Any], source: str = "<dict>") -> CityMap:
         if not isinstance(data, dict) or "name" not in data or "grid" not in data:
             raise MapError(
-                source, 1, 1,
+                source,
+                1,
+                1,
                 "expected a dict with 'name' and 'grid' (and optionally 'traffic', 'description', 'sight')",
             )
         try:
@@ -316,7 +328,9 @@ class CityMap:
             raise MapError(source, 1, 1, f"bad traffic: {error}") from None
         grid = data["grid"]
         if isinstance(grid, str) or not isinstance(grid, (list, tuple)):
-            raise MapError(source, 1, 1, f"grid of type {type(grid).__name__}: expected a list of row strings")
+            raise MapError(
+                source, 1, 1, f"grid of type {type(grid).__name__}: expected a list of row strings"
+            )
         try:
             sight = checked_sight(data.get("sight"), allow_none=True)
         except ValueError as error:
@@ -348,12 +362,18 @@ _SHARED_CITIES: dict[tuple[str, tuple[str, ...], Traffic, str, int | str | None]
 
 
 def _shared_city(
-    name: str, grid: tuple[str, ...], traffic: Traffic, description: str, sight: int | str | None = None
+    name: str,
+    grid: tuple[str, ...],
+    traffic: Traffic,
+    description: str,
+    sight: int | str | None = None,
 ) -> CityMap:
     """The one CityMap object with these fields in this process (built on first use)."""
     key = (name, grid, traffic, description, sight)
     if key not in _SHARED_CITIES:
-        _SHARED_CITIES[key] = CityMap(name=name, grid=grid, traffic=traffic, description=description, sight=sight)
+        _SHARED_CITIES[key] = CityMap(
+            name=name, grid=grid, traffic=traffic, description=description, sight=sight
+        )
     return _SHARED_CITIES[key]
 
 
@@ -371,7 +391,10 @@ def _decoded(data: bytes, source: str) -> str:
         line = body.count(b"\n", 0, error.start) + 1
         column = len(body[line_start : error.start].decode("utf-8", errors="replace")) + 1
         raise MapError(
-            source, line, column, f"byte 0x{body[error.start]:02x} is not UTF-8 text; expected a text map file"
+            source,
+            line,
+            column,
+            f"byte 0x{body[error.start]:02x} is not UTF-8 text; expected a text map file",
         ) from None
 
 
@@ -395,15 +418,28 @@ def _parse(text: str, source: str) -> CityMap:
                     grid_start = index + 1
                     break
                 if section not in _HEADER_KEYS:
-                    raise MapError(source, line_no, 1, f"unknown section [{section}]; expected [city], [traffic] or [grid]")
+                    raise MapError(
+                        source,
+                        line_no,
+                        1,
+                        f"unknown section [{section}]; expected [city], [traffic] or [grid]",
+                    )
                 continue
             sep = "=" if "=" in stripped else ":"
             if section is None or sep not in stripped:
-                raise MapError(source, line_no, 1, "expected 'key = value' inside a [city] or [traffic] section")
+                raise MapError(
+                    source,
+                    line_no,
+                    1,
+                    "expected 'key = value' inside a [city] or [traffic] section",
+                )
             key, value = (part.strip() for part in stripped.split(sep, 1))
             if key not in _HEADER_KEYS[section]:
                 raise MapError(
-                    source, line_no, 1, f"unknown key {key!r} in [{section}]; expected one of {', '.join(_HEADER_KEYS[section])}"
+                    source,
+                    line_no,
+                    1,
+                    f"unknown key {key!r} in [{section}]; expected one of {', '.join(_HEADER_KEYS[section])}",
                 )
             values[key] = (value, line_no, raw.index(value) + 1 if value else len(raw) + 1)
     grid_lines = [line.rstrip() for line in lines[grid_start:]]
@@ -411,12 +447,20 @@ def _parse(text: str, source: str) -> CityMap:
         grid_lines.pop()
     first_grid_line = grid_start + 1
     if not grid_lines:
-        raise MapError(source, first_grid_line, 1, "empty map; expected rows of cells (legend: " + LEGEND + ")")
+        raise MapError(
+            source, first_grid_line, 1, "empty map; expected rows of cells (legend: " + LEGEND + ")"
+        )
     traffic = _parse_traffic(values, source)
     name_value = values.get("name")
     if name_value and not name_value[0]:
-        raise MapError(source, name_value[1], name_value[2], "name is empty; expected 'name = NAME'")
-    name = name_value[0] if name_value else ("unnamed" if source.startswith("<") else Path(source).stem)
+        raise MapError(
+            source, name_value[1], name_value[2], "name is empty; expected 'name = NAME'"
+        )
+    name = (
+        name_value[0]
+        if name_value
+        else ("unnamed" if source.startswith("<") else Path(source).stem)
+    )
     description = values["description"][0] if "description" in values else ""
     sight = None
     if "sight" in values:
@@ -425,7 +469,10 @@ def _parse(text: str, source: str) -> CityMap:
             sight = checked_sight(int(raw) if raw.lstrip("-").isdigit() else raw)
         except ValueError:
             raise MapError(
-                source, line, col, f"sight = {raw!r}: expected a radius in cells (an integer >= 0) or {FULL_SIGHT!r}"
+                source,
+                line,
+                col,
+                f"sight = {raw!r}: expected a radius in cells (an integer >= 0) or {FULL_SIGHT!r}",
             ) from None
     return CityMap(
         name=name,
@@ -453,7 +500,9 @@ def _parse_traffic(values: dict[str, tuple[str, int, int]], source: str) -> Traf
             try:
                 kwargs[key] = tuple(kind(part) for part in raw.replace(",", " ").split())
             except ValueError:
-                raise MapError(source, line, col, f"{key} = {raw!r}: expected a list of {kind.__name__}s") from None
+                raise MapError(
+                    source, line, col, f"{key} = {raw!r}: expected a list of {kind.__name__}s"
+                ) from None
     if "speeds" in kwargs and "speed_weights" not in kwargs:
         kwargs["speed_weights"] = (1.0,) * len(kwargs["speeds"])
     try:
@@ -477,13 +526,21 @@ def _compile(city: CityMap, source: str, first_line: int) -> None:
     grid = city.grid
     for r, row in enumerate(grid):
         if not isinstance(row, str):
-            raise fail(r, 0, f"row of type {type(row).__name__}; expected a string of cells (legend: {LEGEND})")
+            raise fail(
+                r,
+                0,
+                f"row of type {type(row).__name__}; expected a string of cells (legend: {LEGEND})",
+            )
     if not grid or not grid[0]:
         raise fail(0, 0, "empty map; expected rows of cells (legend: " + LEGEND + ")")
     width = len(grid[0])
     for r, row in enumerate(grid):
         if len(row) != width:
-            raise fail(r, min(len(row), width), f"row has {len(row)} cells; expected {width} like the first row")
+            raise fail(
+                r,
+                min(len(row), width),
+                f"row has {len(row)} cells; expected {width} like the first row",
+            )
         for c, ch in enumerate(row):
             if ch not in LEGEND:
                 raise fail(r, c, f"unknown character {ch!r}; expected one of {' '.join(LEGEND)}")
@@ -509,7 +566,11 @@ def _compile(city: CityMap, source: str, first_line: int) -> None:
     rows = len(grid)
 
     if not arrays["sidewalk"].any():
-        raise fail(0, 0, "no sidewalk; expected at least one '.' cell for the pedestrian to start and end on")
+        raise fail(
+            0,
+            0,
+            "no sidewalk; expected at least one '.' cell for the pedestrian to start and end on",
+        )
 
     # every lane leads somewhere: the map edge, an intersection, or a lane not facing it
     for r, c in zip(*np.nonzero(arrays["lane"])):
@@ -520,11 +581,23 @@ def _compile(city: CityMap, source: str, first_line: int) -> None:
         ahead = grid[nr][nc]
         what = f"lane {grid[r][c]!r} heading {HEADING_NAMES[h]}"
         if ahead == BUILDING:
-            raise fail(r, c, f"{what} points into a building; expected a lane, an intersection or the map edge ahead")
+            raise fail(
+                r,
+                c,
+                f"{what} points into a building; expected a lane, an intersection or the map edge ahead",
+            )
         if ahead == SIDEWALK:
-            raise fail(r, c, f"{what} ends at a sidewalk (dead end); expected a lane, an intersection or the map edge ahead")
+            raise fail(
+                r,
+                c,
+                f"{what} ends at a sidewalk (dead end); expected a lane, an intersection or the map edge ahead",
+            )
         if heading[nr, nc] == (h + 2) % 4:
-            raise fail(r, c, f"{what} points head-on into the opposite lane {ahead!r}; expected a lane not facing it")
+            raise fail(
+                r,
+                c,
+                f"{what} points head-on into the opposite lane {ahead!r}; expected a lane not facing it",
+            )
 
     entries = []
     for r, c in zip(*np.nonzero(arrays["lane"])):
@@ -537,7 +610,9 @@ def _compile(city: CityMap, source: str, first_line: int) -> None:
     object.__setattr__(city, "entry_cells", tuple(entries))
 
     # every state a car can be in has a way on, and a way off the map
-    states = deque((int(r), int(c), int(heading[r, c])) for r, c in zip(*np.nonzero(arrays["lane"])))
+    states = deque(
+        (int(r), int(c), int(heading[r, c])) for r, c in zip(*np.nonzero(arrays["lane"]))
+    )
     graph: dict[tuple[int, int, int], list[tuple[int, int, int]]] = {}
     exits: set[tuple[int, int, int]] = set()
     while states:
@@ -548,7 +623,8 @@ def _compile(city: CityMap, source: str, first_line: int) -> None:
         if not moves:
             r, c, h = state
             raise fail(
-                r, c,
+                r,
+                c,
                 f"cars heading {HEADING_NAMES[h]} into this intersection have no way out; "
                 "expected a way straight on, or a lane leaving to the left or right",
             )
@@ -573,11 +649,17 @@ def _compile(city: CityMap, source: str, first_line: int) -> None:
     trapped = sorted(s for s in graph if s not in can_leave)
     if trapped:
         r, c, _ = trapped[0]
-        raise fail(r, c, "cars here can never leave the map (a closed loop); expected a route to the map edge")
+        raise fail(
+            r,
+            c,
+            "cars here can never leave the map (a closed loop); expected a route to the map edge",
+        )
     object.__setattr__(city, "exit_cells", tuple(sorted({(r, c) for r, c, _ in exits})))
 
 
-def _raw_moves(city: CityMap, r: int, c: int, heading: int) -> tuple[tuple[Cell | None, int, bool], ...]:
+def _raw_moves(
+    city: CityMap, r: int, c: int, heading: int
+) -> tuple[tuple[Cell | None, int, bool], ...]:
     """The moves of a car at (r, c) with ``heading``: (next cell or None, heading, is_turn)."""
     rows, cols = city.shape
     lane_heading, intersection = city.lane_heading, city.intersection

@@ -12,7 +12,15 @@ import numpy as np
 from gymnasium import spaces
 from scipy.ndimage import label
 
-from envs.city.citymap import FULL_SIGHT, HEADING_STEPS, MAX_CAR_SPEED, CityMap, MapError, Traffic, checked_sight
+from envs.city.citymap import (
+    FULL_SIGHT,
+    HEADING_STEPS,
+    MAX_CAR_SPEED,
+    CityMap,
+    MapError,
+    Traffic,
+    checked_sight,
+)
 from envs.city.maploader import load_map
 
 #: action -> (row step, column step): 0 stay, 1 north, 2 east, 3 south, 4 west
@@ -34,7 +42,9 @@ WALK_DISTANCE_CELLS = 1 << 20
 #: goal candidates (per start, the sidewalks far enough away) kept, in cells: 2**20, 8 MB;
 #: every start of a small city
 GOAL_CANDIDATE_CELLS = 1 << 20
-GOAL_SCALE_CELLS = 32.0  #: D, the fixed normaliser of the goal offset (cells); the same on every map
+GOAL_SCALE_CELLS = (
+    32.0  #: D, the fixed normaliser of the goal offset (cells); the same on every map
+)
 CELL_CHANNELS = 11  #: values per window cell, see the observation table
 #: codes in the car move table: draw among several moves; leave the map heading h (_EXIT - h)
 _CHOOSE, _EXIT = -1, -2
@@ -258,13 +268,21 @@ class CityNavEnv(gym.Env):
         self.sight = _sight_radius(sight, self.city_map)
         self.max_steps = _integer("max_steps", max_steps, least=1, default=4 * (rows + cols))
         self.min_start_goal_distance = _integer(
-            "min_start_goal_distance", min_start_goal_distance, least=1, default=max(rows, cols) // 2
+            "min_start_goal_distance",
+            min_start_goal_distance,
+            least=1,
+            default=max(rows, cols) // 2,
         )
         self.warmup_ticks = _integer("warmup_ticks", warmup_ticks, least=0, default=rows + cols)
-        self.reward_goal, self.reward_death = _real("reward_goal", reward_goal), _real("reward_death", reward_death)
+        self.reward_goal, self.reward_death = (
+            _real("reward_goal", reward_goal),
+            _real("reward_death", reward_death),
+        )
         self.reward_step = _real("reward_step", reward_step)
         self.progress_per_cell = _real("progress_per_cell", progress_per_cell)
-        self.shaping_gamma = None if shaping_gamma is None else _real("shaping_gamma", shaping_gamma)
+        self.shaping_gamma = (
+            None if shaping_gamma is None else _real("shaping_gamma", shaping_gamma)
+        )
         if self.shaping_gamma is not None and not 0.0 <= self.shaping_gamma <= 1.0:
             raise ValueError(f"shaping_gamma = {shaping_gamma!r}: expected a discount in [0, 1]")
 
@@ -363,10 +381,14 @@ class CityNavEnv(gym.Env):
                 for h in range(4):
                     car_rows[cell * 4 + h] = (r, c, h, speed)
             self._car_rows[speed] = car_rows
-        self._entries = [((r * cols + c) * 4 + int(city.lane_heading[r, c])) for r, c in city.entry_cells]
+        self._entries = [
+            ((r * cols + c) * 4 + int(city.lane_heading[r, c])) for r, c in city.entry_cells
+        ]
         self._entry_back = [
             (r - HEADING_STEPS[h][0], c - HEADING_STEPS[h][1])
-            for (r, c), h in zip(city.entry_cells, (int(city.lane_heading[cell]) for cell in city.entry_cells))
+            for (r, c), h in zip(
+                city.entry_cells, (int(city.lane_heading[cell]) for cell in city.entry_cells)
+            )
         ]
         self._build_start_goal_tables()
 
@@ -389,7 +411,12 @@ class CityNavEnv(gym.Env):
         sr, sc = self._sidewalks // cols, self._sidewalks % cols
         total, difference = sr + sc, sr - sc
         farthest = np.maximum.reduce(
-            [total.max() - total, total - total.min(), difference.max() - difference, difference - difference.min()]
+            [
+                total.max() - total,
+                total - total.min(),
+                difference.max() - difference,
+                difference - difference.min(),
+            ]
         )
         #: indices into _sidewalks of the cells with a partner far enough away
         self._starts = np.flatnonzero(farthest >= self.min_start_goal_distance)
@@ -398,11 +425,14 @@ class CityNavEnv(gym.Env):
         if len(self._starts) == 0:
             span, count = int(farthest.max()), len(self._sidewalks)
             remedy = (
-                f"expected min_start_goal_distance <= {span}" if span >= 1
+                f"expected min_start_goal_distance <= {span}"
+                if span >= 1
                 else "expected at least two sidewalk cells that a walk can join"
             )
             raise MapError(
-                city.source, city.first_grid_line, 1,
+                city.source,
+                city.first_grid_line,
+                1,
                 f"map {city.name!r} cannot be played: no two sidewalk cells of one walkable area are "
                 f"{self.min_start_goal_distance} cells apart (min_start_goal_distance); its largest walkable "
                 f"area has {count} sidewalk cell{'s' if count != 1 else ''}, at most {span} apart; {remedy}",
@@ -414,7 +444,9 @@ class CityNavEnv(gym.Env):
         side = 2 * k + 1
         r, c = self._rc[cell]
         obs = np.zeros(self.observation_space.shape[0], dtype=np.float32)
-        obs[: side * side * CELL_CHANNELS] = self._static_map[r : r + side, c : c + side].reshape(-1)
+        obs[: side * side * CELL_CHANNELS] = self._static_map[r : r + side, c : c + side].reshape(
+            -1
+        )
         self._static_obs[cell] = obs
         self._window[cell] = {
             (r + wr - k) * cols + (c + wc - k): (wr * side + wc) * CELL_CHANNELS
@@ -490,7 +522,9 @@ class CityNavEnv(gym.Env):
         self._u = 0
         weights = self.traffic.speed_weights
         self._speed_total = float(sum(weights))
-        self._speed_cdf = [(s, float(sum(weights[: j + 1]))) for j, s in enumerate(self.traffic.speeds)]
+        self._speed_cdf = [
+            (s, float(sum(weights[: j + 1]))) for j, s in enumerate(self.traffic.speeds)
+        ]
         self._cars = []
         self._seen_flat = []
         self._occupied = bytearray(self._rows * self._cols)
@@ -526,7 +560,9 @@ class CityNavEnv(gym.Env):
             # gamma * Phi(s') - Phi(s), Phi = -progress_per_cell * walking distance, and 0 once
             # the walk has ended; a truncated walk has not ended (its learner bootstraps from s')
             potential_after = 0.0 if terminated else -self.progress_per_cell * distance
-            progress = self.shaping_gamma * potential_after + self.progress_per_cell * self._distance
+            progress = (
+                self.shaping_gamma * potential_after + self.progress_per_cell * self._distance
+            )
         self._distance = distance
         reward = goal_reward + death_reward + self.reward_step + progress
         info = self._info(success, death)
@@ -550,7 +586,11 @@ class CityNavEnv(gym.Env):
         if self._background is None:
             self._background = draw_background(self.city_map)
         return draw_city(
-            self._background, self.all_cars(), self._rc[self._pos], self._rc[self._goal], self._sight_box()
+            self._background,
+            self.all_cars(),
+            self._rc[self._pos],
+            self._rc[self._goal],
+            self._sight_box(),
         )
 
     def all_cars(self) -> np.ndarray:
@@ -558,7 +598,9 @@ class CityNavEnv(gym.Env):
 
         For tests and the human eye (render); no agent is given this.
         """
-        return np.array([v for state, _, rows in self._cars for v in rows[state]], dtype=np.int64).reshape(-1, 4)
+        return np.array(
+            [v for state, _, rows in self._cars for v in rows[state]], dtype=np.int64
+        ).reshape(-1, 4)
 
     def _sight_box(self) -> tuple[int, int, int, int] | None:
         """The cells in sight, (first row, first col, last row, last col); None: the whole map."""
@@ -587,7 +629,9 @@ class CityNavEnv(gym.Env):
         uniforms, u = self._uniforms, self._u
         needed = 2 * len(self._cars) + 2 * len(self._entries)
         if len(uniforms) - u < needed:
-            uniforms = self._uniforms = uniforms[u:] + self._traffic_rng.random(max(4096, needed)).tolist()
+            uniforms = self._uniforms = (
+                uniforms[u:] + self._traffic_rng.random(max(4096, needed)).tolist()
+            )
             u = 0
         flat: list[int] = []
         death = left_map = False
@@ -732,13 +776,19 @@ class CityNavEnv(gym.Env):
         if self._pos < 0:
             raise RuntimeError("step() before reset(): call reset() first")
         value = action
-        if isinstance(value, np.ndarray) and value.shape in ((), (1,)) and np.issubdtype(value.dtype, np.integer):
+        if (
+            isinstance(value, np.ndarray)
+            and value.shape in ((), (1,))
+            and np.issubdtype(value.dtype, np.integer)
+        ):
             value = value.reshape(()).item()
         if _is_integer(value) and 0 <= value < len(ACTION_STEPS):
             return int(value)
         meanings = ", ".join(f"{i} {name}" for i, name in enumerate(ACTION_NAMES))
         if not _is_integer(value):
-            raise ValueError(f"action {action!r} of type {type(action).__name__}: expected an integer 0-4 ({meanings})")
+            raise ValueError(
+                f"action {action!r} of type {type(action).__name__}: expected an integer 0-4 ({meanings})"
+            )
         raise ValueError(f"action {value}: expected 0-4 ({meanings})")
 
     def _checked_options(self, options: Any) -> tuple[int | None, int | None]:
@@ -746,7 +796,9 @@ class CityNavEnv(gym.Env):
         if options is None:
             return None, None
         if not isinstance(options, Mapping):
-            raise ValueError(f"reset options {options!r}: expected None or a dict with keys {', '.join(RESET_OPTIONS)}")
+            raise ValueError(
+                f"reset options {options!r}: expected None or a dict with keys {', '.join(RESET_OPTIONS)}"
+            )
         unknown = [key for key in options if key not in RESET_OPTIONS]
         if unknown:
             raise ValueError(
@@ -754,8 +806,16 @@ class CityNavEnv(gym.Env):
                 f"expected {' and/or '.join(RESET_OPTIONS)}"
             )
         start_option, goal_option = options.get("start"), options.get("goal")
-        start = None if start_option is None else self._checked_cell(start_option, "start", sidewalk_only=True)
-        goal = None if goal_option is None else self._checked_cell(goal_option, "goal", sidewalk_only=False)
+        start = (
+            None
+            if start_option is None
+            else self._checked_cell(start_option, "start", sidewalk_only=True)
+        )
+        goal = (
+            None
+            if goal_option is None
+            else self._checked_cell(goal_option, "goal", sidewalk_only=False)
+        )
         name = self.city_map.name
         if start is not None and goal is not None:
             if start == goal:
@@ -780,11 +840,17 @@ class CityNavEnv(gym.Env):
     def _checked_cell(self, cell: Any, what: str, sidewalk_only: bool) -> int:
         """A reset option's (row, col) as a flat cell index, or a ValueError."""
         values = cell.tolist() if isinstance(cell, np.ndarray) else cell
-        if not (isinstance(values, (tuple, list)) and len(values) == 2 and all(map(_is_integer, values))):
+        if not (
+            isinstance(values, (tuple, list)) and len(values) == 2 and all(map(_is_integer, values))
+        ):
             raise ValueError(f"{what} {cell!r}: expected a cell (row, col) of two integers")
         r, c = int(values[0]), int(values[1])
         city = self.city_map
-        if not city.in_bounds((r, c)) or not city.walkable[r, c] or (sidewalk_only and not city.sidewalk[r, c]):
+        if (
+            not city.in_bounds((r, c))
+            or not city.walkable[r, c]
+            or (sidewalk_only and not city.sidewalk[r, c])
+        ):
             kind = "a sidewalk" if sidewalk_only else "a walkable"
             raise ValueError(
                 f"{what} {(r, c)} on map {city.name!r} ({city.n_rows} x {city.n_cols}): "
@@ -835,7 +901,9 @@ class CityNavEnv(gym.Env):
         }
 
 
-def _meets(path: list[tuple[int, int]], speed: int, p0: tuple[int, int], p1: tuple[int, int]) -> bool:
+def _meets(
+    path: list[tuple[int, int]], speed: int, p0: tuple[int, int], p1: tuple[int, int]
+) -> bool:
     """Whether a car and the pedestrian are ever at one point during a tick.
 
     The car drives along ``path`` (cell centres, reached at times 0, 1/speed, 2/speed,
@@ -867,10 +935,14 @@ def _true_traffic(published: Traffic, override: Traffic | dict[str, Any] | None)
         return override or published
     names = [f.name for f in dataclasses.fields(Traffic)]
     if not isinstance(override, Mapping):
-        raise ValueError(f"traffic {override!r}: expected None, a Traffic or a dict of some of {', '.join(names)}")
+        raise ValueError(
+            f"traffic {override!r}: expected None, a Traffic or a dict of some of {', '.join(names)}"
+        )
     unknown = [key for key in override if key not in names]
     if unknown:
-        raise ValueError(f"traffic: unknown field {', '.join(map(repr, unknown))}; expected some of {', '.join(names)}")
+        raise ValueError(
+            f"traffic: unknown field {', '.join(map(repr, unknown))}; expected some of {', '.join(names)}"
+        )
     fields = dict(override)
     if "speeds" in fields and "speed_weights" not in fields:
         try:
@@ -889,7 +961,9 @@ def _sight_radius(sight: Any, city: CityMap) -> int:
     try:
         value = checked_sight(sight, allow_none=True)
     except ValueError:
-        raise ValueError(f"sight = {sight!r}: expected an integer >= 0 (cells), {FULL_SIGHT!r} or None") from None
+        raise ValueError(
+            f"sight = {sight!r}: expected an integer >= 0 (cells), {FULL_SIGHT!r} or None"
+        ) from None
     if value is None:
         value = city.sight if city.sight is not None else DEFAULT_SIGHT
     return max(city.shape) - 1 if value == FULL_SIGHT else int(value)
@@ -911,7 +985,9 @@ def _integer(name: str, value: Any, least: int, default: int | None = None) -> i
 
 def _real(name: str, value: Any) -> float:
     """A constructor argument that must be a finite number."""
-    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
     if not number or not math.isfinite(value):
         raise ValueError(f"{name} = {value!r}: expected a finite number")
     return float(value)

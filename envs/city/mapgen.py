@@ -30,7 +30,12 @@ from envs.city.citymap import (
 
 MIN_SIZE, MAX_SIZE = 12, 1000  #: cells a side of a generated city with a given size
 
-_CROSSING_OF = {lane: crossing for lane, h in LANE_CHARS.items() for crossing, hc in CROSSING_CHARS.items() if h == hc}
+_CROSSING_OF = {
+    lane: crossing
+    for lane, h in LANE_CHARS.items()
+    for crossing, hc in CROSSING_CHARS.items()
+    if h == hc
+}
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,11 @@ class Road:
         out = []
         for offset, lane in enumerate(self.lanes):
             for along in range(self.start, stop):
-                r, c = (self.first + offset, along) if self.horizontal else (along, self.first + offset)
+                r, c = (
+                    (self.first + offset, along)
+                    if self.horizontal
+                    else (along, self.first + offset)
+                )
                 out.append((r, c, lane))
         return out
 
@@ -72,7 +81,9 @@ def build_city(
     grid = np.full((rows, cols), BUILDING)
     for road in roads:
         for r, c, lane in road.cells(rows, cols):
-            grid[r, c] = INTERSECTION if grid[r, c] in LANE_CHARS or grid[r, c] == INTERSECTION else lane
+            grid[r, c] = (
+                INTERSECTION if grid[r, c] in LANE_CHARS or grid[r, c] == INTERSECTION else lane
+            )
     is_road = grid != BUILDING
     padded = np.pad(is_road, 1)
     near_road = np.zeros_like(is_road)
@@ -150,7 +161,9 @@ def _random_city(rng: np.random.Generator, name: str, size: tuple[int, int] | No
             if other.horizontal == road.horizontal or rng.random() < 0.5:
                 continue
             # the lane cells of ``road`` just before and after where ``other`` crosses it
-            other_stop = other.stop if other.stop is not None else (cols if other.horizontal else rows)
+            other_stop = (
+                other.stop if other.stop is not None else (cols if other.horizontal else rows)
+            )
             if not other.start <= road.first < other_stop:
                 continue  # a T-junction road that stops short of ``road``
             for along in (other.first - 1, other.first + len(other.lanes)):
@@ -170,7 +183,13 @@ def _random_city(rng: np.random.Generator, name: str, size: tuple[int, int] | No
         turn_probability=round(float(rng.uniform(0.1, 0.4)), 3),
     )
     return build_city(
-        rows, cols, roads, name=name, traffic=traffic, crossings=crossings, squares=squares,
+        rows,
+        cols,
+        roads,
+        name=name,
+        traffic=traffic,
+        crossings=crossings,
+        squares=squares,
         description="procedural city",
     )
 
@@ -181,8 +200,12 @@ def generate_city(seed: int, size: tuple[int, int] | None = None) -> CityMap:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed {seed!r}: expected a non-negative integer")
     if size is not None:
-        if len(size) != 2 or not all(isinstance(n, (int, np.integer)) and MIN_SIZE <= n <= MAX_SIZE for n in size):
-            raise ValueError(f"size {size!r}: expected (rows, cols), each an integer from {MIN_SIZE} to {MAX_SIZE}")
+        if len(size) != 2 or not all(
+            isinstance(n, (int, np.integer)) and MIN_SIZE <= n <= MAX_SIZE for n in size
+        ):
+            raise ValueError(
+                f"size {size!r}: expected (rows, cols), each an integer from {MIN_SIZE} to {MAX_SIZE}"
+            )
         size = (int(size[0]), int(size[1]))
     rng = np.random.default_rng(seed)
     name = f"random:{seed}" if size is None else f"random:{seed}:{size[0]}x{size[1]}"
@@ -192,5 +215,8 @@ def generate_city(seed: int, size: tuple[int, int] | None = None) -> CityMap:
         except MapError:
             continue  # a rare unlucky layout (e.g. a T-junction with no way to turn): draw again
     raise MapError(
-        f"<generated city {name}>", 1, 1, "no valid layout in 100 draws; expected another seed or size to work"
+        f"<generated city {name}>",
+        1,
+        1,
+        "no valid layout in 100 draws; expected another seed or size to work",
     )

@@ -20,7 +20,9 @@ def load_map(spec: str | Path | CityMap) -> CityMap:
     if isinstance(spec, CityMap):
         return spec
     if not isinstance(spec, (str, Path)):
-        raise ValueError(f"city map {spec!r} of type {type(spec).__name__}: expected a CityMap, a map name or a path")
+        raise ValueError(
+            f"city map {spec!r} of type {type(spec).__name__}: expected a CityMap, a map name or a path"
+        )
     text = str(spec)
     if text.startswith("random:"):
         return _generated(text)
@@ -41,19 +43,31 @@ def _generated(spec: str) -> CityMap:
     parts = spec.split(":")
     usage = f"write 'random:SEED' or 'random:SEED:ROWSxCOLS', e.g. 'random:7' or 'random:7:{MIN_SIZE}x40'"
     if len(parts) > 3:
-        raise MapError(spec, 1, len(parts[0]) + len(parts[1]) + len(parts[2]) + 3, "unexpected third ':'; " + usage)
+        raise MapError(
+            spec,
+            1,
+            len(parts[0]) + len(parts[1]) + len(parts[2]) + 3,
+            "unexpected third ':'; " + usage,
+        )
     seed_text = parts[1]
     if not (seed_text.isascii() and seed_text.isdigit()):
-        raise MapError(spec, 1, 8, f"seed {seed_text!r}: expected a non-negative integer SEED; " + usage)
+        raise MapError(
+            spec, 1, 8, f"seed {seed_text!r}: expected a non-negative integer SEED; " + usage
+        )
     size = None
     if len(parts) == 3:
         column = len("random:") + len(seed_text) + 2
         size_parts = parts[2].lower().split("x")
         if len(size_parts) != 2 or not all(p.isascii() and p.isdigit() for p in size_parts):
-            raise MapError(spec, 1, column, f"size {parts[2]!r}: expected ROWSxCOLS, two integers; " + usage)
+            raise MapError(
+                spec, 1, column, f"size {parts[2]!r}: expected ROWSxCOLS, two integers; " + usage
+            )
         size = (int(size_parts[0]), int(size_parts[1]))
         if not all(MIN_SIZE <= n <= MAX_SIZE for n in size):
             raise MapError(
-                spec, 1, column, f"size {parts[2]!r}: expected rows and columns from {MIN_SIZE} to {MAX_SIZE}"
+                spec,
+                1,
+                column,
+                f"size {parts[2]!r}: expected rows and columns from {MIN_SIZE} to {MAX_SIZE}",
             )
     return generate_city(int(seed_text), size)

@@ -70,7 +70,10 @@ def draw_city(
     inset = max(1, cell_px // 6)
 
     def fill(r: int, c: int, color: tuple[int, int, int], margin: int) -> None:
-        image[r * cell_px + margin : (r + 1) * cell_px - margin, c * cell_px + margin : (c + 1) * cell_px - margin] = color
+        image[
+            r * cell_px + margin : (r + 1) * cell_px - margin,
+            c * cell_px + margin : (c + 1) * cell_px - margin,
+        ] = color
 
     fill(*goal, COLORS["goal"], 0)
     middle = cell_px // 2

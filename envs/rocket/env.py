@@ -128,14 +128,18 @@ class RocketLaunchEnv(gym.Env):
         low, high = _phase_sector_deg(moon_phase_deg)
         scale = _finite(gravity_scale)
         if scale is None or scale <= 0.0:
-            raise ValueError(f"gravity_scale must be a positive finite number, got {gravity_scale!r}")
+            raise ValueError(
+                f"gravity_scale must be a positive finite number, got {gravity_scale!r}"
+            )
         self.world = load_world(world)
         # Read once: nothing outside the simulator sees the true constants.
         self._true = self.world.true.scaled(gm_earth=scale)
         try:
             self.world.with_true(self._true)  # the scaled constants must make a valid world too
         except WorldError as error:
-            raise ValueError(f"gravity_scale={gravity_scale!r} makes an invalid world: {error}") from None
+            raise ValueError(
+                f"gravity_scale={gravity_scale!r} makes an invalid world: {error}"
+            ) from None
         self._phase_range_rad = (math.radians(low), math.radians(high))
         self._published = self.world.published()
         self.render_mode = render_mode
@@ -155,7 +159,11 @@ class RocketLaunchEnv(gym.Env):
         distance = chosen.get("moon_distance_km", distance)
         self._situation = (phase, distance)
         self.last_flight = self.last_launch = None
-        info = {"world": copy.deepcopy(self._published), "moon_phase_rad": phase, "moon_distance_km": distance}
+        info = {
+            "world": copy.deepcopy(self._published),
+            "moon_phase_rad": phase,
+            "moon_distance_km": distance,
+        }
         return self._observation(), info
 
     def _checked_options(self, options: Mapping[str, Any] | None) -> dict[str, float]:
@@ -163,10 +171,14 @@ class RocketLaunchEnv(gym.Env):
         if options is None:
             return {}
         if not isinstance(options, Mapping):
-            raise ValueError(f"options must be a dict with keys from {list(RESET_OPTIONS)}, got {options!r}")
+            raise ValueError(
+                f"options must be a dict with keys from {list(RESET_OPTIONS)}, got {options!r}"
+            )
         unknown = [key for key in options if key not in RESET_OPTIONS]
         if unknown:
-            raise ValueError(f"unknown reset options {unknown}; the valid options are {list(RESET_OPTIONS)}")
+            raise ValueError(
+                f"unknown reset options {unknown}; the valid options are {list(RESET_OPTIONS)}"
+            )
         chosen = {}
         for key, value in options.items():
             number = _finite(value)
@@ -177,16 +189,20 @@ class RocketLaunchEnv(gym.Env):
             nearest = self.world.parking_radius_km + self.world.moon_radius_km
             farthest = 3.0 * self.world.moon_distance_km[1]
             if not nearest < chosen["moon_distance_km"] <= farthest:
-                raise ValueError(f"options['moon_distance_km'] must lie beyond the parking orbit plus the moon's "
-                                 f"radius ({nearest:,.1f} km) and within {farthest:,.1f} km (3 times the world's "
-                                 f"largest, where the rocket counts as escaped), got {options['moon_distance_km']!r}")
+                raise ValueError(
+                    f"options['moon_distance_km'] must lie beyond the parking orbit plus the moon's "
+                    f"radius ({nearest:,.1f} km) and within {farthest:,.1f} km (3 times the world's "
+                    f"largest, where the rocket counts as escaped), got {options['moon_distance_km']!r}"
+                )
         return chosen
 
     def _observation(self) -> np.ndarray:
         phase, distance = self._situation
         low, high = self.world.moon_distance_km
         scaled = 0.0 if high == low else 2.0 * (distance - low) / (high - low) - 1.0
-        return np.array([math.cos(phase), math.sin(phase), np.clip(scaled, -1.0, 1.0)], dtype=np.float32)
+        return np.array(
+            [math.cos(phase), math.sin(phase), np.clip(scaled, -1.0, 1.0)], dtype=np.float32
+        )
 
     def launch_for(self, action: np.ndarray) -> Launch:
         """The physical launch an action commands in the current situation;
@@ -205,7 +221,9 @@ class RocketLaunchEnv(gym.Env):
         flight = fly(self.world, self._true, launch)
         self.last_launch, self.last_flight = launch, flight
         success = flight.hit
-        reward = SUCCESS_BONUS * success - math.log1p(flight.closest_approach_km / self.world.moon_radius_km)
+        reward = SUCCESS_BONUS * success - math.log1p(
+            flight.closest_approach_km / self.world.moon_radius_km
+        )
         info = {
             "is_success": success,
             "outcome": flight.outcome,
@@ -217,7 +235,10 @@ class RocketLaunchEnv(gym.Env):
                 "position_km": flight.telemetry_position_km,
                 "moon_km": flight.telemetry_moon_km,
             },
-            "launch": {"burn_angle_rad": launch.burn_angle_rad, "delta_v_command_km_s": launch.delta_v_km_s},
+            "launch": {
+                "burn_angle_rad": launch.burn_angle_rad,
+                "delta_v_command_km_s": launch.delta_v_km_s,
+            },
             "steps": flight.steps,
             "world": copy.deepcopy(self._published),
             "moon_phase_rad": launch.moon_phase_rad,
@@ -252,8 +273,10 @@ def _phase_sector_deg(sector: Any) -> tuple[float, float]:
     except (TypeError, ValueError):  # not a pair
         low = high = None
     if low is None or high is None or not (-360.0 <= low <= 360.0 and 0.0 <= high - low <= 360.0):
-        raise ValueError(f"moon_phase_deg must be (low, high) in degrees with -360 <= low <= 360 and "
-                         f"0 <= high - low <= 360, got {sector!r}")
+        raise ValueError(
+            f"moon_phase_deg must be (low, high) in degrees with -360 <= low <= 360 and "
+            f"0 <= high - low <= 360, got {sector!r}"
+        )
     return low, high
 
 
@@ -270,6 +293,8 @@ def _finite_action(action: Any) -> np.ndarray:
     finite = np.isfinite(values)
     if not finite.all():
         index = int(np.argmin(finite))
-        raise ValueError(f"action[{index}] is {values[index]}: actions must be finite "
-                         "(finite values outside [-1, 1] are clipped)")
+        raise ValueError(
+            f"action[{index}] is {values[index]}: actions must be finite "
+            "(finite values outside [-1, 1] are clipped)"
+        )
     return values

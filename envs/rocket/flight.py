@@ -80,7 +80,9 @@ class Flight:
         return self.outcome == "moon"
 
 
-def initial_state(world: RocketWorld, constants: Constants, launch: Launch) -> tuple[np.ndarray, np.ndarray]:
+def initial_state(
+    world: RocketWorld, constants: Constants, launch: Launch
+) -> tuple[np.ndarray, np.ndarray]:
     """Position (km) and velocity (km/s) just after the burn, in the planet's frame."""
     r0 = world.parking_radius_km
     c, s = math.cos(launch.burn_angle_rad), math.sin(launch.burn_angle_rad)
@@ -107,7 +109,9 @@ def step_limit(world: RocketWorld, constants: Constants, eta: float = ETA) -> in
     advancing fails within about a second.
     """
     t_max = world.max_flight_days * 86400.0
-    planet_scale = world.earth_radius_km**1.25 * world.parking_radius_km**0.25 / math.sqrt(constants.gm_earth)
+    planet_scale = (
+        world.earth_radius_km**1.25 * world.parking_radius_km**0.25 / math.sqrt(constants.gm_earth)
+    )
     moon_scale = world.moon_radius_km**1.5 / math.sqrt(constants.gm_moon)
     shortest = eta * min(planet_scale, moon_scale)
     return 2 * math.ceil(2.0 * t_max / shortest + t_max / world.telemetry_interval_s + 2.0)
@@ -193,7 +197,11 @@ def fly(world: RocketWorld, true: Constants, launch: Launch, eta: float = ETA) -
                 rvx, rvy = (bx - ax_) / h, (by - ay_) / h
                 impact_speed = math.hypot(rvx, rvy)
                 outcome, t = "moon", t_hit
-                tel_t.append(t), tel_pos.append(arrival), tel_moon.append(moon_position(world, launch, t))
+                (
+                    tel_t.append(t),
+                    tel_pos.append(arrival),
+                    tel_moon.append(moon_position(world, launch, t)),
+                )
                 break
         else:
             closest = min(closest, math.sqrt(rm2))
@@ -223,8 +231,10 @@ def fly(world: RocketWorld, true: Constants, launch: Launch, eta: float = ETA) -
         rocket.velocity = (vx + kick * ax, vy + kick * ay)
         h = h_next
     else:
-        raise RuntimeError(f"the flight did not end within {max_steps} simulation steps (at t = {t:.6g} s of "
-                           f"{t_max:.6g} s): its step size collapsed; {launch}")
+        raise RuntimeError(
+            f"the flight did not end within {max_steps} simulation steps (at t = {t:.6g} s of "
+            f"{t_max:.6g} s): its step size collapsed; {launch}"
+        )
     if tel_t[-1] != t:
         tel_t.append(t), tel_pos.append((x, y)), tel_moon.append((mx, my))
     return Flight(

@@ -10,7 +10,7 @@ pass comes.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy.integrate import solve_ivp
@@ -21,7 +21,9 @@ from envs.rocket.world import Constants, RocketWorld
 State = np.ndarray  # x, y, vx, vy in km and km/s
 
 
-def _moon_frame(world: RocketWorld, launch: Launch) -> Callable[[float, State], tuple[float, float, float, float]]:
+def _moon_frame(
+    world: RocketWorld, launch: Launch
+) -> Callable[[float, State], tuple[float, float, float, float]]:
     """``relative(t, s)``: the rocket's position and velocity relative to the moon."""
     d, phase = launch.moon_distance_km, launch.moon_phase_rad
     omega = world.moon_angular_rate(d)
@@ -33,8 +35,14 @@ def _moon_frame(world: RocketWorld, launch: Launch) -> Callable[[float, State], 
     return relative
 
 
-def _integrate(world: RocketWorld, true: Constants, launch: Launch, rtol: float, events: tuple,
-               min_moon_distance_km: float = 0.0):
+def _integrate(
+    world: RocketWorld,
+    true: Constants,
+    launch: Launch,
+    rtol: float,
+    events: tuple,
+    min_moon_distance_km: float = 0.0,
+):
     """Integrates the launch with DOP853 until a terminal event or the time limit.
     Closer to the moon's centre than ``min_moon_distance_km`` its pull is that of a
     uniform sphere of that radius."""
@@ -66,7 +74,9 @@ def _integrate(world: RocketWorld, true: Constants, launch: Launch, rtol: float,
     )
 
 
-def reference_flight(world: RocketWorld, true: Constants, launch: Launch, rtol: float = 1e-10) -> dict:
+def reference_flight(
+    world: RocketWorld, true: Constants, launch: Launch, rtol: float = 1e-10
+) -> dict:
     """Returns ``{"hit": bool, "arrival_km": (x, y) | None, "t_s": float}``."""
     relative = _moon_frame(world, launch)
 
@@ -84,7 +94,9 @@ def reference_flight(world: RocketWorld, true: Constants, launch: Launch, rtol: 
     }
 
 
-def reference_miss_km(world: RocketWorld, true: Constants, launch: Launch, rtol: float = 1e-10) -> float:
+def reference_miss_km(
+    world: RocketWorld, true: Constants, launch: Launch, rtol: float = 1e-10
+) -> float:
     """Signed closest approach to the moon's surface on the reference trajectory, km.
 
     Negative on a hit: then it is minus the depth the straight-on pass would reach
@@ -97,7 +109,9 @@ def reference_miss_km(world: RocketWorld, true: Constants, launch: Launch, rtol:
     r_moon = world.moon_radius_km
     relative = _moon_frame(world, launch)
 
-    def approach(t: float, s: State) -> float:  # d/dt |rocket - moon|^2 / 2, rising through 0 at a minimum
+    def approach(
+        t: float, s: State
+    ) -> float:  # d/dt |rocket - moon|^2 / 2, rising through 0 at a minimum
         dx, dy, dvx, dvy = relative(t, s)
         return dx * dvx + dy * dvy
 

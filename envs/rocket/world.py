@@ -45,7 +45,9 @@ class Constants:
 
     def scaled(self, **factors: float) -> Constants:
         """A copy with each named constant multiplied by its factor."""
-        return replace(self, **{name: getattr(self, name) * factor for name, factor in factors.items()})
+        return replace(
+            self, **{name: getattr(self, name) * factor for name, factor in factors.items()}
+        )
 
 
 @dataclass(frozen=True)
@@ -55,11 +57,19 @@ class RocketWorld:
     name: str
     earth_radius_km: float  # km, radius of the planet
     moon_radius_km: float  # km
-    parking_altitude_km: float  # km above the planet's surface, circular, prograde (counter-clockwise)
-    moon_distance_km: tuple[float, float]  # km, range of the moon's orbital radius over launch situations
-    moon_period_days: float  # days, sidereal period at moon_reference_distance_km (Kepler's third law elsewhere)
+    parking_altitude_km: (
+        float  # km above the planet's surface, circular, prograde (counter-clockwise)
+    )
+    moon_distance_km: tuple[
+        float, float
+    ]  # km, range of the moon's orbital radius over launch situations
+    moon_period_days: (
+        float  # days, sidereal period at moon_reference_distance_km (Kepler's third law elsewhere)
+    )
     moon_reference_distance_km: float  # km
-    delta_v_km_s: tuple[float, float]  # km/s, the range of commanded prograde burns the action spans
+    delta_v_km_s: tuple[
+        float, float
+    ]  # km/s, the range of commanded prograde burns the action spans
     max_flight_days: float  # days, flight time limit
     telemetry_interval_s: float  # s, tracking stations report the rocket's position this often
     nominal: Constants  # published values
@@ -73,19 +83,32 @@ class RocketWorld:
                 if not (isinstance(value, tuple) and len(value) == 2):
                     problems.append(f"{f.name} must be [low, high], got {value!r}")
                     continue
-                found = [p for i, v in enumerate(value) if (p := _number_problem(f"{f.name}[{i}]", v))]
+                found = [
+                    p for i, v in enumerate(value) if (p := _number_problem(f"{f.name}[{i}]", v))
+                ]
                 if not found and value[0] > value[1]:
-                    found.append(f"{f.name} must be [low, high] with 0 < low <= high, got {list(value)}")
+                    found.append(
+                        f"{f.name} must be [low, high] with 0 < low <= high, got {list(value)}"
+                    )
                 problems += found
             elif isinstance(value, Constants):
-                problems += [p for k, v in value.as_dict().items() if (p := _number_problem(f"{f.name}.{k}", v))]
+                problems += [
+                    p
+                    for k, v in value.as_dict().items()
+                    if (p := _number_problem(f"{f.name}.{k}", v))
+                ]
             elif f.name != "name" and (problem := _number_problem(f.name, value)):
                 problems.append(problem)
-        if not problems and self.moon_distance_km[0] <= self.parking_radius_km + self.moon_radius_km:
+        if (
+            not problems
+            and self.moon_distance_km[0] <= self.parking_radius_km + self.moon_radius_km
+        ):
             problems.append("moon_distance_km must lie beyond the parking orbit")
         if not problems and self.tracking_reports > MAX_TRACKING_REPORTS:
-            problems.append(f"max_flight_days / telemetry_interval_s: a flight would be tracked up to "
-                            f"{self.tracking_reports:.3g} times, more than {MAX_TRACKING_REPORTS:,}")
+            problems.append(
+                f"max_flight_days / telemetry_interval_s: a flight would be tracked up to "
+                f"{self.tracking_reports:.3g} times, more than {MAX_TRACKING_REPORTS:,}"
+            )
         if problems:
             raise WorldError(f"world {self.name!r}: " + "; ".join(problems))
 
@@ -100,12 +123,18 @@ class RocketWorld:
 
     def moon_angular_rate(self, moon_distance_km: float) -> float:
         """rad/s of the moon's circular orbit at this distance (Kepler's third law)."""
-        period_s = self.moon_period_days * 86400.0 * (moon_distance_km / self.moon_reference_distance_km) ** 1.5
+        period_s = (
+            self.moon_period_days
+            * 86400.0
+            * (moon_distance_km / self.moon_reference_distance_km) ** 1.5
+        )
         return 2.0 * math.pi / period_s
 
     def published(self) -> dict[str, Any]:
         """Everything a mission planner may know: the world without its true constants."""
-        facts = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("nominal", "true")}
+        facts = {
+            f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("nominal", "true")
+        }
         facts["nominal"] = self.nominal.as_dict()
         facts["parking_radius_km"] = self.parking_radius_km
         return facts
@@ -114,14 +143,18 @@ class RocketWorld:
         return replace(self, true=true)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], name: str = "world", source: str | None = None) -> RocketWorld:
+    def from_dict(
+        cls, data: dict[str, Any], name: str = "world", source: str | None = None
+    ) -> RocketWorld:
         """A world from plain data; errors name ``source`` (the file) if given, else ``name``."""
         where = source or name
         try:
             return cls._from_dict(data, name, where)
         except WorldError as error:
             message = str(error)
-            raise WorldError(message if message.startswith(where) else f"{where}: {message}") from None
+            raise WorldError(
+                message if message.startswith(where) else f"{where}: {message}"
+            ) from None
 
     @classmethod
     def _from_dict(cls, data: dict[str, Any], name: str, where: str) -> RocketWorld:
@@ -148,7 +181,9 @@ class RocketWorld:
         except (TypeError, ValueError) as error:
             if isinstance(error, WorldError):
                 raise
-            raise WorldError(f"{where}: key {f.name!r} has a malformed value {data[f.name]!r}") from None
+            raise WorldError(
+                f"{where}: key {f.name!r} has a malformed value {data[f.name]!r}"
+            ) from None
         return cls(**kwargs)
 
 
@@ -197,13 +232,17 @@ def load_world(name_or_path: str | Path | RocketWorld) -> RocketWorld:
     if isinstance(name_or_path, RocketWorld):
         return name_or_path
     if not isinstance(name_or_path, (str, Path)):
-        raise WorldError(f"a world is a preset name, a path to a .toml file or a RocketWorld, got {name_or_path!r}")
+        raise WorldError(
+            f"a world is a preset name, a path to a .toml file or a RocketWorld, got {name_or_path!r}"
+        )
     text = str(name_or_path)
     path = Path(text)
     if not text.endswith(".toml") and _exists(WORLDS_DIR / f"{text}.toml"):
         path = WORLDS_DIR / f"{text}.toml"
     elif not _exists(path):
-        raise WorldError(f"unknown world {text!r}: valid presets are {preset_names()}, or a path to a .toml file")
+        raise WorldError(
+            f"unknown world {text!r}: valid presets are {preset_names()}, or a path to a .toml file"
+        )
     try:
         raw = path.read_bytes()
     except OSError as error:
@@ -213,8 +252,10 @@ def load_world(name_or_path: str | Path | RocketWorld) -> RocketWorld:
     except UnicodeDecodeError as error:
         line = raw.count(b"\n", 0, error.start) + 1
         column = error.start - raw.rfind(b"\n", 0, error.start)
-        raise WorldError(f"{path}, line {line}, column {column}: not UTF-8 text (byte 0x{raw[error.start]:02x}); "
-                         "a world file is TOML") from None
+        raise WorldError(
+            f"{path}, line {line}, column {column}: not UTF-8 text (byte 0x{raw[error.start]:02x}); "
+            "a world file is TOML"
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise WorldError(_toml_error_message(path, error)) from None
     name = data.get("name") if isinstance(data.get("name"), str) else path.stem

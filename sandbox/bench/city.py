@@ -36,7 +36,9 @@ def step_randomly(env: gym.Env, steps: int, seed: int, watch: Stopwatch) -> int:
     return episodes
 
 
-def steps_per_second(envs_by_name: dict[str, gym.Env], steps: int, rounds: int, seed: int) -> dict[str, dict]:
+def steps_per_second(
+    envs_by_name: dict[str, gym.Env], steps: int, rounds: int, seed: int
+) -> dict[str, dict]:
     """Each env's random-action steps per second, ``steps`` in all, in ``rounds`` turns."""
     watches = {name: Stopwatch() for name in envs_by_name}
     episodes = dict.fromkeys(envs_by_name, 0)
@@ -44,14 +46,22 @@ def steps_per_second(envs_by_name: dict[str, gym.Env], steps: int, rounds: int, 
     for round_index in range(rounds):
         for name, env in envs_by_name.items():
             episodes[name] += step_randomly(env, per_round, seed + round_index, watches[name])
-    return {name: {"steps_per_s": per_round * rounds / watch.wall_s, "steps": per_round * rounds,
-                   "episodes": episodes[name], "core_share": watch.core_share}
-            for name, watch in watches.items()}
+    return {
+        name: {
+            "steps_per_s": per_round * rounds / watch.wall_s,
+            "steps": per_round * rounds,
+            "episodes": episodes[name],
+            "core_share": watch.core_share,
+        }
+        for name, watch in watches.items()
+    }
 
 
 def measure(task: Task, maps: Sequence[str], quick: bool, seed: int = 0) -> list[Figure]:
     """The city's steps/s, one figure per map, each against LunarLander-v3's and CartPole-v1's."""
-    envs_by_name = {f"city {name}": task.make_env(**{**task.env_kwargs, "map": name}) for name in maps}
+    envs_by_name = {
+        f"city {name}": task.make_env(**{**task.env_kwargs, "map": name}) for name in maps
+    }
     envs_by_name[LANDER] = gym.make(LANDER)
     envs_by_name[CARTPOLE] = gym.make(CARTPOLE)
     rates = steps_per_second(envs_by_name, 8_000 if quick else 100_000, 2 if quick else 4, seed)
@@ -61,15 +71,25 @@ def measure(task: Task, maps: Sequence[str], quick: bool, seed: int = 0) -> list
     figures = []
     for name in maps:
         city = rates[f"city {name}"]
-        figures.append(Figure(
-            f"city_{name}_steps_per_s", f"city: steps/s on {name!r}", city["steps_per_s"], "steps/s",
-            city_steps_target(lander),
-            {**city, "map": name, "actions": "uniform random", "seed": seed,
-             "compared_with": {
-                 LANDER: {**rates[LANDER], "ratio": city["steps_per_s"] / lander},
-                 CARTPOLE: {**rates[CARTPOLE], "ratio": city["steps_per_s"] / cartpole},
-             }},
-            note=f"{city['steps_per_s'] / cartpole:.2f} x {CARTPOLE}'s {cartpole:,.0f} steps/s; "
-                 f"target: {LANDER}'s {lander:,.0f} steps/s",
-        ))
+        figures.append(
+            Figure(
+                f"city_{name}_steps_per_s",
+                f"city: steps/s on {name!r}",
+                city["steps_per_s"],
+                "steps/s",
+                city_steps_target(lander),
+                {
+                    **city,
+                    "map": name,
+                    "actions": "uniform random",
+                    "seed": seed,
+                    "compared_with": {
+                        LANDER: {**rates[LANDER], "ratio": city["steps_per_s"] / lander},
+                        CARTPOLE: {**rates[CARTPOLE], "ratio": city["steps_per_s"] / cartpole},
+                    },
+                },
+                note=f"{city['steps_per_s'] / cartpole:.2f} x {CARTPOLE}'s {cartpole:,.0f} steps/s; "
+                f"target: {LANDER}'s {lander:,.0f} steps/s",
+            )
+        )
     return figures

@@ -29,15 +29,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m sandbox.bench",
         description="Measure the sandbox's speed and accuracy in one process, print each figure beside its target "
-                    "and their ratio, and write them to results/bench.json. Rates are measured over seconds and "
-                    "compared side by side in the same run, so read them against the core share they record.",
+        "and their ratio, and write them to results/bench.json. Rates are measured over seconds and "
+        "compared side by side in the same run, so read them against the core share they record.",
     )
-    parser.add_argument("--quick", action="store_true", help="run each part briefly (seconds, for tests and CI)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"where to write the figures (default: {DEFAULT_OUT})")
-    parser.add_argument("--parts", default=",".join(PARTS),
-                        help=f"comma-separated parts to run, from {', '.join(PARTS)} (default: all)")
-    parser.add_argument("--compare-runs", action="store_true",
-                        help="also time the default 'python -m sandbox.compare rocket' and '... city' (minutes)")
+    parser.add_argument(
+        "--quick", action="store_true", help="run each part briefly (seconds, for tests and CI)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"where to write the figures (default: {DEFAULT_OUT})",
+    )
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help=f"comma-separated parts to run, from {', '.join(PARTS)} (default: all)",
+    )
+    parser.add_argument(
+        "--compare-runs",
+        action="store_true",
+        help="also time the default 'python -m sandbox.compare rocket' and '... city' (minutes)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     return parser
 
@@ -48,11 +61,17 @@ def main(argv: list[str] | None = None) -> int:
     parts = [part.strip() for part in args.parts.split(",") if part.strip()]
     unknown = sorted(set(parts) - set(PARTS))
     if unknown or not parts:
-        parser.error(f"unknown part {unknown[0]!r}; valid parts: {', '.join(PARTS)}" if unknown else "no part to run")
+        parser.error(
+            f"unknown part {unknown[0]!r}; valid parts: {', '.join(PARTS)}"
+            if unknown
+            else "no part to run"
+        )
     if "city" in parts and importlib.util.find_spec("Box2D") is None:
         others = ",".join(part for part in parts if part != "city")
-        parser.error("the city part measures against LunarLander-v3, which needs Box2D: pip install -e \".[bench]\""
-                     + (f" (or leave the city out: --parts {others})" if others else ""))
+        parser.error(
+            'the city part measures against LunarLander-v3, which needs Box2D: pip install -e ".[bench]"'
+            + (f" (or leave the city out: --parts {others})" if others else "")
+        )
     if args.out.is_dir():
         parser.error(f"--out {args.out} is a folder; give the path of a JSON file")
     try:  # before minutes of measuring, not after
@@ -91,29 +110,50 @@ def main(argv: list[str] | None = None) -> int:
     print(header(), flush=True)
     if "rocket" in parts:
         from sandbox.bench import rocket
-        run_part("rocket", lambda: rocket.measure(tasks["rocket"].env_kwargs["world"], args.quick, args.seed))
+
+        run_part(
+            "rocket",
+            lambda: rocket.measure(tasks["rocket"].env_kwargs["world"], args.quick, args.seed),
+        )
     if "city" in parts:
         from sandbox.bench import city
+
         run_part("city", lambda: city.measure(tasks["city"], city_maps, args.quick, args.seed))
     if "planners" in parts:
         from sandbox.bench import planners
-        run_part("rocket planner", lambda: planners.rocket_planner(tasks["rocket"], args.quick, args.seed))
-        run_part("city planner", lambda: planners.city_planner(tasks["city"], city_maps, args.quick, args.seed))
+
+        run_part(
+            "rocket planner",
+            lambda: planners.rocket_planner(tasks["rocket"], args.quick, args.seed),
+        )
+        run_part(
+            "city planner",
+            lambda: planners.city_planner(tasks["city"], city_maps, args.quick, args.seed),
+        )
     if "learners" in parts:
         from sandbox.bench import learners
+
         run_part("learners", lambda: learners.measure(tasks, args.quick, args.seed))
     if args.compare_runs:
         from sandbox.bench import runs
+
         for task in ("rocket", "city"):
-            run_part(f"python -m sandbox.compare {task}", lambda task=task: [runs.compare_wall_time(task)])
+            run_part(
+                f"python -m sandbox.compare {task}",
+                lambda task=task: [runs.compare_wall_time(task)],
+            )
     else:
         for task in ("rocket", "city"):
             skipped[f"compare_{task}_wall_s"] = "not run: pass --compare-runs (each takes minutes)"
-        print("python -m sandbox.compare rocket / city: skipped (pass --compare-runs; they take minutes)")
+        print(
+            "python -m sandbox.compare rocket / city: skipped (pass --compare-runs; they take minutes)"
+        )
 
     seconds = time.perf_counter() - started
     report = {
-        "command": " ".join(["python -m sandbox.bench", *(argv if argv is not None else sys.argv[1:])]),
+        "command": " ".join(
+            ["python -m sandbox.bench", *(argv if argv is not None else sys.argv[1:])]
+        ),
         "quick": args.quick,
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "seconds": seconds,
@@ -125,32 +165,43 @@ def main(argv: list[str] | None = None) -> int:
         "errors": errors,
     }
     from sandbox.results import write_json
+
     write_json(args.out, finite_or_none(report))
     below = [figure.name for figure in figures if not figure.ok]
-    print(f"\n{len(figures) - len(below)} of {len(figures)} figures on target"
-          + (f"; below target: {', '.join(below)}" if below else "")
-          + (f"; failed: {', '.join(errors)}" if errors else ""))
+    print(
+        f"\n{len(figures) - len(below)} of {len(figures)} figures on target"
+        + (f"; below target: {', '.join(below)}" if below else "")
+        + (f"; failed: {', '.join(errors)}" if errors else "")
+    )
     least = least_core_share(figures)
     if least is not None and least < BUSY_CORE_SHARE:
-        print(f"the machine was busy: this process had as little as {least:.0%} of a core while measuring, so "
-              "rates are low by about that factor; ratios of rates measured side by side hold")
+        print(
+            f"the machine was busy: this process had as little as {least:.0%} of a core while measuring, so "
+            "rates are low by about that factor; ratios of rates measured side by side hold"
+        )
     print(f"wrote {args.out} in {seconds:.0f} s")
     return 1 if errors else 0
 
 
 def header() -> str:
     from sandbox.provenance import cpu_model
+
     load = load_average()
     load_text = f", load average {load[0]:.1f}" if load else ""
-    return (f"{cpu_model()}, {os.cpu_count()} cores{load_text}\n\n"
-            f"{'figure':<46} {'value':>20}   {'target':<26} {'ratio':>7}  verdict")
+    return (
+        f"{cpu_model()}, {os.cpu_count()} cores{load_text}\n\n"
+        f"{'figure':<46} {'value':>20}   {'target':<26} {'ratio':>7}  verdict"
+    )
 
 
 def print_figure(figure: Figure) -> None:
     target = f"{figure.target.relation} {shown(figure.target.value, figure.unit)}"
     verdict = "ok" if figure.ok else "below target"
-    print(f"{figure.label:<46} {shown(figure.value, figure.unit):>20}   {target:<26} "
-          f"{figure.ratio:>7.2f}  {verdict}", flush=True)
+    print(
+        f"{figure.label:<46} {shown(figure.value, figure.unit):>20}   {target:<26} "
+        f"{figure.ratio:>7.2f}  {verdict}",
+        flush=True,
+    )
     if figure.note:
         print(f"    {figure.note}", flush=True)
 
@@ -166,8 +217,12 @@ def shown(value: float, unit: str) -> str:
 
 def least_core_share(figures: list[Figure]) -> float | None:
     """The smallest share of a core any figure's measurement had (None if none recorded one)."""
-    shares = [figure.details["core_share"] for figure in figures
-              if isinstance(figure.details.get("core_share"), float) and math.isfinite(figure.details["core_share"])]
+    shares = [
+        figure.details["core_share"]
+        for figure in figures
+        if isinstance(figure.details.get("core_share"), float)
+        and math.isfinite(figure.details["core_share"])
+    ]
     return min(shares, default=None)
 
 
@@ -180,8 +235,13 @@ def load_average() -> tuple[float, float, float] | None:
 
 def machine(load_before: tuple[float, float, float] | None) -> dict[str, Any]:
     from sandbox.provenance import cpu_model
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform(),
-            "load_average_1_5_15_min": {"before": load_before, "after": load_average()}}
+
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "load_average_1_5_15_min": {"before": load_before, "after": load_average()},
+    }
 
 
 def versions() -> dict[str, Any]:
@@ -193,7 +253,11 @@ def versions() -> dict[str, Any]:
         except PackageNotFoundError:
             return None
 
-    return {"python": platform.python_version(), **{name: installed(name) for name in PACKAGES}, **git_state()}
+    return {
+        "python": platform.python_version(),
+        **{name: installed(name) for name in PACKAGES},
+        **git_state(),
+    }
 
 
 def finite_or_none(data: Any) -> Any:

@@ -22,9 +22,15 @@ from typing import Any
 import gymnasium as gym
 
 from agents.base import Agent, TaskSpec
-from agents.ledger import Ledger, LedgerWrapper
 from agents.learners import DQNLearner, PPOLearner
-from sandbox.bench.targets import CITY_ENV_SHARE, LEDGER_SHARE, Figure, Target, rocket_env_share_target
+from agents.ledger import Ledger, LedgerWrapper
+from sandbox.bench.targets import (
+    CITY_ENV_SHARE,
+    LEDGER_SHARE,
+    Figure,
+    Target,
+    rocket_env_share_target,
+)
 from sandbox.bench.timing import Stopwatch
 from sandbox.tasks import Task
 
@@ -55,7 +61,9 @@ class Clock(gym.Wrapper):
 class ClockedLedger(Ledger):
     """A ledger whose envs carry a clock inside the ledger's wrapper and one outside it."""
 
-    clocks: list[tuple[Clock, Clock]] = field(default_factory=list)  #: (env, ledger's wrapper of it) per env made
+    clocks: list[tuple[Clock, Clock]] = field(
+        default_factory=list
+    )  #: (env, ledger's wrapper of it) per env made
 
     def make_env(self) -> gym.Env:
         env = Clock(self.env_factory())
@@ -91,7 +99,9 @@ def time_shares(case: Case, seed: int = 0) -> dict[str, Any]:
     spec = TaskSpec(task.name, probe.observation_space, probe.action_space, dict(task.env_kwargs))
     probe.close()
     learner = case.learner(spec, seed)
-    trace_s = [0.0]  # the task's training trace, part of the ledger's time (the rocket keeps each flight's path)
+    trace_s = [
+        0.0
+    ]  # the task's training trace, part of the ledger's time (the rocket keeps each flight's path)
 
     def trace(info: dict[str, Any]) -> Any:
         started = time.perf_counter()
@@ -109,16 +119,33 @@ def time_shares(case: Case, seed: int = 0) -> dict[str, Any]:
         # evaluation point, so a call's set-up counts as it would there).
         while ledger.steps < case.steps:
             steps_per_trial = ledger.steps / ledger.n_trials if ledger.n_trials else math.inf
-            learner.train(ledger, ledger.n_trials + max(1, math.ceil(0.5 * (case.steps - ledger.steps) / steps_per_trial)))
+            learner.train(
+                ledger,
+                ledger.n_trials
+                + max(1, math.ceil(0.5 * (case.steps - ledger.steps) / steps_per_trial)),
+            )
     learner.close()
     env_s, counted_s, total_s = ledger.env_seconds, ledger.counted_seconds, watch.wall_s
     return {
-        "learner": learner.name, "task": task.name, "env_kwargs": dict(task.env_kwargs), "settings": learner.settings,
-        "steps": ledger.steps, "trials": ledger.n_trials, "successes": ledger.n_successes, "deaths": ledger.n_deaths,
-        "seconds": total_s, "env_s": env_s, "ledger_s": counted_s - env_s, "ledger_trace_s": trace_s[0], "sb3_s": total_s - counted_s,
-        "env_share": env_s / total_s, "ledger_share": (counted_s - env_s) / total_s,
-        "sb3_share": (total_s - counted_s) / total_s, "training_steps_per_s": ledger.steps / total_s,
-        "core_share": watch.core_share, "seed": seed,
+        "learner": learner.name,
+        "task": task.name,
+        "env_kwargs": dict(task.env_kwargs),
+        "settings": learner.settings,
+        "steps": ledger.steps,
+        "trials": ledger.n_trials,
+        "successes": ledger.n_successes,
+        "deaths": ledger.n_deaths,
+        "seconds": total_s,
+        "env_s": env_s,
+        "ledger_s": counted_s - env_s,
+        "ledger_trace_s": trace_s[0],
+        "sb3_s": total_s - counted_s,
+        "env_share": env_s / total_s,
+        "ledger_share": (counted_s - env_s) / total_s,
+        "sb3_share": (total_s - counted_s) / total_s,
+        "training_steps_per_s": ledger.steps / total_s,
+        "core_share": watch.core_share,
+        "seed": seed,
     }
 
 
@@ -126,7 +153,9 @@ def cases(tasks: dict[str, Task], quick: bool) -> list[Case]:
     """DQN crossing the city (the best city learner in tuning) and PPO launching rockets
     (a learner every rocket comparison runs)."""
     # DQN waits learning_starts (1,000) steps before its first gradient step: train past them.
-    city_steps, rocket_steps = (1_300, 192) if quick else (3_000, 1_536)  # PPO: whole rollouts of 64 launches
+    city_steps, rocket_steps = (
+        (1_300, 192) if quick else (3_000, 1_536)
+    )  # PPO: whole rollouts of 64 launches
     return [
         Case(tasks["city"], DQNLearner, city_steps, lambda _rest_s_per_step: CITY_ENV_SHARE),
         Case(tasks["rocket"], PPOLearner, rocket_steps, rocket_env_share_target),
@@ -139,16 +168,33 @@ def measure(tasks: dict[str, Task], quick: bool, seed: int = 0) -> list[Figure]:
         shares = time_shares(case, seed)
         rest_s_per_step = (shares["ledger_s"] + shares["sb3_s"]) / shares["steps"]
         who = f"{shares['learner']} on the {shares['task']}"
-        trace = (f" (its trace of each trial {shares['ledger_trace_s'] / shares['seconds']:.2%})"
-                 if shares["ledger_trace_s"] else "")
-        note = (f"{shares['steps']:,} steps ({shares['trials']:,} trials) in {shares['seconds']:.1f} s, "
-                f"{shares['training_steps_per_s']:,.0f} steps/s: env {shares['env_share']:.1%}, "
-                f"ledger {shares['ledger_share']:.2%}{trace}, SB3 {shares['sb3_share']:.1%}")
+        trace = (
+            f" (its trace of each trial {shares['ledger_trace_s'] / shares['seconds']:.2%})"
+            if shares["ledger_trace_s"]
+            else ""
+        )
+        note = (
+            f"{shares['steps']:,} steps ({shares['trials']:,} trials) in {shares['seconds']:.1f} s, "
+            f"{shares['training_steps_per_s']:,.0f} steps/s: env {shares['env_share']:.1%}, "
+            f"ledger {shares['ledger_share']:.2%}{trace}, SB3 {shares['sb3_share']:.1%}"
+        )
         figures += [
-            Figure(f"{shares['learner']}_{shares['task']}_env_share", f"{who}: env's share of training",
-                   shares["env_share"], "fraction",
-                   case.env_share_target(rest_s_per_step), shares, note=note),
-            Figure(f"{shares['learner']}_{shares['task']}_ledger_share", f"{who}: ledger's share of training",
-                   shares["ledger_share"], "fraction", LEDGER_SHARE, shares),
+            Figure(
+                f"{shares['learner']}_{shares['task']}_env_share",
+                f"{who}: env's share of training",
+                shares["env_share"],
+                "fraction",
+                case.env_share_target(rest_s_per_step),
+                shares,
+                note=note,
+            ),
+            Figure(
+                f"{shares['learner']}_{shares['task']}_ledger_share",
+                f"{who}: ledger's share of training",
+                shares["ledger_share"],
+                "fraction",
+                LEDGER_SHARE,
+                shares,
+            ),
         ]
     return figures

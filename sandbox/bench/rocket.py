@@ -23,29 +23,44 @@ import envs
 from envs.rocket.flight import ETA, Launch, fly
 from envs.rocket.reference import reference_flight, reference_miss_km
 from envs.rocket.world import Constants, RocketWorld, load_world
-from sandbox.bench.targets import ROCKET_ARRIVAL_ERROR, ROCKET_LAUNCHES_PER_S, ROCKET_REFERENCE_HITS_LANDED, Figure
+from sandbox.bench.targets import (
+    ROCKET_ARRIVAL_ERROR,
+    ROCKET_LAUNCHES_PER_S,
+    ROCKET_REFERENCE_HITS_LANDED,
+    Figure,
+)
 from sandbox.bench.timing import Rate, rate_over
 
 COARSE_AIMS = 90  # burn angles tried per situation when looking for a hit
 COARSE_ETA = 0.03  # a rough flight is enough to see where the moon is
 
 
-def hit_interval(world: RocketWorld, true: Constants, phase: float, distance: float, delta_v: float) -> tuple[float, float] | None:
+def hit_interval(
+    world: RocketWorld, true: Constants, phase: float, distance: float, delta_v: float
+) -> tuple[float, float] | None:
     """The burn angles ``(low, high)``, rad, between which the reference hits the moon
     in this situation with this commanded delta-v, around the best of a coarse scan;
     None if no burn angle hits. ``high`` may exceed 2 pi."""
-    point_moon = replace(world, moon_radius_km=1.0)  # closest approach to the centre, never stopped by a hit
+    point_moon = replace(
+        world, moon_radius_km=1.0
+    )  # closest approach to the centre, never stopped by a hit
     aims = np.linspace(0.0, 2.0 * math.pi, COARSE_AIMS, endpoint=False)
     span = 1.5 * (aims[1] - aims[0])
 
     def centre_km(angle: float, eta: float = ETA) -> float:
-        return fly(point_moon, true, Launch(phase, distance, angle % (2.0 * math.pi), delta_v), eta=eta).closest_approach_km
+        return fly(
+            point_moon, true, Launch(phase, distance, angle % (2.0 * math.pi), delta_v), eta=eta
+        ).closest_approach_km
 
     best = float(aims[int(np.argmin([centre_km(a, COARSE_ETA) for a in aims]))])
-    aim = minimize_scalar(centre_km, bounds=(best - span, best + span), method="bounded", options={"xatol": 1e-5}).x
+    aim = minimize_scalar(
+        centre_km, bounds=(best - span, best + span), method="bounded", options={"xatol": 1e-5}
+    ).x
 
     def miss(angle: float) -> float:
-        return reference_miss_km(world, true, Launch(phase, distance, angle % (2.0 * math.pi), delta_v))
+        return reference_miss_km(
+            world, true, Launch(phase, distance, angle % (2.0 * math.pi), delta_v)
+        )
 
     if miss(aim) >= 0.0 or miss(aim - span) <= 0.0 or miss(aim + span) <= 0.0:
         return None
@@ -72,7 +87,9 @@ def hitting_launches(world: RocketWorld, count: int, seed: int) -> list[Launch]:
         angle = float(rng.uniform(low + 0.05 * (high - low), high - 0.05 * (high - low)))
         launches.append(Launch(phase, distance, angle % (2.0 * math.pi), delta_v))
     if len(launches) < count:
-        raise RuntimeError(f"world {world.name!r}: found only {len(launches)} hitting launches; does its delta-v range reach the moon?")
+        raise RuntimeError(
+            f"world {world.name!r}: found only {len(launches)} hitting launches; does its delta-v range reach the moon?"
+        )
     return launches
 
 
@@ -82,23 +99,33 @@ def random_launches(world: RocketWorld, count: int, seed: int) -> list[Launch]:
     launches = []
     for _ in range(count):
         action = rng.uniform(-1.0, 1.0, 3)
-        delta_v = world.delta_v_km_s[0] + 0.5 * (action[2] + 1.0) * (world.delta_v_km_s[1] - world.delta_v_km_s[0])
-        launches.append(Launch(
-            float(rng.uniform(0.0, 2.0 * math.pi)),
-            float(rng.uniform(*world.moon_distance_km)),
-            math.atan2(action[1], action[0]) % (2.0 * math.pi),
-            float(delta_v),
-        ))
+        delta_v = world.delta_v_km_s[0] + 0.5 * (action[2] + 1.0) * (
+            world.delta_v_km_s[1] - world.delta_v_km_s[0]
+        )
+        launches.append(
+            Launch(
+                float(rng.uniform(0.0, 2.0 * math.pi)),
+                float(rng.uniform(*world.moon_distance_km)),
+                math.atan2(action[1], action[0]) % (2.0 * math.pi),
+                float(delta_v),
+            )
+        )
     return launches
 
 
-def arrival_errors(world: RocketWorld, launches: list[Launch], references: list[dict], eta: float = ETA) -> list[float | None]:
+def arrival_errors(
+    world: RocketWorld, launches: list[Launch], references: list[dict], eta: float = ETA
+) -> list[float | None]:
     """Per launch, how far (in moon radii) the simulator's point of arrival on the moon
     lies from the reference's; None where the simulator misses the moon."""
     errors: list[float | None] = []
     for launch, reference in zip(launches, references, strict=True):
         flight = fly(world, world.true, launch, eta=eta)
-        errors.append(math.dist(flight.arrival_km, reference["arrival_km"]) / world.moon_radius_km if flight.hit else None)
+        errors.append(
+            math.dist(flight.arrival_km, reference["arrival_km"]) / world.moon_radius_km
+            if flight.hit
+            else None
+        )
     return errors
 
 
@@ -125,21 +152,55 @@ def measure(world_name: str, quick: bool, seed: int = 0) -> list[Figure]:
     errors = arrival_errors(world, hits, references)
     landed = [error for error in errors if error is not None]
     rate = env_launch_rate(world, 1.0 if quick else 10.0, seed + 1)
-    scored = {"world": world.name, "eta": ETA, "hitting_launches": len(hits), "landed_by_simulator": len(landed),
-              "seed": seed}
+    scored = {
+        "world": world.name,
+        "eta": ETA,
+        "hitting_launches": len(hits),
+        "landed_by_simulator": len(landed),
+        "seed": seed,
+    }
     # with no landed launch there is no arrival error to report: infinite, and "below target"
     median_error = statistics.median(landed) if landed else math.inf
     max_error = max(landed) if landed else math.inf
     return [
-        Figure("rocket_launches_per_s", "rocket: launches/s through env.step", rate.per_s, "launches/s",
-               ROCKET_LAUNCHES_PER_S,
-               {"world": world.name, "launches": rate.calls, "seconds": rate.wall_s, "core_share": rate.core_share,
-                "actions": "uniform random", "seed": seed + 1}),
-        Figure("rocket_arrival_error_median", "rocket: arrival error, median", median_error, "moon radii",
-               ROCKET_ARRIVAL_ERROR, scored),
-        Figure("rocket_arrival_error_max", "rocket: arrival error, max", max_error, "moon radii",
-               ROCKET_ARRIVAL_ERROR, scored,
-               note=f"over {len(hits)} launches the reference lands ({world.name}, step factor {ETA})"),
-        Figure("rocket_reference_hits_landed", "rocket: reference hits landed too", len(landed) / len(hits),
-               "fraction", ROCKET_REFERENCE_HITS_LANDED, scored),
+        Figure(
+            "rocket_launches_per_s",
+            "rocket: launches/s through env.step",
+            rate.per_s,
+            "launches/s",
+            ROCKET_LAUNCHES_PER_S,
+            {
+                "world": world.name,
+                "launches": rate.calls,
+                "seconds": rate.wall_s,
+                "core_share": rate.core_share,
+                "actions": "uniform random",
+                "seed": seed + 1,
+            },
+        ),
+        Figure(
+            "rocket_arrival_error_median",
+            "rocket: arrival error, median",
+            median_error,
+            "moon radii",
+            ROCKET_ARRIVAL_ERROR,
+            scored,
+        ),
+        Figure(
+            "rocket_arrival_error_max",
+            "rocket: arrival error, max",
+            max_error,
+            "moon radii",
+            ROCKET_ARRIVAL_ERROR,
+            scored,
+            note=f"over {len(hits)} launches the reference lands ({world.name}, step factor {ETA})",
+        ),
+        Figure(
+            "rocket_reference_hits_landed",
+            "rocket: reference hits landed too",
+            len(landed) / len(hits),
+            "fraction",
+            ROCKET_REFERENCE_HITS_LANDED,
+            scored,
+        ),
     ]

@@ -25,5 +25,11 @@ def compare_wall_time(task: str) -> Figure:
     if done.returncode != 0:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
         raise RuntimeError(f"{' '.join(command[1:])} failed (exit {done.returncode}):\n{tail}")
-    return Figure(f"compare_{task}_wall_s", f"python -m sandbox.compare {task}", wall_s, "s", COMPARE_WALL_S[task],
-                  {"command": " ".join(["python", *command[1:4]]), "exit_code": done.returncode})
+    return Figure(
+        f"compare_{task}_wall_s",
+        f"python -m sandbox.compare {task}",
+        wall_s,
+        "s",
+        COMPARE_WALL_S[task],
+        {"command": " ".join(["python", *command[1:4]]), "exit_code": done.returncode},
+    )

@@ -33,8 +33,10 @@ from agents.plugins import PluginError, declared, load_object
 from sandbox.tasks import Size, Task
 
 STUDY_ENTRY_POINTS = "sandbox.studies"
-BUILTIN_STUDIES = {"generalization": "sandbox.studies.generalization:GENERALIZATION",
-                   "sight": "sandbox.studies.sight:SIGHT"}
+BUILTIN_STUDIES = {
+    "generalization": "sandbox.studies.generalization:GENERALIZATION",
+    "sight": "sandbox.studies.sight:SIGHT",
+}
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,9 @@ class Study:
     default: Size
     full: Size
     env_kwargs: dict[str, Any] = field(default_factory=dict)  #: added to the task's training world
-    transfer_env_kwargs: dict[str, Any] | None = None  #: the study's new world (None: no transfer stage)
+    transfer_env_kwargs: dict[str, Any] | None = (
+        None  #: the study's new world (None: no transfer stage)
+    )
     settings_default: dict[str, Any] = field(default_factory=dict)
     settings_full: dict[str, Any] = field(default_factory=dict)
     agents: tuple[str, ...] | None = None  #: the study's default agents (None: the task's)
@@ -63,8 +67,12 @@ class Study:
     #: with these env keyword arguments added to both worlds (empty: one world, no suffix)
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
     after_training: Callable[[Agent, StudyContext], dict[str, Any]] | None = None
-    summarise: Callable[[list[dict[str, Any]], list[str], dict[str, Any]], dict[str, Any]] | None = None
-    tables: Callable[[dict[str, Any]], list[tuple[str, str]]] = lambda summary_file: []  #: (title, table)
+    summarise: (
+        Callable[[list[dict[str, Any]], list[str], dict[str, Any]], dict[str, Any]] | None
+    ) = None
+    tables: Callable[[dict[str, Any]], list[tuple[str, str]]] = (
+        lambda summary_file: []
+    )  #: (title, table)
     #: paragraphs for the run's report, each built from the summary's numbers
     findings: Callable[[dict[str, Any]], list[str]] = lambda summary_file: []
     plots: tuple[Callable[[Any], Path | None], ...] = ()
@@ -89,7 +97,9 @@ def _load_declared() -> None:
             continue
         study = load_object(where)
         if not isinstance(study, Study):
-            raise PluginError(f"{where!r} (study {name!r}) is a {type(study).__name__}, not a sandbox.studies.Study")
+            raise PluginError(
+                f"{where!r} (study {name!r}) is a {type(study).__name__}, not a sandbox.studies.Study"
+            )
         register_study(study)
 
 
@@ -109,5 +119,7 @@ def get_study(name: str, task: str) -> Study:
     """The study ``name`` of ``task``; ``PluginError`` naming the valid studies if there is none."""
     studies = studies_for(task)
     if name not in studies:
-        raise PluginError(f"unknown study {name!r} for {task}; valid studies: {', '.join(studies) or 'none'}")
+        raise PluginError(
+            f"unknown study {name!r} for {task}; valid studies: {', '.join(studies) or 'none'}"
+        )
     return studies[name]

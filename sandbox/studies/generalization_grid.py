@@ -25,8 +25,8 @@ import numpy as np
 
 from agents.base import Agent
 from agents.ledger import Ledger
-from sandbox.tasks import Task
 from sandbox.stats import censored_median, format_rates, median_interval
+from sandbox.tasks import Task
 
 PASS_RATE = 0.5
 MAX_IDENTIFICATION_TRIALS = 5  #: launches an identifying agent may spend on each changed world
@@ -44,8 +44,12 @@ class GridSpec:
     def __post_init__(self) -> None:
         width = self.phase_width_deg
         low, high = self.training_sector_deg
-        if not (0 <= low < high <= 360) or any(abs(e / width - round(e / width)) > 1e-9 for e in (low, high)):
-            raise ValueError(f"training_sector_deg {self.training_sector_deg} must lie on cell edges of {width} deg")
+        if not (0 <= low < high <= 360) or any(
+            abs(e / width - round(e / width)) > 1e-9 for e in (low, high)
+        ):
+            raise ValueError(
+                f"training_sector_deg {self.training_sector_deg} must lie on cell edges of {width} deg"
+            )
         if 1.0 not in self.gravity_scales:
             raise ValueError("gravity_scales must include 1.0, the training world")
 
@@ -66,7 +70,11 @@ class GridSpec:
 
     def training_phase_cells(self) -> list[int]:
         low, high = self.training_sector_deg
-        return [i for i, (a, b) in enumerate(self.phase_edges_deg) if a >= low - 1e-9 and b <= high + 1e-9]
+        return [
+            i
+            for i, (a, b) in enumerate(self.phase_edges_deg)
+            if a >= low - 1e-9 and b <= high + 1e-9
+        ]
 
     def training_gravity_cells(self) -> list[int]:
         return [sorted(self.gravity_scales).index(1.0)]
@@ -77,14 +85,21 @@ class GridSpec:
                 "moon_phase_deg": [round((a + b) / 2, 4) for a, b in self.phase_edges_deg],
                 "gravity_scale": sorted(self.gravity_scales),
             },
-            "cell_edges": {"moon_phase_deg": self.phase_edges_deg, "gravity_scale": self.gravity_edges},
-            "training_region": {"moon_phase_deg": list(self.training_sector_deg), "gravity_scale": [1.0, 1.0]},
+            "cell_edges": {
+                "moon_phase_deg": self.phase_edges_deg,
+                "gravity_scale": self.gravity_edges,
+            },
+            "training_region": {
+                "moon_phase_deg": list(self.training_sector_deg),
+                "gravity_scale": [1.0, 1.0],
+            },
             "episodes_per_cell": self.episodes_per_cell,
         }
 
 
-def evaluate_grid(agent: Agent, task: Task, env_kwargs: dict[str, Any], grid: GridSpec,
-                  eval_seed_base: int) -> dict[str, Any]:
+def evaluate_grid(
+    agent: Agent, task: Task, env_kwargs: dict[str, Any], grid: GridSpec, eval_seed_base: int
+) -> dict[str, Any]:
     """Success per cell (rows: gravity scales, columns: phase cells) and the identification
     launches spent per gravity scale. Launch ``k`` of a cell resets with seed
     ``eval_seed_base + k``."""
@@ -108,7 +123,9 @@ def evaluate_grid(agent: Agent, task: Task, env_kwargs: dict[str, Any], grid: Gr
             hits = 0
             for k in range(grid.episodes_per_cell):
                 phase = math.radians(low + (k + 0.5) / grid.episodes_per_cell * (high - low))
-                observation, info = env.reset(seed=eval_seed_base + k, options={"moon_phase_rad": phase})
+                observation, info = env.reset(
+                    seed=eval_seed_base + k, options={"moon_phase_rad": phase}
+                )
                 agent.reset_episode()
                 _, _, _, _, info = env.step(agent.act(observation, info))
                 hits += bool(info["is_success"])
@@ -118,7 +135,9 @@ def evaluate_grid(agent: Agent, task: Task, env_kwargs: dict[str, Any], grid: Gr
     return {
         "success": success.round(4).tolist(),
         "identification_launches": launches_per_row,
-        "identification_launches_per_cell": [round(n / grid.phase_cells, 4) for n in launches_per_row],
+        "identification_launches_per_cell": [
+            round(n / grid.phase_cells, 4) for n in launches_per_row
+        ],
     }
 
 
@@ -129,20 +148,27 @@ def radius(success: np.ndarray, grid: GridSpec) -> dict[str, float]:
     gravity_pass = success[:, grid.training_phase_cells()].mean(axis=1) > PASS_RATE
     low, high = grid.training_sector_deg
     return {
-        "moon_phase_deg": _reach_both_sides(grid.phase_edges_deg, phase_pass, (low + high) / 2, circular=True),
+        "moon_phase_deg": _reach_both_sides(
+            grid.phase_edges_deg, phase_pass, (low + high) / 2, circular=True
+        ),
         "gravity_scale": _reach_both_sides(grid.gravity_edges, gravity_pass, 1.0, circular=False),
     }
 
 
-def _reach_both_sides(edges: list[tuple[float, float]], passing: np.ndarray, centre: float, circular: bool) -> float:
+def _reach_both_sides(
+    edges: list[tuple[float, float]], passing: np.ndarray, centre: float, circular: bool
+) -> float:
     """Smaller of the two outward reaches from ``centre`` over equal-width cells."""
     n, eps = len(edges), 1e-9
     width = edges[0][1] - edges[0][0]
     reaches = []
     for direction in (+1, -1):
         # Start in the cell holding the centre, on this side of it.
-        start = next(i for i, (a, b) in enumerate(edges)
-                     if (a - eps <= centre < b - eps if direction > 0 else a + eps < centre <= b + eps))
+        start = next(
+            i
+            for i, (a, b) in enumerate(edges)
+            if (a - eps <= centre < b - eps if direction > 0 else a + eps < centre <= b + eps)
+        )
         a, b = edges[start]
         first_far_edge = (b - centre) if direction > 0 else (centre - a)
         reach = math.inf  # unless a failing cell stops the walk
@@ -165,27 +191,42 @@ def radius_as_json(value: float) -> float | str:
     return "unbounded" if math.isinf(value) else round(value, 4)
 
 
-def summarise_grid(jobs: list[dict[str, Any]], agent_order: list[str], grid_fields: dict[str, Any]) -> dict[str, Any]:
+def summarise_grid(
+    jobs: list[dict[str, Any]], agent_order: list[str], grid_fields: dict[str, Any]
+) -> dict[str, Any]:
     """``generalization_grid`` (axes, training region, success per cell per agent: the
     mean over seeds, and per seed) and ``generalization_radius`` (per agent and axis,
     from the mean grid; "unbounded" when every cell on the axis passes)."""
     grid = GridSpec(**grid_fields)
     per_agent, per_seed, launches, radii = {}, {}, {}, {}
     for agent in agent_order:
-        mine = sorted((j for j in jobs if j["agent"] == agent and j["phase"] == "train" and "generalization" in j),
-                      key=lambda j: j["seed"])
+        mine = sorted(
+            (
+                j
+                for j in jobs
+                if j["agent"] == agent and j["phase"] == "train" and "generalization" in j
+            ),
+            key=lambda j: j["seed"],
+        )
         if not mine:
             continue
         grids = np.array([j["generalization"]["success"] for j in mine])
         mean = grids.mean(axis=0)
         per_agent[agent] = mean.round(4).tolist()
         per_seed[agent] = {str(j["seed"]): j["generalization"]["success"] for j in mine}
-        launches[agent] = np.mean([j["generalization"]["identification_launches_per_cell"] for j in mine],
-                                  axis=0).round(4).tolist()
+        launches[agent] = (
+            np.mean([j["generalization"]["identification_launches_per_cell"] for j in mine], axis=0)
+            .round(4)
+            .tolist()
+        )
         radii[agent] = {axis: radius_as_json(value) for axis, value in radius(mean, grid).items()}
     return {
-        "generalization_grid": {**grid.as_dict(), "success": per_agent, "success_per_seed": per_seed,
-                                "identification_launches_per_cell": launches},
+        "generalization_grid": {
+            **grid.as_dict(),
+            "success": per_agent,
+            "success_per_seed": per_seed,
+            "identification_launches_per_cell": launches,
+        },
         "generalization_radius": radii,
     }
 
@@ -204,8 +245,10 @@ def grid_success(grid: dict[str, Any]) -> dict[str, tuple[float, float]]:
     from a summary's ``generalization_grid``."""
     spec = _spec(grid)
     region = np.ix_(spec.training_gravity_cells(), spec.training_phase_cells())
-    return {agent: (float(np.array(success)[region].mean()), float(np.mean(success)))
-            for agent, success in grid["success"].items()}
+    return {
+        agent: (float(np.array(success)[region].mean()), float(np.mean(success)))
+        for agent, success in grid["success"].items()
+    }
 
 
 def grid_figures_per_seed(grid: dict[str, Any]) -> dict[str, dict[str, list[float | None]]]:
@@ -218,8 +261,10 @@ def grid_figures_per_seed(grid: dict[str, Any]) -> dict[str, dict[str, list[floa
         grids = [np.array(seeds[seed], dtype=float) for seed in sorted(seeds, key=int)]
         radii = [radius(g, spec) for g in grids]
         figures[agent] = {
-            **{f"radius_{axis}": [None if math.isinf(r[axis]) else r[axis] for r in radii]
-               for axis in ("moon_phase_deg", "gravity_scale")},
+            **{
+                f"radius_{axis}": [None if math.isinf(r[axis]) else r[axis] for r in radii]
+                for axis in ("moon_phase_deg", "gravity_scale")
+            },
             "success_in_region": [float(g[region].mean()) for g in grids],
             "success_on_grid": [float(g.mean()) for g in grids],
         }
@@ -241,19 +286,28 @@ def format_radius(values: list[float | None], unit: str = "") -> str:
 
 def grid_table(summary_file: dict[str, Any]) -> str:
     grid = summary_file["generalization_grid"]
-    header = ["agent", "seeds", "radius: phase (deg)", "radius: gravity scale", "success in region",
-              "success on grid", "launches/cell"]
+    header = [
+        "agent",
+        "seeds",
+        "radius: phase (deg)",
+        "radius: gravity scale",
+        "success in region",
+        "success on grid",
+        "launches/cell",
+    ]
     rows = []
     for agent, figures in grid_figures_per_seed(grid).items():
-        rows.append([
-            agent,
-            str(len(figures["success_on_grid"])),
-            format_radius(figures["radius_moon_phase_deg"]),
-            format_radius(figures["radius_gravity_scale"]),
-            format_rates(figures["success_in_region"]),
-            format_rates(figures["success_on_grid"]),
-            f"{np.mean(grid['identification_launches_per_cell'][agent]):.2f}",
-        ])
+        rows.append(
+            [
+                agent,
+                str(len(figures["success_on_grid"])),
+                format_radius(figures["radius_moon_phase_deg"]),
+                format_radius(figures["radius_gravity_scale"]),
+                format_rates(figures["success_in_region"]),
+                format_rates(figures["success_on_grid"]),
+                f"{np.mean(grid['identification_launches_per_cell'][agent]):.2f}",
+            ]
+        )
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])

@@ -29,24 +29,36 @@ def plot_generalization(run: RunData) -> Path | None:
     y_edges = np.append(gravity_edges[:, 0], gravity_edges[-1, 1])
     columns = min(len(agents), 3)
     rows = -(-len(agents) // columns)
-    figure, axes_grid = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.6 * rows + 0.8), squeeze=False,
-                                     layout="constrained")
+    figure, axes_grid = plt.subplots(
+        rows,
+        columns,
+        figsize=(5.2 * columns, 3.6 * rows + 0.8),
+        squeeze=False,
+        layout="constrained",
+    )
     image = None
     for axes, agent in zip(axes_grid.flat, agents):
         success = np.array(grid["success"][agent])
-        image = axes.pcolormesh(x_edges, y_edges, success, vmin=0, vmax=1, cmap="viridis", shading="flat")
+        image = axes.pcolormesh(
+            x_edges, y_edges, success, vmin=0, vmax=1, cmap="viridis", shading="flat"
+        )
         low, high = grid["training_region"]["moon_phase_deg"]
         g_low, g_high = gravity_edges[list(grid["axes"]["gravity_scale"]).index(1.0)]
-        axes.add_patch(Rectangle((low, g_low), high - low, g_high - g_low, fill=False, ec="red", lw=2.5))
+        axes.add_patch(
+            Rectangle((low, g_low), high - low, g_high - g_low, fill=False, ec="red", lw=2.5)
+        )
         launches = np.mean(grid["identification_launches_per_cell"][agent])
         extra = f"; {launches:.2f} launches/cell" if launches else ""
         mine = figures[agent]
-        axes.set_title(f"{agent}: radius {format_radius(mine['radius_moon_phase_deg'], ' deg')} in phase,\n"
-                       f"{format_radius(mine['radius_gravity_scale'])} in gravity scale{extra}", fontsize=9)
+        axes.set_title(
+            f"{agent}: radius {format_radius(mine['radius_moon_phase_deg'], ' deg')} in phase,\n"
+            f"{format_radius(mine['radius_gravity_scale'])} in gravity scale{extra}",
+            fontsize=9,
+        )
         axes.set_xlabel("Moon phase at launch (deg)")
         axes.set_ylabel("gravity scale (planet's GM)")
         axes.set_xticks(np.arange(0, 361, 60))
-    for axes in list(axes_grid.flat)[len(agents):]:
+    for axes in list(axes_grid.flat)[len(agents) :]:
         axes.axis("off")
     figure.colorbar(image, ax=axes_grid, shrink=0.8, label="success rate (mean over seeds)")
     figure.suptitle(headline(grid, figures), fontsize=10)
@@ -61,8 +73,13 @@ def headline(grid: dict[str, Any], figures: dict[str, dict[str, list]]) -> str:
     success stays above 50 % (median over seeds, 95 % interval), and its success in the
     region and over the whole grid."""
     low, high = grid["training_region"]["moon_phase_deg"]
-    parts = [f"{agent} {format_radius(mine['radius_moon_phase_deg'], ' deg')} ({format_rates(mine['success_in_region'])} "
-             f"in region, {format_rates(mine['success_on_grid'])} on grid)" for agent, mine in figures.items()]
-    return ("Success above 50 % reaches this far in phase from the training region's centre, median over seeds "
-            f"[95 % interval]\n(red box: phases {low:g}-{high:g} deg, half-width {(high - low) / 2:g} deg, "
-            "nominal gravity): " + textwrap.fill(", ".join(parts), 150))
+    parts = [
+        f"{agent} {format_radius(mine['radius_moon_phase_deg'], ' deg')} ({format_rates(mine['success_in_region'])} "
+        f"in region, {format_rates(mine['success_on_grid'])} on grid)"
+        for agent, mine in figures.items()
+    ]
+    return (
+        "Success above 50 % reaches this far in phase from the training region's centre, median over seeds "
+        f"[95 % interval]\n(red box: phases {low:g}-{high:g} deg, half-width {(high - low) / 2:g} deg, "
+        "nominal gravity): " + textwrap.fill(", ".join(parts), 150)
+    )

@@ -24,19 +24,26 @@ from sandbox.tasks import Size
 SIGHTS = {"sight2": 2, "sight3": 3, "sight5": 5, "sight8": 8, "full": "full"}
 
 
-def summarise(jobs: list[dict[str, Any]], labels: list[str], settings: dict[str, Any]) -> dict[str, Any]:
+def summarise(
+    jobs: list[dict[str, Any]], labels: list[str], settings: dict[str, Any]
+) -> dict[str, Any]:
     """``sight``: per agent and sight, per seed: deaths per training walk, final success,
     evaluation deaths and trials spent."""
     table: dict[str, dict[str, dict[str, list]]] = {}
     for label in labels:
         agent, variant = split_variant(label)
-        mine = sorted((j for j in jobs if j["agent"] == label and j["phase"] == "train"), key=lambda j: j["seed"])
+        mine = sorted(
+            (j for j in jobs if j["agent"] == label and j["phase"] == "train"),
+            key=lambda j: j["seed"],
+        )
         if not mine:
             continue
         table.setdefault(agent, {})[variant] = {
             "seeds": [j["seed"] for j in mine],
             "trials_spent": [j["trials_spent"] for j in mine],
-            "deaths_per_walk": [j["total_training_deaths"] / max(1, j["trials_spent"]) for j in mine],
+            "deaths_per_walk": [
+                j["total_training_deaths"] / max(1, j["trials_spent"]) for j in mine
+            ],
             "final_success_rate": [j["final_success_rate"] for j in mine],
             "evaluation_deaths": [j["total_evaluation_deaths"] for j in mine],
         }
@@ -53,7 +60,9 @@ def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
     if "sight" not in summary_file:
         return []
     agents = summary_file["sight"]["agents"]
-    header = ["sight"] + [f"{agent}: {what}" for agent in agents for what in ("deaths/walk", "final success")]
+    header = ["sight"] + [
+        f"{agent}: {what}" for agent in agents for what in ("deaths/walk", "final success")
+    ]
     rows = []
     for variant, radius in summary_file["sight"]["radius"].items():
         if not any(variant in by_sight for by_sight in agents.values()):
@@ -61,14 +70,24 @@ def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
         row = [str(radius)]
         for by_sight in agents.values():
             entry = by_sight.get(variant)
-            row += ["-", "-"] if entry is None else [_with_interval(entry["deaths_per_walk"]),
-                                                     format_rates(entry["final_success_rate"])]
+            row += (
+                ["-", "-"]
+                if entry is None
+                else [
+                    _with_interval(entry["deaths_per_walk"]),
+                    format_rates(entry["final_success_rate"]),
+                ]
+            )
         rows.append(row)
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
     text = "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
-    return [("What each side pays at each sight radius (training deaths per walk; held-out success at the end)",
-             text)]
+    return [
+        (
+            "What each side pays at each sight radius (training deaths per walk; held-out success at the end)",
+            text,
+        )
+    ]
 
 
 def findings(summary_file: dict[str, Any]) -> list[str]:
@@ -76,9 +95,12 @@ def findings(summary_file: dict[str, Any]) -> list[str]:
         return []
     parts = []
     for agent, by_sight in summary_file["sight"]["agents"].items():
-        each = [f"{float(np.median(entry['deaths_per_walk'])):.2f} deaths per walk and "
-                f"{100 * float(np.median(entry['final_success_rate'])):.0f} % success at sight "
-                f"{summary_file['sight']['radius'].get(variant, variant)}" for variant, entry in by_sight.items()]
+        each = [
+            f"{float(np.median(entry['deaths_per_walk'])):.2f} deaths per walk and "
+            f"{100 * float(np.median(entry['final_success_rate'])):.0f} % success at sight "
+            f"{summary_file['sight']['radius'].get(variant, variant)}"
+            for variant, entry in by_sight.items()
+        ]
         parts.append(f"{agent}: " + ", ".join(each))
     return ["**Sight** (medians over seeds): " + "; ".join(parts) + "."]
 
@@ -98,8 +120,15 @@ def plot(run: RunData) -> Path | None:
             values = [by_sight[v][key] for v in variants]
             median = np.array([np.median(v) for v in values])
             bounds = [median_interval(v) or (np.median(v), np.median(v)) for v in values]
-            error = np.array([[m - b[0] for m, b in zip(median, bounds)], [b[1] - m for m, b in zip(median, bounds)]])
-            axes.errorbar(x, median, yerr=error, marker="o", capsize=4, color=color(agent), label=agent)
+            error = np.array(
+                [
+                    [m - b[0] for m, b in zip(median, bounds)],
+                    [b[1] - m for m, b in zip(median, bounds)],
+                ]
+            )
+            axes.errorbar(
+                x, median, yerr=error, marker="o", capsize=4, color=color(agent), label=agent
+            )
             axes.set_xticks(ticks, [str(sight["radius"][v]) for v in variants])
     left.set_ylabel("deaths per training walk (median, 95 % interval)")
     right.set_ylabel("held-out success at the end (median, 95 % interval)")

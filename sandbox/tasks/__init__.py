@@ -87,12 +87,18 @@ class EpisodeDrawing:
 class Task:
     name: str
     description: str  #: one line, for listings and ``--help``
-    env_id: str  #: a Gymnasium id (``"module:Env-v0"`` imports ``module`` first, as ``gym.make`` does)
+    env_id: (
+        str  #: a Gymnasium id (``"module:Env-v0"`` imports ``module`` first, as ``gym.make`` does)
+    )
     agents: tuple[str, ...]  #: default agents, in table order
     default: Size
     full: Size
-    env_kwargs: dict[str, Any] = field(default_factory=dict)  #: the training world of the standard protocol
-    transfer_env_kwargs: dict[str, Any] | None = None  #: the new world of the standard protocol, if any
+    env_kwargs: dict[str, Any] = field(
+        default_factory=dict
+    )  #: the training world of the standard protocol
+    transfer_env_kwargs: dict[str, Any] | None = (
+        None  #: the new world of the standard protocol, if any
+    )
     options: tuple[Option, ...] = ()
     #: what plots keep of an evaluation episode, from its infos (None: nothing)
     trace: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None
@@ -108,7 +114,9 @@ class Task:
     #: sets up a saved evaluation trace on a matplotlib Axes for an animation:
     #: ``(axes, trace, env_kwargs of the world it ran in, label) -> EpisodeDrawing``, or None
     #: when the trace holds nothing to replay (None here: the task has no animations)
-    animate_episode: Callable[[Any, dict[str, Any], dict[str, Any], str], EpisodeDrawing | None] | None = None
+    animate_episode: (
+        Callable[[Any, dict[str, Any], dict[str, Any], str], EpisodeDrawing | None] | None
+    ) = None
 
     def make_env(self, **env_kwargs: Any) -> gym.Env:
         return gym.make(self.env_id, **env_kwargs)
@@ -140,5 +148,7 @@ def get_task(name: str) -> Task:
         raise PluginError(f"unknown task {name!r}; valid tasks: {', '.join(task_names())}")
     task = load_object(where)
     if not isinstance(task, Task):
-        raise PluginError(f"{where!r} (task {name!r}) is a {type(task).__name__}, not a sandbox.tasks.Task")
+        raise PluginError(
+            f"{where!r} (task {name!r}) is a {type(task).__name__}, not a sandbox.tasks.Task"
+        )
     return _REGISTERED.setdefault(name, task)

@@ -32,11 +32,24 @@ def plot_deaths(run: RunData) -> Path:
         if run.kind(agent) == "planner":
             trials = max(j["trials_spent"] for j in mine)
             deaths = max(j["total_training_deaths"] for j in mine)
-            axes.axhline(deaths, color=color(agent), lw=2.5, label=f"{agent}: {deaths} deaths in {trials:,} trials")
+            axes.axhline(
+                deaths,
+                color=color(agent),
+                lw=2.5,
+                label=f"{agent}: {deaths} deaths in {trials:,} trials",
+            )
             continue
         points = sorted({row["trials"] for j in mine for row in j["evaluations"]})
-        deaths = np.array([[value_at(j["evaluations"], p, "training_deaths") for p in points] for j in mine])
-        axes.plot(points, np.median(deaths, axis=0), color=color(agent), marker=".", label=f"{agent} (median, band: 95 % interval)")
+        deaths = np.array(
+            [[value_at(j["evaluations"], p, "training_deaths") for p in points] for j in mine]
+        )
+        axes.plot(
+            points,
+            np.median(deaths, axis=0),
+            color=color(agent),
+            marker=".",
+            label=f"{agent} (median, band: 95 % interval)",
+        )
         if len(mine) > 1:
             axes.fill_between(points, *interval_band(deaths), color=color(agent), alpha=0.15, lw=0)
     axes.set_xscale("log")
@@ -87,14 +100,30 @@ def plot_maps(run: RunData) -> Path | None:
         for job, style in ((planner, "-"), (learner, "--")):
             if job is None:
                 continue
-            traces = job["traces"]["evaluation"] if which == "home" else job.get("transfer", {}).get("zero_shot_traces")
+            traces = (
+                job["traces"]["evaluation"]
+                if which == "home"
+                else job.get("transfer", {}).get("zero_shot_traces")
+            )
             if not traces:
                 continue
             trace = traces[0]
             path = np.array(trace["path"])
-            outcome = "reached goal" if trace["success"] else "died" if trace.get("death") else "timed out"
-            axes.plot(path[:, 1], path[:, 0], style, color=color(job["agent"]), lw=2.2,
-                      label=f"{job['agent']}: {outcome} in {len(path) - 1} ticks")
+            outcome = (
+                "reached goal"
+                if trace["success"]
+                else "died"
+                if trace.get("death")
+                else "timed out"
+            )
+            axes.plot(
+                path[:, 1],
+                path[:, 0],
+                style,
+                color=color(job["agent"]),
+                lw=2.2,
+                label=f"{job['agent']}: {outcome} in {len(path) - 1} ticks",
+            )
             axes.plot(path[0, 1], path[0, 0], "o", color=color(job["agent"]), ms=7)
             axes.plot(trace["goal"][1], trace["goal"][0], "*", color="gold", ms=16, mec="k")
         kind = "training city" if which == "home" else "new city, zero-shot"
@@ -102,8 +131,10 @@ def plot_maps(run: RunData) -> Path | None:
         axes.set_xticks([])
         axes.set_yticks([])
         axes.legend(fontsize=8, loc="lower left")
-    figure.suptitle("Paths walked (dot: start, star: goal; lanes mid grey, crossings light, buildings dark)",
-                    fontsize=10)
+    figure.suptitle(
+        "Paths walked (dot: start, star: goal; lanes mid grey, crossings light, buildings dark)",
+        fontsize=10,
+    )
     figure.tight_layout()
     path = run.folder / "maps.png"
     figure.savefig(path, dpi=100)
@@ -145,7 +176,9 @@ def sight_radius(env_kwargs: dict[str, Any], city) -> int | None:
     return None if sight is None or sight == "full" else int(sight)
 
 
-def animate_walk(axes, trace: dict[str, Any], env_kwargs: dict[str, Any], label: str) -> EpisodeDrawing | None:
+def animate_walk(
+    axes, trace: dict[str, Any], env_kwargs: dict[str, Any], label: str
+) -> EpisodeDrawing | None:
     """A saved walk on ``axes``: the map, the pedestrian and its trail, the goal, the cars it
     saw and its sight window, and a cross where a car hit it. A trace from before the cars
     were kept shows the walk alone."""
@@ -160,9 +193,13 @@ def animate_walk(axes, trace: dict[str, Any], env_kwargs: dict[str, Any], label:
     (trail,) = axes.plot([], [], "-", color="tab:green", lw=1.5, alpha=0.8)
     (walker,) = axes.plot([], [], "o", color="lime", mec="k", ms=7)
     (hit,) = axes.plot([], [], "X", color="red", mec="k", ms=14)
-    heading_dots = [axes.scatter([], [], marker=marker, s=40, edgecolors="k", linewidths=0.4)
-                    for marker in CAR_MARKERS]
-    window = plt.Rectangle((0, 0), 0, 0, fill=False, ec="yellow", lw=1.5, visible=radius is not None)
+    heading_dots = [
+        axes.scatter([], [], marker=marker, s=40, edgecolors="k", linewidths=0.4)
+        for marker in CAR_MARKERS
+    ]
+    window = plt.Rectangle(
+        (0, 0), 0, 0, fill=False, ec="yellow", lw=1.5, visible=radius is not None
+    )
     axes.add_patch(window)
     clock = axes.text(0.01, 0.99, "", transform=axes.transAxes, fontsize=8, va="top", color="w")
     axes.set_xlim(-0.5, city.shape[1] - 0.5)
@@ -171,8 +208,13 @@ def animate_walk(axes, trace: dict[str, Any], env_kwargs: dict[str, Any], label:
     axes.set_yticks([])
     ticks = len(path) - 1
     death = trace.get("death_cell") or (path[-1].tolist() if trace.get("death") else None)
-    outcome = ("reached the goal" if trace.get("success") else "hit by a car" if death is not None
-               else "out of time")
+    outcome = (
+        "reached the goal"
+        if trace.get("success")
+        else "hit by a car"
+        if death is not None
+        else "out of time"
+    )
     axes.set_title(f"{label}: {outcome} at tick {ticks}", fontsize=9)
 
     def draw(step: int) -> None:
@@ -186,7 +228,9 @@ def animate_walk(axes, trace: dict[str, Any], env_kwargs: dict[str, Any], label:
                 dots.set_offsets(mine[:, 1::-1] if len(mine) else np.empty((0, 2)))
                 dots.set_facecolors([CAR_COLORS.get(int(speed), "tab:red") for speed in mine[:, 3]])
         if radius is not None:
-            window.set_bounds(col - radius - 0.5, row - radius - 0.5, 2 * radius + 1, 2 * radius + 1)
+            window.set_bounds(
+                col - radius - 0.5, row - radius - 0.5, 2 * radius + 1, 2 * radius + 1
+            )
         hit.set_data(([death[1]], [death[0]]) if death is not None and step == ticks else ([], []))
         clock.set_text(f"tick {step}")
 
@@ -195,11 +239,15 @@ def animate_walk(axes, trace: dict[str, Any], env_kwargs: dict[str, Any], label:
     else:
         seen = "every car" if radius is None else f"cars within sight (yellow box, radius {radius})"
         caption = f"{city.name}: {seen} as the agent saw them; blue 1 cell/tick, red 2; star: goal"
-    return EpisodeDrawing(len(path), draw, (window, trail, *heading_dots, walker, hit, clock), caption)
+    return EpisodeDrawing(
+        len(path), draw, (window, trail, *heading_dots, walker, hit, clock), caption
+    )
 
 
 def check_map(text: str) -> str:
-    load_map(text)  # a MapError (a ValueError) names the file, line and column; an unknown name, the built-ins
+    load_map(
+        text
+    )  # a MapError (a ValueError) names the file, line and column; an unknown name, the built-ins
     return text
 
 
@@ -209,9 +257,13 @@ def check_sight(text: str) -> int | str:
     try:
         radius = int(text)
     except ValueError:
-        raise ValueError(f"expected a radius in cells (a whole number from 0) or 'full', got {text!r}") from None
+        raise ValueError(
+            f"expected a radius in cells (a whole number from 0) or 'full', got {text!r}"
+        ) from None
     if radius < 0:
-        raise ValueError(f"expected a radius in cells (a whole number from 0) or 'full', got {text!r}")
+        raise ValueError(
+            f"expected a radius in cells (a whole number from 0) or 'full', got {text!r}"
+        )
     return radius
 
 
@@ -230,8 +282,14 @@ CITY = Task(
     agents=("traffic-planner", "learned-model", "random", "ppo", "dqn", "a2c"),
     # The default run shows the deaths in under 5 minutes on 2 cores; DQN makes a gradient
     # step per env step, so it gets fewer walks.
-    default=Size(budget=100, seeds=2, eval_episodes=20, eval_points=6, transfer_budget=50,
-                 agent_budgets={"dqn": 50}),
+    default=Size(
+        budget=100,
+        seeds=2,
+        eval_episodes=20,
+        eval_points=6,
+        transfer_budget=50,
+        agent_budgets={"dqn": 50},
+    ),
     # The reference: DQN, the best learner, became reliable after 487 walks in the validation
     # search (results/tuning/city.json); in CityNav-v0 it needed about 2,400 more in the new
     # city, so both stages get 3,000 (a job stops once reliable at two points in a row).
@@ -239,16 +297,36 @@ CITY = Task(
     env_kwargs={"map": "train"},
     transfer_env_kwargs={"map": "new"},
     options=(
-        Option("--map", "map", "the training city: a built-in map name (train, new, random:SEED) or the path of "
-               "a map file (default: train)", parse=check_map),
-        Option("--transfer-map", "map", "the new city for the transfer stage (default: new)", parse=check_map,
-               worlds=("transfer",)),
-        Option("--sight", "sight", "what every agent sees of the traffic: a radius in cells, or 'full' for the "
-               "whole map (default: the map's, else the env's)", parse=check_sight, worlds=("training", "transfer")),
+        Option(
+            "--map",
+            "map",
+            "the training city: a built-in map name (train, new, random:SEED) or the path of "
+            "a map file (default: train)",
+            parse=check_map,
+        ),
+        Option(
+            "--transfer-map",
+            "map",
+            "the new city for the transfer stage (default: new)",
+            parse=check_map,
+            worlds=("transfer",),
+        ),
+        Option(
+            "--sight",
+            "sight",
+            "what every agent sees of the traffic: a radius in cells, or 'full' for the "
+            "whole map (default: the map's, else the env's)",
+            parse=check_sight,
+            worlds=("training", "transfer"),
+        ),
     ),
     trace=city_trace,
-    summary_keys=("deaths_to_first_success", "deaths_to_reliable", "total_training_deaths",
-                  "total_evaluation_deaths"),
+    summary_keys=(
+        "deaths_to_first_success",
+        "deaths_to_reliable",
+        "total_training_deaths",
+        "total_evaluation_deaths",
+    ),
     columns=(
         ("trials to first success", "trials_to_first_success", "trials"),
         ("deaths to first success", "deaths_to_first_success", "count"),

@@ -17,8 +17,13 @@ from sandbox.tasks import EpisodeDrawing, Option, Size, Task
 #: 1,737 km Moon is under a pixel across a 900,000 km picture
 PLANET_DRAWN_SCALE, MOON_DRAWN_SCALE = 3, 4
 #: the env's ``outcome`` values as a title says them
-OUTCOME_WORDS = {"moon": "hit the Moon", "earth": "fell on the planet", "escaped": "escaped",
-                 "fell_back": "fell back", "time_limit": "out of time"}
+OUTCOME_WORDS = {
+    "moon": "hit the Moon",
+    "earth": "fell on the planet",
+    "escaped": "escaped",
+    "fell_back": "fell back",
+    "time_limit": "out of time",
+}
 
 
 def rocket_trace(infos: list[dict[str, Any]]) -> dict[str, Any]:
@@ -64,8 +69,14 @@ def plot_trajectories(run: RunData) -> Path | None:
     seed0 = [j for j in run.train_jobs if j["seed"] == 0]
     planners = set(run.agents_of_kind("planner"))
     planner = next((j for j in seed0 if j["agent"] in planners), None)
-    panels = [(job, title) for job, title in ((planner, f"{planner['agent']}: training launches 1..k" if planner
-                                                else None), (best_learner_job(run, seed0), None)) if job is not None]
+    panels = [
+        (job, title)
+        for job, title in (
+            (planner, f"{planner['agent']}: training launches 1..k" if planner else None),
+            (best_learner_job(run, seed0), None),
+        )
+        if job is not None
+    ]
     if not panels:
         return None
     world = load_world(run.config["env_kwargs"].get("world", "earth_moon"))
@@ -82,24 +93,45 @@ def plot_trajectories(run: RunData) -> Path | None:
             path = np.array(launch["path"])
             label = f"trial {launch['trial']:,}: {'hit' if launch['success'] else 'miss'}"
             shade = cmap(i / max(1, len(launches) - 1))
-            axes.plot(path[:, 0], path[:, 1], "-" if launch["success"] else "--", color=shade, lw=1.3, label=label)
+            axes.plot(
+                path[:, 0],
+                path[:, 1],
+                "-" if launch["success"] else "--",
+                color=shade,
+                lw=1.3,
+                label=label,
+            )
             moon_radius = world.moon_radius_km / 1e3 * MOON_DRAWN_SCALE
             axes.add_patch(plt.Circle(launch["moon_end"], moon_radius, color=shade, alpha=0.6))
-        axes.add_patch(plt.Circle((0, 0), world.earth_radius_km / 1e3 * PLANET_DRAWN_SCALE, color="tab:blue"))
+        axes.add_patch(
+            plt.Circle((0, 0), world.earth_radius_km / 1e3 * PLANET_DRAWN_SCALE, color="tab:blue")
+        )
         orbit = np.linspace(0, 2 * np.pi, 300)
-        axes.plot(moon_orbit * np.cos(orbit), moon_orbit * np.sin(orbit), color="0.8", lw=0.8,
-                  label="Moon's orbit (mean)")
+        axes.plot(
+            moon_orbit * np.cos(orbit),
+            moon_orbit * np.sin(orbit),
+            color="0.8",
+            lw=0.8,
+            label="Moon's orbit (mean)",
+        )
         axes.set_aspect("equal")
         axes.set_xlim(-extent, extent)
         axes.set_ylim(-extent, extent)
         axes.set_xlabel("x (1000 km)")
         axes.set_ylabel("y (1000 km)")
         hits = sum(launch["success"] for launch in launches)
-        axes.set_title(title or f"{job['agent']}: first {len(job['traces']['training_first'])} trials and trial "
-                       f"{job['trials_spent']:,} ({hits} hit{'s' if hits != 1 else ''} shown)", fontsize=10)
+        axes.set_title(
+            title
+            or f"{job['agent']}: first {len(job['traces']['training_first'])} trials and trial "
+            f"{job['trials_spent']:,} ({hits} hit{'s' if hits != 1 else ''} shown)",
+            fontsize=10,
+        )
         axes.legend(fontsize=7, loc="lower left")
-    figure.suptitle(f"Training launches in {world.name}, seed 0, each from its own Moon phase; discs: the Moon "
-                    f"({MOON_DRAWN_SCALE}x) at flight end, the planet ({PLANET_DRAWN_SCALE}x)", fontsize=10)
+    figure.suptitle(
+        f"Training launches in {world.name}, seed 0, each from its own Moon phase; discs: the Moon "
+        f"({MOON_DRAWN_SCALE}x) at flight end, the planet ({PLANET_DRAWN_SCALE}x)",
+        fontsize=10,
+    )
     figure.tight_layout()
     path = run.folder / "trajectories.png"
     figure.savefig(path, dpi=100)
@@ -107,7 +139,9 @@ def plot_trajectories(run: RunData) -> Path | None:
     return path
 
 
-def animate_launch(axes, trace: dict[str, Any], env_kwargs: dict[str, Any], label: str) -> EpisodeDrawing | None:
+def animate_launch(
+    axes, trace: dict[str, Any], env_kwargs: dict[str, Any], label: str
+) -> EpisodeDrawing | None:
     """A saved launch on ``axes``: the trajectory drawn as it is flown and the Moon moving
     with it, the planet and the Moon's mean orbit, in the world's coordinates (1000 km).
     A trace from before the Moon's positions were kept shows the Moon where it ended (and times
@@ -122,11 +156,18 @@ def animate_launch(axes, trace: dict[str, Any], env_kwargs: dict[str, Any], labe
     orbit = np.linspace(0, 2 * np.pi, 200)
     mean = world.moon_reference_distance_km / 1e3
     axes.plot(mean * np.cos(orbit), mean * np.sin(orbit), color="0.85", lw=0.8)
-    axes.add_patch(plt.Circle((0, 0), world.earth_radius_km / 1e3 * PLANET_DRAWN_SCALE, color="tab:blue"))
-    moon_disc = plt.Circle(moon[0] if moon is not None else trace["moon_end"],
-                           world.moon_radius_km / 1e3 * MOON_DRAWN_SCALE, color="0.4")
+    axes.add_patch(
+        plt.Circle((0, 0), world.earth_radius_km / 1e3 * PLANET_DRAWN_SCALE, color="tab:blue")
+    )
+    moon_disc = plt.Circle(
+        moon[0] if moon is not None else trace["moon_end"],
+        world.moon_radius_km / 1e3 * MOON_DRAWN_SCALE,
+        color="0.4",
+    )
     axes.add_patch(moon_disc)
-    (ring,) = axes.plot(*moon_disc.center, "o", mfc="none", mec="0.4", ms=10, mew=0.8)  # so the eye finds it
+    (ring,) = axes.plot(
+        *moon_disc.center, "o", mfc="none", mec="0.4", ms=10, mew=0.8
+    )  # so the eye finds it
     success = bool(trace.get("success"))
     shade = "tab:green" if success else "tab:red"
     (flown,) = axes.plot([], [], color=shade, lw=1.4)
@@ -137,7 +178,9 @@ def animate_launch(axes, trace: dict[str, Any], env_kwargs: dict[str, Any], labe
     axes.set_ylim(-extent, extent)
     axes.set_xticks([])
     axes.set_yticks([])
-    outcome = OUTCOME_WORDS.get(trace.get("outcome", ""), "hit the Moon" if success else "missed the Moon")
+    outcome = OUTCOME_WORDS.get(
+        trace.get("outcome", ""), "hit the Moon" if success else "missed the Moon"
+    )
     outcome += f" at {hours[-1]:.0f} h"
     if not success and trace.get("closest_approach_km") is not None:
         outcome += f", missed by {trace['closest_approach_km']:,.0f} km"
@@ -152,8 +195,10 @@ def animate_launch(axes, trace: dict[str, Any], env_kwargs: dict[str, Any], labe
         clock.set_text(f"t = {hours[step]:.0f} h")
 
     moon_words = "" if moon is not None else "; the Moon where the flight ended (older run)"
-    caption = (f"{world.name}: planet {PLANET_DRAWN_SCALE}x, Moon {MOON_DRAWN_SCALE}x their radius (ringed); "
-               f"grey: the Moon's mean orbit{moon_words}")
+    caption = (
+        f"{world.name}: planet {PLANET_DRAWN_SCALE}x, Moon {MOON_DRAWN_SCALE}x their radius (ringed); "
+        f"grey: the Moon's mean orbit{moon_words}"
+    )
     return EpisodeDrawing(len(path), draw, (moon_disc, ring, flown, rocket, clock), caption)
 
 
@@ -166,14 +211,30 @@ ROCKET = Task(
     # gradient step per launch, so they get fewer launches than PPO and random search.
     # The learned-model agent refits its ensemble after launches, so it gets a few hundred; it
     # stops early, once reliable at two evaluation points in a row, as every agent does.
-    default=Size(budget=1000, seeds=3, eval_episodes=30, eval_points=10,
-                 agent_budgets={"planner": 30, "learned-model": 300, "sac": 600, "td3": 600}),
+    default=Size(
+        budget=1000,
+        seeds=3,
+        eval_episodes=30,
+        eval_points=10,
+        agent_budgets={"planner": 30, "learned-model": 300, "sac": 600, "td3": 600},
+    ),
     # The reference: SAC, the best learner, became reliable at about 5 000 trials in tuning.
-    full=Size(budget=10_000, seeds=5, eval_episodes=50, eval_points=16,
-              agent_budgets={"planner": 30, "learned-model": 3_000, "random": 3_000}),
+    full=Size(
+        budget=10_000,
+        seeds=5,
+        eval_episodes=50,
+        eval_points=16,
+        agent_budgets={"planner": 30, "learned-model": 3_000, "random": 3_000},
+    ),
     env_kwargs={"world": "earth_moon"},
-    options=(Option("--world", "world", "a world preset name or a path to a world TOML file (default: earth_moon)",
-                    parse=check_world),),
+    options=(
+        Option(
+            "--world",
+            "world",
+            "a world preset name or a path to a world TOML file (default: earth_moon)",
+            parse=check_world,
+        ),
+    ),
     trace=rocket_trace,
     trace_training=rocket_flight,
     plots=(plot_trajectories,),
