@@ -27,13 +27,32 @@ def test_docs_quote_the_examples_verbatim(doc):
         )
 
 
+PAGES = sorted(str(page.relative_to(ROOT)) for page in (ROOT / "docs").rglob("*.md"))
+
+
 def test_docs_name_only_files_that_exist():
-    for doc in [*SHOWN, "README.md"]:
+    for doc in [*PAGES, "README.md"]:
         for path in re.findall(
             r"`((?:examples|docs|agents|sandbox|envs|benchmarks)/[\w./-]+\.(?:py|md|toml))`",
             (ROOT / doc).read_text(),
         ):
             assert (ROOT / path).exists(), f"{doc} names {path}, which does not exist"
+
+
+def test_the_readme_links_only_to_files_that_exist():
+    """GitHub shows the README as it is; the docs site's links are checked by its strict build."""
+    readme = (ROOT / "README.md").read_text()
+    links = re.findall(r"\]\(([^)#\s]+)[^)]*\)", readme) + re.findall(r'<img src="([^"]+)"', readme)
+    assert links
+    for link in links:
+        if "://" not in link:
+            assert (ROOT / link).is_file(), f"README.md links to {link}, which does not exist"
+
+
+def test_every_docs_page_is_in_the_site_nav():
+    nav = set(re.findall(r":\s+([\w/.-]+\.md)\s*$", (ROOT / "mkdocs.yml").read_text(), re.M))
+    for page in PAGES:
+        assert page.removeprefix("docs/") in nav, f"mkdocs.yml's nav does not list {page}"
 
 
 def test_the_documented_agent_and_settings_run(tmp_path):

@@ -358,10 +358,11 @@ def test_unknown_study_of_a_plug_in_task(tmp_path):
     )
 
 
-def test_readme_adding_an_agent_runs_as_written(tmp_path):
-    """The README's section, copied by a user into a folder of their own, with the default workers."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("### Adding an agent", 1)[1].split("\n## ", 1)[0]
+def test_docs_adding_an_agent_runs_as_written(tmp_path):
+    """The agents page's section, copied by a user into a folder of their own, with the default
+    workers."""
+    page = (ROOT / "docs" / "agents.md").read_text()
+    section = page.split("## Adding an agent", 1)[1].split("\n## ", 1)[0]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     command = re.search(r"```bash\n(python -m sandbox\.compare [^\n]*)\n```", section).group(1)
     file_name = re.search(r"--agents \./(\w+\.py):", command).group(1)

@@ -1,0 +1,227 @@
+"""The README and the results pages quote the committed reference results verbatim.
+
+Each reference run's tables (``python -m sandbox.report <folder>``) are on its own page under
+``docs/results/``; the headline findings, in the README and on ``docs/results/index.md``,
+quote the cells of those tables, and every figure in them is checked against its cell.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from sandbox.report import markdown_table, report
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = {  # reference run -> the page that quotes its tables
+    "results/rocket/reference": "docs/results/rocket.md",
+    "results/city/reference": "docs/results/city.md",
+    "results/rocket/generalization-reference": "docs/results/generalization.md",
+    "results/city/sight-reference": "docs/results/sight.md",
+}
+REFERENCES = list(PAGES)
+FAMILY_RUNS = [
+    "results/rocket/reference",
+    "results/rocket/generalization-reference",
+    "results/city/reference",
+]
+FAMILIES_PAGE = "docs/results/families.md"
+FINDINGS_PAGES = ["README.md", "docs/results/index.md"]
+FINDINGS_START = "What the three claims came to, in short:"
+INTERVAL = re.compile(r"(?:> )?[\d,.]+(?: %)? \[[^\]]+\](?: \(\d+ censored\))?")
+
+
+def text(path: str) -> str:
+    return (ROOT / path).read_text()
+
+
+def cells(reference: str) -> dict[tuple[str, str], str]:
+    """{(first cell of the row, column title): cell} over every table of a reference's report."""
+    found = {}
+    for table in report(ROOT / reference).split("\n\n"):
+        header, _, *rows = table.splitlines()
+        titles = [c.strip() for c in header.strip("|").split("|")]
+        for row in rows:
+            values = [c.strip() for c in row.strip("|").split("|")]
+            found.update(
+                {(values[0], title): value for title, value in zip(titles, values, strict=True)}
+            )
+    return found
+
+
+def median(cell: str) -> str:
+    return cell.split(" [")[0]
+
+
+def findings(page: str) -> str:
+    """The findings' bullets of a page, as one line of words."""
+    after = text(page).split(FINDINGS_START, 1)[1]
+    bullets = re.match(r"\s*((?:- .*\n(?:  .*\n)*)+)", after).group(1)
+    return " ".join(bullets.split())
+
+
+@pytest.mark.parametrize("reference", REFERENCES)
+def test_reference_tables_are_quoted_on_their_page(reference):
+    run = ROOT / reference
+    if not (run / "summary.json").exists():
+        pytest.skip(f"{reference} is not committed")
+    page = text(PAGES[reference])
+    for table in report(run).split("\n\n"):
+        assert table in page, (
+            f"{PAGES[reference]} does not quote this table of {reference}:\n{table}"
+        )
+    for plot in sorted(run.glob("*.png")):
+        assert plot.stat().st_size < 400_000
+
+
+@pytest.mark.parametrize("reference", REFERENCES)
+def test_committed_summary_is_what_the_job_files_give(reference):
+    """Re-summarised from its job files by the code as it stands, a reference gives its summary."""
+    from sandbox.results import load_jobs, summarise
+    from sandbox.studies import get_study
+    from sandbox.tasks import get_task
+
+    run = ROOT / reference
+    committed = json.loads((run / "summary.json").read_text())
+    config = json.loads((run / "config.json").read_text())
+    task = get_task(committed["task"])
+    jobs = load_jobs(run)
+    again = {
+        "task": task.name,
+        "complete": committed["complete"],
+        "agents": summarise(jobs, config["agents"], task.summary_keys),
+    }
+    if config.get("study"):
+        settings = config.get("study_settings") or config.get("grid")
+        again.update(
+            get_study(config["study"], task.name).summarise(jobs, config["agents"], settings)
+        )
+    assert json.loads(json.dumps(again)) == committed
+
+
+def test_families_table_comes_from_the_references():
+    """The table that places the learned models between the learners and the planners,
+    as ``python -m sandbox.families`` prints it from the committed references."""
+    from sandbox.families import families, families_table
+
+    page = text(FAMILIES_PAGE)
+    table = markdown_table(families_table(families([ROOT / r for r in FAMILY_RUNS])))
+    assert table in page, f"{FAMILIES_PAGE} does not quote the families table:\n{table}"
+    assert f"python -m sandbox.families {' '.join(FAMILY_RUNS)} --out results/families.png" in page
+    assert (ROOT / "results" / "families.png").stat().st_size < 400_000
+
+
+def test_the_readme_and_the_results_pages_give_the_same_findings():
+    readme, results = (findings(page) for page in FINDINGS_PAGES)
+    assert readme == results, "README.md and docs/results/index.md give different findings"
+
+
+@pytest.mark.parametrize("page", FINDINGS_PAGES)
+def test_every_interval_in_the_findings_is_a_cell_of_the_references(page):
+    from sandbox.families import families, families_table
+
+    quoted = set()
+    for reference in REFERENCES:
+        quoted |= set(cells(reference).values())
+    families_text = markdown_table(families_table(families([ROOT / r for r in FAMILY_RUNS])))
+    quoted |= set(INTERVAL.findall(families_text))
+    figures = INTERVAL.findall(findings(page))
+    assert figures, f"no figures found in the findings of {page}"
+    for figure in figures:
+        assert figure in quoted, f"{page} gives {figure}, which no reference table holds"
+
+
+@pytest.mark.parametrize("page", FINDINGS_PAGES)
+def test_the_findings_say_what_the_reference_tables_hold(page):
+    said = findings(page)
+    rocket = cells("results/rocket/reference")
+    city = cells("results/city/reference")
+    sight = cells("results/city/sight-reference")
+    grid = cells("results/rocket/generalization-reference")
+    learners = ("ppo", "sac", "td3")
+
+    def says(phrase: str) -> None:
+        assert phrase in said, f"{page}'s findings do not say {phrase!r}"
+
+    # Trials: the rocket reference.
+    assert {rocket[agent, "seeds"] for agent in ("planner", "learned-model", *learners)} == {"5"}
+    planner = median(rocket["planner", "trials to reliable"])
+    says(f"The rocket planner was reliable after {planner} launch;")
+    says(f"given no physics, after {rocket['learned-model', 'trials to reliable']};")
+    says(f"SAC, after {median(rocket['sac', 'trials to reliable'])};")
+    assert rocket["td3", "trials to reliable"] == rocket["ppo", "trials to reliable"]
+    says(f"TD3 and PPO not within {rocket['ppo', 'trials to reliable'].removeprefix('> ')}")
+
+    # Deaths: the city reference and the sight study.
+    never = "0 [0 to 0]"
+    for agent in ("traffic-planner", "learned-model"):
+        for column in (
+            "training deaths",
+            "evaluation deaths",
+            "deaths there (training + evaluation)",
+        ):
+            assert city[agent, column] == never, (agent, column)
+        for sight_radius in ("sight2", "sight3", "sight5", "sight8", "full"):
+            for column in ("training deaths", "evaluation deaths"):
+                assert sight[f"{agent}@{sight_radius}", column] == never
+    says("the traffic planner never died, and neither did the model learned from watching traffic")
+    says("(nor at sight 2, 3, 8 or the whole map, in the sight study)")
+    assert city["dqn", "seeds"] == "5"
+    says(f"DQN, died {city['dqn', 'deaths to reliable']} times before it was reliable")
+    scratch = city["dqn", "from scratch: trials to reliable"]
+    says(
+        f"{city['dqn', 'deaths there (training + evaluation)']} more times (training and "
+        f"evaluation) in {scratch.removeprefix('> ')} walks in the new one"
+    )
+    assert city["dqn", "continued: trials to reliable"].endswith("(4 censored)")
+    says("reliable there on one seed of five")
+
+    # Local against extreme generalization: the generalization map.
+    for agent in learners:  # no cell beyond the training region (0-60 deg, one gravity) passes
+        phase, gravity = grid[agent, "radius: phase (deg)"], grid[agent, "radius: gravity scale"]
+        assert max(float(v) for v in re.findall(r"[\d.]+", phase)) <= 30, (agent, phase)
+        assert max(float(v) for v in re.findall(r"[\d.]+", gravity)) <= 0.025, (agent, gravity)
+    says("No model-free learner passed (above 50 %) anywhere beyond its training region")
+    on_grid = sorted(
+        int(median(grid[agent, "success on grid"]).removesuffix(" %")) for agent in learners
+    )
+    says(f"each hit {on_grid[0]}-{on_grid[-1]} % (medians) over the whole grid")
+    says(f"the planner hit {median(grid['planner', 'success on grid'])} of the grid")
+    assert grid["learned-model", "radius: phase (deg)"] == "unbounded"
+    assert grid["learned-model", "radius: gravity scale"] == grid["sac", "radius: gravity scale"]
+    says("The learned model passed at every Moon phase")
+    says(f"and at no other gravity: {median(grid['learned-model', 'success on grid'])} of the grid")
+
+    # Where learners did better than the essay expects: the city's transfer.
+    says(f"DQN kept part of what it learned: {city['dqn', 'zero-shot success']} success at once")
+    says(f"50 % success there after {city['dqn', 'relearn fraction to 50 %']} of the walks")
+
+
+def test_the_readme_shows_what_the_default_rocket_run_prints():
+    """The quoted output has the columns and agents the default run prints, and the sentence
+    beside it gives the default run's seeds and budgets."""
+    from sandbox.tasks import get_task
+
+    rocket = get_task("rocket")
+    size = rocket.default
+    section = text("README.md").split("## What the first command prints", 1)[1]
+    printed = re.search(r"```text\n(.*?)```", section, re.S).group(1).splitlines()
+    split = lambda line: re.split(r"\s{2,}", line.strip())  # noqa: E731
+    assert split(printed[0]) == ["agent", "seeds"] + [title for title, _, _ in rocket.columns]
+    rows = [split(line) for line in printed[2:]]
+    assert [row[0] for row in rows] == list(rocket.agents)
+    assert {row[1] for row in rows} == {str(size.seeds)}
+    budgets = size.agent_budgets
+    for agent, row in zip(rocket.agents, rows, strict=True):
+        if row[3].startswith(">"):  # censored at the agent's own budget
+            assert row[3] == f"> {budgets.get(agent, size.budget):,}", (agent, row[3])
+    said = " ".join(section.split("\n## ", 1)[0].split())
+    assert (
+        f"{size.seeds} seeds and {size.budget:,} training launches per agent and seed (SAC and "
+        f"TD3 {budgets['sac']:,}, the learned model {budgets['learned-model']:,}, the planner "
+        f"{budgets['planner']:,})" in said
+    )
+    assert budgets["sac"] == budgets["td3"]
