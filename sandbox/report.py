@@ -1,4 +1,4 @@
-"""Markdown tables of a run, from its saved files alone (the README quotes these).
+"""Markdown tables of a run, from its saved files alone (the results pages in docs/ quote these).
 
 python -m sandbox.report results/rocket/reference
 """
