@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.report import markdown_table, report
+from sandbox.outputs.tables import markdown_table, report
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCES = [
@@ -39,7 +39,7 @@ def test_committed_summary_is_what_the_job_files_give(reference):
     """Re-summarised from its job files by the code as it stands, a reference gives its summary."""
     import json
 
-    from sandbox.results import load_jobs, summarise
+    from sandbox.outputs.results import load_jobs, summarise
     from sandbox.studies import get_study
     from sandbox.tasks import get_task
 
@@ -64,7 +64,7 @@ def test_committed_summary_is_what_the_job_files_give(reference):
 def test_readme_families_table_comes_from_the_references():
     """The table that places the learned models between the learners and the planners,
     as ``python -m sandbox.families`` prints it from the committed references."""
-    from sandbox.families import families, families_table
+    from sandbox.outputs.families import families, families_table
 
     readme = (ROOT / "README.md").read_text()
     table = markdown_table(families_table(families([ROOT / r for r in FAMILY_RUNS])))

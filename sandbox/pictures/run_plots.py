@@ -2,21 +2,18 @@
 the transfer plots when it moved agents to a new world, then the task's and the
 study's own plots.
 
-Any past run can be re-plotted::
-
-    python -m sandbox.plots results/rocket/<run>
+Any past run can be re-plotted (``python -m sandbox.plots RUN``).
 """
 
 from __future__ import annotations
 
-import sys
 import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from sandbox.folder_command import run_folder_command
-from sandbox.plotting import RunData, headline, success_curves, world_name
+from sandbox.outputs.run_data import RunData, headline, world_name
+from sandbox.pictures.drawing import success_curves
 from sandbox.studies import get_study
 from sandbox.tasks import get_task
 
@@ -44,7 +41,7 @@ def plot_run(folder: Path) -> list[Path]:
     paths: list[Path | None] = [plot_success(run)]
     transfer = run.config.get("transfer_env_kwargs")
     if transfer and any("relearn_fraction" in e for e in run.summary.values()):
-        from sandbox.plots_transfer import plot_both_worlds, plot_transfer_chart
+        from sandbox.pictures.transfer_plots import plot_both_worlds, plot_transfer_chart
 
         names = (world_name(run.config["env_kwargs"]), world_name(transfer))
         paths += [plot_both_worlds(run, names), plot_transfer_chart(run, names)]
@@ -53,11 +50,3 @@ def plot_run(folder: Path) -> list[Path]:
     if run.config.get("study"):
         paths += [plot(run) for plot in get_study(run.config["study"], task.name).plots]
     return [p for p in paths if p is not None]
-
-
-def main(argv: list[str] | None = None) -> int:
-    return run_folder_command("sandbox.plots", plot_run, argv, doc=__doc__)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,16 +1,13 @@
-"""Markdown tables of a run, from its saved files alone (the README quotes these).
-
-python -m sandbox.report results/rocket/reference
-"""
+"""The tables of a run, from its saved files alone: the training and transfer tables,
+the study's own, and each as Markdown (what ``python -m sandbox.report`` prints and the
+README quotes)."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-from sandbox.folder_command import run_folder_command
-from sandbox.results import load_plugins, table
+from sandbox.outputs.results import load_plugins, table
 from sandbox.studies import get_study
 from sandbox.tasks import get_task
 
@@ -62,11 +59,3 @@ def report(run_dir: Path) -> str:
     return "\n\n".join(
         markdown_table(text) for _, text in run_tables(summary_file, config.get("study"))
     )
-
-
-def main(argv: list[str] | None = None) -> int:
-    return run_folder_command("sandbox.report", lambda folder: [report(folder)], argv, doc=__doc__)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,24 +3,22 @@ results, from the run's saved files alone. What was run (command, agents, seeds,
 budgets, versions, machine), every table, every plot and animation, and one paragraph
 per finding, each sentence generated from the numbers (no hand-written claims).
 
-    python -m sandbox.run_report results/city/<run>
+``python -m sandbox.run_report RUN`` writes them again for a past run.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sandbox.folder_command import run_folder_command
-from sandbox.plotting import RunData, trials_label
-from sandbox.report import markdown_table, run_tables
-from sandbox.stats import INTERVAL_NOTE, censored_median, format_count
+from sandbox.outputs.run_data import RunData, trials_label
+from sandbox.outputs.stats import INTERVAL_NOTE, censored_median, format_count
+from sandbox.outputs.tables import markdown_table, run_tables
 from sandbox.studies import get_study
 
 
@@ -237,11 +235,3 @@ def write_report(folder: Path) -> list[Path]:
     markdown.write_text(to_markdown(run, parts))
     page.write_text(to_html(run, parts))
     return [markdown, page]
-
-
-def main(argv: list[str] | None = None) -> int:
-    return run_folder_command("sandbox.run_report", write_report, argv, doc=__doc__)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
