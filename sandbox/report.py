@@ -1,0 +1,19 @@
+"""Markdown tables of a run, from its saved files alone (the README quotes these).
+
+python -m sandbox.report results/rocket/reference
+"""
+
+from __future__ import annotations
+
+import sys
+
+from sandbox.folder_command import run_folder_command
+from sandbox.outputs.tables import report
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_folder_command("sandbox.report", lambda folder: [report(folder)], argv, doc=__doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
