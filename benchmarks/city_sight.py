@@ -34,8 +34,8 @@ from typing import Any
 from agents.city_planner import PlannerConfig
 from benchmarks.city_planner import MapResult, run_map
 from envs.city.env import DEFAULT_SIGHT
-from sandbox.experiment import VALIDATION_SEED_BASE
-from sandbox.provenance import PACKAGES, _version, git_state
+from sandbox.run.job import VALIDATION_SEED_BASE
+from sandbox.run.provenance import PACKAGES, _version, git_state
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "tuning" / "city_sight.json"
 #: the success rate a sight must reach on every map to be the default, as the planner's tests ask

@@ -27,9 +27,9 @@ import json
 from typing import Any
 
 from agents.plugins import load_agent
-from sandbox.experiment import VALIDATION_SEED_BASE, JobConfig, run_job
-from sandbox.runner import Job, run_jobs
-from sandbox.stats import format_censored
+from sandbox.outputs.stats import format_censored
+from sandbox.run.job import VALIDATION_SEED_BASE, JobConfig, run_job
+from sandbox.run.runner import Job, run_jobs
 from sandbox.studies import get_study
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "tuning" / "transfer_replay.json"

@@ -8,7 +8,7 @@ of steps and the budget is thousands of trials (about 10^5 steps, the size of a 
 Zoo MiniGrid run), so the search leans towards short rollouts, early learning and
 gamma 0.95 to 0.99.
 
-Every configuration runs through ``sandbox.experiment.run_job`` on map "train": the
+Every configuration runs through ``sandbox.run.job.run_job`` on map "train": the
 harness's ledger counts the trials and deaths, its held-out set (the same for every
 agent) is evaluated at its log-spaced points, and it stops once the agent is reliable
 at two points in a row. Each run is scored by
@@ -40,8 +40,8 @@ from typing import Any
 
 import torch
 
-from sandbox.experiment import VALIDATION_SEED_BASE, JobConfig, run_job
-from sandbox.stats import format_count
+from sandbox.outputs.stats import format_count
+from sandbox.run.job import VALIDATION_SEED_BASE, JobConfig, run_job
 from sandbox.tasks.city import CITY
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "tuning" / "city.json"

@@ -3,7 +3,7 @@
 Each configuration changes one or two of the agent's default settings. Every run
 trains on ledger-counted launches and is evaluated, like the harness does it, at
 log-spaced points on held-out situations, but on the VALIDATION set
-(``sandbox.experiment.VALIDATION_SEED_BASE``), never on the test set the tables
+(``sandbox.run.job.VALIDATION_SEED_BASE``), never on the test set the tables
 report; it stops once reliable (90 %) at two points in a row. A run is scored by
 
 - trials to reliable (censored: "> budget") and held-out success at the end,
@@ -48,9 +48,9 @@ from agents.base import TaskSpec
 from agents.learned_rocket import LearnedRocketModel
 from agents.ledger import Ledger
 from envs.rocket.world import load_world
-from sandbox.experiment import RELIABLE_CHECKS, VALIDATION_SEED_BASE, evaluate
-from sandbox.runner import Job, run_jobs
-from sandbox.stats import format_censored, log_spaced_points
+from sandbox.outputs.stats import format_censored, log_spaced_points
+from sandbox.run.job import RELIABLE_CHECKS, VALIDATION_SEED_BASE, evaluate
+from sandbox.run.runner import Job, run_jobs
 from sandbox.tasks.rocket import ROCKET
 
 RELIABLE_BAR = 0.9

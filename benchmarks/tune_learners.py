@@ -5,7 +5,7 @@ tasks (Pendulum, LunarLanderContinuous) and changes one or two things, adapted t
 one-step episodes (a contextual bandit: gamma, gae_lambda, tau and target-policy
 smoothing have no effect, because every target is the launch's own reward). Every
 configuration is trained on the harness's ledger-counted trials and measured by its
-``sandbox.experiment.evaluate`` on the fixed held-out set, every ``--eval-every``
+``sandbox.run.job.evaluate`` on the fixed held-out set, every ``--eval-every``
 trials, and scored by
 
 - held-out success at the end, and its mean over the last quarter of the trials
@@ -41,9 +41,9 @@ from typing import Any
 from agents.base import TaskSpec
 from agents.ledger import Ledger
 from agents.plugins import load_agent
-from sandbox.experiment import RELIABLE_CHECKS, VALIDATION_SEED_BASE, evaluate
-from sandbox.runner import Job, run_jobs
-from sandbox.stats import format_censored
+from sandbox.outputs.stats import format_censored
+from sandbox.run.job import RELIABLE_CHECKS, VALIDATION_SEED_BASE, evaluate
+from sandbox.run.runner import Job, run_jobs
 from sandbox.tasks.rocket import ROCKET
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "tuning" / "rocket.json"

@@ -18,7 +18,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from agents import Agent
-from sandbox.plotting import RunData, color
+from sandbox.outputs.run_data import RunData
+from sandbox.pictures.drawing import color
 from sandbox.studies import Study, StudyContext, register_study
 from sandbox.tasks import Size, Task, register_task
 

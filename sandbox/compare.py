@@ -286,11 +286,11 @@ def _describe_world(env_kwargs: dict[str, Any]) -> str:
 
 
 def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
-    from sandbox.agent_specs import resolve_agents
-    from sandbox.experiment import JobConfig, run_job
-    from sandbox.provenance import provenance
-    from sandbox.resume import ResumeError, finished_jobs
-    from sandbox.runner import Job, JobFailed, run_jobs, writable_dir
+    from sandbox.run.agent_specs import resolve_agents
+    from sandbox.run.job import JobConfig, run_job
+    from sandbox.run.provenance import provenance
+    from sandbox.run.resume import ResumeError, finished_jobs
+    from sandbox.run.runner import Job, JobFailed, run_jobs, writable_dir
     from sandbox.studies import get_study
 
     study = None
@@ -398,7 +398,7 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
         already = finished_jobs(out, run_config, args.force)
     except ResumeError as error:
         raise UsageError(str(error)) from None
-    from sandbox.results import write_json
+    from sandbox.outputs.results import write_json
 
     if not already or args.force:
         write_json(out / "config.json", run_config)
@@ -417,7 +417,7 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
 
     def keep(result: dict[str, Any]) -> None:
         nonlocal finished
-        from sandbox.results import job_path
+        from sandbox.outputs.results import job_path
 
         write_json(
             job_path(out, result["phase"], result["agent"], result["seed"]), result, compact=True
@@ -471,9 +471,9 @@ def write_summary(
     complete: bool,
 ) -> None:
     """summary.json, evaluations.csv, the plots and the printed tables, from the job files."""
-    from sandbox import plots
-    from sandbox.report import run_tables
-    from sandbox.results import load_jobs, summarise, write_csv, write_json
+    from sandbox.outputs.results import load_jobs, summarise, write_csv, write_json
+    from sandbox.outputs.tables import run_tables
+    from sandbox.pictures.run_plots import plot_run
 
     results = load_jobs(out)
     summary_file = {
@@ -487,13 +487,13 @@ def write_summary(
     write_csv(out / "evaluations.csv", results)
     if not results:
         return
-    plots.plot_run(out)
-    from sandbox.animation import write_animations
-    from sandbox.plotting import RunData
-    from sandbox.run_report import write_report
+    plot_run(out)
+    from sandbox.outputs.report import write_report
+    from sandbox.outputs.run_data import RunData
+    from sandbox.pictures.animation import write_animations
 
     write_animations(RunData.load(out))
-    from sandbox.stats import INTERVAL_NOTE
+    from sandbox.outputs.stats import INTERVAL_NOTE
 
     write_report(out)
     for title, text in run_tables(summary_file, study.name if study else None):
@@ -502,7 +502,7 @@ def write_summary(
             print(title)
         print(text)
         if not title:
-            from sandbox.results import censored_note
+            from sandbox.outputs.results import censored_note
 
             print(censored_note(summary_file["agents"]))
     print(INTERVAL_NOTE)

@@ -10,49 +10,9 @@ Any past run can be re-plotted::
 from __future__ import annotations
 
 import sys
-import textwrap
-from pathlib import Path
-
-import matplotlib.pyplot as plt
 
 from sandbox.folder_command import run_folder_command
-from sandbox.plotting import RunData, headline, success_curves, world_name
-from sandbox.studies import get_study
-from sandbox.tasks import get_task
-
-
-def plot_success(run: RunData) -> Path:
-    figure, axes = plt.subplots(figsize=(9.5, 5.3), layout="constrained")
-    success_curves(axes, run, run.train_jobs, next(iter(run.summary.values()))["reliable_bar"])
-    axes.set_title(
-        "Success on the held-out set against training trials (line: median over seeds, band: its 95 % "
-        "bootstrap interval)",
-        fontsize=9,
-    )
-    figure.suptitle(textwrap.fill(headline(run), 100), fontsize=10)
-    path = run.folder / "success_vs_trials.png"
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
-
-
-def plot_run(folder: Path) -> list[Path]:
-    """Every plot of a run folder, from its files."""
-    run = RunData.load(folder)
-    if not run.summary:
-        return []
-    paths: list[Path | None] = [plot_success(run)]
-    transfer = run.config.get("transfer_env_kwargs")
-    if transfer and any("relearn_fraction" in e for e in run.summary.values()):
-        from sandbox.plots_transfer import plot_both_worlds, plot_transfer_chart
-
-        names = (world_name(run.config["env_kwargs"]), world_name(transfer))
-        paths += [plot_both_worlds(run, names), plot_transfer_chart(run, names)]
-    task = get_task(run.summary_file["task"])
-    paths += [plot(run) for plot in task.plots]
-    if run.config.get("study"):
-        paths += [plot(run) for plot in get_study(run.config["study"], task.name).plots]
-    return [p for p in paths if p is not None]
+from sandbox.pictures.run_plots import plot_run
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,63 +5,10 @@ python -m sandbox.report results/rocket/reference
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
 from sandbox.folder_command import run_folder_command
-from sandbox.results import load_plugins, table
-from sandbox.studies import get_study
-from sandbox.tasks import get_task
-
-
-def run_tables(summary_file: dict, study_name: str | None) -> list[tuple[str, str]]:
-    """(title, text table) of a run: training, transfer (if any), then the study's own."""
-    task = get_task(summary_file["task"])
-    summary = summary_file["agents"]
-    tables = [("", table(summary, task.columns))]
-    transfer = {agent: entry for agent, entry in summary.items() if "relearn_fraction" in entry}
-    if transfer:
-        tables.append(
-            (
-                "Transfer to the new world: zero-shot, then continued training there, against a fresh "
-                "agent there",
-                table(transfer, task.transfer_columns),
-            )
-        )
-    if study_name:
-        tables += get_study(study_name, task.name).tables(summary_file)
-    return tables
-
-
-def markdown_table(text_table: str) -> str:
-    """The printed table, turned into a Markdown table."""
-    lines = text_table.splitlines()
-    header, rows = lines[0], lines[2:]
-    starts = _column_starts(lines[1])
-    cells = lambda line: [line[a:b].strip() for a, b in zip(starts, starts[1:] + [None])]  # noqa: E731
-    out = ["| " + " | ".join(cells(header)) + " |", "|" + "---|" * len(starts)]
-    out += ["| " + " | ".join(cells(row)) + " |" for row in rows]
-    return "\n".join(out)
-
-
-def _column_starts(rule: str) -> list[int]:
-    starts, previous = [], " "
-    for i, ch in enumerate(rule):
-        if ch == "-" and previous == " ":
-            starts.append(i)
-        previous = ch
-    return starts
-
-
-def report(run_dir: Path) -> str:
-    run_dir = Path(run_dir)
-    summary_file = json.loads((run_dir / "summary.json").read_text())
-    config = json.loads((run_dir / "config.json").read_text())
-    load_plugins(config)
-    return "\n\n".join(
-        markdown_table(text) for _, text in run_tables(summary_file, config.get("study"))
-    )
+from sandbox.outputs.tables import report
 
 
 def main(argv: list[str] | None = None) -> int:

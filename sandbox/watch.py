@@ -13,9 +13,16 @@ import os
 import sys
 from pathlib import Path
 
-from sandbox.animation import check_agents, check_mp4, episode_title, save, saved_episodes, show
 from sandbox.compare import OneLineParser, positive_int
-from sandbox.plotting import RunData
+from sandbox.outputs.run_data import RunData
+from sandbox.pictures.animation import (
+    check_agents,
+    check_mp4,
+    episode_title,
+    save,
+    saved_episodes,
+    show,
+)
 from sandbox.tasks import get_task
 
 PROG = "python -m sandbox.watch"

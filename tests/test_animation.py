@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from sandbox import watch
-from sandbox.animation import write_animations
-from sandbox.plotting import RunData
+from sandbox.outputs.run_data import RunData
+from sandbox.pictures.animation import write_animations
 
 ROOT = Path(__file__).resolve().parents[1]
 GIF_LIMIT_BYTES = 2_000_000

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.report import markdown_table, report
+from sandbox.outputs.tables import markdown_table, report
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = {  # reference run -> the page that quotes its tables
@@ -80,7 +80,7 @@ def test_reference_tables_are_quoted_on_their_page(reference):
 @pytest.mark.parametrize("reference", REFERENCES)
 def test_committed_summary_is_what_the_job_files_give(reference):
     """Re-summarised from its job files by the code as it stands, a reference gives its summary."""
-    from sandbox.results import load_jobs, summarise
+    from sandbox.outputs.results import load_jobs, summarise
     from sandbox.studies import get_study
     from sandbox.tasks import get_task
 
@@ -105,7 +105,7 @@ def test_committed_summary_is_what_the_job_files_give(reference):
 def test_families_table_comes_from_the_references():
     """The table that places the learned models between the learners and the planners,
     as ``python -m sandbox.families`` prints it from the committed references."""
-    from sandbox.families import families, families_table
+    from sandbox.outputs.families import families, families_table
 
     page = text(FAMILIES_PAGE)
     table = markdown_table(families_table(families([ROOT / r for r in FAMILY_RUNS])))
@@ -121,7 +121,7 @@ def test_the_readme_and_the_results_pages_give_the_same_findings():
 
 @pytest.mark.parametrize("page", FINDINGS_PAGES)
 def test_every_interval_in_the_findings_is_a_cell_of_the_references(page):
-    from sandbox.families import families, families_table
+    from sandbox.outputs.families import families, families_table
 
     quoted = set()
     for reference in REFERENCES:

@@ -28,8 +28,8 @@ def test_ray_tasks_give_the_results_of_the_local_pool():
     """The same job units through both executors (in this process: a Ray runtime starts
     once, without the command line's own start-up)."""
     pytest.importorskip("ray")
-    from sandbox.experiment import JobConfig, run_job
-    from sandbox.runner import Job, run_jobs
+    from sandbox.run.job import JobConfig, run_job
+    from sandbox.run.runner import Job, run_jobs
 
     configs = [
         JobConfig(

@@ -12,8 +12,13 @@ from scipy.stats import bootstrap
 import envs  # noqa: F401
 from agents.ledger import Ledger
 from agents.plugins import load_agent
-from sandbox.experiment import JobConfig, run_job
-from sandbox.stats import censored_median, format_censored, log_spaced_points, median_interval
+from sandbox.outputs.stats import (
+    censored_median,
+    format_censored,
+    log_spaced_points,
+    median_interval,
+)
+from sandbox.run.job import JobConfig, run_job
 from sandbox.tasks.rocket import ROCKET
 
 
@@ -194,7 +199,7 @@ def test_evaluations_record_the_trials_actually_spent():
 def test_relearn_fraction_to_half_is_read_from_the_curves():
     """Continued against from scratch, to 50 % held-out success: 0 when the agent arrives
     above the bar, a ratio of evaluation points otherwise, null when either never got there."""
-    from sandbox.results import summarise
+    from sandbox.outputs.results import summarise
 
     def curve(points):
         return [{"trials": t, "success_rate": r} for t, r in points]
@@ -242,7 +247,7 @@ def test_relearn_fraction_to_half_is_read_from_the_curves():
 def test_a_seed_whose_fresh_agent_has_not_run_is_left_out_of_the_scratch_cells():
     """An interrupted run lacks some from-scratch jobs: those seeds are named as not run,
     not counted as censored."""
-    from sandbox.results import format_cell
+    from sandbox.outputs.results import format_cell
 
     entry = {
         "seeds": [0, 1, 2],

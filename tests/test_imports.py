@@ -1,6 +1,7 @@
 """Dependencies point one way: no module imports one that imports it back (directly or
-around a loop, counting imports inside functions too), and the bottom layers never
-import the harness."""
+around a loop, counting imports inside functions too), the bottom layers never import
+the harness, and inside the harness a run's outputs and pictures never import the run
+that made them, nor the commands in front of them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,26 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("agents", "envs", "sandbox")
 #: package -> packages of the project it must never import
 FORBIDDEN = {"agents": {"sandbox"}, "envs": {"agents", "sandbox"}}
+#: the command modules at the top of ``sandbox/``: front doors that nothing inside imports
+COMMANDS = {
+    "sandbox.__main__",
+    "sandbox.agents",
+    "sandbox.cli",
+    "sandbox.compare",
+    "sandbox.families",
+    "sandbox.plots",
+    "sandbox.report",
+    "sandbox.run_report",
+    "sandbox.watch",
+}
+#: folder of the harness -> what it must never import (folders, and modules by name)
+FORBIDDEN_IN_SANDBOX = {
+    "sandbox.outputs": {"sandbox.run", "sandbox.pictures", *COMMANDS},
+    "sandbox.pictures": {"sandbox.run", *COMMANDS},
+    "sandbox.run": COMMANDS,
+    "sandbox.tasks": {"sandbox.run", *COMMANDS},
+    "sandbox.studies": {"sandbox.run", *COMMANDS},
+}
 
 
 def module_name(path: Path) -> str:
@@ -90,6 +111,24 @@ def test_bottom_layers_do_not_import_the_layers_above(package):
         if module.split(".")[0] == package
         for target in targets
         if target.split(".")[0] in FORBIDDEN[package]
+    )
+    assert offending == []
+
+
+def inside(module: str, folder: str) -> bool:
+    return module == folder or module.startswith(folder + ".")
+
+
+@pytest.mark.parametrize("folder", sorted(FORBIDDEN_IN_SANDBOX))
+def test_a_run_flows_from_plan_to_outputs_and_pictures(folder):
+    """The run imports its outputs and pictures, never the reverse; no folder imports a
+    command; tasks and studies, which a run reads, know nothing of the run itself."""
+    offending = sorted(
+        (module, target)
+        for module, targets in import_graph().items()
+        if inside(module, folder)
+        for target in targets
+        if any(inside(target, forbidden) for forbidden in FORBIDDEN_IN_SANDBOX[folder])
     )
     assert offending == []
 

@@ -13,7 +13,7 @@ import torch
 from agents import Agent, Ledger, TaskSpec
 from agents.learned_rocket import LearnedRocketModel
 from envs.rocket.world import load_world
-from sandbox.experiment import JobConfig, run_job
+from sandbox.run.job import JobConfig, run_job
 from sandbox.tasks.rocket import ROCKET
 from tests.test_harness import final_success
 from tests.test_rocket_planner import sealed_rocket

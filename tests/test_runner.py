@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from sandbox.runner import Job, JobFailed, run_jobs
+from sandbox.run.runner import Job, JobFailed, run_jobs
 
 
 def stops_early(trials: int, on_evaluation=None) -> dict:

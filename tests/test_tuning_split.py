@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from agents.base import Agent, TaskSpec
-from sandbox.experiment import (
+from sandbox.run.job import (
     SEED_SET_SIZE,
     TEST_SEED_BASE,
     VALIDATION_SEED_BASE,

@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         "skipped": skipped,
         "errors": errors,
     }
-    from sandbox.results import write_json
+    from sandbox.outputs.results import write_json
 
     write_json(args.out, finite_or_none(report))
     below = [figure.name for figure in figures if not figure.ok]
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def header() -> str:
-    from sandbox.provenance import cpu_model
+    from sandbox.run.provenance import cpu_model
 
     load = load_average()
     load_text = f", load average {load[0]:.1f}" if load else ""
@@ -234,7 +234,7 @@ def load_average() -> tuple[float, float, float] | None:
 
 
 def machine(load_before: tuple[float, float, float] | None) -> dict[str, Any]:
-    from sandbox.provenance import cpu_model
+    from sandbox.run.provenance import cpu_model
 
     return {
         "cpu": cpu_model(),
@@ -245,7 +245,7 @@ def machine(load_before: tuple[float, float, float] | None) -> dict[str, Any]:
 
 
 def versions() -> dict[str, Any]:
-    from sandbox.provenance import git_state
+    from sandbox.run.provenance import git_state
 
     def installed(package: str) -> str | None:
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.base import Agent
-from sandbox.stats import format_rates
+from sandbox.outputs.stats import format_rates
 from sandbox.studies import Study, StudyContext
 from sandbox.studies.generalization_grid import (
     GridSpec,

@@ -25,7 +25,7 @@ import numpy as np
 
 from agents.base import Agent
 from agents.ledger import Ledger
-from sandbox.stats import censored_median, format_rates, median_interval
+from sandbox.outputs.stats import censored_median, format_rates, median_interval
 from sandbox.tasks import Task
 
 PASS_RATE = 0.5

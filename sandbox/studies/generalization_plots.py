@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from sandbox.plotting import RunData
-from sandbox.stats import format_rates
+from sandbox.outputs.run_data import RunData
+from sandbox.outputs.stats import format_rates
 from sandbox.studies.generalization_grid import format_radius, grid_figures_per_seed
 
 

@@ -16,8 +16,9 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sandbox.plotting import RunData, color
-from sandbox.stats import format_rates, median_interval
+from sandbox.outputs.run_data import RunData
+from sandbox.outputs.stats import format_rates, median_interval
+from sandbox.pictures.drawing import color
 from sandbox.studies import Study, split_variant
 from sandbox.tasks import Size
 

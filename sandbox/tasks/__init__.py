@@ -107,7 +107,7 @@ class Task:
     summary_keys: tuple[str, ...] = ()  #: per-seed keys of a job's figures beyond the common ones
     columns: tuple[Column, ...] = TRAINING_COLUMNS  #: the table of training in the task's world
     transfer_columns: tuple[Column, ...] = TRANSFER_COLUMNS  #: the table of the transfer stage
-    #: the task's own plots, each drawn from a run's files (``sandbox.plotting.RunData``)
+    #: the task's own plots, each drawn from a run's files (``sandbox.outputs.run_data.RunData``)
     plots: tuple[Callable[[Any], Path | None], ...] = ()
     #: the data files an env's keyword arguments name (world or map files), for provenance
     data_files: Callable[[dict[str, Any]], list[Path]] = lambda env_kwargs: []

@@ -13,8 +13,9 @@ import numpy as np
 import envs
 from envs.city.citymap import MAPS_DIR
 from envs.city.maploader import load_map
-from sandbox.plotting import RunData, best_learner_job, color, interval_band, value_at
-from sandbox.stats import censored_median
+from sandbox.outputs.run_data import RunData, best_learner_job, value_at
+from sandbox.outputs.stats import censored_median
+from sandbox.pictures.drawing import color, interval_band
 from sandbox.tasks import TRANSFER_COLUMNS, EpisodeDrawing, Option, Size, Task
 
 CELL_COLORS = {"#": (0.35, 0.35, 0.38), ".": (0.92, 0.90, 0.85), "+": (0.55, 0.55, 0.58)}

@@ -10,7 +10,7 @@ import numpy as np
 
 import envs
 from envs.rocket.world import WORLDS_DIR, load_world
-from sandbox.plotting import RunData, best_learner_job
+from sandbox.outputs.run_data import RunData, best_learner_job
 from sandbox.tasks import EpisodeDrawing, Option, Size, Task
 
 #: the planet and the Moon are drawn this many times their radius: to scale, a

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sandbox import jobs as job_module
-from sandbox.jobs import Job, JobFailed, Progress, failure_of, run_in_worker
-from sandbox.ray_executor import run_on_ray
+from sandbox.run import workers as job_module
+from sandbox.run.ray_executor import run_on_ray
+from sandbox.run.workers import Job, JobFailed, Progress, failure_of, run_in_worker
 
 
 def _init_worker(progress) -> None:

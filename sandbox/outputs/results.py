@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.plugins import import_module
-from sandbox.stats import format_censored, format_fractions, format_rates
+from sandbox.outputs.stats import format_censored, format_fractions, format_rates
 
 #: the lower bar of the second relearn fraction (held-out success)
 HALF_BAR = 0.5

@@ -1,7 +1,7 @@
 """Jobs as Ray tasks: the same job units, results and resume as the local pool, on a
 Ray cluster (``--executor ray --ray-address HOST:PORT``) or a local Ray runtime.
 
-Each task runs ``sandbox.jobs.run_in_worker`` on a worker that imports the sandbox itself
+Each task runs ``sandbox.run.workers.run_in_worker`` on a worker that imports the sandbox itself
 (install it on every node of a cluster); progress is reported per finished job.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.jobs import Job, JobFailed, Progress, run_in_worker
+from sandbox.run.workers import Job, JobFailed, Progress, run_in_worker
 
 
 def _job_on_ray(job: Job) -> tuple[Any, dict[str, Any] | None, tuple[str, str] | None]:

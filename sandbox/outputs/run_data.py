@@ -1,41 +1,23 @@
-"""What every plot of a run shares: the run's files read once, the agents' kinds and
-colours from them, the headline, and success curves. Plots read saved files only, so
-any past run can be re-plotted (``python -m sandbox.plots results/<task>/<run>``)."""
+"""A saved run read once (``RunData``): its config, summary and job files, the agents'
+kinds, the headline and the best learner. Tables, reports and pictures read a run
+through it, from saved files only, so any past run can be re-read."""
 
 from __future__ import annotations
 
 import json
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-
-from sandbox.results import load_jobs, load_plugins  # noqa: E402
-from sandbox.stats import censored_median, format_count, median_interval  # noqa: E402
-
-#: colours of the built-in agents; any other agent gets one from its name (the same in every run)
-COLORS = {
-    "planner": "tab:green",
-    "traffic-planner": "tab:green",
-    "random": "0.5",
-    "ppo": "tab:blue",
-    "sac": "tab:orange",
-    "td3": "tab:red",
-    "dqn": "tab:purple",
-    "a2c": "tab:brown",
-    "learned-model": "tab:cyan",
-}
-PALETTE = ("tab:olive", "tab:pink", "darkgoldenrod", "teal", "slateblue", "crimson", "tab:gray")
+from sandbox.outputs.results import load_jobs, load_plugins
+from sandbox.outputs.stats import censored_median, format_count
 
 
 @dataclass
 class RunData:
-    """A run's saved files, read once: what every plot draws from."""
+    """A run's saved files, read once: what every table, report and plot reads."""
 
     folder: Path
     config: dict[str, Any]
@@ -74,10 +56,6 @@ def _builtin_kind(agent: str) -> str:
     return {"planner": "planner", "traffic-planner": "planner", "random": "baseline"}.get(
         agent, "learner"
     )
-
-
-def color(agent: str) -> str:
-    return COLORS.get(agent) or PALETTE[zlib.crc32(agent.encode()) % len(PALETTE)]
 
 
 def seeds_label(n: int) -> str:
@@ -143,49 +121,11 @@ def best_learner_job(run: RunData, jobs: list[dict[str, Any]]) -> dict[str, Any]
     )
 
 
-def interval_band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per column (an evaluation point), the 95 % interval of the median over the rows (seeds)."""
-    bounds = [median_interval(list(column)) for column in values.T]
-    return np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
-
-
 def value_at(rows: list[dict[str, Any]], trials: int, key: str) -> float:
     """``key`` at the last evaluation row at or before ``trials`` (0 before the first):
     a job that stopped early (reliable twice in a row) holds its last value."""
     earlier = [row for row in rows if row["trials"] <= trials]
     return earlier[-1][key] if earlier else 0
-
-
-def success_curves(axes, run: RunData, jobs: list[dict[str, Any]], bar: float) -> None:
-    for agent in run.summary:
-        mine = [j for j in jobs if j["agent"] == agent]
-        if not mine:
-            continue
-        planner = run.kind(agent) == "planner"
-        points = sorted({row["trials"] for j in mine for row in j["evaluations"]})
-        rates = np.array(
-            [[value_at(j["evaluations"], p, "success_rate") for p in points] for j in mine]
-        )
-        median = np.median(rates, axis=0)
-        axes.plot(
-            points,
-            median,
-            label=f"{agent} ({seeds_label(len(mine))})",
-            color=color(agent),
-            marker="o" if planner else None,
-            markersize=5,
-            lw=2 if planner else 1.5,
-        )
-        if len(mine) > 1:
-            axes.fill_between(points, *interval_band(rates), color=color(agent), alpha=0.15, lw=0)
-    axes.axhline(bar, color="k", ls=":", lw=1)
-    axes.text(1, bar + 0.01, f"reliable ({bar:.0%})", fontsize=8, va="bottom")
-    axes.set_xscale("log")
-    axes.set_ylim(-0.02, 1.02)
-    axes.set_xlabel("training trials (log scale)")
-    axes.set_ylabel("success on held-out set")
-    axes.grid(alpha=0.3, which="both")
-    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
 
 
 def world_name(env_kwargs: dict[str, Any]) -> str:

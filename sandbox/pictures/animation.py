@@ -21,7 +21,7 @@ import numpy as np
 from matplotlib import animation
 from PIL import Image
 
-from sandbox.plotting import RunData, best_learner_job, world_name
+from sandbox.outputs.run_data import RunData, best_learner_job, world_name
 from sandbox.tasks import EpisodeDrawing, Task, get_task
 
 #: at most this many frames (a longer episode skips time steps): at 8 frames a second an

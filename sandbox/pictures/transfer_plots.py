@@ -7,8 +7,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sandbox.plotting import RunData, color, success_curves, value_at
-from sandbox.stats import censored_median
+from sandbox.outputs.run_data import RunData, value_at
+from sandbox.outputs.stats import censored_median
+from sandbox.pictures.drawing import color, success_curves
 
 
 def plot_both_worlds(run: RunData, names: tuple[str, str]) -> Path:

@@ -21,7 +21,7 @@ import gymnasium as gym
 from agents.base import Agent, TaskSpec
 from agents.ledger import Ledger
 from agents.plugins import import_module, load_agent
-from sandbox.stats import log_spaced_points
+from sandbox.outputs.stats import log_spaced_points
 from sandbox.studies import StudyContext, get_study
 from sandbox.tasks import Task, get_task
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sandbox.results import load_jobs
+from sandbox.outputs.results import load_jobs
 
 #: job fields that change where a job reports, not what it measures
 NOT_COMPARED = {"tensorboard_dir"}

@@ -1,0 +1,120 @@
+"""The families' plot: one panel per measure, each family's median over seeds with its
+95 % bootstrap interval, censored medians as an arrow at the budget."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+from sandbox.outputs.families import FAMILIES, Figure, Measure
+from sandbox.outputs.stats import censored_median, median_interval
+from sandbox.pictures.drawing import color
+
+
+def plot_families(measures: Sequence[Measure], path: Path) -> Path:
+    """One panel per measure: each family's median over seeds with its 95 % interval."""
+    columns = 3
+    rows = -(-len(measures) // columns)
+    figure, axes_grid = plt.subplots(
+        rows,
+        columns,
+        figsize=(4.6 * columns, 2.0 * rows + 0.8),
+        squeeze=False,
+        layout="constrained",
+    )
+    for axes, measure in zip(axes_grid.flat, measures):
+        _panel(axes, measure)
+    for axes in list(axes_grid.flat)[len(measures) :]:
+        axes.axis("off")
+    figure.suptitle(
+        "Where the three families land (rows: the best model-free learner, the learned model, the planner)"
+        "\nmedian over seeds; bar: 95 % bootstrap interval; arrow: censored (not reached within the "
+        "budget) or unbounded",
+        fontsize=10,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def _panel(axes, measure: Measure) -> None:
+    labels, right = [], 1.0
+    for y, (family, title) in enumerate(FAMILIES):
+        figure = measure.figures.get(family)
+        labels.append(figure.agent if figure else f"({title}: none)")
+        if figure is None:
+            continue
+        colour = color(figure.agent)
+        axes.text(
+            0.01,
+            y - 0.22,
+            figure.text,
+            transform=axes.get_yaxis_transform(),
+            va="bottom",
+            fontsize=7,
+            color=colour,
+        )
+        point = _point(measure.scale, figure)
+        if point is None:  # nothing measured to draw (every seed censored, for a ratio)
+            continue
+        value, interval, censored = point
+        right = max(right, value, *(interval or ()))
+        if interval is not None:
+            axes.plot(
+                interval,
+                [y + 0.12, y + 0.12],
+                color=colour,
+                lw=2.5,
+                alpha=0.6,
+                solid_capstyle="butt",
+            )
+        if censored:
+            axes.annotate(
+                "",
+                xy=(value * 1.8 if measure.scale == "count" else value * 1.07, y + 0.12),
+                xytext=(value, y + 0.12),
+                arrowprops=dict(arrowstyle="->", color=colour, lw=2),
+            )
+        else:
+            axes.plot([value], [y + 0.12], marker="o", color=colour, markersize=6)
+    axes.set_yticks(range(len(FAMILIES)), labels, fontsize=8)
+    axes.set_ylim(len(FAMILIES) - 0.5, -0.6)
+    if measure.scale == "count":
+        axes.set_xscale("symlog", linthresh=1)
+        axes.set_xlim(0, right * 3)
+    elif measure.scale == "rate":
+        axes.set_xlim(-2, 102)
+        axes.set_xlabel("%", fontsize=7, labelpad=0)
+    elif (
+        measure.scale == "radius"
+    ):  # unbounded is drawn at the farthest a radius reaches on the grid
+        reach = max(figure.limit or 0.0 for figure in measure.figures.values())
+        axes.set_xlim(-0.03 * reach, 1.12 * reach)
+    else:
+        axes.set_xlim(0, max(1.0, right) * 1.15)
+    axes.tick_params(axis="x", labelsize=7)
+    axes.set_title(measure.label, fontsize=8)
+    axes.grid(alpha=0.3, axis="x")
+
+
+def _point(scale: str, figure: Figure) -> tuple[float, tuple[float, float] | None, bool] | None:
+    """(median, interval, censored) on the panel's axis; a censored median or bound sits at
+    the limit. ``None`` when there is nothing to draw."""
+    factor = 100.0 if scale == "rate" else 1.0
+    values = figure.values
+    if scale == "fraction":  # a censored ratio has no value: the known seeds only (as the table)
+        values = [v for v in values if v is not None]
+        if not values:
+            return None
+    limit = figure.limit if figure.limit is not None else 0.0
+    at = lambda v: limit if v is None else factor * float(v)  # noqa: E731
+    median = censored_median(values)
+    interval = median_interval(values)
+    return (
+        at(median),
+        None if interval is None else (at(interval[0]), at(interval[1])),
+        median is None and figure.limit is not None,
+    )
