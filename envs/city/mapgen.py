@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.city.citymap import (
+from envs.city.citymap import CityMap
+from envs.city.mapformat import (
     BUILDING,
     CROSSING_CHARS,
     INTERSECTION,
     LANE_CHARS,
     SIDEWALK,
-    CityMap,
     MapError,
     Traffic,
 )

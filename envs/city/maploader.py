@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from envs.city.citymap import MAPS_DIR, CityMap, MapError
+from envs.city.citymap import MAPS_DIR, CityMap
+from envs.city.mapformat import MapError
 from envs.city.mapgen import MAX_SIZE, MIN_SIZE, generate_city
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.city.citymap import HEADING_STEPS, CityMap
+from envs.city.citymap import CityMap
+from envs.city.mapformat import HEADING_STEPS
 
 CELL_PX = 12  #: pixels per cell side
 
