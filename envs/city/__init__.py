@@ -1,4 +1,5 @@
-"""The city world: a pedestrian crossing a grid city with one-way traffic (``sandbox/CityNav-v1``)."""
+"""The city world: a pedestrian crossing a grid city with one-way traffic
+(``sandbox/CityNav-v1``)."""
 
 from envs.city.citymap import CityMap
 from envs.city.env import CityNavEnv

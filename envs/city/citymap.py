@@ -197,7 +197,8 @@ class CityMap:
         )
 
     def car_moves(self, cell: Cell, heading: int) -> tuple[CarMove, ...]:
-        """:meth:`successors` with a flag for each: ``((next_cell, next_heading, is_turn), ...)``."""
+        """:meth:`successors` with a flag for each:
+        ``((next_cell, next_heading, is_turn), ...)``."""
         r, c = int(cell[0]), int(cell[1])
         if not (self.in_bounds((r, c)) and self.road[r, c]):
             raise ValueError(
@@ -264,7 +265,8 @@ class CityMap:
                 source,
                 1,
                 1,
-                "expected a dict with 'name' and 'grid' (and optionally 'traffic', 'description', 'sight')",
+                "expected a dict with 'name' and 'grid' "
+                "(and optionally 'traffic', 'description', 'sight')",
             )
         try:
             traffic = Traffic(**data.get("traffic", {}))

@@ -25,8 +25,7 @@ from envs.city.walking import ACTION_STEPS, WalkTables
 
 ACTION_NAMES = ("stay", "north", "east", "south", "west")  #: by action, see ACTION_STEPS
 RESET_OPTIONS = ("start", "goal")  #: the keys ``reset(options=...)`` understands
-#: the sight radius (cells) when neither the env nor the map states one: the smallest at
-#: which the traffic planner crosses as safely and as well as with the whole map in sight
+#: sight (cells) if neither env nor map gives one: the planner's least for full success
 DEFAULT_SIGHT = 5
 #: action types step() takes without a closer look: Python's int and SB3's numpy int64
 _PLAIN_ACTION_TYPES = (int, np.int64)
@@ -36,187 +35,75 @@ class CityNavEnv(gym.Env):
     """
     ## Description
 
-    A pedestrian walks across a grid city to a goal. The city (a text map, see
-    ``envs/city/citymap.py`` for the legend and the traffic rules) has buildings,
-    sidewalks, one-way lanes, intersections and zebra crossings. Cars drive in at the
-    map edge, follow their lanes, go straight or turn at intersections, queue behind
-    each other and leave at the far side; some drive 1 cell per tick, some 2. They never
-    stop for the pedestrian.
-
-    Within a tick the pedestrian and the cars move at the same time, each at constant
-    speed along its path from cell centre to cell centre (a car that is held up stops
-    short). The pedestrian dies if it meets a car at any moment of the tick: sharing a
-    cell at the tick's end, a car driving through it, swapping cells with a car, or a
-    fast car running into it as it walks towards it.
+    A pedestrian walks across a grid city to a goal. The city (a text map; legend and
+    traffic rules in ``envs/city/citymap.py``) has buildings, sidewalks, one-way lanes,
+    intersections and zebra crossings; cars drive in at the edge at 1 or 2 cells per tick,
+    turn at intersections, queue, leave, and never stop for the pedestrian. Within a tick
+    everyone moves at once, cell centre to cell centre; the pedestrian dies if it meets a
+    car at any moment of the tick. Full specification and measurements: docs/envs/city.md
 
     ## Action Space
 
     `Discrete(5)`: 0 stay, 1 north (row - 1), 2 east (column + 1), 3 south (row + 1),
-    4 west (column - 1). A move into a building or off the map is a stay.
-
-    An action is an int or a numpy integer (a 0-d or shape-(1,) integer array too, as
-    SB3's `predict` gives); anything else (a float, NaN, a bool, another shape) or a number
-    outside 0-4 raises ValueError naming it. `step` before `reset` raises RuntimeError.
+    4 west (column - 1); into a building or off the map is a stay. An int or numpy
+    integer (0-d or shape-(1,) array too); anything else raises ValueError.
 
     ## Observation Space
 
-    A flat `Box(float32)` of `(2s+1)**2 * 11 + 3` values, s the sight (1,334 for the
-    default s = 5), identical in layout on every map. First an egocentric window of
-    (2s+1) x (2s+1) cells centred on the pedestrian, not rotated (window row 0 is the
-    northmost), cell by cell in row-major order and 11 channels per cell; then the goal:
+    `Box(float32)` of `(2s+1)**2 * 11 + 3` values, s the sight (1,334 at s = 5): a window
+    of (2s+1) x (2s+1) cells round the pedestrian, north up, row-major, 11 channels a cell,
+    then the goal (D = 32 cells; values clipped; cars where they stand at the tick's end):
 
-    | index                  | channel            | meaning                                     | range  |
-    |------------------------|--------------------|---------------------------------------------|--------|
-    | `11*cell + 0`          | blocked            | 1: building or off the map                  | {0, 1} |
-    | `11*cell + 1..4`       | lane N, E, S, W    | one-hot traffic direction of a lane/crossing| {0, 1} |
-    | `11*cell + 5`          | intersection       | 1: intersection (its lane channels are 0)   | {0, 1} |
-    | `11*cell + 6..9`       | car N, E, S, W     | one-hot heading of the car on the cell      | {0, 1} |
-    | `11*cell + 10`         | car speed          | its speed / 2 (cells per tick / 2)          | [0, 1] |
-    | `-3`                   | goal dx            | (goal column - column) / D, east positive   | [-1, 1]|
-    | `-2`                   | goal dy            | (goal row - row) / D, south positive        | [-1, 1]|
-    | `-1`                   | goal distance      | Manhattan distance to the goal / D          | [0, 1] |
+    | index            | channel         | meaning, unit                                | range   |
+    |------------------|-----------------|----------------------------------------------|---------|
+    | `11*cell + 0`    | blocked         | 1: building or off the map                   | {0, 1}  |
+    | `11*cell + 1..4` | lane N, E, S, W | one-hot direction of a lane or crossing      | {0, 1}  |
+    | `11*cell + 5`    | intersection    | 1: intersection                              | {0, 1}  |
+    | `11*cell + 6..9` | car N, E, S, W  | one-hot heading of the car on the cell       | {0, 1}  |
+    | `11*cell + 10`   | car speed       | cells per tick / 2                           | [0, 1]  |
+    | `-3`, `-2`       | goal dx, dy     | (goal - position) / D, cells; east, south +  | [-1, 1] |
+    | `-1`             | goal distance   | Manhattan distance / D, cells                | [0, 1]  |
 
-    `cell = row_in_window * (2s+1) + col_in_window`; a sidewalk is a cell with all
-    static channels 0. D = 32 cells on every map; the goal values are clipped. The car
-    channels show the cars where they stand at the end of the tick.
-
-    **Sight.** The window is all anyone sees of the traffic: the sight s (cells, a
-    Chebyshev radius) bounds both the observation's car channels and the cars listed in
-    `info["cars"]`, so a planner reading `info` sees no car a learner's observation does
-    not show. The map itself (`info["city_map"]`: layout, lanes, turn rules, entries,
-    published traffic) is public, the street map any pedestrian may carry: that is the
-    planner's model.
+    The sight bounds the car channels and `info["cars"]` alike; the map
+    (`info["city_map"]`) is public.
 
     ## Rewards
 
-    The reward is the sum of the components reported in `info["reward_components"]`:
-
-    - `goal`: `reward_goal` (+1) on the step the goal is reached, else 0;
-    - `death`: `reward_death` (-1) on the step the pedestrian is hit, else 0;
-    - `step`: `reward_step` (-0.001) on every step (small: a walk that times out must
-      cost less than a death);
-    - `progress`: by default `progress_per_cell` (0.1) x (the walking distance to the
-      goal before the step - after it), the walking distance being the shortest walk in
-      cells around buildings, cars ignored (so it leads around blocks, not into their
-      walls). It is the difference of the potential `Phi(s) = -0.1 x walking distance`
-      undiscounted, so it leaves the optimal policy unchanged for an undiscounted learner
-      only, not for the city's learners, which discount (DQN with 0.95, PPO and A2C with 0.99).
-      With `shaping_gamma` set, it is potential-based shaping for a learner discounting
-      with that gamma (Ng, Harada and Russell 1999): `shaping_gamma x Phi(s') - Phi(s)`,
-      with `Phi(s') = 0` once the walk has ended (goal or death; a walk cut by the time
-      limit keeps its last state's potential, from which a learner bootstraps). Over a walk
-      of T steps the discounted terms sum to `shaping_gamma**T x Phi(s_T) - Phi(s_0)`.
-      That invariance has a price in what a learner sees early: with gamma 0.95 a stay
-      pays `0.005 d` and a death step `-1.001 + 0.1 d` (d: walking distance before the
-      step), so standing still, or dying far from the goal, pays. DQN with the Zoo
-      LunarLander values (gamma 0.99) trained with the 0.95 shaping on `train` had 0 %
-      held-out success after 666 walks, 426 of them deaths and most others timed out,
-      where with the plain term the same DQN reached 88 % after 1,500 walks (in v0, with
-      a 7 x 7 window); so the default stays the plain progress term, named for what it is.
+    The sum of `info["reward_components"]`: `goal` +1 at the goal, `death` -1 when hit,
+    `step` -0.001 a step, and `progress` 0.1 x the walking distance to the goal gained
+    (around buildings, cars ignored); with `shaping_gamma` set, potential-based shaping
+    for a learner with that discount.
 
     ## Starting State
 
-    A reset with a seed (and the first reset) starts a fresh city: no cars, then
-    `warmup_ticks` ticks of traffic (default rows + cols) without the pedestrian. A
-    reset without a seed keeps the traffic running where it was: the next walk starts
-    in the same, living city. Traffic draws its random numbers from its own generator
-    seeded from `self.np_random`, so the same seed gives the same traffic whatever the
-    pedestrian does or where it starts. The start and goal are drawn uniformly on
-    sidewalk cells of one walkable area (the one with the most sidewalk cells), at
-    least `min_start_goal_distance` apart (Manhattan).
-
-    `reset(options={"start": (r, c), "goal": (r, c)})` fixes either or both; the other
-    is drawn on a sidewalk of the same walkable area, that far away if it can be. Only
-    these two keys are known; each is None or a (row, col) of two integers, the start
-    a sidewalk, the goal walkable, both in one walkable area and not the same cell. Any
-    other key, type or cell raises ValueError, before the env changes.
+    A seeded (or first) reset starts a fresh city: no cars, then `warmup_ticks` ticks; an
+    unseeded one keeps the traffic running. Start and goal are drawn on sidewalks of the
+    largest walkable area, `min_start_goal_distance` apart; `options={"start": (r, c),
+    "goal": (r, c)}` fixes either.
 
     ## Episode End
 
-    - Termination: the pedestrian reaches the goal (`info["is_success"]`,
-      `info["outcome"] == "success"`).
-    - Termination: the pedestrian meets a car (`info["death"]`, outcome `"death"`).
-    - Truncation: `max_steps` ticks pass (default 4 x (rows + cols), 160 on "train";
-      outcome `"time_limit"`).
+    - Termination: the goal is reached (`info["is_success"]`, outcome `"success"`).
+    - Termination: a car meets the pedestrian (`info["death"]`, outcome `"death"`).
+    - Truncation: `max_steps` ticks pass (outcome `"time_limit"`).
 
-    `info` of every reset and step holds `position` (row, col), `goal` (row, col),
-    `city_map` (the shared :class:`CityMap`: layout, lanes, turn rules, entries and the
-    *published* traffic), `cars` (the cars in sight: those on the cells of the
-    observation window, int64 array (n, 4): row, col, heading 0 N / 1 E / 2 S / 3 W,
-    speed in cells per tick; oldest car first, which is the order they move in), `tick`
-    (ticks since the reset, the walk's own clock), `is_success` and `death` (bools);
-    step infos add `reward_components`, and the last step `outcome`. None of these
-    depends on a car out of sight: there is no count of cars, no traffic clock, seed or
-    random state. A death is felt, not seen, but with a sight of 2 or more the car that
-    hits stands in sight at the tick's end. The whole traffic stays inside the env
-    (`CityNavEnv.all_cars()`, and `render()` draws it, dimming what is out of sight,
-    for people); agents are handed the observation and `info` alone.
+    `info` holds `position`, `goal`, `city_map`, `cars` in sight (row, col, heading, speed),
+    `tick`, `is_success` and `death`; steps add `reward_components`, the last `outcome`.
 
     ## Arguments
 
-    - `map`: a :class:`CityMap`, a built-in name (`"train"`, `"new"`), `"random:SEED"`,
-      `"random:SEED:ROWSxCOLS"` (a generated city of that size, 12 to 1,000 a side) or
-      the path of a map file.
-    - `render_mode`: None or `"rgb_array"`.
-    - `sight`: what anyone sees of the traffic, the Chebyshev radius s in cells of the
-      observation window ((2s+1) x (2s+1) cells) and of `info["cars"]`: an integer >= 0,
-      `"full"` (radius max(rows, cols) - 1: the window covers the map from every cell;
-      the observation then grows with the map) or None: the map file's `sight` if it
-      states one, else `DEFAULT_SIGHT` = 5. A learner's network fits one sight: train
-      and transfer at the same one.
-
-      Why 5: it is the smallest sight at which the traffic planner, seeing no more than
-      the learners, crosses as well as with the whole map in sight, and it is safe there
-      (``benchmarks/city_sight.py``, ``results/tuning/city_sight.json``: 200 walks on
-      each of `train`, `new` and `random:0` to `random:24`, validation seeds; ms per
-      decision with two processes on two busy cores):
-
-      | sight | walks | deaths | success | worst map          | ticks per walk | ms per decision |
-      |-------|-------|--------|---------|--------------------|----------------|-----------------|
-      | 2     | 5,400 | 0      | 14.3 %  | 0.0 % random:17    | 156.8          | 0.43            |
-      | 3     | 5,400 | 0      | 46.4 %  | 0.5 % random:17    | 111.3          | 0.49            |
-      | 4     | 5,400 | 0      | 99.6 %  | 95.5 % random:20   | 21.6           | 0.51            |
-      | 5     | 5,400 | 0      | 100 %   | 100 %              | 20.8           | 0.54            |
-      | 6     | 5,400 | 0      | 100 %   | 100 %              | 20.8           | 0.55            |
-      | full  | 5,400 | 0      | 100 %   | 100 %              | 20.7           | 0.64            |
-
-      Deaths are 0 at every sight, as the planner assumes a car may be anywhere it
-      cannot see: a short sight costs walks that never cross (time-outs), not deaths, so
-      deaths alone cannot choose; the bar is no death and 99 % success on every map, as
-      the planner's tests ask. A two-lane road takes three ticks to cross, the far lane
-      stood on during the third, and a car just out of sight, s + 1 cells up that lane at
-      2 cells a tick, gets there by then unless s >= 4; at 4 a lane that enters at the
-      map's edge just out of sight still bars some crossings for good (on 3 maps 3-4.5 %
-      of the walks wait out the time limit). Judged only on the cars in sight, with no
-      thought for those out of it, the planner of before died 3 times in these 5,400
-      walks at sight 3, and 0 times at sight 5.
-    - `max_steps`: time limit in ticks, >= 1 (default 4 x (rows + cols)).
-    - `min_start_goal_distance`: least Manhattan distance of start and goal, >= 1
-      (default max(rows, cols) // 2).
-    - `traffic`: the true traffic, a :class:`Traffic` or a dict of the fields that differ
-      from the map's published traffic (the default). Then the published numbers in
-      `info["city_map"]` are nominal, and the truth is hidden from planners.
-    - `warmup_ticks`: traffic ticks before the pedestrian appears, >= 0 (default rows + cols).
-    - `reward_goal`, `reward_death`, `reward_step`, `progress_per_cell`: the rewards,
-      finite numbers.
-    - `shaping_gamma`: None (default: the undiscounted progress term), or the discount,
-      in [0, 1], of a learner for which the progress term is to be potential-based (see
-      Rewards).
-
-    A map that cannot be loaded or played raises :class:`MapError` (a ValueError) naming
-    the file, line and column and what is wrong: bytes that are not UTF-8, a malformed
-    header or grid, a bad `random:` seed or size (see ``envs/city/citymap.py``), and a
-    map whose largest walkable area has no two sidewalk cells `min_start_goal_distance`
-    apart. An unknown map name, or any other argument of the wrong type or out of its
-    range, raises ValueError saying what was expected. Tables are built in time and
-    memory linear in the map's cells: a 300 x 300 city starts in about a second.
+    `map` (a CityMap, `"train"`, `"new"`, `"random:SEED[:ROWSxCOLS]"` or a file), `render_mode`
+    (None or `"rgb_array"`), `sight` (cells, `"full"` or None: the map's, else
+    `DEFAULT_SIGHT` = 5), `max_steps` (4 x (rows + cols)), `min_start_goal_distance`
+    (max(rows, cols) // 2), `traffic` (the hidden true traffic; default: the published),
+    `warmup_ticks` (rows + cols), `reward_goal`, `reward_death`, `reward_step`,
+    `progress_per_cell`, `shaping_gamma`. Bad values raise ValueError; a bad map,
+    :class:`MapError` naming file, line and column.
 
     ## Version History
 
-    - v1: one sight for everyone: `sight` (formerly `window_radius`, 3) bounds
-      `info["cars"]` too, and the default sight is 5 (an 11 x 11 window, 1,334 values);
-      the progress shaping can be made potential-based for a discounting learner
-      (`shaping_gamma`); inputs are validated.
+    - v1: `sight` (formerly `window_radius`, 3) bounds `info["cars"]` too, default 5;
+      `shaping_gamma`; inputs are validated.
     - v0: first version (7 x 7 window; `info["cars"]` listed every car of the city).
     """
 
@@ -416,7 +303,8 @@ class CityNavEnv(gym.Env):
         meanings = ", ".join(f"{i} {name}" for i, name in enumerate(ACTION_NAMES))
         if not _is_integer(value):
             raise ValueError(
-                f"action {action!r} of type {type(action).__name__}: expected an integer 0-4 ({meanings})"
+                f"action {action!r} of type {type(action).__name__}: "
+                f"expected an integer 0-4 ({meanings})"
             )
         raise ValueError(f"action {value}: expected 0-4 ({meanings})")
 
@@ -426,12 +314,14 @@ class CityNavEnv(gym.Env):
             return None, None
         if not isinstance(options, Mapping):
             raise ValueError(
-                f"reset options {options!r}: expected None or a dict with keys {', '.join(RESET_OPTIONS)}"
+                f"reset options {options!r}: "
+                f"expected None or a dict with keys {', '.join(RESET_OPTIONS)}"
             )
         unknown = [key for key in options if key not in RESET_OPTIONS]
         if unknown:
             raise ValueError(
-                f"unknown reset option{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}: "
+                f"unknown reset option{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(map(repr, unknown))}: "
                 f"expected {' and/or '.join(RESET_OPTIONS)}"
             )
         start_option, goal_option = options.get("start"), options.get("goal")
@@ -449,20 +339,23 @@ class CityNavEnv(gym.Env):
         if start is not None and goal is not None:
             if start == goal:
                 raise ValueError(
-                    f"start and goal {self._rc[start]} on map {name!r}: expected a goal other than the start"
+                    f"start and goal {self._rc[start]} on map {name!r}: "
+                    "expected a goal other than the start"
                 )
             if self._walks.area[start] != self._walks.area[goal]:
                 raise ValueError(
-                    f"goal {self._rc[goal]} on map {name!r} cannot be reached from start {self._rc[start]}: "
+                    f"goal {self._rc[goal]} on map {name!r} cannot be reached "
+                    f"from start {self._rc[start]}: "
                     "expected a goal in the start's walkable area"
                 )
         elif start is not None or goal is not None:
             fixed, what = (start, "start") if start is not None else (goal, "goal")
             if not (self._walks.sidewalks_in_area_of(fixed) != fixed).any():
                 raise ValueError(
-                    f"{what} {self._rc[fixed]} on map {name!r}: no other sidewalk cell can be reached from it "
-                    f"to draw the {'goal' if what == 'start' else 'start'} on; expected a cell in a walkable area "
-                    "with other sidewalk cells"
+                    f"{what} {self._rc[fixed]} on map {name!r}: "
+                    "no other sidewalk cell can be reached from it "
+                    f"to draw the {'goal' if what == 'start' else 'start'} on; "
+                    "expected a cell in a walkable area with other sidewalk cells"
                 )
         return start, goal
 
@@ -508,12 +401,14 @@ def _true_traffic(published: Traffic, override: Traffic | dict[str, Any] | None)
     names = [f.name for f in dataclasses.fields(Traffic)]
     if not isinstance(override, Mapping):
         raise ValueError(
-            f"traffic {override!r}: expected None, a Traffic or a dict of some of {', '.join(names)}"
+            f"traffic {override!r}: "
+            f"expected None, a Traffic or a dict of some of {', '.join(names)}"
         )
     unknown = [key for key in override if key not in names]
     if unknown:
         raise ValueError(
-            f"traffic: unknown field {', '.join(map(repr, unknown))}; expected some of {', '.join(names)}"
+            f"traffic: unknown field {', '.join(map(repr, unknown))}; "
+            f"expected some of {', '.join(names)}"
         )
     fields = dict(override)
     if "speeds" in fields and "speed_weights" not in fields:

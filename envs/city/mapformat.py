@@ -69,7 +69,8 @@ class Traffic:
             )
         if not all(0 <= w < math.inf for w in self.speed_weights) or sum(self.speed_weights) <= 0:
             raise ValueError(
-                f"speed_weights = {self.speed_weights}: expected finite non-negative weights, not all 0"
+                f"speed_weights = {self.speed_weights}: "
+                "expected finite non-negative weights, not all 0"
             )
 
     def to_dict(self) -> dict[str, Any]:

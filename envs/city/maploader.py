@@ -22,7 +22,8 @@ def load_map(spec: str | Path | CityMap) -> CityMap:
         return spec
     if not isinstance(spec, (str, Path)):
         raise ValueError(
-            f"city map {spec!r} of type {type(spec).__name__}: expected a CityMap, a map name or a path"
+            f"city map {spec!r} of type {type(spec).__name__}: "
+            "expected a CityMap, a map name or a path"
         )
     text = str(spec)
     if text.startswith("random:"):
@@ -42,7 +43,10 @@ def load_map(spec: str | Path | CityMap) -> CityMap:
 def _generated(spec: str) -> CityMap:
     """The map of ``random:SEED`` or ``random:SEED:ROWSxCOLS``; a bad part fails with its column."""
     parts = spec.split(":")
-    usage = f"write 'random:SEED' or 'random:SEED:ROWSxCOLS', e.g. 'random:7' or 'random:7:{MIN_SIZE}x40'"
+    usage = (
+        "write 'random:SEED' or 'random:SEED:ROWSxCOLS', "
+        f"e.g. 'random:7' or 'random:7:{MIN_SIZE}x40'"
+    )
     if len(parts) > 3:
         raise MapError(
             spec,

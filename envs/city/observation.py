@@ -17,8 +17,7 @@ from envs.city.mapformat import MAX_CAR_SPEED
 CELL_CHANNELS = 11  #: values per window cell, see the observation table
 GOAL_VALUES = 3  #: values after the window: goal dx, goal dy, goal distance
 GOAL_SCALE_CELLS = 32.0  #: D, the fixed normaliser of the goal offset (cells); one for all maps
-#: window cells whose tables are kept before a reset drops them all (about 50 MB on a
-#: large city; docs/envs/city.md, Memory)
+#: window cells of per-cell tables kept before a reset drops them (docs/envs/city.md)
 CELL_TABLE_WINDOW_CELLS = 1 << 18
 
 

@@ -69,7 +69,7 @@ class TrafficSimulation:
                     turns = tuple(code(nxt, nh) for nxt, nh, turn in moves if turn)
                     self._next_state[state] = CHOOSE
                     self._choices[state] = (straight, turns)
-        #: per speed v, per state of a road cell: the car's row of info["cars"], (row, col, heading, v)
+        #: per speed v, per state of a road cell: its info["cars"] row (row, col, heading, v)
         self._car_rows: dict[int, list[tuple[int, int, int, int] | None]] = {}
         for speed in range(1, MAX_CAR_SPEED + 1):
             car_rows: list[tuple[int, int, int, int] | None] = [None] * (4 * rows * cols)

@@ -17,11 +17,9 @@ from envs.city.mapformat import MapError
 
 #: action -> (row step, column step): 0 stay, 1 north, 2 east, 3 south, 4 west
 ACTION_STEPS = ((0, 0), (-1, 0), (0, 1), (1, 0), (0, -1))
-#: walking-distance tables (one per goal, a list over all cells) kept, in cells: 2**20,
-#: about 8 MB; every goal of a small city, the last dozen on a 300 x 300 one
+#: cells of walking-distance tables (one per goal) kept, about 8 MB (docs/envs/city.md)
 WALK_DISTANCE_CELLS = 1 << 20
-#: goal candidates (per start, the sidewalks far enough away) kept, in cells: 2**20, 8 MB;
-#: every start of a small city
+#: cells of goal candidates (per start) kept, 8 MB (docs/envs/city.md)
 GOAL_CANDIDATE_CELLS = 1 << 20
 
 
@@ -171,5 +169,6 @@ def _unplayable(
         1,
         f"map {city.name!r} cannot be played: no two sidewalk cells of one walkable area are "
         f"{min_start_goal_distance} cells apart (min_start_goal_distance); its largest walkable "
-        f"area has {count} sidewalk cell{'s' if count != 1 else ''}, at most {span} apart; {remedy}",
+        f"area has {count} sidewalk cell{'s' if count != 1 else ''}, "
+        f"at most {span} apart; {remedy}",
     )
