@@ -79,9 +79,10 @@ from scipy.sparse.csgraph import dijkstra
 
 from agents.base import Agent, TaskSpec, config_from_settings, dataclass_settings, register
 from agents.ledger import Ledger
+from envs.city.mapformat import MAX_CAR_SPEED
+from envs.city.observation import CELL_CHANNELS, GOAL_VALUES
+from envs.city.walking import ACTION_STEPS
 
-#: action -> (row step, column step): 0 stay, 1 north, 2 east, 3 south, 4 west
-ACTION_STEPS = ((0, 0), (-1, 0), (0, 1), (1, 0), (0, -1))
 STAY = 0
 NEVER = 1 << 20  #: closing tick of a cell no car can reach
 #: added to the plain walking distance where no crossing is open even with no car in
@@ -92,8 +93,6 @@ GOALS_KEPT = 256  #: goals per map whose static costs are kept
 #: kerbs whose closings with nothing in sight are kept, worked out again for the static
 #: walk that avoids a stretch (a few dozen values each)
 KERB_CLOSINGS_KEPT = 4096
-#: the observation's layout (CityNav-v1's docstring): 11 values per window cell, then 3 of the goal
-CELL_CHANNELS, GOAL_VALUES = 11, 3
 
 
 @dataclass(frozen=True)
@@ -101,9 +100,8 @@ class PlannerConfig:
     """What the planner assumes and how hard it searches."""
 
     horizon_ticks: int = 12  #: ticks of traffic predicted; a crossing must finish within them
-    nominal_max_car_speed: int = (
-        2  #: published top speed, cells per tick (raised if a faster car is seen)
-    )
+    #: published top speed, cells per tick (raised if a faster car is seen)
+    nominal_max_car_speed: int = MAX_CAR_SPEED
     max_expansions: int = 5000  #: search budget per decision, in expanded cells
 
 

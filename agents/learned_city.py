@@ -108,6 +108,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from agents import Agent, Ledger, TaskSpec
 from agents.city_planner import (
+    MAX_CAR_SPEED,
     NEVER,
     STAY,
     StreetModel,
@@ -126,7 +127,8 @@ BLOCKED, SIDEWALK, CROSSROADS, LANE = (
     3,
 )  #: a lane is LANE + its direction relative to the heading
 N_CLASSES = 8  #: a surroundings key packs one class per cell, base 8
-MAX_RADIUS = 2  #: the widest surroundings (cells): as far as the fastest car drives in a tick
+#: the widest surroundings (cells): as far as the fastest car drives in a tick
+MAX_RADIUS = MAX_CAR_SPEED
 GONE = None  #: the move of a car that left the map
 MAPS_KEPT = 16  #: per-map tables kept
 
@@ -173,7 +175,7 @@ class LearnedCityConfig:
     narrowest_vouching: int = 1
     #: cells per tick a car out of sight may drive: the observation shows a car's speed as
     #: speed / 2, so none is shown faster (a faster car seen raises it)
-    prior_top_speed: int = 2
+    prior_top_speed: int = MAX_CAR_SPEED
     #: search budget per decision, in expanded cells: the traffic planner's
     max_expansions: int = 5000
 

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 import envs  # noqa: F401  (registers the ids)
-from envs.city.citymap import HEADING_STEPS, CityMap
-from envs.city.env import DEFAULT_SIGHT, CityNavEnv, _meets
+from envs.city.citymap import CityMap
+from envs.city.env import DEFAULT_SIGHT, CityNavEnv
+from envs.city.mapformat import HEADING_STEPS
 from envs.city.maploader import load_map
+from envs.city.traffic import _meets
 
 STRIP = """[city]
 name = strip

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from envs.city.citymap import CityMap, MapError, Traffic
+from envs.city.citymap import CityMap
+from envs.city.mapformat import MapError, Traffic
 from envs.city.mapgen import generate_city
 from envs.city.maploader import builtin_map_names, load_map
 

@@ -17,7 +17,7 @@ from agents.city_planner import TrafficPlanner
 from agents.ledger import Ledger
 from agents.plugins import load_agent
 from agents.random_agent import RandomAgent
-from envs.city.citymap import Traffic
+from envs.city.mapformat import Traffic
 
 CITY_ID = "sandbox/CityNav-v1"
 RANDOM_MAPS = [f"random:{n}" for n in range(25)]

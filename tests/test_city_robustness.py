@@ -16,8 +16,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from envs.city.citymap import CityMap, MapError
+from envs.city.citymap import CityMap
 from envs.city.env import CityNavEnv
+from envs.city.mapformat import MapError
 from envs.city.maploader import load_map
 
 TRAIN_TEXT = load_map("train").to_text()

@@ -16,8 +16,9 @@ import pytest
 import envs  # noqa: F401  (registers sandbox/CityNav-v1)
 from agents.base import TaskSpec
 from agents.city_planner import TrafficPlanner, sight_of
-from envs.city.citymap import CityMap, MapError, Traffic
+from envs.city.citymap import CityMap
 from envs.city.env import DEFAULT_SIGHT, CityNavEnv
+from envs.city.mapformat import MapError, Traffic
 from envs.city.maploader import load_map
 
 CITY_ID = "sandbox/CityNav-v1"

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.city.citymap import (
+from envs.city.citymap import CityMap
+from envs.city.mapformat import (
     BUILDING,
     CROSSING_CHARS,
     INTERSECTION,
     LANE_CHARS,
     SIDEWALK,
-    CityMap,
     MapError,
     Traffic,
 )
@@ -130,7 +130,7 @@ def _place_roads(rng: np.random.Generator, length: int) -> list[tuple[int, int]]
         if length - sum(lanes) - sum(blocks) == 0:
             break
     placed, at = [], blocks[0]
-    for n_lanes, block in zip(lanes, blocks[1:]):
+    for n_lanes, block in zip(lanes, blocks[1:], strict=True):
         placed.append((at, n_lanes))
         at += n_lanes + block
     return placed
@@ -204,7 +204,8 @@ def generate_city(seed: int, size: tuple[int, int] | None = None) -> CityMap:
             isinstance(n, (int, np.integer)) and MIN_SIZE <= n <= MAX_SIZE for n in size
         ):
             raise ValueError(
-                f"size {size!r}: expected (rows, cols), each an integer from {MIN_SIZE} to {MAX_SIZE}"
+                f"size {size!r}: "
+                f"expected (rows, cols), each an integer from {MIN_SIZE} to {MAX_SIZE}"
             )
         size = (int(size[0]), int(size[1]))
     rng = np.random.default_rng(seed)

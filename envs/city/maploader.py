@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from envs.city.citymap import MAPS_DIR, CityMap, MapError
+from envs.city.citymap import MAPS_DIR, CityMap
+from envs.city.mapformat import MapError
 from envs.city.mapgen import MAX_SIZE, MIN_SIZE, generate_city
 
 
@@ -21,7 +22,8 @@ def load_map(spec: str | Path | CityMap) -> CityMap:
         return spec
     if not isinstance(spec, (str, Path)):
         raise ValueError(
-            f"city map {spec!r} of type {type(spec).__name__}: expected a CityMap, a map name or a path"
+            f"city map {spec!r} of type {type(spec).__name__}: "
+            "expected a CityMap, a map name or a path"
         )
     text = str(spec)
     if text.startswith("random:"):
@@ -41,7 +43,10 @@ def load_map(spec: str | Path | CityMap) -> CityMap:
 def _generated(spec: str) -> CityMap:
     """The map of ``random:SEED`` or ``random:SEED:ROWSxCOLS``; a bad part fails with its column."""
     parts = spec.split(":")
-    usage = f"write 'random:SEED' or 'random:SEED:ROWSxCOLS', e.g. 'random:7' or 'random:7:{MIN_SIZE}x40'"
+    usage = (
+        "write 'random:SEED' or 'random:SEED:ROWSxCOLS', "
+        f"e.g. 'random:7' or 'random:7:{MIN_SIZE}x40'"
+    )
     if len(parts) > 3:
         raise MapError(
             spec,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.city.citymap import HEADING_STEPS, CityMap
+from envs.city.citymap import CityMap
+from envs.city.mapformat import HEADING_STEPS
 
 CELL_PX = 12  #: pixels per cell side
 
@@ -34,7 +35,7 @@ def draw_background(city: CityMap, cell_px: int = CELL_PX) -> np.ndarray:
     image[city.intersection] = COLORS["intersection"]
     image = image.repeat(cell_px, axis=0).repeat(cell_px, axis=1)
     middle, quarter = cell_px // 2, cell_px // 4
-    for r, c in zip(*np.nonzero(city.lane)):
+    for r, c in zip(*np.nonzero(city.lane), strict=True):
         block = image[r * cell_px : (r + 1) * cell_px, c * cell_px : (c + 1) * cell_px]
         heading = int(city.lane_heading[r, c])
         if city.crossing[r, c]:

@@ -24,90 +24,62 @@ class RocketLaunchEnv(gym.Env):
     """
     ## Description
 
-    A rocket waits in a circular parking orbit around a planet (by default the
-    Earth, 200 km up, counter-clockwise). Its moon circles the planet. In one
-    episode the agent chooses one prograde burn (where on the parking orbit, and how
-    much delta-v); the env then flies the whole trajectory in a 2D pymunk simulation
-    with Newtonian gravity from the planet and the moon, to its end. One episode is
-    one launch: one trial.
-
-    The world (`envs/rocket/worlds/*.toml`) has published *nominal* constants and
-    hidden *true* ones (gravitational parameters, engine efficiency) that the
-    simulation flies. The default world's true constants differ from nominal by a
-    few percent. Units throughout: km, s, km/s.
+    A rocket waits in a circular parking orbit around a planet (by default the Earth,
+    200 km up, counter-clockwise) while its moon circles the planet. The agent chooses one
+    prograde burn (where on the parking orbit, and how much delta-v); the env then flies
+    the whole trajectory in a 2D pymunk simulation with Newtonian gravity from planet and
+    moon. One episode is one launch: one trial. A world (`envs/rocket/worlds/*.toml`) has
+    published *nominal* constants and hidden *true* ones that the simulation flies; they
+    differ by a few percent. Units: km, s, km/s. Full specification:
+    docs/envs/rocket.md
 
     ## Action Space
 
-    `Box(-1, 1, (3,), float32)`:
+    `Box(-1, 1, (3,), float32)`, finite values outside [-1, 1] clipped:
 
-    | index | meaning | mapping |
-    |---|---|---|
-    | 0, 1 | burn point, as a direction (x, y) | burn angle = atan2(a[1], a[0]) on the parking orbit (0 if both are 0) |
-    | 2 | commanded delta-v | dv_min + (a[2] + 1) / 2 * (dv_max - dv_min), km/s, world's `delta_v_km_s` |
+    | index | meaning                   | mapping, unit                                          |
+    |-------|---------------------------|--------------------------------------------------------|
+    | 0, 1  | burn point, a direction   | burn angle = atan2(a[1], a[0]) on the parking orbit, rad |
+    | 2     | commanded delta-v         | dv_min + (a[2] + 1) / 2 * (dv_max - dv_min), km/s      |
 
-    The engine delivers `engine_efficiency * commanded` delta-v, prograde. Finite
-    values outside [-1, 1] are clipped to it. `step` raises `ValueError` at once,
-    before flying, for an action that is not 3 real numbers or has a NaN or an
-    infinite entry (the message names its index and value).
+    The engine delivers `engine_efficiency * commanded`, prograde. An action that is not 3
+    real numbers, or has a NaN or infinite entry, raises `ValueError` before flying.
 
     ## Observation Space
 
-    `Box(-1, 1, (3,), float32)`: the launch situation.
+    `Box(-1, 1, (3,), float32)`, the launch situation:
 
-    | index | observation | unit |
-    |---|---|---|
-    | 0 | cos(moon phase) | - |
-    | 1 | sin(moon phase) | - |
-    | 2 | moon distance, scaled: -1 at the world's minimum, +1 at its maximum | - |
+    | index | observation                                                    | unit |
+    |-------|----------------------------------------------------------------|------|
+    | 0, 1  | cos, sin of the moon's phase                                   | -    |
+    | 2     | moon distance: -1 at the world's minimum, +1 at its maximum    | -    |
 
     ## Rewards
 
-    `10 * success - ln(1 + closest_approach_km / moon_radius_km)`, where the closest
-    approach is to the moon's surface (0 on a hit). Between about -6 and 0 on a
-    miss, 10 on a hit.
+    `10 * success - ln(1 + closest_approach_km / moon_radius_km)`, the closest approach
+    to the moon's surface (0 on a hit): about -6 to 0 on a miss, 10 on a hit.
 
     ## Starting State
 
-    Moon phase uniform over `moon_phase_deg` (all phases by default), moon distance
-    uniform over the world's `moon_distance_km`, drawn from `np_random`. `reset(options={"moon_phase_rad": ...,
-    "moon_distance_km": ...})` sets either: any finite phase (taken modulo 2 pi), and a
-    distance beyond the parking orbit plus the moon's radius, up to 3 times the
-    world's largest (where the rocket counts as escaped); outside the world's range
-    the observation's distance is clipped to -1 or 1. Any other key, a value that is
-    not a finite real number (strings and booleans are not), or a distance out of
-    that range raises `ValueError` before anything changes.
+    Moon phase uniform over `moon_phase_deg`, moon distance uniform over the world's
+    `moon_distance_km`, from `np_random`. `reset(options={"moon_phase_rad": ...,
+    "moon_distance_km": ...})` sets either; a bad key or value raises `ValueError`.
 
     ## Episode End
 
-    Every episode ends after one step, when the flight ends:
-    1. Termination, success: the rocket touches the moon (`outcome="moon"`).
-    2. Termination: it hits the planet (`"earth"`), goes beyond 3 times the moon's
-       largest distance (`"escaped"`), or passes its highest point and falls back
-       inside half the moon's distance (`"fell_back"`).
-    3. Termination: the world's `max_flight_days` pass (`"time_limit"`). Every flight
-       ends within one step, so this is a terminal state of the launch, not a
-       truncation of the episode.
-
-    `info`: `is_success`, `outcome`, `closest_approach_km`, `impact_speed_km_s`
-    (relative to the moon; None without impact), `flight_time_s`, `telemetry` (the
-    rocket's and the moon's positions at every `telemetry_interval_s`: `t_s`,
-    `position_km` and `moon_km`, what tracking stations report), `launch` (burn angle,
-    commanded delta-v), `steps` (simulation steps), and on every reset and step
-    `world`: the world's published facts, nominal constants included, never the
-    true ones.
+    Every episode ends after its one step, with a termination: the rocket touches the
+    moon (success, `outcome="moon"`), hits the planet (`"earth"`), escapes (`"escaped"`),
+    falls back (`"fell_back"`) or flies the world's `max_flight_days` (`"time_limit"`, a
+    terminal state of the launch, not a truncation). `info` holds `is_success`,
+    `outcome`, `closest_approach_km`, `impact_speed_km_s`, `flight_time_s`, `telemetry`,
+    `launch`, `steps` and the world's published facts (`world`), never the true ones.
 
     ## Arguments
 
-    `world`: a preset name (`earth_moon`, `super_earth`), a path to a world TOML
-    file, or a `RocketWorld`. `render_mode`: None or `"rgb_array"`.
-    `moon_phase_deg`: (low, high), the phases launch situations are drawn from
-    (a bounded training region for generalization studies), finite, with
-    -360 <= low <= 360 and 0 <= high - low <= 360. `gravity_scale`: a hidden factor
-    on the planet's true GM (a world that differs from the one trained in; agents
-    are not told), a positive finite number that keeps the planet's GM within the
-    band of a world's numbers (`envs.rocket.world.LARGEST`). Invalid arguments raise
-    `ValueError`; a world that cannot be loaded raises `WorldError` (a `ValueError`)
-    naming the file.
+    `world`: a preset name (`earth_moon`, `super_earth`), a TOML path or a `RocketWorld`.
+    `render_mode`: None or `"rgb_array"`. `moon_phase_deg`: (low, high), the phases
+    situations are drawn from. `gravity_scale`: a hidden factor on the planet's true GM.
+    Invalid arguments raise `ValueError`; a world that cannot be loaded, `WorldError`.
 
     ## Version History
 
@@ -190,9 +162,10 @@ class RocketLaunchEnv(gym.Env):
             farthest = 3.0 * self.world.moon_distance_km[1]
             if not nearest < chosen["moon_distance_km"] <= farthest:
                 raise ValueError(
-                    f"options['moon_distance_km'] must lie beyond the parking orbit plus the moon's "
-                    f"radius ({nearest:,.1f} km) and within {farthest:,.1f} km (3 times the world's "
-                    f"largest, where the rocket counts as escaped), got {options['moon_distance_km']!r}"
+                    "options['moon_distance_km'] must lie beyond the parking orbit plus "
+                    f"the moon's radius ({nearest:,.1f} km) and within {farthest:,.1f} km "
+                    "(3 times the world's largest, where the rocket counts as escaped), "
+                    f"got {options['moon_distance_km']!r}"
                 )
         return chosen
 

@@ -45,7 +45,8 @@ import pymunk
 
 from envs.rocket.world import Constants, RocketWorld
 
-ETA = 0.012  # step = ETA * time scale (below); ~580 steps per transfer, arrival within ~6 % of the moon radius
+# step = ETA * time scale (below): ~580 steps a transfer, arrival within ~6 % of the moon radius
+ETA = 0.012
 NEAR_MOON_KM = 60_000.0  # within this distance of the moon, sweep each step for a hit
 OUTCOMES = ("moon", "earth", "escaped", "fell_back", "time_limit")
 

@@ -119,7 +119,7 @@ def reference_miss_km(
     solution = _integrate(world, true, launch, rtol, (approach,), min_moon_distance_km=r_moon)
     ends = [(solution.t[0], solution.y[:, 0]), (solution.t[-1], solution.y[:, -1])]
     closest = math.inf
-    for t, s in [*zip(solution.t_events[0], solution.y_events[0]), *ends]:
+    for t, s in [*zip(solution.t_events[0], solution.y_events[0], strict=True), *ends]:
         dx, dy, _, _ = relative(t, s)
         distance = math.hypot(dx, dy)
         if distance < r_moon:

@@ -18,12 +18,9 @@ from pathlib import Path
 from typing import Any
 
 WORLDS_DIR = Path(__file__).parent / "worlds"
-# Every number of a world lies in this band, in its own unit. The presets sit far
-# inside it; within it the simulator's squares and cubes of distances and its time
-# scales neither overflow nor underflow.
+# every number of a world, in its own unit: no overflow in the simulator (docs/envs/rocket.md)
 SMALLEST, LARGEST = 1e-6, 1e12
-# A flight keeps every tracking report, and finds tracking times to 1e-9 of an
-# interval, which doubles resolve only while t / interval stays far below 1e7.
+# tracking times are found to 1e-9 of an interval: doubles resolve t / interval << 1e7
 MAX_TRACKING_REPORTS = 100_000
 RANGES = ("moon_distance_km", "delta_v_km_s")
 
@@ -233,7 +230,8 @@ def load_world(name_or_path: str | Path | RocketWorld) -> RocketWorld:
         return name_or_path
     if not isinstance(name_or_path, (str, Path)):
         raise WorldError(
-            f"a world is a preset name, a path to a .toml file or a RocketWorld, got {name_or_path!r}"
+            "a world is a preset name, a path to a .toml file or a RocketWorld, "
+            f"got {name_or_path!r}"
         )
     text = str(name_or_path)
     path = Path(text)
@@ -253,7 +251,8 @@ def load_world(name_or_path: str | Path | RocketWorld) -> RocketWorld:
         line = raw.count(b"\n", 0, error.start) + 1
         column = error.start - raw.rfind(b"\n", 0, error.start)
         raise WorldError(
-            f"{path}, line {line}, column {column}: not UTF-8 text (byte 0x{raw[error.start]:02x}); "
+            f"{path}, line {line}, column {column}: "
+            f"not UTF-8 text (byte 0x{raw[error.start]:02x}); "
             "a world file is TOML"
         ) from None
     except tomllib.TOMLDecodeError as error:
