@@ -28,7 +28,8 @@ from typing import Any
 
 import envs  # noqa: F401  (registers sandbox/CityNav-v1)
 from agents import Ledger, TaskSpec
-from agents.learned_city import LearnedCityConfig, LearnedCityModel
+from agents.learned_car_moves import LearnedCityConfig
+from agents.learned_city import LearnedCityModel
 from sandbox.experiment import VALIDATION_SEED_BASE, evaluate
 from sandbox.tasks.city import CITY
 
