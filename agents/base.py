@@ -177,7 +177,8 @@ class Agent(ABC):
         if unknown:
             choices = ", ".join(sorted(valid)) if valid else "none (it takes no settings)"
             raise SettingsError(
-                f"agent {agent!r} has no setting {unknown[0]!r} for {task}; valid settings: {choices}"
+                f"agent {agent!r} has no setting {unknown[0]!r} for {task}; "
+                f"valid settings: {choices}"
             )
         _check_kinds(agent, task, settings, cls.setting_references(task), prefix="")
         return copy.deepcopy(dict(settings))
@@ -254,7 +255,9 @@ class Agent(ABC):
         """The action for this observation (``info`` is the latest from reset or step)."""
 
     def reset_episode(self) -> None:
-        """Called before each evaluation episode; agents with per-episode state clear it."""
+        """An optional hook, called before each evaluation episode: agents with
+        per-episode state override it to clear that state; the default does nothing."""
+        return None
 
     def close(self) -> None:
         if self._env is not None:

@@ -3,7 +3,7 @@ launches (a probabilistic ensemble of small networks, no physics) and plans each
 launch on what it has learned (the PETS recipe, Chua et al. 2018, for one-step
 episodes).
 
-    python -m sandbox.compare rocket --agents agents.learned_rocket:LearnedRocketModel,planner,random
+    python -m sandbox.compare rocket --agents learned-model,planner,random
 
 It sits between the model-free learners, which map a situation straight to an action,
 and the physics planner, which is given Newton's law and fits three constants. This
@@ -139,7 +139,7 @@ class Ensemble:
     ):
         sizes = [inputs, *hidden, 2 * outputs]
         self.weights, self.biases = [], []
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
             bound = 1.0 / math.sqrt(fan_in)  # torch.nn.Linear's default initialisation
             self.weights.append(
                 (
@@ -162,7 +162,7 @@ class Ensemble:
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (members, N, inputs) -> mean and log-variance, each (members, N, outputs)."""
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             x = torch.baddbmm(b, x, w)
             if i < len(self.weights) - 1:
                 x = torch.nn.functional.silu(x)
@@ -217,6 +217,21 @@ class Ensemble:
         return mean[chosen].double().numpy(), torch.exp(logvar[chosen]).double().numpy()
 
 
+def elite_population(
+    angle: np.ndarray, throttle: np.ndarray, population: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The next population of the cross-entropy method: ``population`` launches drawn
+    from Gaussians fitted to the elites' relative burn angles (their circular mean, and
+    their spread about it; rad) and delta-v commands (clipped to [-1, 1])."""
+    angle_mean = math.atan2(np.sin(angle).mean(), np.cos(angle).mean())
+    offsets = np.angle(np.exp(1j * (angle - angle_mean)))
+    angle_sd = max(float(np.sqrt(np.mean(offsets**2))), 1e-4)
+    throttle_mean, throttle_sd = float(throttle.mean()), max(float(throttle.std()), 1e-3)
+    next_angle = rng.normal(angle_mean, angle_sd, population)
+    next_throttle = np.clip(rng.normal(throttle_mean, throttle_sd, population), -1.0, 1.0)
+    return next_angle, next_throttle
+
+
 class LearnedRocketModel(Agent):
     """Learns a model of launches from its own launches (a probabilistic network
     ensemble, no physics) and plans each launch on it by the cross-entropy method.
@@ -254,20 +269,24 @@ class LearnedRocketModel(Agent):
             "hidden": [64, 64],
             "learning_rate": 1e-3,  # Adam; 3e-3 (round 2, 500 steps): 38, 22, 38, the same
             "weight_decay": 1e-5,  # L2 on the weights, per member
-            # 500 steps of 256 (round 3, softening 50): 41, 15, 41, the same at 2-3 times the seconds
+            # 500 steps of 256 (round 3, softening 50): 41, 15, 41, the same at 2-3 times the
+            # seconds
             "fit_steps": 200,  # gradient steps per refit (warm-started)
             "batch_size": 64,  # launches per member per gradient step
+            # uniform random launches that seed the data (again in a new world);
             # 4 and 16 (round 3): 32, 25, 41 both, the same
-            "random_launches": 8,  # uniform random launches that seed the data (again in a new world)
+            "random_launches": 8,
+            # refit after every launch while there are this many at most;
             # 20 (round 2, 500 steps): 63, 22, 63 against 38, 22, 38 with 50
-            "refit_every_launch_until": 50,  # refit after every launch while there are this many at most
+            "refit_every_launch_until": 50,
             "refit_growth": 0.1,  # then refit when the data has grown by this fraction
             # 5 (round 1): off_nominal at 17 and 60 % after 300 launches; 50 (round 3):
             # 41, 15, 41; 200 (round 2): 38, 13, 38: the same
             "miss_softening_moon_radii": 20.0,  # the networks predict asinh(miss / this)
+            # planning shuns launches predicted to pass farther than this;
             # none (round 1): one off_nominal seed at 3 % after 300 launches; 3 (round 3): 53, 25,
             # 87; 30: 41, 25, 53 with one off_nominal seed never reliable (57 % at 300)
-            "distance_veto_moon_radii": 10.0,  # planning shuns launches predicted to pass farther than this
+            "distance_veto_moon_radii": 10.0,
             "cem_population": 400,  # candidate launches per CEM iteration
             "cem_elites": 40,  # the best of them, to which the next Gaussian is fitted
             "cem_iterations": 5,
@@ -352,13 +371,11 @@ class LearnedRocketModel(Agent):
         phase = math.atan2(obs[1], obs[0])
         s = self.settings
         population, elites = int(s["cem_population"]), int(s["cem_elites"])
+        iterations = int(s["cem_iterations"])
         angle = rng.uniform(-math.pi, math.pi, population)
         throttle = rng.uniform(-1.0, 1.0, population)
         best = (math.inf, 0.0, 0.0)
-        for iteration in range(int(s["cem_iterations"])):
-            if iteration > 0:
-                angle = rng.normal(angle_mean, angle_sd, population)
-                throttle = np.clip(rng.normal(throttle_mean, throttle_sd, population), -1.0, 1.0)
+        for iteration in range(iterations):
             mean, variance = self.ensemble.predict(
                 launch_features(angle, phase, obs[2], throttle, self.relative), members
             )
@@ -366,14 +383,8 @@ class LearnedRocketModel(Agent):
             order = np.argsort(cost, kind="stable")[:elites]
             if cost[order[0]] < best[0]:
                 best = (float(cost[order[0]]), float(angle[order[0]]), float(throttle[order[0]]))
-            # the circular mean of the elites' angles, and their spread about it
-            angle_mean = math.atan2(np.sin(angle[order]).mean(), np.cos(angle[order]).mean())
-            offsets = np.angle(np.exp(1j * (angle[order] - angle_mean)))
-            angle_sd = max(float(np.sqrt(np.mean(offsets**2))), 1e-4)
-            throttle_mean, throttle_sd = (
-                float(throttle[order].mean()),
-                max(float(throttle[order].std()), 1e-3),
-            )
+            if iteration + 1 < iterations:
+                angle, throttle = elite_population(angle[order], throttle[order], population, rng)
         cost, relative_angle, throttle_best = best
         burn = phase + relative_angle
         action = np.array([math.cos(burn), math.sin(burn), throttle_best], dtype=np.float32)

@@ -244,7 +244,8 @@ class PPOLearner(SB3Learner):
 
 @register("sac")
 class SACLearner(SB3Learner):
-    """Soft Actor-Critic (off-policy, entropy-regularised, continuous actions), Stable-Baselines3."""
+    """Soft Actor-Critic (off-policy, entropy-regularised, continuous actions),
+    Stable-Baselines3."""
 
     algorithm = SAC
     action_spaces = (spaces.Box,)
@@ -262,7 +263,8 @@ class TD3Learner(SB3Learner):
 
 @register("dqn")
 class DQNLearner(SB3Learner):
-    """Deep Q-Network (off-policy, replay and target network, discrete actions), Stable-Baselines3."""
+    """Deep Q-Network (off-policy, replay and target network, discrete actions),
+    Stable-Baselines3."""
 
     algorithm = DQN
     action_spaces = (spaces.Discrete,)

@@ -18,7 +18,8 @@ from agents.ledger import Ledger
 
 @register("random")
 class RandomAgent(Agent):
-    """Uniform random actions (on the rocket: random search over launch parameters); learns nothing."""
+    """Uniform random actions (on the rocket: random search over launch parameters);
+    learns nothing."""
 
     kind = "baseline"
     tasks = ()

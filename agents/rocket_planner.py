@@ -21,10 +21,9 @@ Launches the model already explains are folded into a Gaussian summary of their
 evidence (recursive least squares), so a refit costs the same after 3 launches or
 3000, while every launch still counts.
 
-The model is integrated by a vectorised fixed-step RK4 in Sundman time
-``dt = ds / (sqrt(GM_e / r^3) + sqrt(GM_m / q^3))`` (r, q: distances to planet
-and moon): steps shrink near either body, so one step size serves a whole batch
-of trajectories, integrated together in numpy.
+The model and its integrator (RK4 in Sundman time, a batch of trajectories at once)
+are in ``agents.rocket_model``, the fit in ``agents.rocket_identification``; this
+module shoots and is the agent.
 
 Units: km, s, km/s, km^3/s^2; angles in radians.
 """
@@ -37,267 +36,21 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy.optimize import least_squares
 
 from agents.base import Agent, TaskSpec, config_from_settings, dataclass_settings, register
 from agents.ledger import Ledger
+from agents.rocket_identification import Fit, make_track
+from agents.rocket_model import CONSTANT_NAMES, Facts, PlannerConfig, conic_burn_angle, propagate
 from envs.rocket.world import load_world
-
-CONSTANT_NAMES = ("gm_earth", "gm_moon", "engine_efficiency")
-
-
-@dataclass(frozen=True)
-class PlannerConfig:
-    """How the planner plans and fits."""
-
-    apogee_ratio: float = (
-        1.6  #: transfer whose planet-only apogee is this many moon distances (~3 days out)
-    )
-    sundman_step: float = (
-        0.05  #: RK4 step in Sundman time (about radians of orbital phase); ~10 km over 5 days
-    )
-    scan_half_width_rad: float = math.radians(
-        8.0
-    )  #: burn angles scanned either side of the patched-conic guess
-    scan_points: int = 17  #: trajectories in the first scan
-    aim_tolerance_km: float = 20.0  #: stop refining once the model's impact parameter is this small
-    prior_log_sd: tuple[float, float, float] = (
-        0.5,
-        0.15,
-        0.5,
-    )  #: prior sd of ln(constant / nominal), by CONSTANT_NAMES
-    tracking_sd_km: float = 20.0  #: assumed position error of telemetry at the burn
-    tracking_sd_growth_km_per_day: float = (
-        50.0  #: ... growing this much per day of flight (simulator drift)
-    )
-    consistent_rms: float = (
-        3.0  #: a launch the fit explains to this normalised RMS is folded into the summary
-    )
-    max_live_launches: int = (
-        8  #: launches fitted in full at most; older ones are folded into the summary
-    )
-    max_fit_evaluations: int = 30  #: least-squares evaluations per fit
 
 
 class LaunchRecord(NamedTuple):
     """One training launch, for plots: what was commanded, what was tracked, whether it hit."""
 
-    launch: dict[
-        str, Any
-    ]  #: burn angle, commanded delta-v, moon phase and distance, outcome, the model planned with
+    #: burn angle, commanded delta-v, moon phase and distance, outcome, the model planned with
+    launch: dict[str, Any]
     telemetry: dict[str, np.ndarray]  #: t_s, position_km, moon_km as the env reported them
     hit: bool
-
-
-@dataclass(frozen=True)
-class Facts:
-    """The world's published facts the model needs."""
-
-    parking_radius_km: float
-    earth_radius_km: float
-    moon_radius_km: float
-    moon_period_days: float
-    moon_reference_distance_km: float
-    moon_distance_km: tuple[float, float]
-    delta_v_km_s: tuple[float, float]
-    max_flight_days: float
-    nominal: tuple[float, float, float]  # by CONSTANT_NAMES
-
-    @classmethod
-    def from_published(cls, world: dict[str, Any]) -> Facts:
-        return cls(
-            parking_radius_km=float(world["parking_radius_km"]),
-            earth_radius_km=float(world["earth_radius_km"]),
-            moon_radius_km=float(world["moon_radius_km"]),
-            moon_period_days=float(world["moon_period_days"]),
-            moon_reference_distance_km=float(world["moon_reference_distance_km"]),
-            moon_distance_km=tuple(float(v) for v in world["moon_distance_km"]),
-            delta_v_km_s=tuple(float(v) for v in world["delta_v_km_s"]),
-            max_flight_days=float(world["max_flight_days"]),
-            nominal=tuple(float(world["nominal"][name]) for name in CONSTANT_NAMES),
-        )
-
-    def moon_rate(self, moon_distance_km: np.ndarray | float) -> np.ndarray | float:
-        """rad/s of the moon's circular orbit (Kepler's third law from the published period)."""
-        period_s = (
-            self.moon_period_days
-            * 86400.0
-            * (moon_distance_km / self.moon_reference_distance_km) ** 1.5
-        )
-        return 2.0 * np.pi / period_s
-
-
-# --------------------------------------------------------------------------- the model
-
-
-@dataclass
-class Paths:
-    """A batch of model flights, sampled at every integration step.
-
-    ``state[k, :, i]`` is (t, x, y, vx, vy) of trajectory i after step k; a
-    trajectory that has ended keeps its last state.
-    """
-
-    state: np.ndarray  # (steps + 1, 5, N)
-    moon_phase: np.ndarray  # (N,)
-    moon_distance: np.ndarray
-    moon_rate: np.ndarray
-    gm_moon: np.ndarray
-
-    def positions_at(self, i: int, times: np.ndarray) -> np.ndarray:
-        """Positions (km, shape (len(times), 2)) of trajectory i by cubic Hermite interpolation."""
-        t = self.state[:, 0, i]
-        k = np.clip(np.searchsorted(t, times, side="left"), 1, len(t) - 1)
-        a, b = self.state[k - 1, :, i], self.state[k, :, i]
-        h = np.maximum(b[:, 0] - a[:, 0], 1e-12)
-        u = np.clip((times - a[:, 0]) / h, 0.0, 1.0)[:, None]
-        h = h[:, None]
-        h00, h10, h01, h11 = (
-            2 * u**3 - 3 * u**2 + 1,
-            u**3 - 2 * u**2 + u,
-            -2 * u**3 + 3 * u**2,
-            u**3 - u**2,
-        )
-        return h00 * a[:, 1:3] + h10 * h * a[:, 3:5] + h01 * b[:, 1:3] + h11 * h * b[:, 3:5]
-
-    def encounter(self, moon_radius_km: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per trajectory: the signed impact parameter B (km) of the moon's two-body
-        hyperbola at the closest sample, the closest distance to the moon's centre
-        (km) and whether it reached the surface."""
-        t, x, y, vx, vy = (self.state[:, j, :] for j in range(5))
-        angle = self.moon_phase + self.moon_rate * t
-        cos, sin = np.cos(angle), np.sin(angle)
-        dx, dy = x - self.moon_distance * cos, y - self.moon_distance * sin
-        q = np.hypot(dx, dy)
-        k = np.argmin(q, axis=0)
-        n = np.arange(q.shape[1])
-        rx, ry, rq = dx[k, n], dy[k, n], q[k, n]
-        ux = vx[k, n] + self.moon_distance * self.moon_rate * sin[k, n]
-        uy = vy[k, n] - self.moon_distance * self.moon_rate * cos[k, n]
-        angular_momentum = rx * uy - ry * ux
-        speed2 = ux * ux + uy * uy
-        energy2 = speed2 - 2.0 * self.gm_moon / rq
-        v_infinity = np.sqrt(np.where(energy2 > 0.0, energy2, speed2))
-        return angular_momentum / v_infinity, rq, rq <= moon_radius_km
-
-
-def propagate(
-    facts: Facts,
-    constants: np.ndarray,
-    burn_angle: np.ndarray,
-    delta_v: np.ndarray,
-    moon_phase: np.ndarray,
-    moon_distance: np.ndarray,
-    t_end: np.ndarray,
-    step: float,
-    approach: bool,
-    max_steps: int = 3000,
-) -> Paths:
-    """Fly a batch of model launches (all arguments broadcast to N trajectories).
-
-    ``constants``: (3, N) or (3,) in CONSTANT_NAMES order. ``approach=True`` flies
-    each trajectory as the env would judge its first approach to the moon: it ends
-    at the surface, once it is past its closest approach, or as the env ends a
-    flight (escape, falling back, time); otherwise it flies to ``t_end``.
-    """
-    burn_angle, delta_v, moon_phase, moon_distance, t_end = np.broadcast_arrays(
-        *(
-            np.atleast_1d(np.asarray(v, dtype=float))
-            for v in (burn_angle, delta_v, moon_phase, moon_distance, t_end)
-        )
-    )
-    n = burn_angle.shape[0]
-    constants = np.asarray(constants, dtype=float).reshape(3, -1)
-    gm_e, gm_m, efficiency = (np.broadcast_to(c, (n,)) for c in constants)
-    rate = facts.moon_rate(moon_distance)
-    r0 = facts.parking_radius_km
-    speed = np.sqrt(gm_e / r0) + efficiency * delta_v
-    cos, sin = np.cos(burn_angle), np.sin(burn_angle)
-    state = np.stack([np.zeros(n), r0 * cos, r0 * sin, -speed * sin, speed * cos])
-
-    def derivative(s: np.ndarray) -> np.ndarray:
-        t, x, y, vx, vy = s
-        angle = moon_phase + rate * t
-        dx, dy = x - moon_distance * np.cos(angle), y - moon_distance * np.sin(angle)
-        # Inside a body its pull falls linearly to zero (a uniform ball): flights the
-        # fit tries out may graze through the moon, and must stay smooth there.
-        r = np.maximum(np.sqrt(x * x + y * y), facts.earth_radius_km)
-        q = np.maximum(np.sqrt(dx * dx + dy * dy), facts.moon_radius_km)
-        pull_e, pull_m = gm_e / (r * r * r), gm_m / (q * q * q)
-        dt_ds = 1.0 / (np.sqrt(pull_e) + np.sqrt(pull_m))
-        return np.stack(
-            [
-                dt_ds,
-                dt_ds * vx,
-                dt_ds * vy,
-                -dt_ds * (pull_e * x + pull_m * dx),
-                -dt_ds * (pull_e * y + pull_m * dy),
-            ]
-        )
-
-    h = step
-    samples = [state]
-    alive = np.ones(n, dtype=bool)
-    if approach:
-        escape_r2 = (3.0 * facts.moon_distance_km[1]) ** 2
-        fall_back_r2 = (0.5 * moon_distance) ** 2
-        near = 0.3 * moon_distance
-        closest = np.full(n, np.inf)
-        previous_r2 = state[1] ** 2 + state[2] ** 2
-    for _ in range(max_steps):
-        k1 = derivative(state)
-        k2 = derivative(state + 0.5 * h * k1)
-        k3 = derivative(state + 0.5 * h * k2)
-        k4 = derivative(state + h * k3)
-        state = np.where(alive, state + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4), state)
-        samples.append(state)
-        t, x, y = state[0], state[1], state[2]
-        ended = t >= t_end
-        if approach:
-            angle = moon_phase + rate * t
-            q = np.hypot(x - moon_distance * np.cos(angle), y - moon_distance * np.sin(angle))
-            closest = np.minimum(closest, q)
-            r2 = x * x + y * y
-            ended |= q <= facts.moon_radius_km
-            ended |= (closest < near) & (
-                q > closest + 0.05 * moon_distance
-            )  # past its closest approach
-            ended |= r2 > escape_r2
-            ended |= (r2 < previous_r2) & (r2 < fall_back_r2)
-            previous_r2 = r2
-        alive &= ~ended
-        if not alive.any():
-            break
-    return Paths(np.array(samples), moon_phase, moon_distance, rate, gm_m.copy())
-
-
-def conic_burn_angle(
-    facts: Facts, gm_earth: float, speed: float, moon_phase: float, moon_distance: float
-) -> float:
-    """The burn angle that meets the moon on the planet-only (Keplerian) orbit:
-    the rocket reaches the moon's radius just as the moon gets there. An orbit
-    that peaks short of the moon points its apogee at the moon instead."""
-    r0 = facts.parking_radius_km
-    p = (r0 * speed) ** 2 / gm_earth  # semi-latus rectum; the burn point is the perigee
-    e = p / r0 - 1.0
-    if e < 1.0 and p / (1.0 - e) <= moon_distance:
-        f = math.pi
-    else:
-        f = math.acos(max(-1.0, min(1.0, (p / moon_distance - 1.0) / e)))
-    if abs(e - 1.0) < 1e-9:
-        d = math.tan(f / 2.0)
-        t = 0.5 * math.sqrt(p**3 / gm_earth) * (d + d**3 / 3.0)
-    elif e < 1.0:
-        a = p / (1.0 - e * e)
-        big_e = 2.0 * math.atan2(
-            math.sqrt(1.0 - e) * math.sin(f / 2.0), math.sqrt(1.0 + e) * math.cos(f / 2.0)
-        )
-        t = (big_e - e * math.sin(big_e)) * math.sqrt(a**3 / gm_earth)
-    else:
-        a = p / (e * e - 1.0)
-        big_f = 2.0 * math.atanh(math.sqrt((e - 1.0) / (e + 1.0)) * math.tan(f / 2.0))
-        t = (e * math.sinh(big_f) - big_f) * math.sqrt(a**3 / gm_earth)
-    return moon_phase + float(facts.moon_rate(moon_distance)) * t - f
 
 
 # --------------------------------------------------------------------------- shooting
@@ -397,171 +150,6 @@ def shoot(
     return Plan(angle % (2 * np.pi), delta_v, impact_km, closest_km, model_hit)
 
 
-# --------------------------------------------------------------------------- identification
-
-
-@dataclass(frozen=True)
-class Track:
-    """One launch as the fit sees it: the commanded burn and the tracked positions."""
-
-    burn_angle_rad: float
-    delta_v_command_km_s: float
-    moon_phase_rad: float
-    moon_distance_km: float
-    t_s: np.ndarray  # (K,) tracking times after the burn
-    position_km: np.ndarray  # (K, 2)
-    sd_km: np.ndarray  # (K,) assumed tracking error
-    planet_arc: np.ndarray  # (K,) bool: before the flight first reached half the moon's distance
-
-
-def make_track(
-    launch: dict[str, Any],
-    telemetry: dict[str, Any],
-    moon_phase: float,
-    moon_distance: float,
-    config: PlannerConfig,
-) -> Track:
-    t = np.asarray(telemetry["t_s"], dtype=float)
-    position = np.asarray(telemetry["position_km"], dtype=float).reshape(-1, 2)
-    keep = t > 0.0  # the burn point is known exactly
-    t, position = t[keep], position[keep]
-    outbound = np.cumsum(np.hypot(position[:, 0], position[:, 1]) >= 0.5 * moon_distance) == 0
-    return Track(
-        burn_angle_rad=float(launch["burn_angle_rad"]),
-        delta_v_command_km_s=float(launch["delta_v_command_km_s"]),
-        moon_phase_rad=float(moon_phase),
-        moon_distance_km=float(moon_distance),
-        t_s=t,
-        position_km=position,
-        sd_km=config.tracking_sd_km + config.tracking_sd_growth_km_per_day * t / 86400.0,
-        planet_arc=outbound,
-    )
-
-
-class Fit:
-    """Least squares of the model against tracks, over x = ln(constant / nominal).
-
-    The cost is the sum of squared normalised position errors of the live tracks
-    plus a quadratic summary ``x' A x + 2 g' x`` of the prior and of every launch
-    already folded in (each one linearised at the fit that explained it).
-    """
-
-    DIFFERENCE_STEP = 1e-6  # in ln(constant): forward differences for the Jacobian
-
-    def __init__(self, facts: Facts, config: PlannerConfig):
-        self.facts = facts
-        self.config = config
-        self.nominal = np.array(facts.nominal)
-        self.x = np.zeros(3)
-        self.live: list[Track] = []
-        self.information = np.diag(1.0 / np.square(config.prior_log_sd))
-        self.gradient = np.zeros(3)
-        self._cache: dict[tuple[bytes, bool], tuple[list[np.ndarray], list[np.ndarray]]] = {}
-
-    @property
-    def constants(self) -> np.ndarray:
-        return self.nominal * np.exp(self.x)
-
-    def track_residuals(
-        self, x: np.ndarray, planet_arc_only: bool
-    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Per live track: normalised residuals (2K,) and their Jacobian (2K, 3), from one batch."""
-        key = (x.tobytes(), planet_arc_only)
-        if key in self._cache:
-            return self._cache[key]
-        variants = x[None, :] + np.vstack([np.zeros(3), self.DIFFERENCE_STEP * np.eye(3)])  # (4, 3)
-        constants = self.nominal[:, None] * np.exp(
-            np.tile(variants, (len(self.live), 1)).T
-        )  # (3, 4 * tracks)
-        masks = [
-            tr.planet_arc if planet_arc_only else np.ones(len(tr.t_s), bool) for tr in self.live
-        ]
-        column = lambda name: np.repeat([getattr(tr, name) for tr in self.live], 4)  # noqa: E731
-        t_end = np.repeat([tr.t_s[m][-1] if m.any() else 0.0 for tr, m in zip(self.live, masks)], 4)
-        paths = propagate(
-            self.facts,
-            constants,
-            column("burn_angle_rad"),
-            column("delta_v_command_km_s"),
-            column("moon_phase_rad"),
-            column("moon_distance_km"),
-            t_end,
-            self.config.sundman_step,
-            approach=False,
-        )
-        residuals, jacobians = [], []
-        for i, (track, mask) in enumerate(zip(self.live, masks)):
-            times, sd = track.t_s[mask], track.sd_km[mask, None]
-            model = [paths.positions_at(4 * i + v, times) for v in range(4)]
-            residuals.append(((model[0] - track.position_km[mask]) / sd).ravel())
-            jacobians.append(
-                np.stack([((m - model[0]) / sd).ravel() for m in model[1:]], axis=1)
-                / self.DIFFERENCE_STEP
-            )
-        self._cache[key] = (residuals, jacobians)
-        return residuals, jacobians
-
-    def _summary_rows(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # x' A x + 2 g' x = |L' x + L^-1 g|^2 + const, with A = L L'
-        lower = np.linalg.cholesky(self.information)
-        return lower.T @ x + np.linalg.solve(lower, self.gradient), lower.T
-
-    def solve(self, planet_arc_only: bool) -> None:
-        """Minimise the cost from the current x (scipy's trust-region least squares)."""
-
-        def residual(x: np.ndarray) -> np.ndarray:
-            rows, _ = self.track_residuals(x, planet_arc_only)
-            return np.concatenate(rows + [self._summary_rows(x)[0]])
-
-        def jacobian(x: np.ndarray) -> np.ndarray:
-            _, blocks = self.track_residuals(x, planet_arc_only)
-            return np.vstack(blocks + [self._summary_rows(x)[1]])
-
-        result = least_squares(
-            residual,
-            self.x,
-            jac=jacobian,
-            method="trf",
-            bounds=(-1.0, 1.0),
-            x_scale="jac",
-            ftol=1e-6,
-            xtol=1e-7,
-            max_nfev=self.config.max_fit_evaluations,
-        )
-        self.x = result.x
-
-    def rms(self, planet_arc_only: bool = False) -> list[float]:
-        """Normalised RMS residual of each live track at the current x."""
-        rows, _ = self.track_residuals(self.x, planet_arc_only)
-        return [float(np.sqrt(np.mean(r * r))) if len(r) else 0.0 for r in rows]
-
-    def add(self, track: Track) -> None:
-        """Take in one more launch and refit."""
-        self.live.append(track)
-        self._cache.clear()
-        if self.rms()[-1] > self.config.consistent_rms and any(
-            tr.planet_arc.any() for tr in self.live
-        ):
-            self.solve(
-                planet_arc_only=True
-            )  # the early arc pins GM_e and the burn before the moon matters
-        self.solve(planet_arc_only=False)
-        rms = self.rms()
-        if max(rms) <= self.config.consistent_rms:
-            self._fold(len(self.live))
-        elif len(self.live) > self.config.max_live_launches:
-            self._fold(len(self.live) - self.config.max_live_launches)
-        self._cache.clear()
-
-    def _fold(self, count: int) -> None:
-        """Move the oldest ``count`` live tracks into the quadratic summary, linearised at x."""
-        rows, blocks = self.track_residuals(self.x, False)
-        for r, jac in zip(rows[:count], blocks[:count]):
-            self.information = self.information + jac.T @ jac
-            self.gradient = self.gradient + jac.T @ (r - jac @ self.x)
-        self.live = self.live[count:]
-
-
 # --------------------------------------------------------------------------- the agent
 
 
@@ -584,21 +172,19 @@ class PhysicsPlanner(Agent):
         super().__init__(spec, seed, settings)
         self.config = config_from_settings(PlannerConfig, self.settings)
         self.history: list[LaunchRecord] = []  #: every training launch, in order
-        self.estimates: list[
-            dict[str, float]
-        ] = []  #: the fitted constants after each training launch
+        #: the fitted constants after each training launch
+        self.estimates: list[dict[str, float]] = []
         self.plan_seconds: list[float] = []  #: wall time of every plan (training and act)
         self.fit_seconds: list[float] = []  #: wall time of every refit
         self._fit: Fit | None = None
 
     @property
     def constants(self) -> dict[str, float] | None:
-        """The model's current constants (nominal until the first launch), or None before any world is seen."""
-        return (
-            None
-            if self._fit is None
-            else dict(zip(CONSTANT_NAMES, map(float, self._fit.constants)))
-        )
+        """The model's current constants (nominal until the first launch), or None before
+        any world is seen."""
+        if self._fit is None:
+            return None
+        return dict(zip(CONSTANT_NAMES, map(float, self._fit.constants), strict=True))
 
     def _ensure_model(self, info: dict[str, Any]) -> Fit:
         """The current model; a fresh one from the nominal constants when the published
@@ -609,7 +195,8 @@ class PhysicsPlanner(Agent):
         return self._fit
 
     def _published(self, info: dict[str, Any]) -> dict[str, Any]:
-        """The world's published facts: from the env's info, else the spec's world's published() (never its true constants)."""
+        """The world's published facts: from the env's info, else the spec's world's
+        ``published()`` (never its true constants)."""
         if "world" in info:
             return info["world"]
         world = self.spec.env_kwargs.get("world", "earth_moon")

@@ -19,7 +19,8 @@ import gymnasium as gym
 
 import envs  # noqa: F401  (registers sandbox/CityNav-v1)
 from agents.base import TaskSpec
-from agents.city_planner import STAY, TrafficPlanner
+from agents.city_planner import TrafficPlanner
+from agents.traffic_model import STAY
 
 #: a pedestrian standing still this long is waiting for a route that may never open
 LONG_WAIT_TICKS = 20

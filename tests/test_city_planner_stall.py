@@ -20,7 +20,8 @@ from pathlib import Path
 import gymnasium as gym
 import pytest
 
-from agents.city_planner import STAY, TrafficPlanner
+from agents.city_planner import TrafficPlanner
+from agents.traffic_model import STAY
 from envs.city.citymap import CityMap
 from envs.city.maploader import load_map
 from tests import (

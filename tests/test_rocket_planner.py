@@ -15,7 +15,8 @@ import envs
 from agents.base import TaskSpec
 from agents.ledger import Ledger
 from agents.plugins import load_agent, plays
-from agents.rocket_planner import CONSTANT_NAMES, PhysicsPlanner
+from agents.rocket_model import CONSTANT_NAMES
+from agents.rocket_planner import PhysicsPlanner
 from envs.rocket.world import RocketWorld, load_world
 
 WIDE_DELTA_V_KM_S = (2.0, 4.8)  # a vehicle that can reach the Moon whatever the hidden constants
