@@ -288,6 +288,7 @@ def _describe_world(env_kwargs: dict[str, Any]) -> str:
 def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
     from sandbox.agent_specs import resolve_agents
     from sandbox.experiment import JobConfig, run_job
+    from sandbox.jobs import ExecutorUnavailable
     from sandbox.provenance import provenance
     from sandbox.resume import ResumeError, finished_jobs
     from sandbox.runner import Job, JobFailed, run_jobs, writable_dir
@@ -429,6 +430,8 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
         run_jobs(jobs, keep, args.workers, f"{task.name} training", args.executor, args.ray_address)
     except KeyboardInterrupt:
         interrupted = True
+    except ExecutorUnavailable as error:
+        raise UsageError(str(error)) from None
     except JobFailed as failure:
         # A job's own error (a policy that diverged to NaN, a plug-in's bug): keep what
         # finished, save the traceback, and say it in one line.
