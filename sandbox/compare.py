@@ -429,6 +429,8 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
         run_jobs(jobs, keep, args.workers, f"{task.name} training", args.executor, args.ray_address)
     except KeyboardInterrupt:
         interrupted = True
+    except ExecutorUnavailable as error:
+        raise UsageError(str(error)) from None
     except JobFailed as failure:
         # A job's own error (a policy that diverged to NaN, a plug-in's bug): keep what
         # finished, save the traceback, and say it in one line.

@@ -2,7 +2,9 @@
 Ray cluster (``--executor ray --ray-address HOST:PORT``) or a local Ray runtime.
 
 Each task runs ``sandbox.run.workers.run_in_worker`` on a worker that imports the sandbox itself
-(install it on every node of a cluster); progress is reported per finished job.
+(install it on every node of a cluster); progress is reported per finished job. A cluster
+that refuses the connection (Ray 2.60's token authentication) is said in one line; the
+recipe is in docs/scaling-out.md.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.run.workers import Job, JobFailed, Progress, run_in_worker
+from sandbox.run.workers import ExecutorUnavailable, Job, JobFailed, Progress, run_in_worker
 
 
 def _job_on_ray(job: Job) -> tuple[Any, dict[str, Any] | None, tuple[str, str] | None]:
@@ -34,13 +36,17 @@ def run_on_ray(
     started_here = not ray.is_initialized()
     if started_here:
         # A local runtime gets as many CPUs as --workers; a cluster brings its own.
-        ray.init(
-            address=address,
-            num_cpus=None if address else workers,
-            include_dashboard=False,
-            log_to_driver=False,
-            configure_logging=False,
-        )
+        refused = (ConnectionError, getattr(ray.exceptions, "AuthenticationError", ConnectionError))
+        try:
+            ray.init(
+                address=address,
+                num_cpus=None if address else workers,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+            )
+        except refused as error:
+            raise ExecutorUnavailable(_refusal(address, error)) from None
     remote = ray.remote(num_cpus=1, max_retries=0)(_job_on_ray)
     pending = {remote.remote(job): job.key for job in jobs}
     try:
@@ -58,3 +64,17 @@ def run_on_ray(
             ray.cancel(ref, force=True)
         if started_here:
             ray.shutdown()
+
+
+def _refusal(address: str | None, error: BaseException) -> str:
+    """Why ``ray.init`` failed, in one line: a missing or wrong token says what to set."""
+    where = address or "the Ray runtime"
+    # Ray 2.60 raises AuthenticationError for a missing token, and after 20 s of retries a
+    # ConnectionError whose cause quotes the GCS's "Authentication token is missing ...".
+    if "authentication token" in f"{error}\n{error.__cause__ or ''}".lower():
+        return (
+            f"Ray refused the connection to {where}: the cluster asks for its authentication "
+            "token; set RAY_AUTH_MODE=token and give this machine the head's token (its "
+            "~/.ray/auth_token copied here, or RAY_AUTH_TOKEN), see docs/scaling-out.md"
+        )
+    return f"could not connect to Ray at {where}: {str(error).splitlines()[0]}"

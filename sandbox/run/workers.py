@@ -30,6 +30,10 @@ class JobFailed(Exception):
         self.key, self.error, self.details = key, error, details
 
 
+class ExecutorUnavailable(Exception):
+    """The executor could not start (a cluster refused the connection): why, in one line."""
+
+
 def failure_of(key: Any, error: BaseException) -> JobFailed:
     return JobFailed(key, f"{type(error).__name__}: {error}", traceback.format_exc())
 
