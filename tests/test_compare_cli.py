@@ -168,7 +168,8 @@ def test_ctrl_c_keeps_finished_results(tmp_path, workers):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        # A shell starts background jobs with Ctrl-C ignored; the run must see it as a terminal would.
+        # A shell starts background jobs with Ctrl-C ignored;
+        # the run must see it as a terminal would.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     jobs = tmp_path / "jobs"

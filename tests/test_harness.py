@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.stats import bootstrap
 
-import envs  # noqa: F401
+import envs  # noqa: F401  (registers sandbox/RocketLaunch-v0)
 from agents.ledger import Ledger
 from agents.plugins import load_agent
 from sandbox.experiment import JobConfig, run_job
@@ -81,9 +81,10 @@ def test_same_seed_same_results(agent):
         env_kwargs={"world": "earth_moon"},
     )
     first, second = run_job(config), run_job(config)
-    strip = lambda job: [
-        {k: v for k, v in row.items() if k != "wall_time_s"} for row in job["evaluations"]
-    ]  # noqa: E731
+
+    def strip(job: dict) -> list[dict]:
+        return [{k: v for k, v in row.items() if k != "wall_time_s"} for row in job["evaluations"]]
+
     assert strip(first) == strip(second)
     assert first["traces"] == second["traces"]
     assert first["trials_to_first_success"] == second["trials_to_first_success"]
@@ -111,10 +112,14 @@ def test_off_policy_learner_starts_a_new_world_with_an_empty_replay_buffer():
     learner.train(new, 3)
     assert 2 <= learner.model.replay_buffer.size() <= 3  # only the new world's launches
     # Its warm-up again: no gradient step until the empty buffer holds learning_starts launches.
-    assert all((a == b).all() for a, b in zip(network, learner.model.policy.parameters()))
+    assert all(
+        (a == b).all() for a, b in zip(network, learner.model.policy.parameters(), strict=True)
+    )
     learner.train(new, 6)
     assert 4 <= learner.model.replay_buffer.size() <= 6
-    assert any((a != b).any() for a, b in zip(network, learner.model.policy.parameters()))
+    assert any(
+        (a != b).any() for a, b in zip(network, learner.model.policy.parameters(), strict=True)
+    )
     learner.close()
 
 

@@ -107,7 +107,9 @@ class PedestrianView(SightOnly):
 
 def test_learns_behind_a_seal_from_the_cars_in_sight_and_the_street_map():
     # hidden traffic far busier and faster than the map publishes
-    make = lambda: PedestrianView(CITY.make_env(map="new", traffic=BUSY))  # noqa: E731
+    def make() -> gym.Env:
+        return PedestrianView(CITY.make_env(map="new", traffic=BUSY))
+
     probe = make()
     agent = LearnedCityModel(
         TaskSpec("city", probe.observation_space, probe.action_space, {}), seed=0

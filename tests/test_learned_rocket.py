@@ -83,12 +83,11 @@ def test_a_new_world_keeps_the_networks_and_drops_the_old_launches():
     agent.train(new, 3)  # the random launches that seed the new world's data: no refit yet
     assert len(agent.misses) == len(agent.inputs) == 3 and agent.fitted_on == 0
     assert not set(agent.misses) & set(home_misses)
-    assert all(
-        torch.equal(a, b) for a, b in zip(kept, weights(agent))
-    )  # the networks were kept as they were
+    # the networks were kept as they were
+    assert all(torch.equal(a, b) for a, b in zip(kept, weights(agent), strict=True))
     agent.train(new, 6)  # refitted from those weights on the new world's launches alone
     assert len(agent.misses) == agent.fitted_on == 6
-    assert any(not torch.equal(a, b) for a, b in zip(kept, weights(agent)))
+    assert any(not torch.equal(a, b) for a, b in zip(kept, weights(agent), strict=True))
     agent.train(home, 13)  # and back home: the home launches were dropped for good
     assert len(agent.misses) == 1
 
@@ -116,9 +115,10 @@ def test_same_seed_same_results():
         agent_spec=SPEC,
     )
     first, second = run_job(config), run_job(config)
-    strip = lambda job: [
-        {k: v for k, v in row.items() if k != "wall_time_s"} for row in job["evaluations"]
-    ]  # noqa: E731
+
+    def strip(job: dict) -> list[dict]:
+        return [{k: v for k, v in row.items() if k != "wall_time_s"} for row in job["evaluations"]]
+
     assert strip(first) == strip(second)
     assert first["traces"] == second["traces"]
     assert first["trials_to_first_success"] == second["trials_to_first_success"]

@@ -132,9 +132,9 @@ def test_same_seed_same_launches():
 
     first, second, other = run(7), run(7), run(8)
     assert len(first) == len(second)
-    for a, b in zip(first, second):
+    for a, b in zip(first, second, strict=True):
         assert np.array_equal(a, b)
-    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other, strict=False))
 
 
 # ------------------------------------------------------------------- hit detection

@@ -23,12 +23,14 @@ WIDE_DELTA_V_KM_S = (2.0, 4.8)  # a vehicle that can reach the Moon whatever the
 
 def perturbed(factors: tuple[float, float, float], base: str = "earth_moon") -> RocketWorld:
     world = load_world(base)
-    true = world.nominal.scaled(**dict(zip(CONSTANT_NAMES, factors)))
+    true = world.nominal.scaled(**dict(zip(CONSTANT_NAMES, factors, strict=True)))
     return dataclasses.replace(world, true=true, delta_v_km_s=WIDE_DELTA_V_KM_S)
 
 
 def planner_and_ledger(world: RocketWorld, seed: int = 0) -> tuple[PhysicsPlanner, Ledger, gym.Env]:
-    make = lambda: gym.make(envs.ROCKET_ID, world=world)  # noqa: E731
+    def make() -> gym.Env:
+        return gym.make(envs.ROCKET_ID, world=world)
+
     probe = make()
     spec = TaskSpec("rocket", probe.observation_space, probe.action_space, {"world": world})
     return PhysicsPlanner(spec, seed=seed), Ledger(make), probe

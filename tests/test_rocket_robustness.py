@@ -415,9 +415,8 @@ def spoiled_world(draw) -> bytes:
     integer, or something that is not a number)."""
     data = PRESET
     for _ in range(draw(st.integers(1, 3))):
-        change = draw(
-            st.sampled_from(["flip", "delete", "value", "value"])
-        )  # values spoil less, so more fly
+        # values spoil less, so more fly
+        change = draw(st.sampled_from(["flip", "delete", "value", "value"]))
         if change == "flip":
             position = draw(st.integers(0, len(data) - 1))
             data = (
@@ -439,7 +438,7 @@ def spoiled_world(draw) -> bytes:
                 st.one_of(
                     st.floats(allow_nan=True, allow_infinity=True).map(repr),
                     st.sampled_from([0.0, -1.0, 1e-3, 0.5, 0.9, 1.1, 2.0, 10.0, 1e3, 1e9]).map(
-                        lambda f: repr(value * f)
+                        lambda f, value=value: repr(value * f)
                     ),
                     st.integers(-(10**20), 10**20).map(str),
                     st.sampled_from(
