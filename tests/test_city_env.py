@@ -293,6 +293,7 @@ def test_sidewalks_are_safe():
     assert terminated and info["is_success"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(8))
 def test_death_is_flagged_exactly_when_a_car_meets_the_pedestrian(seed):
     """Random cities, heavy traffic, random walks: replay every tick in continuous time."""

@@ -265,6 +265,7 @@ WALKS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("map_name, traffic, seed, ticks", WALKS)
 def test_every_death_and_every_safe_tick_is_the_referees_verdict(map_name, traffic, seed, ticks):
     env = CityNavEnv(

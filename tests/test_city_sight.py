@@ -194,6 +194,7 @@ def walk(
     return info
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "map_name, walks", [("train", 100), ("new", 200), ("random:7", 100), ("random:20", 100)]
 )

@@ -36,6 +36,7 @@ def test_docs_name_only_files_that_exist():
             assert (ROOT / path).exists(), f"{doc} names {path}, which does not exist"
 
 
+@pytest.mark.slow
 def test_the_documented_agent_and_settings_run(tmp_path):
     result = run(
         "city",

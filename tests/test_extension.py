@@ -14,6 +14,9 @@ import pytest
 
 from tests.test_compare_cli import assert_one_line_error
 
+# every test here starts the command line, most of them for a whole small run
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ("--seeds", "2", "--budget", "3", "--eval-episodes", "2")
 

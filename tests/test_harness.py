@@ -68,7 +68,7 @@ def test_log_spaced_points():
         log_spaced_points(0, 3)
 
 
-@pytest.mark.parametrize("agent", ["random", "ppo"])
+@pytest.mark.parametrize("agent", ["random", pytest.param("ppo", marks=pytest.mark.slow)])
 def test_same_seed_same_results(agent):
     config = JobConfig(
         "rocket",
@@ -179,6 +179,7 @@ def test_on_policy_learner_finishes_its_rollout_but_never_passes_the_limit():
     learner.close()
 
 
+@pytest.mark.slow
 def test_evaluations_record_the_trials_actually_spent():
     config = JobConfig(
         "rocket",

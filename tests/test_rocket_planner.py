@@ -68,6 +68,7 @@ def test_first_launch_hits_when_the_textbook_is_right(base):
     assert fresh_hits(untrained, env, 4) == 4
 
 
+@pytest.mark.slow
 def test_hits_within_three_launches_when_constants_are_off_by_up_to_20_percent():
     rng = np.random.default_rng(2024)
     first_hits = []
@@ -81,6 +82,7 @@ def test_hits_within_three_launches_when_constants_are_off_by_up_to_20_percent()
     assert len(planner.history) == ledger.n_trials == len(planner.estimates)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("factors", [(1.2, 0.8, 0.8), (0.8, 1.2, 1.2), (1.1, 0.85, 1.15)])
 def test_once_identified_fresh_situations_hit_on_the_first_try(factors):
     world = perturbed(factors)
@@ -172,6 +174,7 @@ def test_plans_from_the_observation_alone():
     assert env.step(from_observation)[4]["is_success"]
 
 
+@pytest.mark.slow
 def test_same_seed_same_launches():
     world = perturbed((0.9, 1.1, 1.05))
     runs = []

@@ -112,6 +112,7 @@ extreme_floats = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, **BOUNDED)
 @given(st.lists(extreme_floats, min_size=3, max_size=3))
 def test_any_action_flies_or_raises_value_error(action):
@@ -164,6 +165,7 @@ option_values = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, **BOUNDED)
 @given(
     st.dictionaries(
@@ -450,6 +452,7 @@ def spoiled_world(draw) -> bytes:
     return data
 
 
+@pytest.mark.slow
 @settings(max_examples=600, **BOUNDED)
 @given(spoiled_world())
 def test_any_spoiled_world_file_flies_or_raises_world_error(data):
