@@ -54,7 +54,10 @@ def main() -> None:
     references = [reference_flight(world, world.true, launch) for launch in hits]
     randoms = random_launches(world, 4000, args.seed + 1)
 
-    header = f"{'ETA':>7} {'steps/launch':>13} {'median err':>11} {'max err':>8} {'missed':>7} {'launches/s':>11}"
+    header = (
+        f"{'ETA':>7} {'steps/launch':>13} {'median err':>11} {'max err':>8} {'missed':>7} "
+        f"{'launches/s':>11}"
+    )
     print(
         f"\narrival error vs reference in moon radii over {len(hits)} hitting launches;"
         " steps and speed over random launches (fly)"
@@ -66,12 +69,12 @@ def main() -> None:
         errors = arrival_errors(world, hits, references, eta)
         landed = [error for error in errors if error is not None]
         steps: list[int] = []
-        rate = rate_over(
-            lambda i: steps.append(
-                fly(world, world.true, randoms[i % len(randoms)], eta=eta).steps
-            ),
-            args.seconds,
-        )
+
+        def fly_one(i: int, steps: list[int] = steps, eta: float = eta) -> None:
+            # steps and eta bound as defaults: the function can never read a later ETA's
+            steps.append(fly(world, world.true, randoms[i % len(randoms)], eta=eta).steps)
+
+        rate = rate_over(fly_one, args.seconds)
         core_shares.append(rate.core_share)
         median_error = statistics.median(landed) if landed else math.nan
         max_error = max(landed) if landed else math.nan
@@ -84,14 +87,16 @@ def main() -> None:
         )
     if min(core_shares) < 0.9:
         print(
-            f"warning: the machine is busy (this process had as little as {min(core_shares):.0%} of a core);"
+            f"warning: the machine is busy (this process had as little as {min(core_shares):.0%} "
+            "of a core);"
             " the rates are low"
         )
     if worst_at_default is not None:
         launch, flight_time_s = worst_at_default
         print(
             f"largest error at ETA={ETA}: commanded delta-v {launch.delta_v_km_s:.3f} km/s,"
-            f" moon at {launch.moon_distance_km:,.0f} km, {flight_time_s / 86400.0:.2f} days to arrival"
+            f" moon at {launch.moon_distance_km:,.0f} km, {flight_time_s / 86400.0:.2f} days to "
+            "arrival"
         )
 
 

@@ -75,12 +75,14 @@ def transfer_job(algo: str, keep_replay: bool, seed: int, on_evaluation=None) ->
 
 def table(runs: list[dict[str, Any]]) -> str:
     lines = [
-        f"{'algo':5} {'replay':8} {'seed':>4} {'zero-shot':>9} {'trials to reliable there':>25} {'final there':>11}"
+        f"{'algo':5} {'replay':8} {'seed':>4} {'zero-shot':>9} {'trials to reliable there':>25} "
+        f"{'final there':>11}"
     ]
     for run in sorted(runs, key=lambda r: (r["algo"], r["replay"], r["seed"])):
         reliable = format_censored([run["transfer_trials_to_reliable"]], run["transfer_budget"])
         lines.append(
-            f"{run['algo']:5} {run['replay']:8} {run['seed']:>4} {100 * run['zero_shot_success']:>8.0f}% "
+            f"{run['algo']:5} {run['replay']:8} {run['seed']:>4} "
+            f"{100 * run['zero_shot_success']:>8.0f}% "
             f"{reliable:>25} {100 * run['transfer_final_success_rate']:>10.0f}%"
         )
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""A small hyperparameter search for the SB3 learners (PPO, DQN, A2C) on the city task.
+r"""A small hyperparameter search for the SB3 learners (PPO, DQN, A2C) on the city task.
 
 Each configuration starts from the RL Baselines3 Zoo values for the nearest Zoo tasks
 (PPO: MiniGrid; DQN: LunarLander and CartPole; A2C: the SB3 defaults and LunarLander)
@@ -17,9 +17,10 @@ at two points in a row. Each run is scored by
 - trials to 50 % and to 90 % held-out success (censored: "> budget"),
 - training deaths: in all, and before the first success.
 
-    python benchmarks/tune_city_learners.py                        # the search, writes results/tuning/city.json
+    python benchmarks/tune_city_learners.py   # the search, writes results/tuning/city.json
     python benchmarks/tune_city_learners.py --algos dqn --configs zoo-lunar,gamma0.95
-    python benchmarks/tune_city_learners.py --long ppo:zoo-minigrid --budget 15000 --transfer-budget 5000
+    python benchmarks/tune_city_learners.py --long ppo:zoo-minigrid --budget 15000 \
+        --transfer-budget 5000
 
 ``--long`` runs the named configurations with a larger budget, then (with
 ``--transfer-budget``) evaluates them zero-shot on map "new" and keeps training
@@ -152,7 +153,8 @@ def tuning_job(
     transfer_budget: int = 0,
     on_evaluation=None,
 ) -> dict[str, Any]:
-    """One run of ``algo`` with these hyperparameters through the harness, reduced to its figures."""
+    """One run of ``algo`` with these hyperparameters through the harness, reduced to its
+    figures."""
     torch.set_num_threads(1)
     job = run_job(
         JobConfig(
@@ -251,7 +253,8 @@ def score(run: dict[str, Any]) -> tuple:
 def table(runs: list[dict[str, Any]]) -> str:
     """One line per run, best first within each algorithm; censored counts as "> budget"."""
     header = (
-        f"{'algo':<5} {'config':<22} {'final':>6} {'to 50 %':>9} {'to 90 %':>9} {'1st success':>11} "
+        f"{'algo':<5} {'config':<22} {'final':>6} {'to 50 %':>9} {'to 90 %':>9} "
+        f"{'1st success':>11} "
         f"{'deaths':>7} {'deaths to 1st':>13} {'steps':>8} {'steps/s':>7} {'wall s':>7}"
     )
     lines = [header, "-" * len(header)]
@@ -259,18 +262,23 @@ def table(runs: list[dict[str, Any]]) -> str:
         budget = run["budget"]
         lines.append(
             f"{run['algo']:<5} {run['config']:<22} {100 * run['final_success_rate']:>5.0f}% "
-            f"{format_count(run['trials_to_50pct'], budget):>9} {format_count(run['trials_to_90pct'], budget):>9} "
-            f"{format_count(run['trials_to_first_success'], budget):>11} {run['total_training_deaths']:>7} "
+            f"{format_count(run['trials_to_50pct'], budget):>9} "
+            f"{format_count(run['trials_to_90pct'], budget):>9} "
+            f"{format_count(run['trials_to_first_success'], budget):>11} "
+            f"{run['total_training_deaths']:>7} "
             f"{format_count(run['deaths_to_first_success'], None):>13} {run['training_steps']:>8} "
             f"{run['steps_per_s'] or 0:>7.0f} {run['wall_time_s']:>7.0f}"
         )
         if "transfer" in run:
             t = run["transfer"]
             lines.append(
-                f"{'':<5} {'-> new (zero-shot ' + format(100 * t['zero_shot_success'], '.0f') + '%)':<22} "
-                f"{100 * t['final_success_rate']:>5.0f}% {format_count(t['trials_to_50pct'], t['budget']):>9} "
+                f"{'':<5} "
+                f"{'-> new (zero-shot ' + format(100 * t['zero_shot_success'], '.0f') + '%)':<22} "
+                f"{100 * t['final_success_rate']:>5.0f}% "
+                f"{format_count(t['trials_to_50pct'], t['budget']):>9} "
                 f"{format_count(t['trials_to_90pct'], t['budget']):>9} "
-                f"{format_count(t['trials_to_first_success'], t['budget']):>11} {t['total_training_deaths']:>7} "
+                f"{format_count(t['trials_to_first_success'], t['budget']):>11} "
+                f"{t['total_training_deaths']:>7} "
                 f"{format_count(t['deaths_to_first_success'], None):>13} {t['training_steps']:>8} "
                 f"{t['steps_per_s'] or 0:>7.0f}"
             )
@@ -328,7 +336,8 @@ def main() -> None:
 
         def progress(row: dict[str, Any], name: str = f"{algo}:{config}") -> None:
             print(
-                f"  {name} trial {row['trials']:>6}: held-out success {100 * row['success_rate']:3.0f} %, "
+                f"  {name} trial {row['trials']:>6}: held-out success "
+                f"{100 * row['success_rate']:3.0f} %, "
                 f"{row['training_successes']} training successes, {row['training_deaths']} deaths, "
                 f"{row['training_steps']} steps, "
                 f"{row['wall_time_s']:.0f} s",

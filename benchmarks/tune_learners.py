@@ -1,4 +1,4 @@
-"""A small hyperparameter search for the SB3 learners on the rocket task.
+r"""A small hyperparameter search for the SB3 learners on the rocket task.
 
 Each configuration starts from the RL Baselines3 Zoo values for the nearest Zoo
 tasks (Pendulum, LunarLanderContinuous) and changes one or two things, adapted to
@@ -14,9 +14,11 @@ trials, and scored by
 - the training hit rate over the last quarter of the trials (what separates
   configurations that are all still far from reliable).
 
-    python benchmarks/tune_learners.py --seeds 1             # the search, into results/tuning/rocket.json
-    python benchmarks/tune_learners.py --configs ent0.01,noise0.02,n_steps64-logstd-1 --first-seed 1 --seeds 1
-    python benchmarks/tune_learners.py --long sac:ent0.01 --budget 30000 --seeds 1 --eval-every 500 --workers 1
+    python benchmarks/tune_learners.py --seeds 1   # the search, into results/tuning/rocket.json
+    python benchmarks/tune_learners.py --configs ent0.01,noise0.02,n_steps64-logstd-1 \
+        --first-seed 1 --seeds 1
+    python benchmarks/tune_learners.py --long sac:ent0.01 --budget 30000 --seeds 1 \
+        --eval-every 500 --workers 1
     python benchmarks/tune_learners.py --table               # the table of what the file holds
 
 ``--long`` runs the named configurations with a larger budget and stores them under
@@ -237,7 +239,8 @@ def late_success_rate(run: dict[str, Any]) -> float:
 
 
 def table(runs: list[dict[str, Any]]) -> str:
-    """One line per (algo, config) and budget; per seed where there are few, censored values as "> budget"."""
+    """One line per (algo, config) and budget; per seed where there are few, censored values
+    as "> budget"."""
     groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for run in runs:
         groups.setdefault((run["algo"], run["config"], run["budget"]), []).append(run)
@@ -349,7 +352,8 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(dump(saved))
         print(
-            f"{run['algo']}:{run['config']} seed {run['seed']}: final {100 * run['final_success_rate']:.0f} %, "
+            f"{run['algo']}:{run['config']} seed {run['seed']}: final "
+            f"{100 * run['final_success_rate']:.0f} %, "
             f"{run['training_trials_per_s']:.0f} trials/s in training",
             flush=True,
         )

@@ -25,7 +25,10 @@ from sandbox.tasks import Size, Task, register_task
 
 
 class GuessEnv(gym.Env):
-    """One step: see a signal, guess its sign. ``mirrored`` flips the signal's sign and the answer."""
+    """One step: see a signal, guess its sign.
+
+    ``mirrored`` flips the signal's sign and the answer.
+    """
 
     def __init__(self, mirrored: bool = False):
         self.observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)

@@ -73,6 +73,7 @@ def one_line_error(capsys, code: int, *words: str) -> None:
         assert word in lines[0], lines[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", sorted(AGENTS))
 def test_every_agent_animates_and_the_planner_beside_the_other(runs, task):
     paths = write_animations(RunData.load(runs[task]))
@@ -88,6 +89,7 @@ def test_every_agent_animates_and_the_planner_beside_the_other(runs, task):
     assert all(path.parent == runs[task] / "animations" for path in paths)
 
 
+@pytest.mark.slow
 def test_traces_hold_what_a_replay_needs(runs):
     rocket = json.loads((runs["rocket"] / "jobs" / "train-planner-seed0.json").read_text())
     launch = rocket["traces"]["evaluation"][0]
@@ -100,6 +102,7 @@ def test_traces_hold_what_a_replay_needs(runs):
         assert (walk["death_cell"] is not None) == walk["death"] and walk["outcome"]
 
 
+@pytest.mark.slow
 def test_watch_writes_more_episodes(runs, capsys):
     assert watch.main([str(runs["city"]), "--agent", "random", "--episodes", "3"]) == 0
     written = [Path(line) for line in capsys.readouterr().out.split()]
@@ -111,6 +114,7 @@ def test_watch_writes_more_episodes(runs, capsys):
     assert_small_moving_gifs(written)
 
 
+@pytest.mark.slow
 def test_watch_bad_input_is_one_line(runs, tmp_path, capsys, monkeypatch):
     one_line_error(
         capsys,
@@ -136,6 +140,7 @@ def test_watch_bad_input_is_one_line(runs, tmp_path, capsys, monkeypatch):
         )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", ["rocket", "city"])
 def test_a_run_saved_before_replays_still_plots_and_animates(task, tmp_path):
     """The committed reference runs kept the path and the Moon's end (rocket) or the path

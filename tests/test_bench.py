@@ -57,6 +57,7 @@ def quick_run(tmp_path_factory) -> tuple[dict, str]:
     return json.loads(out.read_text()), done.stdout
 
 
+@pytest.mark.slow
 def test_every_figure_has_a_target_and_a_ratio(quick_run):
     report, _ = quick_run
     assert set(report["figures"]) == FIGURES
@@ -75,6 +76,7 @@ def test_every_figure_has_a_target_and_a_ratio(quick_run):
         assert isinstance(figure["ok"], bool), name
 
 
+@pytest.mark.slow
 def test_the_city_is_compared_with_gymnasium_envs_of_the_same_run(quick_run):
     report, _ = quick_run
     for name in ("city_train_steps_per_s", "city_new_steps_per_s"):
@@ -87,6 +89,7 @@ def test_the_city_is_compared_with_gymnasium_envs_of_the_same_run(quick_run):
             assert reference["ratio"] == pytest.approx(figure["value"] / reference["steps_per_s"])
 
 
+@pytest.mark.slow
 def test_a_learners_time_splits_into_env_ledger_and_sb3(quick_run):
     report, _ = quick_run
     for learner in ("dqn_city", "ppo_rocket"):
@@ -98,6 +101,7 @@ def test_a_learners_time_splits_into_env_ledger_and_sb3(quick_run):
         )
 
 
+@pytest.mark.slow
 def test_the_run_records_its_machine_and_versions_and_what_it_skipped(quick_run):
     report, output = quick_run
     assert report["quick"] is True

@@ -123,7 +123,8 @@ def test_turn_rules_at_an_intersection():
             ]
         )
     )
-    # heading east: straight on, or right onto the southbound lane; no left onto a lane heading south
+    # heading east: straight on, or right onto the southbound lane;
+    # no left onto a lane heading south
     assert set(city.successors((1, 2), 1)) == {((1, 3), 1), ((2, 2), 2)}
     probabilities = {
         move[:2]: move[2] for move in city.move_probabilities((1, 2), 1, turn_probability=0.3)

@@ -81,6 +81,7 @@ def test_registered_by_name() -> None:
     assert RandomAgent.tasks == ()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("map_name, episodes", [("train", 500), ("new", 500)])
 def test_built_in_maps_without_a_death(map_name: str, episodes: int) -> None:
     planner = TrafficPlanner(city_spec(map_name), seed=0)
@@ -90,6 +91,7 @@ def test_built_in_maps_without_a_death(map_name: str, episodes: int) -> None:
     assert successes >= 0.99 * episodes
 
 
+@pytest.mark.slow
 def test_procedural_maps_without_a_death() -> None:
     episodes = 100
     planner = TrafficPlanner(city_spec("train"), seed=0)
@@ -102,6 +104,7 @@ def test_procedural_maps_without_a_death() -> None:
     assert not failures, f"(successes of {episodes}, deaths) per failing map: {failures}"
 
 
+@pytest.mark.slow
 def test_hidden_traffic_unlike_the_published() -> None:
     """Denser, faster and turnier traffic than the map says: still no death."""
     hidden = Traffic(entry_rate=0.25, speeds=(2,), speed_weights=(1.0,), turn_probability=0.6)
@@ -112,6 +115,7 @@ def test_hidden_traffic_unlike_the_published() -> None:
     assert successes >= 0.9 * 200
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "map_name, sight", [("train", 2), ("new", 3), ("random:3", None), ("random:11", None)]
 )

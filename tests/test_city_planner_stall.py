@@ -108,6 +108,7 @@ def test_goes_round_the_block_rather_than_wait_for_the_avenue(
     assert ticks <= round_the_block + (round_the_block - along)
 
 
+@pytest.mark.slow
 def test_walks_on_the_staggered_city_without_a_long_wait() -> None:
     """Walks drawn by the env (the old planner stood over 20 ticks on 5 of these 300)."""
     planner, env = planner_and_city()

@@ -165,12 +165,13 @@ def first_meeting(car: Trajectory, p0: Cell, p1: Cell) -> Fraction | None:
     knots = list(car)
     if knots[-1][0] < 1:
         knots.append((Fraction(1), knots[-1][1]))
-    for (ta, a), (tb, b) in zip(knots, knots[1:]):
+    for (ta, a), (tb, b) in zip(knots[:-1], knots[1:], strict=True):
         if ta >= 1:
             break
         tb_clipped = min(tb, Fraction(1))
 
-        def gap(t: Fraction) -> tuple[Fraction, Fraction]:
+        # the piece's ends bound as defaults, so that ``gap`` reads this piece's, not the last
+        def gap(t: Fraction, a=a, b=b, ta=ta, tb=tb) -> tuple[Fraction, Fraction]:
             car_at = [a[i] + (b[i] - a[i]) * (t - ta) / (tb - ta) for i in (0, 1)]
             return car_at[0] - (p0[0] + (p1[0] - p0[0]) * t), car_at[1] - (
                 p0[1] + (p1[1] - p0[1]) * t
@@ -179,7 +180,7 @@ def first_meeting(car: Trajectory, p0: Cell, p1: Cell) -> Fraction | None:
         # the gap is linear on the piece: find where both coordinates are 0
         start, end = gap(ta), gap(tb_clipped)
         times: set[Fraction] | None = None  # None: every time of the piece
-        for g0, g1 in zip(start, end):
+        for g0, g1 in zip(start, end, strict=True):
             if g0 == g1:
                 if g0 != 0:
                     times = set()
@@ -264,6 +265,7 @@ WALKS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("map_name, traffic, seed, ticks", WALKS)
 def test_every_death_and_every_safe_tick_is_the_referees_verdict(map_name, traffic, seed, ticks):
     env = CityNavEnv(
@@ -282,7 +284,8 @@ def test_every_death_and_every_safe_tick_is_the_referees_verdict(map_name, traff
         assert info["position"] == p1, (tick, p0, action)
         verdicts, first = referee_tick(rules, before, info["cars"].tolist(), speeds, p0, p1)
         assert verdicts, (
-            f"tick {tick}: no way for the cars to have moved by the rules: {before} -> {info['cars']}"
+            f"tick {tick}: no way for the cars to have moved by the rules: "
+            f"{before} -> {info['cars']}"
         )
         if len(verdicts) > 1:
             ambiguous += 1
@@ -293,7 +296,8 @@ def test_every_death_and_every_safe_tick_is_the_referees_verdict(map_name, traff
         if terminated or truncated:
             _, info = env.reset()
     print(
-        f"{map_name}: {ticks} ticks, {deaths} deaths ({mid_tick} met mid-tick), {ambiguous} ambiguous"
+        f"{map_name}: {ticks} ticks, {deaths} deaths ({mid_tick} met mid-tick), "
+        f"{ambiguous} ambiguous"
     )
     assert not disagreements, disagreements[:3]
     assert ambiguous <= ticks // 100

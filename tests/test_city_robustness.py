@@ -315,6 +315,7 @@ def traced_build_peak(spec: str) -> int:
         tracemalloc.stop()
 
 
+@pytest.mark.slow
 def test_building_a_city_takes_memory_linear_in_its_cells():
     # 4 x the cells: a table over pairs of sidewalk cells would take 16 x the memory
     small, large = traced_build_peak("random:0:60x60"), traced_build_peak("random:0:120x120")
@@ -430,6 +431,7 @@ option_values = st.one_of(
 )
 
 
+@pytest.mark.slow
 @FAST
 @given(
     options=st.none()

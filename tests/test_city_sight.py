@@ -59,7 +59,7 @@ def observed_cars(
     side = 2 * sight + 1
     window = observation[: side * side * 11].reshape(side, side, 11)
     shown = set()
-    for wr, wc in zip(*np.nonzero(window[:, :, 6:10].any(axis=2))):
+    for wr, wc in zip(*np.nonzero(window[:, :, 6:10].any(axis=2)), strict=True):
         heading = int(np.argmax(window[wr, wc, 6:10]))
         speed = int(round(window[wr, wc, 10] * 2))
         shown.add((position[0] + wr - sight, position[1] + wc - sight, heading, speed))
@@ -195,15 +195,16 @@ def walk(
     return info
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "map_name, walks", [("train", 100), ("new", 200), ("random:7", 100), ("random:20", 100)]
 )
 def test_the_planner_never_dies_at_the_default_sight(map_name: str, walks: int) -> None:
     env = SightOnly(gym.make(CITY_ID, map=map_name))
     with pytest.raises(AttributeError):
-        env.unwrapped
+        _ = env.unwrapped
     with pytest.raises(AttributeError):
-        env.env
+        _ = env.env
     planner = TrafficPlanner(
         TaskSpec("city", env.observation_space, env.action_space, {"map": map_name}), seed=0
     )
@@ -244,8 +245,8 @@ def test_the_shaping_is_potential_based(gamma: float) -> None:
     _, info = env.reset(seed=1)
     for _ in range(120):
         distance = walking_distances(env.city_map, info["goal"])
-        potential = lambda cell: -0.1 * distance[cell]  # noqa: E731
-        start_potential, shaped, discount = potential(info["position"]), 0.0, 1.0
+        potential = {cell: -0.1 * steps for cell, steps in distance.items()}
+        start_potential, shaped, discount = potential[info["position"]], 0.0, 1.0
         done = False
         while not done:
             here = info["position"]
@@ -263,7 +264,7 @@ def test_the_shaping_is_potential_based(gamma: float) -> None:
             shaped += discount * info["reward_components"]["progress"]
             discount *= gamma
             done = terminated or truncated
-        end_potential = 0.0 if terminated else potential(info["position"])
+        end_potential = 0.0 if terminated else potential[info["position"]]
         assert shaped == pytest.approx(discount * end_potential - start_potential, abs=1e-9), info[
             "outcome"
         ]

@@ -33,10 +33,15 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> N
         assert word in lines[0], lines[0]
 
 
+# Each test here starts `python -m sandbox.compare` in a process of its own (seconds of
+# imports each): the fast subset keeps three of the one-line errors, the rest are slow.
+
+
 def test_unknown_task(tmp_path):
     assert_one_line_error(compare("mars", "--out", str(tmp_path)), "mars", "rocket")
 
 
+@pytest.mark.slow
 def test_unknown_agent_lists_valid_ones(tmp_path):
     assert_one_line_error(
         compare("rocket", "--agents", "ppo,alphago", "--out", str(tmp_path)),
@@ -46,6 +51,7 @@ def test_unknown_agent_lists_valid_ones(tmp_path):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flag", ["--budget", "--seeds"])
 @pytest.mark.parametrize("value", ["0", "-3", "ten"])
 def test_non_positive_numbers(tmp_path, flag, value):
@@ -58,6 +64,7 @@ def test_unknown_world_lists_presets(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_malformed_world_file(tmp_path):
     world = tmp_path / "bad.toml"
     world.write_text("name = 'bad'\nearth_radius_km = [\n")
@@ -66,6 +73,7 @@ def test_malformed_world_file(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_unwritable_output_folder(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
@@ -74,6 +82,7 @@ def test_unwritable_output_folder(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_folder_of_another_run_is_refused(tmp_path):
     first = compare(
         "rocket",
@@ -109,6 +118,7 @@ def test_folder_of_another_run_is_refused(tmp_path):
     assert_one_line_error(second, "different run")
 
 
+@pytest.mark.slow
 def test_small_run_writes_results(tmp_path):
     result = compare(
         "rocket",
@@ -141,6 +151,7 @@ def test_small_run_writes_results(tmp_path):
     assert (tmp_path / "trajectories.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_ctrl_c_keeps_finished_results(tmp_path, workers):
     """With one worker the interrupt lands in this process, nearly always inside a flight
@@ -168,7 +179,8 @@ def test_ctrl_c_keeps_finished_results(tmp_path, workers):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        # A shell starts background jobs with Ctrl-C ignored; the run must see it as a terminal would.
+        # A shell starts background jobs with Ctrl-C ignored;
+        # the run must see it as a terminal would.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     jobs = tmp_path / "jobs"
@@ -207,6 +219,7 @@ def test_ctrl_c_keeps_finished_results(tmp_path, workers):
     assert all((jobs / name).stat().st_mtime == mtime for name, mtime in before.items())
 
 
+@pytest.mark.slow
 def test_unknown_city_map_lists_built_ins(tmp_path):
     assert_one_line_error(
         compare("city", "--map", "atlantis", "--out", str(tmp_path)), "atlantis", "train"
@@ -220,12 +233,14 @@ def test_malformed_city_map_names_file_line_and_column(tmp_path):
     assert_one_line_error(result, "--transfer-map", "broken.txt:2:3")
 
 
+@pytest.mark.slow
 def test_city_agents_are_checked_against_the_city(tmp_path):
     assert_one_line_error(
         compare("city", "--agents", "sac", "--out", str(tmp_path)), "sac", "traffic-planner"
     )
 
 
+@pytest.mark.slow
 def test_options_of_the_other_task_are_refused(tmp_path):
     assert_one_line_error(
         compare("city", "--world", "earth_moon", "--out", str(tmp_path)), "--world"
@@ -233,6 +248,7 @@ def test_options_of_the_other_task_are_refused(tmp_path):
     assert_one_line_error(compare("rocket", "--map", "train", "--out", str(tmp_path)), "--map")
 
 
+@pytest.mark.slow
 def test_unknown_study(tmp_path):
     assert_one_line_error(
         compare("rocket", "--study", "vibes", "--out", str(tmp_path)), "vibes", "generalization"
@@ -245,6 +261,7 @@ ODD_MAPS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flag", ["--map", "--transfer-map"])
 @pytest.mark.parametrize("name", sorted(ODD_MAPS))
 def test_maps_that_load_but_cannot_run_are_one_line_errors(tmp_path, flag, name):
@@ -256,6 +273,7 @@ def test_maps_that_load_but_cannot_run_are_one_line_errors(tmp_path, flag, name)
     )
 
 
+@pytest.mark.slow
 def test_binary_map_and_world_files_are_one_line_errors(tmp_path):
     blob = bytes(range(256)) * 4
     (tmp_path / "photo.txt").write_bytes(blob)
@@ -273,11 +291,13 @@ def test_binary_map_and_world_files_are_one_line_errors(tmp_path):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", ["random:-1", "random:seven", "random:3:5x5"])
 def test_bad_generated_city_names_are_one_line_errors(tmp_path, spec):
     assert_one_line_error(compare("city", "--map", spec, "--out", str(tmp_path)), "--map", spec)
 
 
+@pytest.mark.slow
 def test_a_world_with_its_moon_inside_the_parking_orbit_is_a_one_line_error(tmp_path):
     text = (ROOT / "envs" / "rocket" / "worlds" / "earth_moon.toml").read_text()
     world = tmp_path / "tight.toml"
@@ -293,6 +313,7 @@ def test_a_world_with_its_moon_inside_the_parking_orbit_is_a_one_line_error(tmp_
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "module", ["sandbox.report", "sandbox.plots", "sandbox.run_report", "sandbox.families"]
 )

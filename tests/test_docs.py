@@ -55,6 +55,7 @@ def test_every_docs_page_is_in_the_site_nav():
         assert page.removeprefix("docs/") in nav, f"mkdocs.yml's nav does not list {page}"
 
 
+@pytest.mark.slow
 def test_the_documented_agent_and_settings_run(tmp_path):
     result = run(
         "city",

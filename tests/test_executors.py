@@ -7,6 +7,9 @@ import pytest
 
 from tests.test_extension import run
 
+# a Ray runtime and small runs through the command line
+pytestmark = pytest.mark.slow
+
 SMALL = (
     "rocket",
     "--agents",

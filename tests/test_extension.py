@@ -14,6 +14,9 @@ import pytest
 
 from tests.test_compare_cli import assert_one_line_error
 
+# every test here starts the command line, most of them for a whole small run
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ("--seeds", "2", "--budget", "3", "--eval-episodes", "2")
 
@@ -359,8 +362,10 @@ def test_unknown_study_of_a_plug_in_task(tmp_path):
 
 
 def test_docs_adding_an_agent_runs_as_written(tmp_path):
-    """The agents page's section, copied by a user into a folder of their own, with the default
-    workers."""
+    """The agents page's section, copied by a user into a folder of their own.
+
+    It runs with the default workers.
+    """
     page = (ROOT / "docs" / "agents.md").read_text()
     section = page.split("## Adding an agent", 1)[1].split("\n## ", 1)[0]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
@@ -414,7 +419,8 @@ def test_a_policy_that_diverges_to_nan_stops_the_run_in_one_line(tmp_path, worke
         str(tmp_path / "run"),
         timeout=300,
     )
-    # The progress bar has its own lines on stderr; the error is one line, the last, without a traceback.
+    # The progress bar has its own lines on stderr;
+    # the error is one line, the last, without a traceback.
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     error = result.stderr.strip().splitlines()[-1]
     assert error.startswith("python -m sandbox.compare: error: job")

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from sandbox.families import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -12,6 +14,7 @@ RUNS = [
 ]
 
 
+@pytest.mark.slow
 def test_families_table_and_plot_from_the_references(tmp_path, capsys):
     out = tmp_path / "families.png"
     assert main([str(run) for run in RUNS] + ["--out", str(out)]) == 0

@@ -129,6 +129,7 @@ def test_summary_reports_unbounded_as_text():
     json.dumps(summary)  # plain JSON, no infinities
 
 
+@pytest.mark.slow
 def test_study_writes_transfer_keys_and_censored_values_are_null(tmp_path):
     result = subprocess.run(
         [

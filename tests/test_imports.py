@@ -53,7 +53,8 @@ def import_graph() -> dict[str, set[str]]:
             if isinstance(node, ast.Import):
                 targets.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                # ``from package import module`` imports the module; ``from module import name``, the module.
+                # ``from package import module`` imports the module;
+                # ``from module import name``, the module.
                 targets.update(
                     f"{node.module}.{alias.name}"
                     if f"{node.module}.{alias.name}" in files

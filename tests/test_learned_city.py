@@ -12,6 +12,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import pytest
 
 import envs  # noqa: F401  (registers sandbox/CityNav-v1)
 from agents import Agent, Ledger, TaskSpec
@@ -106,9 +107,12 @@ class PedestrianView(SightOnly):
         return seen
 
 
+@pytest.mark.slow
 def test_learns_behind_a_seal_from_the_cars_in_sight_and_the_street_map():
     # hidden traffic far busier and faster than the map publishes
-    make = lambda: PedestrianView(CITY.make_env(map="new", traffic=BUSY))  # noqa: E731
+    def make() -> gym.Env:
+        return PedestrianView(CITY.make_env(map="new", traffic=BUSY))
+
     probe = make()
     agent = LearnedCityModel(
         TaskSpec("city", probe.observation_space, probe.action_space, {}), seed=0
@@ -146,6 +150,7 @@ def true_moves(city: Any, row: int, col: int, heading: int, speed: int) -> set:
     return allowed
 
 
+@pytest.mark.slow
 def test_its_predictions_come_from_its_counts():
     agent = agent_for("train")
     city = CITY.make_env(map="train").unwrapped.city_map
@@ -242,6 +247,7 @@ def test_with_no_data_it_stays_on_the_sidewalk():
     assert agent.model.n_moves == 0  # and act learned nothing
 
 
+@pytest.mark.slow
 def test_it_learns_on_a_tiny_budget_where_random_walks_do_not():
     budget, seeds = 5, (0, 1, 2)
     world = {"map": "train"}
@@ -256,6 +262,7 @@ def test_it_learns_on_a_tiny_budget_where_random_walks_do_not():
 # -- a new city ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_new_city_keeps_what_cars_do_and_drops_what_belongs_to_a_map():
     agent = agent_for("train")
     agent.train(Ledger(lambda: CITY.make_env(map="train")), 20)
@@ -288,6 +295,7 @@ def test_a_new_city_keeps_what_cars_do_and_drops_what_belongs_to_a_map():
 # -- determinism ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_same_seed_same_results():
     config = JobConfig(
         "city",

@@ -8,6 +8,7 @@ import dataclasses
 import statistics
 
 import numpy as np
+import pytest
 import torch
 
 from agents import Agent, Ledger, TaskSpec
@@ -43,6 +44,7 @@ def test_written_against_the_public_interface_with_settings_as_data():
     assert agent.ensemble.members == 3 and agent.ensemble.weights[0].shape == (3, 4, 16)
 
 
+@pytest.mark.slow
 def test_learns_to_hit_on_a_small_budget_where_random_search_does_not():
     budget, seeds = 80, (0, 1, 2)
     world = {"world": "earth_moon"}
@@ -55,6 +57,7 @@ def test_learns_to_hit_on_a_small_budget_where_random_search_does_not():
     assert min(learned) > max(random), (learned, random)
 
 
+@pytest.mark.slow
 def test_never_reads_the_true_constants():
     world = load_world("super_earth")
     true = world.nominal.scaled(gm_earth=0.9, gm_moon=1.15, engine_efficiency=1.1)
@@ -72,6 +75,7 @@ def test_never_reads_the_true_constants():
     assert hits >= 7
 
 
+@pytest.mark.slow
 def test_a_new_world_keeps_the_networks_and_drops_the_old_launches():
     agent = agent_for("earth_moon", random_launches=4, refit_every_launch_until=20)
     home = Ledger(lambda: ROCKET.make_env(world="earth_moon"))
@@ -83,16 +87,16 @@ def test_a_new_world_keeps_the_networks_and_drops_the_old_launches():
     agent.train(new, 3)  # the random launches that seed the new world's data: no refit yet
     assert len(agent.misses) == len(agent.inputs) == 3 and agent.fitted_on == 0
     assert not set(agent.misses) & set(home_misses)
-    assert all(
-        torch.equal(a, b) for a, b in zip(kept, weights(agent))
-    )  # the networks were kept as they were
+    # the networks were kept as they were
+    assert all(torch.equal(a, b) for a, b in zip(kept, weights(agent), strict=True))
     agent.train(new, 6)  # refitted from those weights on the new world's launches alone
     assert len(agent.misses) == agent.fitted_on == 6
-    assert any(not torch.equal(a, b) for a, b in zip(kept, weights(agent)))
+    assert any(not torch.equal(a, b) for a, b in zip(kept, weights(agent), strict=True))
     agent.train(home, 13)  # and back home: the home launches were dropped for good
     assert len(agent.misses) == 1
 
 
+@pytest.mark.slow
 def test_the_signed_miss_is_within_one_moon_radius_exactly_on_hits():
     agent = agent_for("super_earth", seed=3)
     ledger = Ledger(lambda: ROCKET.make_env(world="super_earth"))
@@ -103,6 +107,7 @@ def test_the_signed_miss_is_within_one_moon_radius_exactly_on_hits():
     assert (misses[hits] <= 1.0).all() and (misses[~hits] > 1.0).all()
 
 
+@pytest.mark.slow
 def test_same_seed_same_results():
     config = JobConfig(
         "rocket",
@@ -116,9 +121,10 @@ def test_same_seed_same_results():
         agent_spec=SPEC,
     )
     first, second = run_job(config), run_job(config)
-    strip = lambda job: [
-        {k: v for k, v in row.items() if k != "wall_time_s"} for row in job["evaluations"]
-    ]  # noqa: E731
+
+    def strip(job: dict) -> list[dict]:
+        return [{k: v for k, v in row.items() if k != "wall_time_s"} for row in job["evaluations"]]
+
     assert strip(first) == strip(second)
     assert first["traces"] == second["traces"]
     assert first["trials_to_first_success"] == second["trials_to_first_success"]

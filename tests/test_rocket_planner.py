@@ -24,12 +24,14 @@ WIDE_DELTA_V_KM_S = (2.0, 4.8)  # a vehicle that can reach the Moon whatever the
 
 def perturbed(factors: tuple[float, float, float], base: str = "earth_moon") -> RocketWorld:
     world = load_world(base)
-    true = world.nominal.scaled(**dict(zip(CONSTANT_NAMES, factors)))
+    true = world.nominal.scaled(**dict(zip(CONSTANT_NAMES, factors, strict=True)))
     return dataclasses.replace(world, true=true, delta_v_km_s=WIDE_DELTA_V_KM_S)
 
 
 def planner_and_ledger(world: RocketWorld, seed: int = 0) -> tuple[PhysicsPlanner, Ledger, gym.Env]:
-    make = lambda: gym.make(envs.ROCKET_ID, world=world)  # noqa: E731
+    def make() -> gym.Env:
+        return gym.make(envs.ROCKET_ID, world=world)
+
     probe = make()
     spec = TaskSpec("rocket", probe.observation_space, probe.action_space, {"world": world})
     return PhysicsPlanner(spec, seed=seed), Ledger(make), probe
@@ -67,6 +69,7 @@ def test_first_launch_hits_when_the_textbook_is_right(base):
     assert fresh_hits(untrained, env, 4) == 4
 
 
+@pytest.mark.slow
 def test_hits_within_three_launches_when_constants_are_off_by_up_to_20_percent():
     rng = np.random.default_rng(2024)
     first_hits = []
@@ -80,6 +83,7 @@ def test_hits_within_three_launches_when_constants_are_off_by_up_to_20_percent()
     assert len(planner.history) == ledger.n_trials == len(planner.estimates)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("factors", [(1.2, 0.8, 0.8), (0.8, 1.2, 1.2), (1.1, 0.85, 1.15)])
 def test_once_identified_fresh_situations_hit_on_the_first_try(factors):
     world = perturbed(factors)
@@ -171,6 +175,7 @@ def test_plans_from_the_observation_alone():
     assert env.step(from_observation)[4]["is_success"]
 
 
+@pytest.mark.slow
 def test_same_seed_same_launches():
     world = perturbed((0.9, 1.1, 1.05))
     runs = []

@@ -112,6 +112,7 @@ extreme_floats = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, **BOUNDED)
 @given(st.lists(extreme_floats, min_size=3, max_size=3))
 def test_any_action_flies_or_raises_value_error(action):
@@ -164,6 +165,7 @@ option_values = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, **BOUNDED)
 @given(
     st.dictionaries(
@@ -415,9 +417,8 @@ def spoiled_world(draw) -> bytes:
     integer, or something that is not a number)."""
     data = PRESET
     for _ in range(draw(st.integers(1, 3))):
-        change = draw(
-            st.sampled_from(["flip", "delete", "value", "value"])
-        )  # values spoil less, so more fly
+        # values spoil less, so more fly
+        change = draw(st.sampled_from(["flip", "delete", "value", "value"]))
         if change == "flip":
             position = draw(st.integers(0, len(data) - 1))
             data = (
@@ -439,7 +440,7 @@ def spoiled_world(draw) -> bytes:
                 st.one_of(
                     st.floats(allow_nan=True, allow_infinity=True).map(repr),
                     st.sampled_from([0.0, -1.0, 1e-3, 0.5, 0.9, 1.1, 2.0, 10.0, 1e3, 1e9]).map(
-                        lambda f: repr(value * f)
+                        lambda f, value=value: repr(value * f)
                     ),
                     st.integers(-(10**20), 10**20).map(str),
                     st.sampled_from(
@@ -451,6 +452,7 @@ def spoiled_world(draw) -> bytes:
     return data
 
 
+@pytest.mark.slow
 @settings(max_examples=600, **BOUNDED)
 @given(spoiled_world())
 def test_any_spoiled_world_file_flies_or_raises_world_error(data):

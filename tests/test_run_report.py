@@ -8,6 +8,9 @@ import pytest
 
 from tests.test_extension import run
 
+# small runs through the command line
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize(
     "task, agents", [("rocket", "planner,random,ppo"), ("city", "traffic-planner,random,dqn")]

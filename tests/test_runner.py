@@ -21,7 +21,7 @@ def fails(on_evaluation=None) -> dict:
     raise ValueError("the job's own error")
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_progress_ends_at_the_work_done(capsys, workers):
     jobs = [Job(("early", k), 100, stops_early, (3,)) for k in range(3)]
     results = []
@@ -31,7 +31,7 @@ def test_progress_ends_at_the_work_done(capsys, workers):
     assert re.search(r"100%.*\b300/300\b", final), final
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_a_failing_job_stops_the_run_with_its_error(workers):
     jobs = [Job("bad", 1, fails), Job("good", 1, stops_early, (1,))]
     with pytest.raises(
@@ -41,6 +41,7 @@ def test_a_failing_job_stops_the_run_with_its_error(workers):
     assert "Traceback" in caught.value.details and "in fails" in caught.value.details
 
 
+@pytest.mark.slow
 def test_the_sigterm_handler_is_restored():
     before = signal.getsignal(signal.SIGTERM)
     run_jobs([Job(k, 1, stops_early, (1,)) for k in range(2)], lambda result: None, 2, "test")
