@@ -291,6 +291,7 @@ def run(task: Task, tasks: list[Task], args: argparse.Namespace) -> int:
     from sandbox.run.provenance import provenance
     from sandbox.run.resume import ResumeError, finished_jobs
     from sandbox.run.runner import Job, JobFailed, run_jobs, writable_dir
+    from sandbox.run.workers import ExecutorUnavailable
     from sandbox.studies import get_study
 
     study = None
