@@ -43,16 +43,16 @@ def transfer_job(algo: str, keep_replay: bool, seed: int, on_evaluation=None) ->
         "rocket", {"keep_replay_in_new_world": keep_replay}
     )
     config = JobConfig(
-        "rocket",
-        algo,
-        seed,
-        size.budget,
-        size.eval_episodes,
-        size.eval_points,
-        0.9,
-        {"world": "earth_moon", **STUDY.env_kwargs},
-        STUDY.transfer_env_kwargs,
-        size.transfer_budget,
+        task="rocket",
+        agent=algo,
+        seed=seed,
+        budget=size.budget,
+        eval_episodes=size.eval_episodes,
+        eval_points=size.eval_points,
+        reliable_bar=0.9,
+        env_kwargs={"world": "earth_moon", **STUDY.env_kwargs},
+        transfer_env_kwargs=STUDY.transfer_env_kwargs,
+        transfer_budget=size.transfer_budget,
         agent_settings=settings,
         eval_seed_base=VALIDATION_SEED_BASE,
     )
@@ -75,12 +75,14 @@ def transfer_job(algo: str, keep_replay: bool, seed: int, on_evaluation=None) ->
 
 def table(runs: list[dict[str, Any]]) -> str:
     lines = [
-        f"{'algo':5} {'replay':8} {'seed':>4} {'zero-shot':>9} {'trials to reliable there':>25} {'final there':>11}"
+        f"{'algo':5} {'replay':8} {'seed':>4} {'zero-shot':>9} {'trials to reliable there':>25} "
+        f"{'final there':>11}"
     ]
     for run in sorted(runs, key=lambda r: (r["algo"], r["replay"], r["seed"])):
         reliable = format_censored([run["transfer_trials_to_reliable"]], run["transfer_budget"])
         lines.append(
-            f"{run['algo']:5} {run['replay']:8} {run['seed']:>4} {100 * run['zero_shot_success']:>8.0f}% "
+            f"{run['algo']:5} {run['replay']:8} {run['seed']:>4} "
+            f"{100 * run['zero_shot_success']:>8.0f}% "
             f"{reliable:>25} {100 * run['transfer_final_success_rate']:>10.0f}%"
         )
     return "\n".join(lines)
