@@ -1,11 +1,6 @@
-"""``python -m sandbox.watch RUN_FOLDER --agent NAME``: more animated held-out episodes of
-one agent's final policy, from the run's saved files (seed by seed, in the training world
-and then zero-shot in the transfer world), written into ``RUN_FOLDER/animations/`` or
-shown in a window::
-
-    python -m sandbox.watch results/city/<run> --agent dqn --episodes 6
-    python -m sandbox.watch results/rocket/<run> --agent planner --show
-"""
+"""More animated held-out episodes of one agent's final policy, from a run's saved files
+(seed by seed, in the training world and then zero-shot in the transfer world), written
+into ``RUN_FOLDER/animations/`` or shown in a window (``python -m sandbox.watch``)."""
 
 from __future__ import annotations
 
@@ -13,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from sandbox.compare import OneLineParser, positive_int
+from sandbox.command_line import UsageError
 from sandbox.outputs.run_data import RunData
 from sandbox.pictures.animation import (
     check_agents,
@@ -25,13 +20,8 @@ from sandbox.pictures.animation import (
 )
 from sandbox.tasks import get_task
 
-PROG = "python -m sandbox.watch"
 #: interactive matplotlib backends, tried in this order for --show
 WINDOW_BACKENDS = ("macosx", "qtagg", "gtk4agg", "gtk3agg", "tkagg", "wxagg")
-
-
-class WatchError(Exception):
-    """Bad input: reported in one line, exit code 2."""
 
 
 def has_display() -> bool:
@@ -50,7 +40,7 @@ def open_window_backend() -> None:
             return
         except (ImportError, RuntimeError, ValueError):
             continue
-    raise WatchError(
+    raise UsageError(
         f"--show needs an interactive matplotlib backend ({', '.join(WINDOW_BACKENDS)}) and none "
         "loads; without --show the animations are written to files"
     )
@@ -58,11 +48,11 @@ def open_window_backend() -> None:
 
 def load_run(folder: Path) -> RunData:
     if not (folder / "config.json").is_file() or not (folder / "summary.json").is_file():
-        raise WatchError(f"{folder}: not a run folder (expected its config.json and summary.json)")
+        raise UsageError(f"{folder}: not a run folder (expected its config.json and summary.json)")
     try:
         return RunData.load(folder)
     except (OSError, ValueError, KeyError) as error:  # another's files, a plug-in that is gone
-        raise WatchError(f"{folder}: {type(error).__name__}: {error}") from None
+        raise UsageError(f"{folder}: {type(error).__name__}: {error}") from None
 
 
 def watch(folder: Path, agent: str, episodes: int, window: bool, mp4: bool) -> list[Path]:
@@ -72,20 +62,20 @@ def watch(folder: Path, agent: str, episodes: int, window: bool, mp4: bool) -> l
         if mp4 and not window:
             check_mp4()
     except ValueError as error:
-        raise WatchError(str(error)) from None
+        raise UsageError(str(error)) from None
     if window and not has_display():
-        raise WatchError(
+        raise UsageError(
             "--show needs a display and there is none (DISPLAY is not set); without --show the "
             "animations are written to files"
         )
     task = get_task(run.summary_file["task"])
     if task.animate_episode is None:
-        raise WatchError(f"the {task.name} task draws no animations")
+        raise UsageError(f"the {task.name} task draws no animations")
     if window:
         open_window_backend()
     chosen = list(saved_episodes(run, agent))[:episodes]
     if not chosen:
-        raise WatchError(f"{agent} kept no held-out episodes in {folder}")
+        raise UsageError(f"{agent} kept no held-out episodes in {folder}")
     if len(chosen) < episodes:
         print(
             f"{agent}: {len(chosen)} held-out episodes kept in {folder}, all of them animated",
@@ -101,40 +91,3 @@ def watch(folder: Path, agent: str, episodes: int, window: bool, mp4: bool) -> l
         for e in chosen
     ]
     return [path for path in written if path is not None]
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = OneLineParser(
-        prog=PROG,
-        description="Animate one agent's saved held-out episodes (its final "
-        "policy) from a run folder: GIFs in RUN_FOLDER/animations/, or a window with --show.",
-    )
-    parser.add_argument(
-        "run", type=Path, metavar="RUN_FOLDER", help="a results folder, e.g. results/city/<run>"
-    )
-    parser.add_argument("--agent", required=True, help="the agent's name in the run")
-    parser.add_argument(
-        "--episodes",
-        type=positive_int,
-        default=3,
-        metavar="N",
-        help="how many saved episodes (default 3; a job keeps 3 per seed and world)",
-    )
-    parser.add_argument(
-        "--show", action="store_true", help="play them in a window instead of writing files"
-    )
-    parser.add_argument(
-        "--mp4", action="store_true", help="write MP4 instead of GIF (needs ffmpeg on the PATH)"
-    )
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        for path in watch(args.run, args.agent, args.episodes, args.show, args.mp4):
-            print(path)
-    except WatchError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
