@@ -17,9 +17,10 @@ at two points in a row. Each run is scored by
 - trials to 50 % and to 90 % held-out success (censored: "> budget"),
 - training deaths: in all, and before the first success.
 
-    python benchmarks/tune_city_learners.py                        # the search, writes results/tuning/city.json
+    python benchmarks/tune_city_learners.py   # the search, writes results/tuning/city.json
     python benchmarks/tune_city_learners.py --algos dqn --configs zoo-lunar,gamma0.95
-    python benchmarks/tune_city_learners.py --long ppo:zoo-minigrid --budget 15000 --transfer-budget 5000
+    python benchmarks/tune_city_learners.py --long ppo:zoo-minigrid --budget 15000 \
+        --transfer-budget 5000
 
 ``--long`` runs the named configurations with a larger budget, then (with
 ``--transfer-budget``) evaluates them zero-shot on map "new" and keeps training
@@ -35,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
+import functools
 import json
 from typing import Any
 
@@ -152,7 +154,8 @@ def tuning_job(
     transfer_budget: int = 0,
     on_evaluation=None,
 ) -> dict[str, Any]:
-    """One run of ``algo`` with these hyperparameters through the harness, reduced to its figures."""
+    """One run of ``algo`` with these hyperparameters through the harness, reduced to its
+    figures."""
     torch.set_num_threads(1)
     job = run_job(
         JobConfig(
@@ -251,7 +254,8 @@ def score(run: dict[str, Any]) -> tuple:
 def table(runs: list[dict[str, Any]]) -> str:
     """One line per run, best first within each algorithm; censored counts as "> budget"."""
     header = (
-        f"{'algo':<5} {'config':<22} {'final':>6} {'to 50 %':>9} {'to 90 %':>9} {'1st success':>11} "
+        f"{'algo':<5} {'config':<22} {'final':>6} {'to 50 %':>9} {'to 90 %':>9} "
+        f"{'1st success':>11} "
         f"{'deaths':>7} {'deaths to 1st':>13} {'steps':>8} {'steps/s':>7} {'wall s':>7}"
     )
     lines = [header, "-" * len(header)]
@@ -259,25 +263,30 @@ def table(runs: list[dict[str, Any]]) -> str:
         budget = run["budget"]
         lines.append(
             f"{run['algo']:<5} {run['config']:<22} {100 * run['final_success_rate']:>5.0f}% "
-            f"{format_count(run['trials_to_50pct'], budget):>9} {format_count(run['trials_to_90pct'], budget):>9} "
-            f"{format_count(run['trials_to_first_success'], budget):>11} {run['total_training_deaths']:>7} "
+            f"{format_count(run['trials_to_50pct'], budget):>9} "
+            f"{format_count(run['trials_to_90pct'], budget):>9} "
+            f"{format_count(run['trials_to_first_success'], budget):>11} "
+            f"{run['total_training_deaths']:>7} "
             f"{format_count(run['deaths_to_first_success'], None):>13} {run['training_steps']:>8} "
             f"{run['steps_per_s'] or 0:>7.0f} {run['wall_time_s']:>7.0f}"
         )
         if "transfer" in run:
             t = run["transfer"]
             lines.append(
-                f"{'':<5} {'-> new (zero-shot ' + format(100 * t['zero_shot_success'], '.0f') + '%)':<22} "
-                f"{100 * t['final_success_rate']:>5.0f}% {format_count(t['trials_to_50pct'], t['budget']):>9} "
+                f"{'':<5} "
+                f"{'-> new (zero-shot ' + format(100 * t['zero_shot_success'], '.0f') + '%)':<22} "
+                f"{100 * t['final_success_rate']:>5.0f}% "
+                f"{format_count(t['trials_to_50pct'], t['budget']):>9} "
                 f"{format_count(t['trials_to_90pct'], t['budget']):>9} "
-                f"{format_count(t['trials_to_first_success'], t['budget']):>11} {t['total_training_deaths']:>7} "
+                f"{format_count(t['trials_to_first_success'], t['budget']):>11} "
+                f"{t['total_training_deaths']:>7} "
                 f"{format_count(t['deaths_to_first_success'], None):>13} {t['training_steps']:>8} "
                 f"{t['steps_per_s'] or 0:>7.0f}"
             )
     return "\n".join(lines)
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--algos", default="ppo,dqn,a2c", help="comma-separated, from: " + ", ".join(SEARCH)
@@ -305,36 +314,67 @@ def main() -> None:
         "--eval-points", type=int, default=14, help="about this many log-spaced evaluation points"
     )
     parser.add_argument("--out", type=Path, default=OUT)
-    args = parser.parse_args()
+    return parser
 
+
+def chosen_configs(args: argparse.Namespace) -> list[tuple[str, str, dict[str, Any]]]:
+    """(algo, configuration name, hyperparameters) of each configuration to run."""
     if args.long:
         pairs = [pair.split(":", 1) for pair in args.long.split(",")]
-        chosen = [(algo, config, SEARCH[algo][config]) for algo, config in pairs]
-    else:
-        wanted = set(args.configs.split(",")) if args.configs else None
-        chosen = [
-            (algo, config, hyperparameters)
-            for algo in args.algos.split(",")
-            for config, hyperparameters in SEARCH[algo].items()
-            if wanted is None or config in wanted
-        ]
+        return [(algo, config, SEARCH[algo][config]) for algo, config in pairs]
+    wanted = set(args.configs.split(",")) if args.configs else None
+    return [
+        (algo, config, hyperparameters)
+        for algo in args.algos.split(",")
+        for config, hyperparameters in SEARCH[algo].items()
+        if wanted is None or config in wanted
+    ]
+
+
+def progress(row: dict[str, Any], name: str) -> None:
+    """One line per evaluation point of a run."""
+    print(
+        f"  {name} trial {row['trials']:>6}: "
+        f"held-out success {100 * row['success_rate']:3.0f} %, "
+        f"{row['training_successes']} training successes, {row['training_deaths']} deaths, "
+        f"{row['training_steps']} steps, "
+        f"{row['wall_time_s']:.0f} s",
+        flush=True,
+    )
+
+
+def save_run(out: Path, saved: dict[str, Any], section: str, run: dict[str, Any]) -> None:
+    """Add ``run`` to ``saved[section]`` and write ``saved`` to ``out``; a rerun of the same
+    (algo, config, seed, budget) replaces the old one."""
+    same = (run["algo"], run["config"], run["seed"], run["budget"])
+    runs = [
+        r
+        for r in saved.get(section, [])
+        if (r["algo"], r["config"], r["seed"], r["budget"]) != same
+    ]
+    saved[section] = sorted([*runs, run], key=lambda r: (r["algo"], r["budget"], score(r)))
+    saved["settings"] = {
+        "task": CITY.name,
+        "map": "train",
+        "transfer_map": "new",
+        "bars": list(BARS),
+        "reliable_bar": RELIABLE_BAR,
+        "eval_seed_base": SEED_BASE,
+        "env": CITY.env_id,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(saved, indent=1) + "\n")
+
+
+def main() -> None:
+    args = build_parser().parse_args()
+    chosen = chosen_configs(args)
     transfer_budget = args.transfer_budget if args.long else 0
 
     saved = json.loads(args.out.read_text()) if args.out.exists() else {}
     section = "long_runs" if args.long else "search"
-    runs: list[dict[str, Any]] = saved.get(section, [])
     # One process at a time: the machine's other core is someone else's.
     for algo, config, hyperparameters in chosen:
-
-        def progress(row: dict[str, Any], name: str = f"{algo}:{config}") -> None:
-            print(
-                f"  {name} trial {row['trials']:>6}: held-out success {100 * row['success_rate']:3.0f} %, "
-                f"{row['training_successes']} training successes, {row['training_deaths']} deaths, "
-                f"{row['training_steps']} steps, "
-                f"{row['wall_time_s']:.0f} s",
-                flush=True,
-            )
-
         run = tuning_job(
             algo,
             config,
@@ -344,25 +384,9 @@ def main() -> None:
             args.eval_points,
             args.eval_episodes,
             transfer_budget,
-            on_evaluation=progress,
+            on_evaluation=functools.partial(progress, name=f"{algo}:{config}"),
         )
-        # A rerun of the same (algo, config, seed, budget) replaces the old one.
-        same = (run["algo"], run["config"], run["seed"], run["budget"])
-        runs[:] = [r for r in runs if (r["algo"], r["config"], r["seed"], r["budget"]) != same] + [
-            run
-        ]
-        saved[section] = sorted(runs, key=lambda r: (r["algo"], r["budget"], score(r)))
-        saved["settings"] = {
-            "task": CITY.name,
-            "map": "train",
-            "transfer_map": "new",
-            "bars": list(BARS),
-            "reliable_bar": RELIABLE_BAR,
-            "eval_seed_base": SEED_BASE,
-            "env": CITY.env_id,
-        }
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(saved, indent=1) + "\n")
+        save_run(args.out, saved, section, run)
         print(table([run]).splitlines()[-1 - ("transfer" in run)], flush=True)
         if "transfer" in run:
             print(table([run]).splitlines()[-1], flush=True)
