@@ -52,7 +52,8 @@ class MapResult:
         rate = 100.0 * self.successes / max(1, self.episodes)
         return (
             f"{self.map_name:>16}  episodes {self.episodes:5d}  success {rate:6.2f} %  "
-            f"deaths {self.deaths:3d}  time-outs {self.timeouts:3d}  {self.ticks_per_walk:5.1f} ticks/walk  "
+            f"deaths {self.deaths:3d}  time-outs {self.timeouts:3d}  {self.ticks_per_walk:5.1f} "
+            "ticks/walk  "
             f"long waits {self.long_waits:3d} (longest {self.longest_wait:3d})  "
             f"{self.ms_per_decision:6.3f} ms/decision"
         )

@@ -137,21 +137,25 @@ def main() -> None:
     print(f"  first reset:       {timed['reset_s']:.2f} s (warm-up ticks of traffic)")
     print(
         f"  {args.steps:,} steps:       {timed['steps_s']:.2f} s "
-        f"({args.steps / timed['steps_s']:,.0f} steps/s, {timed['cars']:,} cars, {timed['episodes']} episodes ended)"
+        f"({args.steps / timed['steps_s']:,.0f} steps/s, {timed['cars']:,} cars, "
+        f"{timed['episodes']} episodes ended)"
     )
     print(
         f"  peak RSS:          {timed['peak_rss_mib']:.0f} MiB "
-        f"({timed['imports_rss_mib']:.0f} MiB of it imports; {timed['build_rss_mib']:.0f} MiB after the build)"
+        f"({timed['imports_rss_mib']:.0f} MiB of it imports; {timed['build_rss_mib']:.0f} MiB "
+        "after the build)"
     )
     print(
         f"  traced peak:       {traced['build_traced_peak_mib']:.0f} MiB to build, "
         f"{traced['traced_peak_mib']:.0f} MiB through the steps"
     )
     print(
-        f"  (a table of sidewalk pairs, as built before, would take {timed['pairwise_table_gib']:.1f} GiB)"
+        "  (a table of sidewalk pairs, as built before, would take "
+        f"{timed['pairwise_table_gib']:.1f} GiB)"
     )
     print(
-        f"  traffic planner:   {timed['planner_decision_ms']:.2f} ms per decision over {timed['planner_decisions']:,} "
+        f"  traffic planner:   {timed['planner_decision_ms']:.2f} ms per decision over "
+        f"{timed['planner_decisions']:,} "
         f"(first, which derives its street model: {timed['planner_first_ms']:.0f} ms); "
         f"{timed['planner_goals']} goals, {timed['planner_deaths']} deaths"
     )

@@ -76,7 +76,8 @@ def table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         worst = f"{100 * r['worst_map_success']:.1f}% {r['worst_map']}"
         lines.append(
-            f"{str(r['sight']):>6}  {r['walks']:6d}  {r['deaths']:6d}  {100 * r['success_rate']:7.2f}%  "
+            f"{str(r['sight']):>6}  {r['walks']:6d}  {r['deaths']:6d}  "
+            f"{100 * r['success_rate']:7.2f}%  "
             f"{worst:>18}  {r['ticks_per_walk']:10.1f}  {r['ms_per_decision']:11.3f}"
         )
     return "\n".join(lines)
@@ -140,14 +141,16 @@ def main() -> None:
     chosen = safe[0]["sight"] if safe else None
     print(table(rows))
     print(
-        f"smallest sight with no death and success >= {100 * SUCCESS_BAR:.0f} % on every map: {chosen} "
+        f"smallest sight with no death and success >= {100 * SUCCESS_BAR:.0f} % on every map: "
+        f"{chosen} "
         f"(the env's default: {DEFAULT_SIGHT})"
     )
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(
         json.dumps(
             {
-                "what": "the traffic planner's deaths, success and speed per sight radius (benchmarks/city_sight.py)",
+                "what": "the traffic planner's deaths, success and speed per sight radius "
+                "(benchmarks/city_sight.py)",
                 "walks": walks,
                 "planner": asdict(PlannerConfig()),
                 "success_bar": SUCCESS_BAR,

@@ -33,7 +33,8 @@ MAX_LAUNCHES = 8
 def perturbed_world(
     base: RocketWorld, rng: np.random.Generator, spread: float = 0.2
 ) -> RocketWorld:
-    """``base`` with each hidden constant off nominal by a factor uniform in [1 - spread, 1 + spread]."""
+    """``base`` with each hidden constant off nominal by a factor uniform in [1 - spread, 1 +
+    spread]."""
     factors = rng.uniform(1.0 - spread, 1.0 + spread, size=3)
     true = base.nominal.scaled(
         gm_earth=factors[0], gm_moon=factors[1], engine_efficiency=factors[2]
@@ -44,7 +45,9 @@ def perturbed_world(
 
 
 def run_world(world: RocketWorld, seed: int, fresh: int) -> dict:
-    make = lambda: gym.make(envs.ROCKET_ID, world=world)  # noqa: E731
+    def make():
+        return gym.make(envs.ROCKET_ID, world=world)
+
     probe = make()
     spec = TaskSpec("rocket", probe.observation_space, probe.action_space, {"world": world})
     planner = PhysicsPlanner(spec, seed=seed)
@@ -91,21 +94,25 @@ def main() -> None:
     fit_s = np.concatenate([r["fit_s"] for r in results])
     n = len(results)
     print(
-        f"{n} worlds, hidden constants uniform in [0.8, 1.2] x nominal, delta-v {TEST_DELTA_V_KM_S} km/s"
+        f"{n} worlds, hidden constants uniform in [0.8, 1.2] x nominal, delta-v "
+        f"{TEST_DELTA_V_KM_S} km/s"
     )
     for k in (1, 2, 3):
         print(f"  hit within {k} launch{'es' if k > 1 else ''}: {np.mean(first <= k):.0%}")
     hit = np.isfinite(first)
     print(
-        f"  mean launches to first hit: {first[hit].mean():.2f} (no hit within {MAX_LAUNCHES}: {int(np.sum(~hit))})"
+        f"  mean launches to first hit: {first[hit].mean():.2f} (no hit within {MAX_LAUNCHES}: "
+        f"{int(np.sum(~hit))})"
     )
     if args.fresh:
         fresh = sum(r["fresh_hits"] for r in results)
         print(
-            f"  fresh situations hit on the first try after identification: {fresh}/{n * args.fresh}"
+            "  fresh situations hit on the first try after identification: "
+            f"{fresh}/{n * args.fresh}"
         )
     print(
-        f"  planning: {1e3 * plan_s.mean():.0f} ms mean, {1e3 * np.percentile(plan_s, 95):.0f} ms 95th percentile"
+        f"  planning: {1e3 * plan_s.mean():.0f} ms mean, {1e3 * np.percentile(plan_s, 95):.0f} ms "
+        "95th percentile"
     )
     print(f"  fitting:  {1e3 * fit_s.mean():.0f} ms mean per launch")
     print(f"  wall time: {time.perf_counter() - started:.0f} s")

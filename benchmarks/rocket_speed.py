@@ -25,7 +25,12 @@ import statistics
 from envs.rocket.flight import ETA, fly
 from envs.rocket.reference import reference_flight
 from envs.rocket.world import load_world
-from sandbox.bench.rocket import arrival_errors, hit_interval, hitting_launches, random_launches  # noqa: F401  (hit_interval: tests import it from here)
+from sandbox.bench.rocket import (
+    arrival_errors,
+    hit_interval,  # noqa: F401  (tests import it from here)
+    hitting_launches,
+    random_launches,
+)
 from sandbox.bench.timing import rate_over
 
 ETAS = (0.03, 0.02, 0.012, 0.008)
@@ -54,7 +59,10 @@ def main() -> None:
     references = [reference_flight(world, world.true, launch) for launch in hits]
     randoms = random_launches(world, 4000, args.seed + 1)
 
-    header = f"{'ETA':>7} {'steps/launch':>13} {'median err':>11} {'max err':>8} {'missed':>7} {'launches/s':>11}"
+    header = (
+        f"{'ETA':>7} {'steps/launch':>13} {'median err':>11} {'max err':>8} {'missed':>7} "
+        f"{'launches/s':>11}"
+    )
     print(
         f"\narrival error vs reference in moon radii over {len(hits)} hitting launches;"
         " steps and speed over random launches (fly)"
@@ -67,7 +75,7 @@ def main() -> None:
         landed = [error for error in errors if error is not None]
         steps: list[int] = []
         rate = rate_over(
-            lambda i: steps.append(
+            lambda i, steps=steps, eta=eta: steps.append(
                 fly(world, world.true, randoms[i % len(randoms)], eta=eta).steps
             ),
             args.seconds,
@@ -84,14 +92,16 @@ def main() -> None:
         )
     if min(core_shares) < 0.9:
         print(
-            f"warning: the machine is busy (this process had as little as {min(core_shares):.0%} of a core);"
+            f"warning: the machine is busy (this process had as little as {min(core_shares):.0%} "
+            "of a core);"
             " the rates are low"
         )
     if worst_at_default is not None:
         launch, flight_time_s = worst_at_default
         print(
             f"largest error at ETA={ETA}: commanded delta-v {launch.delta_v_km_s:.3f} km/s,"
-            f" moon at {launch.moon_distance_km:,.0f} km, {flight_time_s / 86400.0:.2f} days to arrival"
+            f" moon at {launch.moon_distance_km:,.0f} km, {flight_time_s / 86400.0:.2f} days to "
+            "arrival"
         )
 
 

@@ -1,7 +1,8 @@
 """A small hyperparameter search for the city's learned-model agent (agents/learned_city.py),
 scored on validation situations, never the test set.
 
-    PYTHONPATH=. python benchmarks/tune_learned_city.py --seeds 3 --checkpoints 5,20,100 --episodes 50 --workers 2
+    PYTHONPATH=. python benchmarks/tune_learned_city.py --seeds 3 --checkpoints 5,20,100 \
+        --episodes 50 --workers 2
 
 Each candidate changes one setting of the defaults. Per candidate and seed, a fresh agent
 trains in the training city (a ledger counts every walk and death) and, at each of
@@ -152,8 +153,10 @@ def main() -> None:
     with ProcessPoolExecutor(args.workers) as pool:
         rows = list(pool.map(run, jobs))
     print(
-        f"defaults: {defaults}\n{args.seeds} seeds; validation walks per seed and checkpoint: {args.episodes} in "
-        f"train, new and busy, {max(1, args.episodes // 5)} in each of {args.random_maps} generated cities"
+        f"defaults: {defaults}\n{args.seeds} seeds; validation walks per seed and checkpoint: "
+        f"{args.episodes} in "
+        f"train, new and busy, {max(1, args.episodes // 5)} in each of {args.random_maps} "
+        "generated cities"
     )
     for s in settings:
         mine = [r for r in rows if r["settings"] == s]
@@ -171,7 +174,8 @@ def main() -> None:
                         f"{name} {rate:5.1f} % ({sum(t['deaths'] for t in tallies)} deaths)"
                     )
             print(
-                f"{label:>30} {walks:4d} walks  training deaths {sum(p['training_deaths'] for p in points):3d}  "
+                f"{label:>30} {walks:4d} walks  training deaths "
+                f"{sum(p['training_deaths'] for p in points):3d}  "
                 f"first success {statistics.median(firsts) if firsts else '-':>4}  "
                 + "  ".join(cells)
                 + f"  {statistics.mean(p['ms_per_decision'] for p in points):5.2f} ms/decision"

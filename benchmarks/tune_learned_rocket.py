@@ -20,9 +20,10 @@ the Moon's distance or pass it fast), written to a temporary file.
         --configs base,steps500-batch256,steps500-batch256-soft50,steps500-batch256-soft50-lr3e-3,\
 steps500-batch256-soft200,steps500-batch256-soft50-every20                           # round 2
     python benchmarks/tune_learned_rocket.py --seeds 3 --eval-points 24 --out /tmp/lm3.json \
-        --configs base,soft50,soft50-random4,soft50-random16,soft50-veto3,soft50-veto30,steps500-batch256-soft50
-    python benchmarks/tune_learned_rocket.py --configs absolute --worlds earth_moon,super_earth --budget 1000 \
-        --eval-points 16
+        --configs base,soft50,soft50-random4,soft50-random16,soft50-veto3,soft50-veto30,\
+steps500-batch256-soft50
+    python benchmarks/tune_learned_rocket.py --configs absolute --worlds earth_moon,super_earth \
+        --budget 1000 --eval-points 16
     python benchmarks/tune_learned_rocket.py --table --out /tmp/lm.json
 
 Seconds per launch depend on what else the machine runs: the rounds ran beside other
@@ -95,7 +96,8 @@ SEARCH: dict[str, dict[str, Any]] = {
         "miss_softening_moon_radii": 50.0,
         "refit_every_launch_until": 20,
     },
-    # round 3: the cheap fits of "base" with a softening of 50, and the veto's and the seeding's sizes
+    # round 3: the cheap fits of "base" with a softening of 50, and the veto's and the
+    # seeding's sizes
     "soft50": {"miss_softening_moon_radii": 50.0},
     "soft50-random4": {"miss_softening_moon_radii": 50.0, "random_launches": 4},
     "soft50-random16": {"miss_softening_moon_radii": 50.0, "random_launches": 16},
@@ -108,7 +110,8 @@ SEARCH: dict[str, dict[str, Any]] = {
 
 
 def off_nominal_world(folder: Path) -> Path:
-    """``earth_moon`` with hidden constants far from nominal and a wider delta-v range, as a TOML file."""
+    """``earth_moon`` with hidden constants far from nominal and a wider delta-v range, as a TOML
+    file."""
     world = load_world("earth_moon")
     true = world.nominal.scaled(gm_earth=1.15, gm_moon=0.9, engine_efficiency=0.85)
     world = dataclasses.replace(world, name="off_nominal", true=true, delta_v_km_s=(2.0, 4.8))
@@ -143,7 +146,10 @@ def tuning_job(
     on_evaluation=None,
 ) -> dict[str, Any]:
     """Train one configuration in one world with one seed; evaluate on the validation set."""
-    make = lambda: ROCKET.make_env(world=world)  # noqa: E731
+
+    def make():
+        return ROCKET.make_env(world=world)
+
     probe = make()
     spec = TaskSpec("rocket", probe.observation_space, probe.action_space, {"world": world})
     probe.close()
@@ -256,22 +262,20 @@ def main() -> None:
     def keep(run: dict[str, Any]) -> None:
         finished.append(run)
         print(
-            f"{run['config']} {run['world']} seed {run['seed']}: reliable at {run['trials_to_reliable']}, "
-            f"final {100 * run['final_success_rate']:.0f} %, {run['seconds_per_launch']:.3f} s/launch",
+            f"{run['config']} {run['world']} seed {run['seed']}: "
+            f"reliable at {run['trials_to_reliable']}, "
+            f"final {100 * run['final_success_rate']:.0f} %, "
+            f"{run['seconds_per_launch']:.3f} s/launch",
             flush=True,
         )
         if args.out is not None:
             saved = json.loads(args.out.read_text()) if args.out.exists() else {"runs": []}
-            same = lambda r: (
-                (r["config"], r["world"], r["seed"], r["budget"])
-                == (  # noqa: E731
-                    run["config"],
-                    run["world"],
-                    run["seed"],
-                    run["budget"],
-                )
-            )
-            saved["runs"] = [r for r in saved["runs"] if not same(r)] + [run]
+            same = (run["config"], run["world"], run["seed"], run["budget"])
+            saved["runs"] = [
+                r
+                for r in saved["runs"]
+                if (r["config"], r["world"], r["seed"], r["budget"]) != same
+            ] + [run]
             saved["eval_seed_base"] = VALIDATION_SEED_BASE
             args.out.write_text(json.dumps(saved, indent=1))
 
