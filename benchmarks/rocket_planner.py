@@ -33,8 +33,8 @@ MAX_LAUNCHES = 8
 def perturbed_world(
     base: RocketWorld, rng: np.random.Generator, spread: float = 0.2
 ) -> RocketWorld:
-    """``base`` with each hidden constant off nominal by a factor uniform in
-    [1 - spread, 1 + spread]."""
+    """``base`` with each hidden constant off nominal by a factor uniform in [1 - spread, 1 +
+    spread]."""
     factors = rng.uniform(1.0 - spread, 1.0 + spread, size=3)
     true = base.nominal.scaled(
         gm_earth=factors[0], gm_moon=factors[1], engine_efficiency=factors[2]
@@ -45,7 +45,9 @@ def perturbed_world(
 
 
 def run_world(world: RocketWorld, seed: int, fresh: int) -> dict:
-    make = lambda: gym.make(envs.ROCKET_ID, world=world)  # noqa: E731
+    def make():
+        return gym.make(envs.ROCKET_ID, world=world)
+
     probe = make()
     spec = TaskSpec("rocket", probe.observation_space, probe.action_space, {"world": world})
     planner = PhysicsPlanner(spec, seed=seed)

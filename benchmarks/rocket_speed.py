@@ -25,7 +25,12 @@ import statistics
 from envs.rocket.flight import ETA, fly
 from envs.rocket.reference import reference_flight
 from envs.rocket.world import load_world
-from sandbox.bench.rocket import arrival_errors, hit_interval, hitting_launches, random_launches  # noqa: F401  (hit_interval: tests import it from here)
+from sandbox.bench.rocket import (
+    arrival_errors,
+    hit_interval,  # noqa: F401  (tests import it from here)
+    hitting_launches,
+    random_launches,
+)
 from sandbox.bench.timing import rate_over
 
 ETAS = (0.03, 0.02, 0.012, 0.008)
@@ -69,12 +74,12 @@ def main() -> None:
         errors = arrival_errors(world, hits, references, eta)
         landed = [error for error in errors if error is not None]
         steps: list[int] = []
-
-        def fly_one(i: int, steps: list[int] = steps, eta: float = eta) -> None:
-            # steps and eta bound as defaults: the function can never read a later ETA's
-            steps.append(fly(world, world.true, randoms[i % len(randoms)], eta=eta).steps)
-
-        rate = rate_over(fly_one, args.seconds)
+        rate = rate_over(
+            lambda i, steps=steps, eta=eta: steps.append(
+                fly(world, world.true, randoms[i % len(randoms)], eta=eta).steps
+            ),
+            args.seconds,
+        )
         core_shares.append(rate.core_share)
         median_error = statistics.median(landed) if landed else math.nan
         max_error = max(landed) if landed else math.nan

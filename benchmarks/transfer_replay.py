@@ -43,16 +43,16 @@ def transfer_job(algo: str, keep_replay: bool, seed: int, on_evaluation=None) ->
         "rocket", {"keep_replay_in_new_world": keep_replay}
     )
     config = JobConfig(
-        "rocket",
-        algo,
-        seed,
-        size.budget,
-        size.eval_episodes,
-        size.eval_points,
-        0.9,
-        {"world": "earth_moon", **STUDY.env_kwargs},
-        STUDY.transfer_env_kwargs,
-        size.transfer_budget,
+        task="rocket",
+        agent=algo,
+        seed=seed,
+        budget=size.budget,
+        eval_episodes=size.eval_episodes,
+        eval_points=size.eval_points,
+        reliable_bar=0.9,
+        env_kwargs={"world": "earth_moon", **STUDY.env_kwargs},
+        transfer_env_kwargs=STUDY.transfer_env_kwargs,
+        transfer_budget=size.transfer_budget,
         agent_settings=settings,
         eval_seed_base=VALIDATION_SEED_BASE,
     )

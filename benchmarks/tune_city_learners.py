@@ -1,4 +1,4 @@
-r"""A small hyperparameter search for the SB3 learners (PPO, DQN, A2C) on the city task.
+"""A small hyperparameter search for the SB3 learners (PPO, DQN, A2C) on the city task.
 
 Each configuration starts from the RL Baselines3 Zoo values for the nearest Zoo tasks
 (PPO: MiniGrid; DQN: LunarLander and CartPole; A2C: the SB3 defaults and LunarLander)
@@ -36,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
+import functools
 import json
 from typing import Any
 
@@ -285,7 +286,7 @@ def table(runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--algos", default="ppo,dqn,a2c", help="comma-separated, from: " + ", ".join(SEARCH)
@@ -313,37 +314,67 @@ def main() -> None:
         "--eval-points", type=int, default=14, help="about this many log-spaced evaluation points"
     )
     parser.add_argument("--out", type=Path, default=OUT)
-    args = parser.parse_args()
+    return parser
 
+
+def chosen_configs(args: argparse.Namespace) -> list[tuple[str, str, dict[str, Any]]]:
+    """(algo, configuration name, hyperparameters) of each configuration to run."""
     if args.long:
         pairs = [pair.split(":", 1) for pair in args.long.split(",")]
-        chosen = [(algo, config, SEARCH[algo][config]) for algo, config in pairs]
-    else:
-        wanted = set(args.configs.split(",")) if args.configs else None
-        chosen = [
-            (algo, config, hyperparameters)
-            for algo in args.algos.split(",")
-            for config, hyperparameters in SEARCH[algo].items()
-            if wanted is None or config in wanted
-        ]
+        return [(algo, config, SEARCH[algo][config]) for algo, config in pairs]
+    wanted = set(args.configs.split(",")) if args.configs else None
+    return [
+        (algo, config, hyperparameters)
+        for algo in args.algos.split(",")
+        for config, hyperparameters in SEARCH[algo].items()
+        if wanted is None or config in wanted
+    ]
+
+
+def progress(row: dict[str, Any], name: str) -> None:
+    """One line per evaluation point of a run."""
+    print(
+        f"  {name} trial {row['trials']:>6}: "
+        f"held-out success {100 * row['success_rate']:3.0f} %, "
+        f"{row['training_successes']} training successes, {row['training_deaths']} deaths, "
+        f"{row['training_steps']} steps, "
+        f"{row['wall_time_s']:.0f} s",
+        flush=True,
+    )
+
+
+def save_run(out: Path, saved: dict[str, Any], section: str, run: dict[str, Any]) -> None:
+    """Add ``run`` to ``saved[section]`` and write ``saved`` to ``out``; a rerun of the same
+    (algo, config, seed, budget) replaces the old one."""
+    same = (run["algo"], run["config"], run["seed"], run["budget"])
+    runs = [
+        r
+        for r in saved.get(section, [])
+        if (r["algo"], r["config"], r["seed"], r["budget"]) != same
+    ]
+    saved[section] = sorted([*runs, run], key=lambda r: (r["algo"], r["budget"], score(r)))
+    saved["settings"] = {
+        "task": CITY.name,
+        "map": "train",
+        "transfer_map": "new",
+        "bars": list(BARS),
+        "reliable_bar": RELIABLE_BAR,
+        "eval_seed_base": SEED_BASE,
+        "env": CITY.env_id,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(saved, indent=1) + "\n")
+
+
+def main() -> None:
+    args = build_parser().parse_args()
+    chosen = chosen_configs(args)
     transfer_budget = args.transfer_budget if args.long else 0
 
     saved = json.loads(args.out.read_text()) if args.out.exists() else {}
     section = "long_runs" if args.long else "search"
-    runs: list[dict[str, Any]] = saved.get(section, [])
     # One process at a time: the machine's other core is someone else's.
     for algo, config, hyperparameters in chosen:
-
-        def progress(row: dict[str, Any], name: str = f"{algo}:{config}") -> None:
-            print(
-                f"  {name} trial {row['trials']:>6}: held-out success "
-                f"{100 * row['success_rate']:3.0f} %, "
-                f"{row['training_successes']} training successes, {row['training_deaths']} deaths, "
-                f"{row['training_steps']} steps, "
-                f"{row['wall_time_s']:.0f} s",
-                flush=True,
-            )
-
         run = tuning_job(
             algo,
             config,
@@ -353,25 +384,9 @@ def main() -> None:
             args.eval_points,
             args.eval_episodes,
             transfer_budget,
-            on_evaluation=progress,
+            on_evaluation=functools.partial(progress, name=f"{algo}:{config}"),
         )
-        # A rerun of the same (algo, config, seed, budget) replaces the old one.
-        same = (run["algo"], run["config"], run["seed"], run["budget"])
-        runs[:] = [r for r in runs if (r["algo"], r["config"], r["seed"], r["budget"]) != same] + [
-            run
-        ]
-        saved[section] = sorted(runs, key=lambda r: (r["algo"], r["budget"], score(r)))
-        saved["settings"] = {
-            "task": CITY.name,
-            "map": "train",
-            "transfer_map": "new",
-            "bars": list(BARS),
-            "reliable_bar": RELIABLE_BAR,
-            "eval_seed_base": SEED_BASE,
-            "env": CITY.env_id,
-        }
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(saved, indent=1) + "\n")
+        save_run(args.out, saved, section, run)
         print(table([run]).splitlines()[-1 - ("transfer" in run)], flush=True)
         if "transfer" in run:
             print(table([run]).splitlines()[-1], flush=True)

@@ -1,4 +1,4 @@
-r"""A small hyperparameter search for the learned-model agent (agents/learned_rocket.py).
+"""A small hyperparameter search for the learned-model agent (agents/learned_rocket.py).
 
 Each configuration changes one or two of the agent's default settings. Every run
 trains on ledger-counted launches and is evaluated, like the harness does it, at
@@ -110,8 +110,8 @@ SEARCH: dict[str, dict[str, Any]] = {
 
 
 def off_nominal_world(folder: Path) -> Path:
-    """``earth_moon`` with hidden constants far from nominal and a wider delta-v range, as a
-    TOML file."""
+    """``earth_moon`` with hidden constants far from nominal and a wider delta-v range, as a TOML
+    file."""
     world = load_world("earth_moon")
     true = world.nominal.scaled(gm_earth=1.15, gm_moon=0.9, engine_efficiency=0.85)
     world = dataclasses.replace(world, name="off_nominal", true=true, delta_v_km_s=(2.0, 4.8))
@@ -146,7 +146,10 @@ def tuning_job(
     on_evaluation=None,
 ) -> dict[str, Any]:
     """Train one configuration in one world with one seed; evaluate on the validation set."""
-    make = lambda: ROCKET.make_env(world=world)  # noqa: E731
+
+    def make():
+        return ROCKET.make_env(world=world)
+
     probe = make()
     spec = TaskSpec("rocket", probe.observation_space, probe.action_space, {"world": world})
     probe.close()
@@ -259,17 +262,19 @@ def main() -> None:
     def keep(run: dict[str, Any]) -> None:
         finished.append(run)
         print(
-            f"{run['config']} {run['world']} seed {run['seed']}: reliable at "
-            f"{run['trials_to_reliable']}, "
-            f"final {100 * run['final_success_rate']:.0f} %, {run['seconds_per_launch']:.3f} "
-            "s/launch",
+            f"{run['config']} {run['world']} seed {run['seed']}: "
+            f"reliable at {run['trials_to_reliable']}, "
+            f"final {100 * run['final_success_rate']:.0f} %, "
+            f"{run['seconds_per_launch']:.3f} s/launch",
             flush=True,
         )
         if args.out is not None:
             saved = json.loads(args.out.read_text()) if args.out.exists() else {"runs": []}
-            key = (run["config"], run["world"], run["seed"], run["budget"])
+            same = (run["config"], run["world"], run["seed"], run["budget"])
             saved["runs"] = [
-                r for r in saved["runs"] if (r["config"], r["world"], r["seed"], r["budget"]) != key
+                r
+                for r in saved["runs"]
+                if (r["config"], r["world"], r["seed"], r["budget"]) != same
             ] + [run]
             saved["eval_seed_base"] = VALIDATION_SEED_BASE
             args.out.write_text(json.dumps(saved, indent=1))

@@ -1,4 +1,4 @@
-r"""A small hyperparameter search for the SB3 learners on the rocket task.
+"""A small hyperparameter search for the SB3 learners on the rocket task.
 
 Each configuration starts from the RL Baselines3 Zoo values for the nearest Zoo
 tasks (Pendulum, LunarLanderContinuous) and changes one or two things, adapted to
@@ -19,7 +19,7 @@ trials, and scored by
         --first-seed 1 --seeds 1
     python benchmarks/tune_learners.py --long sac:ent0.01 --budget 30000 --seeds 1 \
         --eval-every 500 --workers 1
-    python benchmarks/tune_learners.py --table               # the table of what the file holds
+    python benchmarks/tune_learners.py --table     # the table of what the file holds
 
 ``--long`` runs the named configurations with a larger budget and stores them under
 ``long_runs`` in the same file, to size the reference experiment. Like the harness, a
@@ -38,6 +38,7 @@ import copy
 import json
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from agents.base import TaskSpec
@@ -239,8 +240,8 @@ def late_success_rate(run: dict[str, Any]) -> float:
 
 
 def table(runs: list[dict[str, Any]]) -> str:
-    """One line per (algo, config) and budget; per seed where there are few, censored values
-    as "> budget"."""
+    """One line per (algo, config) and budget; per seed where there are few, censored values as ">
+    budget"."""
     groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for run in runs:
         groups.setdefault((run["algo"], run["config"], run["budget"]), []).append(run)
@@ -267,7 +268,7 @@ def table(runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--algos", default="ppo,sac,td3", help="comma-separated, from: " + ", ".join(SEARCH)
@@ -296,37 +297,25 @@ def main() -> None:
     parser.add_argument(
         "--table", action="store_true", help="only print the table of what --out holds"
     )
-    args = parser.parse_args()
-    if args.table:
-        saved = json.loads(args.out.read_text())
-        for section in ("search", "long_runs"):
-            if saved.get(section):
-                print(f"{section}:\n{table(saved[section])}\n")
-        return
+    return parser
 
+
+def chosen_configs(args: argparse.Namespace) -> list[tuple[str, str, dict[str, Any]]]:
+    """(algo, configuration name, hyperparameters) of each configuration to run."""
     if args.long:
         pairs = [pair.split(":", 1) for pair in args.long.split(",")]
-        chosen = [(algo, config, SEARCH[algo][config]) for algo, config in pairs]
-    else:
-        wanted = set(args.configs.split(",")) if args.configs else None
-        chosen = [
-            (algo, config, hyperparameters)
-            for algo in args.algos.split(",")
-            for config, hyperparameters in SEARCH[algo].items()
-            if wanted is None or config in wanted
-        ]
-    jobs = [
-        Job(
-            f"{algo}:{config}:{seed}",
-            args.budget,
-            tuning_job,
-            (algo, config, hyperparameters, seed, args.budget, args.eval_every, args.eval_episodes),
-        )
-        for algo, config, hyperparameters in chosen
-        for seed in range(args.first_seed, args.first_seed + args.seeds)
+        return [(algo, config, SEARCH[algo][config]) for algo, config in pairs]
+    wanted = set(args.configs.split(",")) if args.configs else None
+    return [
+        (algo, config, hyperparameters)
+        for algo in args.algos.split(",")
+        for config, hyperparameters in SEARCH[algo].items()
+        if wanted is None or config in wanted
     ]
 
-    section = "long_runs" if args.long else "search"
+
+def keeper(args: argparse.Namespace, section: str) -> Callable[[dict[str, Any]], None]:
+    """What keeps each finished run: written into ``--out`` under ``section`` at once."""
 
     def keep(run: dict[str, Any]) -> None:
         # Read again before writing: another invocation may have added runs meanwhile.
@@ -352,13 +341,38 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(dump(saved))
         print(
-            f"{run['algo']}:{run['config']} seed {run['seed']}: final "
-            f"{100 * run['final_success_rate']:.0f} %, "
+            f"{run['algo']}:{run['config']} seed {run['seed']}: "
+            f"final {100 * run['final_success_rate']:.0f} %, "
             f"{run['training_trials_per_s']:.0f} trials/s in training",
             flush=True,
         )
 
-    run_jobs(jobs, keep, workers=args.workers, description=section)
+    return keep
+
+
+def main() -> None:
+    args = build_parser().parse_args()
+    if args.table:
+        saved = json.loads(args.out.read_text())
+        for section in ("search", "long_runs"):
+            if saved.get(section):
+                print(f"{section}:\n{table(saved[section])}\n")
+        return
+
+    chosen = chosen_configs(args)
+    jobs = [
+        Job(
+            f"{algo}:{config}:{seed}",
+            args.budget,
+            tuning_job,
+            (algo, config, hyperparameters, seed, args.budget, args.eval_every, args.eval_episodes),
+        )
+        for algo, config, hyperparameters in chosen
+        for seed in range(args.first_seed, args.first_seed + args.seeds)
+    ]
+
+    section = "long_runs" if args.long else "search"
+    run_jobs(jobs, keeper(args, section), workers=args.workers, description=section)
     saved = json.loads(args.out.read_text())
     shown = [
         r for r in saved[section] if (r["algo"], r["config"]) in {(a, c) for a, c, _ in chosen}

@@ -1,3 +1,3 @@
-from sandbox.compare import main
+from sandbox.cli import main
 
 raise SystemExit(main())

@@ -24,7 +24,10 @@ def listing() -> str:
     rows = [(name, cls.plays_description(), cls.kind, cls.summary_line()) for name, cls in loaded]
     header = ("agent", "tasks", "kind", "description")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
-    line = lambda row: "  ".join(c.ljust(w) for c, w in zip(row[:3], widths)) + "  " + row[3]  # noqa: E731
+
+    def line(row):
+        return "  ".join(c.ljust(w) for c, w in zip(row[:3], widths, strict=False)) + "  " + row[3]
+
     text = [line(header), line(tuple("-" * w for w in widths) + ("-" * 11,))]
     text += [line(row) for row in rows]
     text += failures

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from sandbox.folder_command import run_folder_command
+from sandbox.command_line import run_folder_command
 from sandbox.pictures.run_plots import plot_run
 
 

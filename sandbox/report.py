@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from sandbox.folder_command import run_folder_command
+from sandbox.command_line import run_folder_command
 from sandbox.outputs.tables import report
 
 

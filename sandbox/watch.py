@@ -9,98 +9,13 @@ shown in a window::
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
-from sandbox.compare import OneLineParser, positive_int
-from sandbox.outputs.run_data import RunData
-from sandbox.pictures.animation import (
-    check_agents,
-    check_mp4,
-    episode_title,
-    save,
-    saved_episodes,
-    show,
-)
-from sandbox.tasks import get_task
+from sandbox.command_line import OneLineParser, UsageError, positive_int
+from sandbox.pictures.watching import watch
 
 PROG = "python -m sandbox.watch"
-#: interactive matplotlib backends, tried in this order for --show
-WINDOW_BACKENDS = ("macosx", "qtagg", "gtk4agg", "gtk3agg", "tkagg", "wxagg")
-
-
-class WatchError(Exception):
-    """Bad input: reported in one line, exit code 2."""
-
-
-def has_display() -> bool:
-    return sys.platform in ("darwin", "win32") or bool(
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    )
-
-
-def open_window_backend() -> None:
-    """Switch matplotlib from the files-only backend to the first interactive one that loads."""
-    import matplotlib.pyplot as plt
-
-    for backend in WINDOW_BACKENDS:
-        try:
-            plt.switch_backend(backend)
-            return
-        except (ImportError, RuntimeError, ValueError):
-            continue
-    raise WatchError(
-        f"--show needs an interactive matplotlib backend ({', '.join(WINDOW_BACKENDS)}) and none "
-        "loads; without --show the animations are written to files"
-    )
-
-
-def load_run(folder: Path) -> RunData:
-    if not (folder / "config.json").is_file() or not (folder / "summary.json").is_file():
-        raise WatchError(f"{folder}: not a run folder (expected its config.json and summary.json)")
-    try:
-        return RunData.load(folder)
-    except (OSError, ValueError, KeyError) as error:  # another's files, a plug-in that is gone
-        raise WatchError(f"{folder}: {type(error).__name__}: {error}") from None
-
-
-def watch(folder: Path, agent: str, episodes: int, window: bool, mp4: bool) -> list[Path]:
-    run = load_run(folder)
-    try:
-        check_agents(run, [agent])
-        if mp4 and not window:
-            check_mp4()
-    except ValueError as error:
-        raise WatchError(str(error)) from None
-    if window and not has_display():
-        raise WatchError(
-            "--show needs a display and there is none (DISPLAY is not set); without --show the "
-            "animations are written to files"
-        )
-    task = get_task(run.summary_file["task"])
-    if task.animate_episode is None:
-        raise WatchError(f"the {task.name} task draws no animations")
-    if window:
-        open_window_backend()
-    chosen = list(saved_episodes(run, agent))[:episodes]
-    if not chosen:
-        raise WatchError(f"{agent} kept no held-out episodes in {folder}")
-    if len(chosen) < episodes:
-        print(
-            f"{agent}: {len(chosen)} held-out episodes kept in {folder}, all of them animated",
-            file=sys.stderr,
-        )
-    if window:
-        for episode in chosen:
-            show(task, [episode], episode_title(run, episode))
-        return []
-    (run.folder / "animations").mkdir(exist_ok=True)
-    written = [
-        save(task, [e], episode_title(run, e), run.folder / "animations" / e.name, mp4)
-        for e in chosen
-    ]
-    return [path for path in written if path is not None]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for path in watch(args.run, args.agent, args.episodes, args.show, args.mp4):
             print(path)
-    except WatchError as error:
+    except UsageError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -36,14 +36,14 @@ def test_ray_tasks_give_the_results_of_the_local_pool():
 
     configs = [
         JobConfig(
-            "rocket",
-            agent,
-            seed,
-            6,
-            3,
-            3,
-            0.9,
-            {"world": "earth_moon"},
+            task="rocket",
+            agent=agent,
+            seed=seed,
+            budget=6,
+            eval_episodes=3,
+            eval_points=3,
+            reliable_bar=0.9,
+            env_kwargs={"world": "earth_moon"},
             agent_spec=agent,
             agent_settings={"n_steps": 4, "batch_size": 4} if agent == "ppo" else None,
         )

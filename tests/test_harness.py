@@ -76,8 +76,8 @@ def test_log_spaced_points():
 @pytest.mark.parametrize("agent", ["random", pytest.param("ppo", marks=pytest.mark.slow)])
 def test_same_seed_same_results(agent):
     config = JobConfig(
-        "rocket",
-        agent,
+        task="rocket",
+        agent=agent,
         seed=3,
         budget=12,
         eval_episodes=3,
@@ -187,8 +187,8 @@ def test_on_policy_learner_finishes_its_rollout_but_never_passes_the_limit():
 @pytest.mark.slow
 def test_evaluations_record_the_trials_actually_spent():
     config = JobConfig(
-        "rocket",
-        "ppo",
+        task="rocket",
+        agent="ppo",
         seed=0,
         budget=200,
         eval_episodes=2,
@@ -277,8 +277,8 @@ def final_success(
 ) -> float:
     """The held-out success of ``agent`` (its spec) after ``budget`` trials, through the harness."""
     config = JobConfig(
-        task,
-        agent,
+        task=task,
+        agent=agent,
         seed=seed,
         budget=budget,
         eval_episodes=eval_episodes,

@@ -298,8 +298,8 @@ def test_a_new_city_keeps_what_cars_do_and_drops_what_belongs_to_a_map():
 @pytest.mark.slow
 def test_same_seed_same_results():
     config = JobConfig(
-        "city",
-        "learned-model",
+        task="city",
+        agent="learned-model",
         seed=2,
         budget=6,
         eval_episodes=4,

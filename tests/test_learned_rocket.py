@@ -110,8 +110,8 @@ def test_the_signed_miss_is_within_one_moon_radius_exactly_on_hits():
 @pytest.mark.slow
 def test_same_seed_same_results():
     config = JobConfig(
-        "rocket",
-        "learned-model",
+        task="rocket",
+        agent="learned-model",
         seed=4,
         budget=20,
         eval_episodes=4,

@@ -40,7 +40,16 @@ def test_validation_and_test_seeds_are_disjoint():
     assert not set(range(test.start, test.stop, 997)) & set(validation)
     assert test.stop <= validation.start or validation.stop <= test.start
     assert (
-        JobConfig("rocket", "ppo", 0, 1, 1, 1, 0.9).eval_seed_base == TEST_SEED_BASE
+        JobConfig(
+            task="rocket",
+            agent="ppo",
+            seed=0,
+            budget=1,
+            eval_episodes=1,
+            eval_points=1,
+            reliable_bar=0.9,
+        ).eval_seed_base
+        == TEST_SEED_BASE
     )  # runs report the test set
 
 

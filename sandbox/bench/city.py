@@ -88,7 +88,8 @@ def measure(task: Task, maps: Sequence[str], quick: bool, seed: int = 0) -> list
                         CARTPOLE: {**rates[CARTPOLE], "ratio": city["steps_per_s"] / cartpole},
                     },
                 },
-                note=f"{city['steps_per_s'] / cartpole:.2f} x {CARTPOLE}'s {cartpole:,.0f} steps/s; "
+                note=f"{city['steps_per_s'] / cartpole:.2f} x {CARTPOLE}'s {cartpole:,.0f} "
+                "steps/s; "
                 f"target: {LANDER}'s {lander:,.0f} steps/s",
             )
         )

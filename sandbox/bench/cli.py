@@ -12,6 +12,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,10 @@ BUSY_CORE_SHARE = 0.9
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m sandbox.bench",
-        description="Measure the sandbox's speed and accuracy in one process, print each figure beside its target "
-        "and their ratio, and write them to results/bench.json. Rates are measured over seconds and "
-        "compared side by side in the same run, so read them against the core share they record.",
+        description="Measure the sandbox's speed and accuracy in one process, print each figure "
+        "beside its target and their ratio, and write them to results/bench.json. Rates are "
+        "measured over seconds and compared side by side in the same run, so read them against "
+        "the core share they record.",
     )
     parser.add_argument(
         "--quick", action="store_true", help="run each part briefly (seconds, for tests and CI)"
@@ -58,6 +60,37 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    parts = checked_parts(parser, args)
+    started, load_before = time.perf_counter(), load_average()
+    print(header(), flush=True)
+    measured = Measured()
+    measure_parts(measured, parts, args)
+    seconds = time.perf_counter() - started
+    report = {
+        "command": " ".join(
+            ["python -m sandbox.bench", *(argv if argv is not None else sys.argv[1:])]
+        ),
+        "quick": args.quick,
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "seconds": seconds,
+        "part_seconds": measured.part_seconds,
+        "machine": machine(load_before),
+        "versions": versions(),
+        "figures": {figure.name: figure.to_json() for figure in measured.figures},
+        "skipped": measured.skipped,
+        "errors": measured.errors,
+    }
+    from sandbox.outputs.results import write_json
+
+    write_json(args.out, finite_or_none(report))
+    print_outcome(measured)
+    print(f"wrote {args.out} in {seconds:.0f} s")
+    return 1 if measured.errors else 0
+
+
+def checked_parts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """The parts to run; a usage error (exit code 2) for what would fail after minutes of
+    measuring: an unknown part, the city without Box2D, an unwritable ``--out``."""
     parts = [part.strip() for part in args.parts.split(",") if part.strip()]
     unknown = sorted(set(parts) - set(PARTS))
     if unknown or not parts:
@@ -69,27 +102,31 @@ def main(argv: list[str] | None = None) -> int:
     if "city" in parts and importlib.util.find_spec("Box2D") is None:
         others = ",".join(part for part in parts if part != "city")
         parser.error(
-            'the city part measures against LunarLander-v3, which needs Box2D: pip install -e ".[bench]"'
+            "the city part measures against LunarLander-v3, which needs Box2D: "
+            'pip install -e ".[bench]"'
             + (f" (or leave the city out: --parts {others})" if others else "")
         )
     if args.out.is_dir():
         parser.error(f"--out {args.out} is a folder; give the path of a JSON file")
-    try:  # before minutes of measuring, not after
+    try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         parser.error(f"cannot write {args.out}: {error.strerror or error}")
+    return parts
 
-    from sandbox.tasks import get_task  # the heavy imports wait until the arguments are known
 
-    started, load_before = time.perf_counter(), load_average()
-    tasks = {name: get_task(name) for name in ("rocket", "city")}
-    city_maps = [tasks["city"].env_kwargs["map"], tasks["city"].transfer_env_kwargs["map"]]
-    figures: list[Figure] = []
-    skipped: dict[str, str] = {}
-    errors: dict[str, str] = {}
-    part_seconds: dict[str, float] = {}
+@dataclass
+class Measured:
+    """What the parts measured so far: their figures, what was skipped or failed and why,
+    and how long each part took."""
 
-    def run_part(name: str, measure: Callable[[], list[Figure]]) -> None:
+    figures: list[Figure] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    part_seconds: dict[str, float] = field(default_factory=dict)
+
+    def run_part(self, name: str, measure: Callable[[], list[Figure]]) -> None:
+        """Measure one part and print its figures; its failure keeps the others' figures."""
         print(f"{name} ...", end="", flush=True)
         part_started = time.perf_counter()
         try:
@@ -97,76 +134,70 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as error:  # one part's failure keeps the others' figures
             print(flush=True)
             traceback.print_exc()
-            errors[name] = f"{type(error).__name__}: {error}"
-            print(f"{name}: failed: {errors[name]}", flush=True)
+            self.errors[name] = f"{type(error).__name__}: {error}"
+            print(f"{name}: failed: {self.errors[name]}", flush=True)
             return
         finally:
-            part_seconds[name] = time.perf_counter() - part_started
-        print(f" {part_seconds[name]:.0f} s", flush=True)
-        figures.extend(found)
+            self.part_seconds[name] = time.perf_counter() - part_started
+        print(f" {self.part_seconds[name]:.0f} s", flush=True)
+        self.figures.extend(found)
         for figure in found:
             print_figure(figure)
 
-    print(header(), flush=True)
+
+def measure_parts(measured: Measured, parts: list[str], args: argparse.Namespace) -> None:
+    """Run the asked-for parts in their order, then the compare runs if asked for."""
+    from sandbox.tasks import get_task  # the heavy imports wait until the arguments are known
+
+    tasks = {name: get_task(name) for name in ("rocket", "city")}
+    world = tasks["rocket"].env_kwargs["world"]
+    city_maps = [tasks["city"].env_kwargs["map"], tasks["city"].transfer_env_kwargs["map"]]
+    quick, seed = args.quick, args.seed
     if "rocket" in parts:
         from sandbox.bench import rocket
 
-        run_part(
-            "rocket",
-            lambda: rocket.measure(tasks["rocket"].env_kwargs["world"], args.quick, args.seed),
-        )
+        measured.run_part("rocket", lambda: rocket.measure(world, quick, seed))
     if "city" in parts:
         from sandbox.bench import city
 
-        run_part("city", lambda: city.measure(tasks["city"], city_maps, args.quick, args.seed))
+        measured.run_part("city", lambda: city.measure(tasks["city"], city_maps, quick, seed))
     if "planners" in parts:
         from sandbox.bench import planners
 
-        run_part(
-            "rocket planner",
-            lambda: planners.rocket_planner(tasks["rocket"], args.quick, args.seed),
+        measured.run_part(
+            "rocket planner", lambda: planners.rocket_planner(tasks["rocket"], quick, seed)
         )
-        run_part(
+        measured.run_part(
             "city planner",
-            lambda: planners.city_planner(tasks["city"], city_maps, args.quick, args.seed),
+            lambda: planners.city_planner(tasks["city"], city_maps, quick, seed),
         )
     if "learners" in parts:
         from sandbox.bench import learners
 
-        run_part("learners", lambda: learners.measure(tasks, args.quick, args.seed))
+        measured.run_part("learners", lambda: learners.measure(tasks, quick, seed))
     if args.compare_runs:
         from sandbox.bench import runs
 
         for task in ("rocket", "city"):
-            run_part(
+            measured.run_part(
                 f"python -m sandbox.compare {task}",
                 lambda task=task: [runs.compare_wall_time(task)],
             )
     else:
         for task in ("rocket", "city"):
-            skipped[f"compare_{task}_wall_s"] = "not run: pass --compare-runs (each takes minutes)"
+            measured.skipped[f"compare_{task}_wall_s"] = (
+                "not run: pass --compare-runs (each takes minutes)"
+            )
         print(
-            "python -m sandbox.compare rocket / city: skipped (pass --compare-runs; they take minutes)"
+            "python -m sandbox.compare rocket / city: skipped "
+            "(pass --compare-runs; they take minutes)"
         )
 
-    seconds = time.perf_counter() - started
-    report = {
-        "command": " ".join(
-            ["python -m sandbox.bench", *(argv if argv is not None else sys.argv[1:])]
-        ),
-        "quick": args.quick,
-        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "seconds": seconds,
-        "part_seconds": part_seconds,
-        "machine": machine(load_before),
-        "versions": versions(),
-        "figures": {figure.name: figure.to_json() for figure in figures},
-        "skipped": skipped,
-        "errors": errors,
-    }
-    from sandbox.outputs.results import write_json
 
-    write_json(args.out, finite_or_none(report))
+def print_outcome(measured: Measured) -> None:
+    """How many figures reached their targets, which did not, and whether the machine was
+    too busy for the rates to be read as they are."""
+    figures, errors = measured.figures, measured.errors
     below = [figure.name for figure in figures if not figure.ok]
     print(
         f"\n{len(figures) - len(below)} of {len(figures)} figures on target"
@@ -176,11 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     least = least_core_share(figures)
     if least is not None and least < BUSY_CORE_SHARE:
         print(
-            f"the machine was busy: this process had as little as {least:.0%} of a core while measuring, so "
-            "rates are low by about that factor; ratios of rates measured side by side hold"
+            f"the machine was busy: this process had as little as {least:.0%} of a core while "
+            "measuring, so rates are low by about that factor; ratios of rates measured side by "
+            "side hold"
         )
-    print(f"wrote {args.out} in {seconds:.0f} s")
-    return 1 if errors else 0
 
 
 def header() -> str:

@@ -94,7 +94,10 @@ class Case:
 def time_shares(case: Case, seed: int = 0) -> dict[str, Any]:
     """Trains ``case.learner`` on a fresh clocked ledger; the time split, in seconds and shares."""
     task = case.task
-    make_env = lambda: task.make_env(**task.env_kwargs)  # noqa: E731
+
+    def make_env():
+        return task.make_env(**task.env_kwargs)
+
     probe = make_env()
     spec = TaskSpec(task.name, probe.observation_space, probe.action_space, dict(task.env_kwargs))
     probe.close()
@@ -174,7 +177,8 @@ def measure(tasks: dict[str, Task], quick: bool, seed: int = 0) -> list[Figure]:
             else ""
         )
         note = (
-            f"{shares['steps']:,} steps ({shares['trials']:,} trials) in {shares['seconds']:.1f} s, "
+            f"{shares['steps']:,} steps ({shares['trials']:,} trials) in {shares['seconds']:.1f} "
+            "s, "
             f"{shares['training_steps_per_s']:,.0f} steps/s: env {shares['env_share']:.1%}, "
             f"ledger {shares['ledger_share']:.2%}{trace}, SB3 {shares['sb3_share']:.1%}"
         )

@@ -34,7 +34,10 @@ def rocket_planner(task: Task, quick: bool, seed: int = 0) -> list[Figure]:
     """The physics planner's training launches in the task's world: plan time per launch,
     and the share of hits after its first hit."""
     launches = 4 if quick else 30  # 30: the planner's budget in a default comparison
-    make_env = lambda: task.make_env(**task.env_kwargs)  # noqa: E731
+
+    def make_env():
+        return task.make_env(**task.env_kwargs)
+
     probe = make_env()
     planner = PhysicsPlanner(
         TaskSpec(task.name, probe.observation_space, probe.action_space, dict(task.env_kwargs)),
@@ -71,7 +74,8 @@ def rocket_planner(task: Task, quick: bool, seed: int = 0) -> list[Figure]:
             ROCKET_PLAN_S,
             details,
             note=f"{ledger.n_trials} launches, first hit at launch {first_hit}; fitting "
-            f"{1e3 * fit_s.mean():.0f} ms per launch; 95th percentile plan {1e3 * details['plan_s_95th_percentile']:.0f} ms",
+            f"{1e3 * fit_s.mean():.0f} ms per launch; 95th percentile plan "
+            f"{1e3 * details['plan_s_95th_percentile']:.0f} ms",
         ),
         Figure(
             "rocket_planner_hits_after_first",
@@ -91,35 +95,10 @@ def city_planner(task: Task, maps: Sequence[str], quick: bool, seed: int = 0) ->
     walks_per_map = 3 if quick else 100
     decision_s: list[float] = []
     first_decisions_s: list[float] = []
-    per_map: dict[str, dict] = {}
-    for name in maps:
-        kwargs = {**task.env_kwargs, "map": name}
-        env = task.make_env(**kwargs)
-        planner = TrafficPlanner(
-            TaskSpec(task.name, env.observation_space, env.action_space, kwargs), seed
-        )
-        ledger = Ledger(lambda env=env: env)
-        counted = ledger.make_env()
-        for walk in range(walks_per_map):
-            observation, info = counted.reset(seed=seed + walk)
-            planner.reset_episode()
-            done = False
-            while not done:
-                started = time.perf_counter()
-                action = planner.act(observation, info)
-                elapsed = time.perf_counter() - started
-                (first_decisions_s if walk == 0 and info["tick"] == 0 else decision_s).append(
-                    elapsed
-                )
-                observation, _, terminated, truncated, info = counted.step(action)
-                done = terminated or truncated
-        counted.close()
-        per_map[name] = {
-            "walks": ledger.n_trials,
-            "goals": ledger.n_successes,
-            "deaths": ledger.n_deaths,
-            "ticks": ledger.steps,
-        }
+    per_map = {
+        name: walk_city(task, name, walks_per_map, seed, decision_s, first_decisions_s)
+        for name in maps
+    }
     walks = sum(m["walks"] for m in per_map.values())
     deaths = sum(m["deaths"] for m in per_map.values())
     goals = sum(m["goals"] for m in per_map.values())
@@ -167,3 +146,42 @@ def city_planner(task: Task, maps: Sequence[str], quick: bool, seed: int = 0) ->
             note=where,
         ),
     ]
+
+
+def walk_city(
+    task: Task,
+    name: str,
+    walks: int,
+    seed: int,
+    decision_s: list[float],
+    first_decisions_s: list[float],
+) -> dict[str, int]:
+    """The planner's ``walks`` in the city ``name``, each reset with its own seed; the time
+    of each decision goes to ``decision_s`` (the first walk's first decision, which derives
+    the planner's model of the map, to ``first_decisions_s``). Walks, goals, deaths, ticks."""
+    kwargs = {**task.env_kwargs, "map": name}
+    env = task.make_env(**kwargs)
+    planner = TrafficPlanner(
+        TaskSpec(task.name, env.observation_space, env.action_space, kwargs), seed
+    )
+    ledger = Ledger(lambda: env)
+    counted = ledger.make_env()
+    for walk in range(walks):
+        observation, info = counted.reset(seed=seed + walk)
+        planner.reset_episode()
+        done = False
+        while not done:
+            started = time.perf_counter()
+            action = planner.act(observation, info)
+            elapsed = time.perf_counter() - started
+            first = walk == 0 and info["tick"] == 0
+            (first_decisions_s if first else decision_s).append(elapsed)
+            observation, _, terminated, truncated, info = counted.step(action)
+            done = terminated or truncated
+    counted.close()
+    return {
+        "walks": ledger.n_trials,
+        "goals": ledger.n_successes,
+        "deaths": ledger.n_deaths,
+        "ticks": ledger.steps,
+    }

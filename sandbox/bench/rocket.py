@@ -88,7 +88,8 @@ def hitting_launches(world: RocketWorld, count: int, seed: int) -> list[Launch]:
         launches.append(Launch(phase, distance, angle % (2.0 * math.pi), delta_v))
     if len(launches) < count:
         raise RuntimeError(
-            f"world {world.name!r}: found only {len(launches)} hitting launches; does its delta-v range reach the moon?"
+            f"world {world.name!r}: found only {len(launches)} hitting launches; does its delta-v "
+            "range reach the moon?"
         )
     return launches
 

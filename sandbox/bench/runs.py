@@ -16,7 +16,8 @@ SOURCE = Path(__file__).resolve().parents[2]  #: the checkout, where the command
 
 
 def compare_wall_time(task: str) -> Figure:
-    """Runs the default comparison of ``task``; a failed run raises ``RuntimeError`` with its last lines."""
+    """Runs the default comparison of ``task``; a failed run raises ``RuntimeError`` with its last
+    lines."""
     with tempfile.TemporaryDirectory(prefix=f"bench-{task}-") as folder:
         command = [sys.executable, "-m", "sandbox.compare", task, "--out", str(Path(folder) / task)]
         started = time.perf_counter()

@@ -4,8 +4,9 @@ A target is a bound (``at least`` or ``at most``) on one figure. Most are fixed 
 below; two are set in the run itself: the city's step rate must reach LunarLander-v3's,
 measured beside it (``city_steps_target``), and a rocket learner's share of time in the
 env must stay below what launches at their speed target would take beside the rest of
-its training time (``rocket_env_share_target``). A figure's ``ratio`` is its value over its target: at least 1 is
-"ok" for an ``at least`` target, at most 1 for an ``at most`` one.
+its training time (``rocket_env_share_target``). A figure's ``ratio`` is its value over
+its target: at least 1 is "ok" for an ``at least`` target, at most 1 for an ``at most``
+one.
 """
 
 from __future__ import annotations
@@ -65,20 +66,25 @@ class Figure:
 ROCKET_LAUNCHES_PER_S = Target(
     AT_LEAST,
     100.0,
-    "A default rocket comparison flies at most about 17,000 launches (6 agents x 3 seeds: training and "
-    "held-out evaluations) on 2 cores; at 100 launches/s a core that is about 85 s of its 3 minutes, the "
+    "A default rocket comparison flies at most about 17,000 launches (6 agents x 3 seeds: training "
+    "and "
+    "held-out evaluations) on 2 cores; at 100 launches/s a core that is about 85 s of its 3 "
+    "minutes, the "
     "rest left for learning.",
 )
 ROCKET_ARRIVAL_ERROR = Target(
     AT_MOST,
     0.10,
-    "The simulator's accuracy target (tests/test_rocket_env.py): a hit lands within a tenth of the Moon's "
-    "radius of where an independent integrator (solve_ivp DOP853, rtol 1e-10) of the same equations lands it.",
+    "The simulator's accuracy target (tests/test_rocket_env.py): a hit lands within a tenth of the "
+    "Moon's "
+    "radius of where an independent integrator (solve_ivp DOP853, rtol 1e-10) of the same "
+    "equations lands it.",
 )
 ROCKET_REFERENCE_HITS_LANDED = Target(
     AT_LEAST,
     1.0,
-    "The scored launches are drawn from the middle 90 % of each interval of hitting burn angles, away from "
+    "The scored launches are drawn from the middle 90 % of each interval of hitting burn angles, "
+    "away from "
     "grazes, so the simulator must land every one the reference lands.",
 )
 
@@ -89,8 +95,10 @@ def city_steps_target(lander_steps_per_s: float) -> Target:
     return Target(
         AT_LEAST,
         lander_steps_per_s,
-        "A grid of cells and a few dozen cars should step no slower than a Box2D physics env, so a learner "
-        "is never slower on the city than on LunarLander-v3: at least LunarLander-v3's steps/s, measured "
+        "A grid of cells and a few dozen cars should step no slower than a Box2D physics env, so a "
+        "learner "
+        "is never slower on the city than on LunarLander-v3: at least LunarLander-v3's steps/s, "
+        "measured "
         "in the same run with the same random actions.",
     )
 
@@ -100,32 +108,38 @@ def city_steps_target(lander_steps_per_s: float) -> Target:
 ROCKET_PLAN_S = Target(
     AT_MOST,
     0.5,
-    "The planner plans every launch it flies. In a default comparison it is reliable at once, so it flies "
-    "a few training launches and two evaluations of 30 held-out launches per seed, about 200 plans in all; "
+    "The planner plans every launch it flies. In a default comparison it is reliable at once, so "
+    "it flies "
+    "a few training launches and two evaluations of 30 held-out launches per seed, about 200 plans "
+    "in all; "
     "at 0.5 s a plan that is under a minute of the run's 3 minutes on 2 cores.",
 )
 ROCKET_PLANNER_HITS = Target(
     AT_LEAST,
     0.9,
-    "Once it has identified the world from its first launch, the planner should hit as a reliable agent "
+    "Once it has identified the world from its first launch, the planner should hit as a reliable "
+    "agent "
     "does: the comparison's reliable bar, 90 %.",
 )
 CITY_DECISION_MS = Target(
     AT_MOST,
     1.0,
-    "The planner replans every tick. At 1 ms a decision it walks at 1,000 ticks/s, within a small factor "
+    "The planner replans every tick. At 1 ms a decision it walks at 1,000 ticks/s, within a small "
+    "factor "
     "of a learner acting through SB3's predict, so its walks never dominate a run's time.",
 )
 CITY_WALKS_WITHOUT_DEATH = Target(
     AT_LEAST,
     1.0,
-    "The planner plans against every move its model allows the cars; a death means the model or the "
+    "The planner plans against every move its model allows the cars; a death means the model or "
+    "the "
     "search is wrong (the claim under test: safe behaviour without having to die even once).",
 )
 CITY_PLANNER_SUCCESS = Target(
     AT_LEAST,
     0.9,
-    "Without training the planner should cross as a reliable agent does: the comparison's reliable bar, 90 %.",
+    "Without training the planner should cross as a reliable agent does: the comparison's reliable "
+    "bar, 90 %.",
 )
 
 # ---------------------------------------------------------------- the learners
@@ -133,16 +147,20 @@ CITY_PLANNER_SUCCESS = Target(
 LEDGER_SHARE = Target(
     AT_MOST,
     0.01,
-    "The ledger counts every trial of every agent; it must cost nothing beside what it counts: at most "
-    "1 % of a learner's training time (the share includes one timing wrapper's call, so it is an upper bound).",
+    "The ledger counts every trial of every agent; it must cost nothing beside what it counts: at "
+    "most "
+    "1 % of a learner's training time (the share includes one timing wrapper's call, so it is an "
+    "upper bound).",
 )
 
 
 CITY_ENV_SHARE = Target(
     AT_MOST,
     0.10,
-    "A city step is cheap beside a learner's gradient steps, as Gymnasium's own envs are (CartPole's is about "
-    "2 % of SB3 DQN's time by the machine's reference rates, 150k against 2.6k steps/s): at most a tenth of "
+    "A city step is cheap beside a learner's gradient steps, as Gymnasium's own envs are "
+    "(CartPole's is about "
+    "2 % of SB3 DQN's time by the machine's reference rates, 150k against 2.6k steps/s): at most a "
+    "tenth of "
     "the learner's time, so a faster city could not save it more than that.",
 )
 
@@ -157,9 +175,12 @@ def rocket_env_share_target(
     return Target(
         AT_MOST,
         launch_s / (launch_s + rest_s_per_step),
-        f"One launch is a whole flight, so the env takes most of a rocket learner's time by design. The target "
-        f"is the share it would take flying {launches_per_s:.0f} launches/s (its speed target) beside the "
-        "ledger's and SB3's time per launch measured in the same training run; a larger share means the "
+        "One launch is a whole flight, so the env takes most of a rocket learner's time by "
+        "design. The target "
+        f"is the share it would take flying {launches_per_s:.0f} launches/s (its speed target) "
+        "beside the "
+        "ledger's and SB3's time per launch measured in the same training run; a larger share "
+        "means the "
         "launches run slower inside training than their target.",
     )
 
@@ -170,12 +191,14 @@ COMPARE_WALL_S = {
     "rocket": Target(
         AT_MOST,
         180.0,
-        "The README's first command: the default rocket comparison runs in a few minutes on a 2-core "
+        "The README's first command: the default rocket comparison runs in a few minutes on a "
+        "2-core "
         "laptop; its limit is 3 minutes.",
     ),
     "city": Target(
         AT_MOST,
         300.0,
-        "The default city comparison trains 6 agents in two cities; its limit is 5 minutes on 2 cores.",
+        "The default city comparison trains 6 agents in two cities; its limit is 5 minutes on 2 "
+        "cores.",
     ),
 }

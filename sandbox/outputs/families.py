@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sandbox.outputs.results import budget_of, format_cell
 from sandbox.outputs.run_data import RunData, best_learner, world_name
-from sandbox.outputs.stats import censored_median, format_rates, median_interval
+from sandbox.outputs.stats import format_rates
 from sandbox.studies.generalization_grid import format_radius, grid_figures_per_seed
 
 FAMILIES = (
@@ -38,7 +39,8 @@ class Figure:
 @dataclass
 class Measure:
     label: str
-    scale: str  #: "count" (log axis), "rate" (0-100 %), "fraction" or "radius" (unbounded at the limit)
+    #: "count" (log axis), "rate" (0-100 %), "fraction" or "radius" (unbounded at the limit)
+    scale: str
     figures: dict[str, Figure]  #: by family
 
 
@@ -70,6 +72,22 @@ def _summary_measure(
     return Measure(label, scale, figures)
 
 
+#: (label after the run's name, summary key, kind of cell, scale of the panel)
+TRAINING_MEASURES = (
+    ("{trial} to first success", "trials_to_first_success", "trials", "count"),
+    ("{trial} to reliable", "trials_to_reliable", "trials", "count"),
+)
+DEATH_MEASURES = (
+    ("deaths before reliable", "deaths_to_reliable", "count", "count"),
+    ("training deaths", "total_training_deaths", "count", "count"),
+)
+TRANSFER_MEASURES = (
+    ("zero-shot success", "transfer_zero_shot_success", "rate", "rate"),
+    ("relearn fraction", "relearn_fraction", "fraction", "fraction"),
+    ("relearn fraction to 50 %", "relearn_fraction_half", "fraction", "fraction"),
+)
+
+
 def run_measures(run: RunData) -> list[Measure]:
     """The measures one run gives, labelled by its task, study and worlds."""
     agents = family_agents(run)
@@ -77,103 +95,47 @@ def run_measures(run: RunData) -> list[Measure]:
     trial = {"rocket": "launches", "city": "walks"}.get(task, "trials")
     home = world_name(run.config.get("env_kwargs") or {})
     prefix = f"{task} {study}" if study else f"{task} ({home})"
-    measures = []
-    if (
-        study != "generalization"
-    ):  # the generalization study trains on a sector only: its own measures below
-        measures.append(
-            _summary_measure(
-                run,
-                agents,
-                f"{prefix}: {trial} to first success",
-                "trials_to_first_success",
-                "trials",
-                "count",
-            )
-        )
-        measures.append(
-            _summary_measure(
-                run,
-                agents,
-                f"{prefix}: {trial} to reliable",
-                "trials_to_reliable",
-                "trials",
-                "count",
-            )
-        )
-    if any("deaths_to_reliable" in run.summary[a] for a in agents.values()) and task == "city":
-        measures.append(
-            _summary_measure(
-                run,
-                agents,
-                f"{prefix}: deaths before reliable",
-                "deaths_to_reliable",
-                "count",
-                "count",
-            )
-        )
-        measures.append(
-            _summary_measure(
-                run, agents, f"{prefix}: training deaths", "total_training_deaths", "count", "count"
-            )
-        )
+    rows = []
+    # The generalization study trains on a sector only: its own measures below.
+    if study != "generalization":
+        rows += [(label.format(trial=trial), *rest) for label, *rest in TRAINING_MEASURES]
+    if task == "city" and any("deaths_to_reliable" in run.summary[a] for a in agents.values()):
+        rows += DEATH_MEASURES
+    measures = [_summary_measure(run, agents, f"{prefix}: {label}", *rest) for label, *rest in rows]
     if "generalization_grid" in run.summary_file:
-        grid = run.summary_file["generalization_grid"]
-        per_seed = grid_figures_per_seed(grid)
-        # where an unbounded radius is drawn: half the circle of phases, the grid's farthest gravity edge
-        gravity_reach = max(
-            abs(edge - 1.0) for cell in grid["cell_edges"]["gravity_scale"] for edge in cell
-        )
-        grid_success = Measure(f"{prefix}: success over the grid, untrained", "rate", {})
-        phase_radius = Measure(f"{prefix}: generalization radius in Moon phase", "radius", {})
-        gravity_radius = Measure(f"{prefix}: generalization radius in gravity scale", "radius", {})
-        for family, agent in agents.items():
-            if agent in per_seed:
-                mine = per_seed[agent]
-                values = mine["success_on_grid"]
-                grid_success.figures[family] = Figure(agent, values, format_rates(values), None)
-                radii = mine["radius_moon_phase_deg"]
-                phase_radius.figures[family] = Figure(
-                    agent, radii, format_radius(radii, " deg"), 180.0
-                )
-                radii = mine["radius_gravity_scale"]
-                gravity_radius.figures[family] = Figure(
-                    agent, radii, format_radius(radii), gravity_reach
-                )
-        measures += [grid_success, phase_radius, gravity_radius]
+        measures += grid_measures(run.summary_file["generalization_grid"], agents, prefix)
     if any("relearn_fraction" in run.summary[a] for a in agents.values()):
         away = world_name(run.config.get("transfer_env_kwargs") or {})
-        measures.append(
-            _summary_measure(
-                run,
-                agents,
-                f"{prefix} -> {away}: zero-shot success",
-                "transfer_zero_shot_success",
-                "rate",
-                "rate",
-            )
-        )
-        measures.append(
-            _summary_measure(
-                run,
-                agents,
-                f"{prefix} -> {away}: relearn fraction",
-                "relearn_fraction",
-                "fraction",
-                "fraction",
-            )
-        )
-        measures.append(
-            _summary_measure(
-                run,
-                agents,
-                f"{prefix} -> {away}: relearn fraction to 50 %",
-                "relearn_fraction_half",
-                "fraction",
-                "fraction",
-            )
-        )
+        measures += [
+            _summary_measure(run, agents, f"{prefix} -> {away}: {label}", *rest)
+            for label, *rest in TRANSFER_MEASURES
+        ]
     return [m for m in measures if m.figures]
+
+
+def grid_measures(grid: dict[str, Any], agents: dict[str, str], prefix: str) -> list[Measure]:
+    """The generalization study's measures: success over the grid it never trained on, and
+    how far from training each family stays reliable, in Moon phase and in gravity."""
+    per_seed = grid_figures_per_seed(grid)
+    # Where an unbounded radius is drawn: half the circle of phases, and the grid's
+    # farthest gravity edge.
+    gravity_reach = max(
+        abs(edge - 1.0) for cell in grid["cell_edges"]["gravity_scale"] for edge in cell
+    )
+    grid_success = Measure(f"{prefix}: success over the grid, untrained", "rate", {})
+    phase_radius = Measure(f"{prefix}: generalization radius in Moon phase", "radius", {})
+    gravity_radius = Measure(f"{prefix}: generalization radius in gravity scale", "radius", {})
+    for family, agent in agents.items():
+        if agent not in per_seed:
+            continue
+        mine = per_seed[agent]
+        values = mine["success_on_grid"]
+        grid_success.figures[family] = Figure(agent, values, format_rates(values), None)
+        radii = mine["radius_moon_phase_deg"]
+        phase_radius.figures[family] = Figure(agent, radii, format_radius(radii, " deg"), 180.0)
+        radii = mine["radius_gravity_scale"]
+        gravity_radius.figures[family] = Figure(agent, radii, format_radius(radii), gravity_reach)
+    return [grid_success, phase_radius, gravity_radius]
 
 
 def families_table(measures: Sequence[Measure]) -> str:
@@ -191,7 +153,10 @@ def families_table(measures: Sequence[Measure]) -> str:
                 row.append(f"{figure.agent}: {figure.text}" if family == "learner" else figure.text)
         rows.append(row)
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+
+    def line(cells):
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()
+
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 

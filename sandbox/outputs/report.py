@@ -42,7 +42,10 @@ def _rate(values: list[float]) -> str:
 def _text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     """A table in the printed layout (columns under a rule of dashes), which both writers read."""
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+
+    def line(cells):
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()
+
     return "\n".join([line(header), line(["-" * w for w in widths]), *(line(row) for row in rows)])
 
 
@@ -59,7 +62,8 @@ def findings(run: RunData) -> list[str]:
         reliable = _median(entry["trials_to_reliable"])
         if reliable is None:
             trials.append(
-                f"{agent} was not reliable within its budget of {entry['budget']:,} trials (final held-out "
+                f"{agent} was not reliable within its budget of {entry['budget']:,} trials (final "
+                "held-out "
                 f"success {_rate(entry['final_success_rate'])})"
             )
         else:
@@ -73,7 +77,8 @@ def findings(run: RunData) -> list[str]:
         for agent in [*planners, *learners]:
             entry = summary[agent]
             text = (
-                f"{agent} died {format_count(_median(entry['total_training_deaths']), None)} times in training "
+                f"{agent} died {format_count(_median(entry['total_training_deaths']), None)} times "
+                "in training "
                 f"and {format_count(_median(entry['total_evaluation_deaths']), None)} in evaluation"
             )
             before = _median(entry["deaths_to_reliable"])
@@ -119,7 +124,8 @@ def sections(run: RunData) -> list[Section]:
             if transfer
             else ""
         )
-        + f"; held-out set of {size['eval_episodes']} episodes, evaluated after 1 to 5 trials and at about "
+        + f"; held-out set of {size['eval_episodes']} episodes, evaluated after 1 to 5 trials and "
+        "at about "
         f"{size['eval_points']} log-spaced points up to the budget.",
         f"World: {config['env_kwargs']}"
         + (
@@ -199,7 +205,10 @@ def to_html(run: RunData, parts: list[Section]) -> str:
                 for i, ch in enumerate(lines[1])
                 if ch == "-" and (i == 0 or lines[1][i - 1] == " ")
             ]
-            cells = lambda line: [line[a:b].strip() for a, b in zip(starts, starts[1:] + [None])]  # noqa: E731
+
+            def cells(line, starts=starts):
+                return [line[a:b].strip() for a, b in zip(starts, starts[1:] + [None], strict=True)]
+
             rows = "".join(
                 "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells(line)) + "</tr>"
                 for line in lines[2:]
@@ -213,7 +222,8 @@ def to_html(run: RunData, parts: list[Section]) -> str:
             kind = "gif" if image.suffix == ".gif" else "png"
             data = base64.b64encode(image.read_bytes()).decode()
             body.append(
-                f'<figure><img alt="{html.escape(image.stem)}" src="data:image/{kind};base64,{data}">'
+                f'<figure><img alt="{html.escape(image.stem)}" '
+                f'src="data:image/{kind};base64,{data}">'
                 f"<figcaption>{html.escape(image.name)}</figcaption></figure>"
             )
     style = (
@@ -222,7 +232,8 @@ def to_html(run: RunData, parts: list[Section]) -> str:
         "img{max-width:100%}figure{margin:1em 0}"
     )
     return (
-        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(run.folder.name)}</title>'
+        "<!DOCTYPE html>\n<html><head><meta "
+        f'charset="utf-8"><title>{html.escape(run.folder.name)}</title>'
         f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
 

@@ -137,12 +137,15 @@ def transfer_figures(
             for a, b in zip(
                 figures["transfer_total_training_deaths"],
                 figures["transfer_total_evaluation_deaths"],
+                strict=True,
             )
         ]
     figures["relearn_fraction"] = [
         relearn_fraction(cont, fresh)
         for cont, fresh in zip(
-            figures["transfer_trials_to_reliable"], figures["scratch_trials_to_reliable"]
+            figures["transfer_trials_to_reliable"],
+            figures["scratch_trials_to_reliable"],
+            strict=True,
         )
     ]
     # The same ratio at a lower bar, read from the saved curves: an agent that learns the new
@@ -157,7 +160,7 @@ def transfer_figures(
     figures["relearn_fraction_half"] = [
         relearn_fraction(cont, fresh)
         for cont, fresh in zip(
-            figures["transfer_trials_to_half"], figures["scratch_trials_to_half"]
+            figures["transfer_trials_to_half"], figures["scratch_trials_to_half"], strict=True
         )
     ]
     return figures
@@ -203,7 +206,10 @@ def table(summary: dict[str, Any], columns: Sequence[tuple[str, str, str]]) -> s
             + [format_cell(entry, key, kind) for _, key, kind in columns]
         )
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+
+    def line(cells):
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()
+
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
@@ -218,7 +224,7 @@ def format_cell(entry: dict[str, Any], key: str, kind: str) -> str:
         key.startswith("scratch_") or key.startswith("relearn_fraction")
     )
     if counts_missing:  # a seed whose fresh agent has not run is left out, not shown as censored
-        values = [v for seed, v in zip(entry["seeds"], values) if seed not in missing]
+        values = [v for seed, v in zip(entry["seeds"], values, strict=True) if seed not in missing]
     if kind == "rate":
         text = format_rates([v for v in values if v is not None])
     elif kind == "fraction":

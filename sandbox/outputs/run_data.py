@@ -26,7 +26,8 @@ class RunData:
 
     @classmethod
     def load(cls, folder: Path) -> RunData:
-        """The run's files; the plug-in modules the run used are imported (for its task and study)."""
+        """The run's files; the plug-in modules the run used are imported (for its task and
+        study)."""
         folder = Path(folder)
         config = json.loads((folder / "config.json").read_text())
         load_plugins(config)
@@ -43,7 +44,8 @@ class RunData:
         return [j for j in self.jobs if j["phase"] == "train"]
 
     def kind(self, agent: str) -> str:
-        """The agent's declared kind ("planner", "learned-model", "learner" or "baseline"), as the run recorded it."""
+        """The agent's declared kind ("planner", "learned-model", "learner" or "baseline"), as the
+        run recorded it."""
         recorded = self.config.get("agent_details", {}).get(agent, {}).get("kind")
         return recorded or _builtin_kind(agent)
 
@@ -74,7 +76,8 @@ def headline(run: RunData) -> str:
     for agent in run.agents_of_kind("planner") + run.agents_of_kind("learned-model"):
         entry = summary[agent]
         text.append(
-            f"{agent} reliable after {trials_label(censored_median(entry['trials_to_reliable']), entry['budget'])}"
+            f"{agent} reliable after "
+            f"{trials_label(censored_median(entry['trials_to_reliable']), entry['budget'])}"
         )
     agent = best_learner(run)
     if agent:

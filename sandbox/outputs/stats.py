@@ -33,7 +33,8 @@ INTERVAL_NOTE = (
 
 
 def censored_median(values: Sequence[float | None]) -> float | None:
-    """Median treating ``None`` as larger than every number; ``None`` when that median is censored."""
+    """Median treating ``None`` as larger than every number; ``None`` when that median is
+    censored."""
     if not values:
         return None
     ordered = sorted(values, key=lambda v: math.inf if v is None else v)
@@ -72,7 +73,8 @@ def median_interval(values: Sequence[float | None]) -> tuple[float | None, float
             rng=np.random.default_rng(0),
         )
         bounds = (result.confidence_interval.low, result.confidence_interval.high)
-    return tuple(None if b >= _CENSORED_FROM else float(b) for b in bounds)  # type: ignore[return-value]
+    low, high = (None if b >= _CENSORED_FROM else float(b) for b in bounds)
+    return low, high
 
 
 def format_count(value: float | None, budget: int | None) -> str:
@@ -121,7 +123,8 @@ def format_fractions(values: Sequence[float | None]) -> str:
 
 
 def log_spaced_points(budget: int, count: int) -> list[int]:
-    """About ``count`` distinct trial counts from 1 to ``budget``, log-spaced, ending at ``budget``."""
+    """About ``count`` distinct trial counts from 1 to ``budget``, log-spaced, ending at
+    ``budget``."""
     if budget < 1:
         raise ValueError("budget must be at least 1")
     points = {1, budget}

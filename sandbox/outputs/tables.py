@@ -21,7 +21,8 @@ def run_tables(summary_file: dict, study_name: str | None) -> list[tuple[str, st
     if transfer:
         tables.append(
             (
-                "Transfer to the new world: zero-shot, then continued training there, against a fresh "
+                "Transfer to the new world: zero-shot, then continued training there, against a "
+                "fresh "
                 "agent there",
                 table(transfer, task.transfer_columns),
             )
@@ -36,7 +37,10 @@ def markdown_table(text_table: str) -> str:
     lines = text_table.splitlines()
     header, rows = lines[0], lines[2:]
     starts = _column_starts(lines[1])
-    cells = lambda line: [line[a:b].strip() for a, b in zip(starts, starts[1:] + [None])]  # noqa: E731
+
+    def cells(line):
+        return [line[a:b].strip() for a, b in zip(starts, starts[1:] + [None], strict=True)]
+
     out = ["| " + " | ".join(cells(header)) + " |", "|" + "---|" * len(starts)]
     out += ["| " + " | ".join(cells(row)) + " |" for row in rows]
     return "\n".join(out)

@@ -43,7 +43,8 @@ class Episode:
 
     agent: str
     seed: int
-    index: int  #: its place in the held-out set: episode ``index`` is the same situation for every agent
+    #: its place in the held-out set: episode ``index`` is the same situation for every agent
+    index: int
     transfer: bool  #: zero-shot in the transfer world (else in the training world)
     trace: dict[str, Any]
     env_kwargs: dict[str, Any]  #: the world it ran in
@@ -72,7 +73,8 @@ def saved_episodes(run: RunData, agent: str) -> Iterator[Episode]:
 
 
 def check_agents(run: RunData, agents: list[str] | None) -> list[str]:
-    """``agents`` (None: every agent of the run); ValueError naming the valid ones for an unknown one."""
+    """``agents`` (None: every agent of the run); ValueError naming the valid ones for an unknown
+    one."""
     valid = list(run.summary)
     for agent in agents or ():
         if agent not in valid:
@@ -91,7 +93,8 @@ def check_mp4() -> None:
 def set_up(
     task: Task, episodes: list[Episode], title: str
 ) -> tuple[Any, list[EpisodeDrawing]] | None:
-    """A figure with one panel per episode, each set up by the task; None if one has nothing to replay."""
+    """A figure with one panel per episode, each set up by the task; None if one has nothing to
+    replay."""
     figure, axes_row = plt.subplots(
         1,
         len(episodes),
@@ -100,7 +103,7 @@ def set_up(
         figsize=(PANEL_INCHES[0] * len(episodes), PANEL_INCHES[1]),
     )
     drawings = []
-    for axes, episode in zip(axes_row[0], episodes):
+    for axes, episode in zip(axes_row[0], episodes, strict=True):
         label = episode.agent if episode.seed == 0 else f"{episode.agent} (seed {episode.seed})"
         drawing = task.animate_episode(axes, episode.trace, episode.env_kwargs, label)
         if drawing is None:
@@ -117,7 +120,8 @@ def set_up(
 
 
 def frame_steps(drawings: list[EpisodeDrawing], max_frames: int = MAX_FRAMES) -> list[int]:
-    """The time steps shown, evenly spread up to the longest episode's last (shorter ones hold theirs)."""
+    """The time steps shown, evenly spread up to the longest episode's last (shorter ones hold
+    theirs)."""
     steps = max(d.steps for d in drawings)
     return np.unique(np.linspace(0, steps - 1, min(steps, max_frames)).round().astype(int)).tolist()
 
@@ -261,7 +265,9 @@ def write_planner_beside_learner(
         [e for e in saved_episodes(run, agent) if not e.transfer and e.seed == 0]
         for agent in (planner, rival["agent"])
     ]
-    pairs = list(zip(*home))  # the same situations, by their place in the held-out set
+    pairs = list(
+        zip(*home, strict=False)
+    )  # the same situations, by their place in the held-out set
     if not pairs:
         return None
     # The situation that shows the contrast, if there is one: where their outcomes differ.

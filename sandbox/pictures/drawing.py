@@ -26,7 +26,6 @@ COLORS = {
 PALETTE = ("tab:olive", "tab:pink", "darkgoldenrod", "teal", "slateblue", "crimson", "tab:gray")
 
 
-
 def color(agent: str) -> str:
     return COLORS.get(agent) or PALETTE[zlib.crc32(agent.encode()) % len(PALETTE)]
 

@@ -24,13 +24,15 @@ def plot_families(measures: Sequence[Measure], path: Path) -> Path:
         squeeze=False,
         layout="constrained",
     )
-    for axes, measure in zip(axes_grid.flat, measures):
+    for axes, measure in zip(axes_grid.flat, measures, strict=False):  # more panels than measures
         _panel(axes, measure)
     for axes in list(axes_grid.flat)[len(measures) :]:
         axes.axis("off")
     figure.suptitle(
-        "Where the three families land (rows: the best model-free learner, the learned model, the planner)"
-        "\nmedian over seeds; bar: 95 % bootstrap interval; arrow: censored (not reached within the "
+        "Where the three families land (rows: the best model-free learner, the learned model, the "
+        "planner)"
+        "\nmedian over seeds; bar: 95 % bootstrap interval; arrow: censored (not reached within "
+        "the "
         "budget) or unbounded",
         fontsize=10,
     )
@@ -110,7 +112,10 @@ def _point(scale: str, figure: Figure) -> tuple[float, tuple[float, float] | Non
         if not values:
             return None
     limit = figure.limit if figure.limit is not None else 0.0
-    at = lambda v: limit if v is None else factor * float(v)  # noqa: E731
+
+    def at(v):
+        return limit if v is None else factor * float(v)
+
     median = censored_median(values)
     interval = median_interval(values)
     return (

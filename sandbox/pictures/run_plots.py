@@ -22,7 +22,8 @@ def plot_success(run: RunData) -> Path:
     figure, axes = plt.subplots(figsize=(9.5, 5.3), layout="constrained")
     success_curves(axes, run, run.train_jobs, next(iter(run.summary.values()))["reliable_bar"])
     axes.set_title(
-        "Success on the held-out set against training trials (line: median over seeds, band: its 95 % "
+        "Success on the held-out set against training trials (line: median over seeds, band: its "
+        "95 % "
         "bootstrap interval)",
         fontsize=9,
     )

@@ -13,7 +13,8 @@ from sandbox.pictures.drawing import color, success_curves
 
 
 def plot_both_worlds(run: RunData, names: tuple[str, str]) -> Path:
-    """Success against trials in the training world, and in the new one (continued and from scratch)."""
+    """Success against trials in the training world, and in the new one (continued and from
+    scratch)."""
     jobs, summary = run.jobs, run.summary
     bar = next(iter(summary.values()))["reliable_bar"]
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 5), sharey=True)

@@ -54,7 +54,8 @@ def resolve_agents(
     specs = list(task.agents) if text is None else [s.strip() for s in text.split(",") if s.strip()]
     if not specs:
         raise ValueError(
-            f"--agents is empty; valid agents for {task.name}: {', '.join(valid_agents(task.name, action_space))}"
+            f"--agents is empty; valid agents for {task.name}: "
+            f"{', '.join(valid_agents(task.name, action_space))}"
         )
     resolved: list[tuple[str, str, type[Agent]]] = []
     for spec in dict.fromkeys(specs):
@@ -62,13 +63,15 @@ def resolve_agents(
             cls = load_agent(spec, task.name)
         except PluginError as error:
             raise ValueError(
-                f"{error}; valid agents for {task.name}: {', '.join(valid_agents(task.name, action_space))}, "
+                f"{error}; valid agents for {task.name}: "
+                f"{', '.join(valid_agents(task.name, action_space))}, "
                 "or package.module:Class, or path/to/file.py:Class"
             ) from None
         label = cls.name or (cls.__name__ if is_code_path(spec) else spec)
         if not plays(cls, task.name, action_space):
             raise ValueError(
-                f"agent {label!r} plays {cls.plays_description()}, not {task.name}; valid agents for "
+                f"agent {label!r} plays {cls.plays_description()}, not {task.name}; valid agents "
+                "for "
                 f"{task.name}: {', '.join(valid_agents(task.name, action_space))}"
             )
         if any(label == other for other, _, _ in resolved):
@@ -127,7 +130,8 @@ def parse_assignment(text: str, labels: list[str]) -> tuple[str, dict[str, Any]]
     label = max((label for label in labels if key.startswith(label + ".")), key=len, default=None)
     if label is None:
         raise ValueError(
-            f"--set {text!r}: {key.split('.')[0]!r} is no agent of this run; agents: {', '.join(labels)}"
+            f"--set {text!r}: {key.split('.')[0]!r} is no agent of this run; agents: "
+            f"{', '.join(labels)}"
         )
     path = key[len(label) + 1 :].split(".")
     if not all(path):

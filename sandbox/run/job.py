@@ -38,7 +38,7 @@ RELIABLE_CHECKS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class JobConfig:
     """Everything a worker needs to run one job, as plain data: code is named by strings
     and imported where the job runs."""
@@ -58,7 +58,8 @@ class JobConfig:
     phase: str = "train"  #: "train" or "scratch"
     study: str | None = None  #: the study whose ``after_training`` step runs after training at home
     study_settings: dict[str, Any] | None = None
-    agent_spec: str = ""  #: what names the agent's class: a name or ``module:Class`` / ``file.py:Class`` ("": ``agent``)
+    #: what names the agent's class: a name or ``module:Class`` / ``file.py:Class`` ("": ``agent``)
+    agent_spec: str = ""
     agent_settings: dict[str, Any] | None = None  #: the agent's full settings (None: its defaults)
     plugins: tuple[str, ...] = ()  #: modules or files imported before anything is looked up
     eval_seed_base: int = (
@@ -232,7 +233,8 @@ def tensorboard_logger(log_dir: str, then: Callable[[dict], None] | None) -> Cal
 def run_job(
     config: JobConfig, on_evaluation: Callable[[dict], None] | None = None
 ) -> dict[str, Any]:
-    """Train ``config.agent`` with ``config.seed`` and measure it (see the module doc for phases)."""
+    """Train ``config.agent`` with ``config.seed`` and measure it (see the module doc for
+    phases)."""
     started = time.perf_counter()
     if config.phase not in ("train", "scratch"):
         raise ValueError(f"phase must be 'train' or 'scratch', got {config.phase!r}")
@@ -240,7 +242,10 @@ def run_job(
         import_module(plugin)
     task = get_task(config.task)
     home_kwargs = config.env_kwargs if config.phase == "train" else config.transfer_env_kwargs
-    make_home = lambda: task.make_env(**home_kwargs)  # noqa: E731
+
+    def make_home():
+        return task.make_env(**home_kwargs)
+
     probe = make_home()
     log_dir = None
     if config.tensorboard_dir is not None:
@@ -302,7 +307,10 @@ def transfer_stage(
     trials_so_far: int,
 ) -> dict[str, Any]:
     """Zero-shot evaluation in the transfer world, then continued training there."""
-    make_new = lambda: task.make_env(**config.transfer_env_kwargs)  # noqa: E731
+
+    def make_new():
+        return task.make_env(**config.transfer_env_kwargs)
+
     zero_shot = evaluate(
         agent, make_new, config.eval_episodes, trace=task.trace, seed_base=config.eval_seed_base
     )

@@ -14,7 +14,7 @@ from typing import Any
 from sandbox.tasks import Task
 
 PACKAGES = ("numpy", "scipy", "torch", "gymnasium", "stable-baselines3", "pymunk", "matplotlib")
-SOURCE = Path(__file__).resolve().parents[1]  #: the checkout the sandbox runs from
+SOURCE = Path(__file__).resolve().parents[2]  #: the checkout the sandbox runs from
 
 
 def provenance(task: Task, worlds: list[dict[str, Any] | None]) -> dict[str, Any]:

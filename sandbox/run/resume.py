@@ -48,8 +48,13 @@ def finished_jobs(
 
 def jobs_difference(before: list[dict[str, Any]], now: list[dict[str, Any]]) -> str | None:
     """The first difference between two runs' job lists, in words (None if they are the same)."""
-    key = lambda job: (job.get("phase"), job.get("agent"), job.get("seed"))  # noqa: E731
-    compared = lambda job: {k: v for k, v in job.items() if k not in NOT_COMPARED}  # noqa: E731
+
+    def key(job):
+        return (job.get("phase"), job.get("agent"), job.get("seed"))
+
+    def compared(job):
+        return {k: v for k, v in job.items() if k not in NOT_COMPARED}
+
     old, new = {key(j): compared(j) for j in before}, {key(j): compared(j) for j in now}
     if old.keys() != new.keys():
         added, dropped = (

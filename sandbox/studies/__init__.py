@@ -98,7 +98,8 @@ def _load_declared() -> None:
         study = load_object(where)
         if not isinstance(study, Study):
             raise PluginError(
-                f"{where!r} (study {name!r}) is a {type(study).__name__}, not a sandbox.studies.Study"
+                f"{where!r} (study {name!r}) is a {type(study).__name__}, not a "
+                "sandbox.studies.Study"
             )
         register_study(study)
 

@@ -40,7 +40,10 @@ def after_training(agent: Agent, context: StudyContext) -> dict[str, Any]:
 def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
     if "generalization_grid" not in summary_file:
         return []
-    title = "Generalization beyond the training region (no further training; planners identify each changed world)"
+    title = (
+        "Generalization beyond the training region "
+        "(no further training; planners identify each changed world)"
+    )
     return [(title, grid_table(summary_file))]
 
 
@@ -53,12 +56,14 @@ def findings(summary_file: dict[str, Any]) -> list[str]:
         gravity = format_radius(figures["radius_gravity_scale"])
         parts.append(
             f"{agent} hit {format_rates(figures['success_in_region'])} in its training region and "
-            f"{format_rates(figures['success_on_grid'])} of the whole grid (radius in phase: {phase}; in "
+            f"{format_rates(figures['success_on_grid'])} of the whole grid (radius in phase: "
+            f"{phase}; in "
             f"gravity scale: {gravity})"
         )
     low, high = summary_file["generalization_grid"]["training_region"]["moon_phase_deg"]
     return [
-        f"**Generalization** (medians over seeds with 95 % intervals; trained on Moon phases {low:g}-{high:g} deg at the nominal gravity, then flown "
+        "**Generalization** (medians over seeds with 95 % intervals; trained on Moon phases "
+        f"{low:g}-{high:g} deg at the nominal gravity, then flown "
         "without training over all phases and gravity scales): " + "; ".join(parts) + "."
     ]
 
@@ -66,7 +71,8 @@ def findings(summary_file: dict[str, Any]) -> list[str]:
 GENERALIZATION = Study(
     name="generalization",
     task="rocket",
-    description="train on Moon phases 0-60 deg of the nominal world; evaluate on a grid of all phases x "
+    description="train on Moon phases 0-60 deg of the nominal world; evaluate on a grid of all "
+    "phases x "
     "gravity scales; then transfer to the super_earth world",
     env_kwargs={"moon_phase_deg": (0.0, 60.0)},
     transfer_env_kwargs={"world": "super_earth", "moon_phase_deg": (0.0, 60.0)},

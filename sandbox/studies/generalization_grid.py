@@ -48,7 +48,8 @@ class GridSpec:
             abs(e / width - round(e / width)) > 1e-9 for e in (low, high)
         ):
             raise ValueError(
-                f"training_sector_deg {self.training_sector_deg} must lie on cell edges of {width} deg"
+                f"training_sector_deg {self.training_sector_deg} must lie on cell edges of {width} "
+                "deg"
             )
         if 1.0 not in self.gravity_scales:
             raise ValueError("gravity_scales must include 1.0, the training world")
@@ -274,7 +275,10 @@ def grid_figures_per_seed(grid: dict[str, Any]) -> dict[str, dict[str, list[floa
 def format_radius(values: list[float | None], unit: str = "") -> str:
     """Median [95 % interval] of a radius over seeds, then ``unit``; an unbounded radius
     ranks above every number and shows as "unbounded"."""
-    show = lambda value: "unbounded" if value is None else f"{value:g}"  # noqa: E731
+
+    def show(value):
+        return "unbounded" if value is None else f"{value:g}"
+
     if all(v is None for v in values):
         return "unbounded"
     text = show(censored_median(values))
@@ -309,5 +313,8 @@ def grid_table(summary_file: dict[str, Any]) -> str:
             ]
         )
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+
+    def line(cells):
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()
+
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])

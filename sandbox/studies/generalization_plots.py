@@ -37,7 +37,7 @@ def plot_generalization(run: RunData) -> Path | None:
         layout="constrained",
     )
     image = None
-    for axes, agent in zip(axes_grid.flat, agents):
+    for axes, agent in zip(axes_grid.flat, agents, strict=False):  # more panels than agents
         success = np.array(grid["success"][agent])
         image = axes.pcolormesh(
             x_edges, y_edges, success, vmin=0, vmax=1, cmap="viridis", shading="flat"
@@ -74,12 +74,15 @@ def headline(grid: dict[str, Any], figures: dict[str, dict[str, list]]) -> str:
     region and over the whole grid."""
     low, high = grid["training_region"]["moon_phase_deg"]
     parts = [
-        f"{agent} {format_radius(mine['radius_moon_phase_deg'], ' deg')} ({format_rates(mine['success_in_region'])} "
+        f"{agent} {format_radius(mine['radius_moon_phase_deg'], ' deg')} "
+        f"({format_rates(mine['success_in_region'])} "
         f"in region, {format_rates(mine['success_on_grid'])} on grid)"
         for agent, mine in figures.items()
     ]
     return (
-        "Success above 50 % reaches this far in phase from the training region's centre, median over seeds "
-        f"[95 % interval]\n(red box: phases {low:g}-{high:g} deg, half-width {(high - low) / 2:g} deg, "
+        "Success above 50 % reaches this far in phase from the training region's centre, median "
+        "over seeds "
+        f"[95 % interval]\n(red box: phases {low:g}-{high:g} deg, half-width {(high - low) / 2:g} "
+        "deg, "
         "nominal gravity): " + textwrap.fill(", ".join(parts), 150)
     )

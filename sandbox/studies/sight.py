@@ -81,11 +81,15 @@ def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
             )
         rows.append(row)
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+
+    def line(cells):
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()
+
     text = "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
     return [
         (
-            "What each side pays at each sight radius (training deaths per walk; held-out success at the end)",
+            "What each side pays at each sight radius (training deaths per walk; held-out success "
+            "at the end)",
             text,
         )
     ]
@@ -123,8 +127,8 @@ def plot(run: RunData) -> Path | None:
             bounds = [median_interval(v) or (np.median(v), np.median(v)) for v in values]
             error = np.array(
                 [
-                    [m - b[0] for m, b in zip(median, bounds)],
-                    [b[1] - m for m, b in zip(median, bounds)],
+                    [m - b[0] for m, b in zip(median, bounds, strict=True)],
+                    [b[1] - m for m, b in zip(median, bounds, strict=True)],
                 ]
             )
             axes.errorbar(
@@ -148,7 +152,8 @@ def plot(run: RunData) -> Path | None:
 SIGHT = Study(
     name="sight",
     task="city",
-    description="every agent at sight radius 2, 3, 5, 8 and the whole map, trained from scratch at each: "
+    description="every agent at sight radius 2, 3, 5, 8 and the whole map, trained from scratch at "
+    "each: "
     "deaths and success per sight",
     agents=("traffic-planner", "learned-model", "dqn"),
     variants={name: {"sight": radius} for name, radius in SIGHTS.items()},

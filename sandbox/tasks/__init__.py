@@ -3,7 +3,8 @@
 A task is one module that builds a ``Task`` and registers it: its env, its
 command-line options, its default agents, two experiment sizes (the default run,
 a few minutes on a 2-core machine, and ``--full``, the reference), its table
-columns, its plots and, optionally, how a saved episode is animated. The sandbox finds a task by name among
+columns, its plots and, optionally, how a saved episode is animated. The sandbox finds a
+task by name among
 
 - the built-in tasks (``BUILTIN_TASKS``, imported when first named),
 - installed packages' entry points in the group ``sandbox.tasks``

@@ -85,7 +85,8 @@ def map_image(city) -> np.ndarray:
 
 
 def plot_maps(run: RunData) -> Path | None:
-    """Both cities with the planner's path and the best learner's path on the first held-out episode."""
+    """Both cities with the planner's path and the best learner's path on the first held-out
+    episode."""
     transfer = run.config.get("transfer_env_kwargs")
     if not transfer:
         return None
@@ -95,7 +96,7 @@ def plot_maps(run: RunData) -> Path | None:
     planner = next((j for j in train_jobs if j["agent"] in planners), None)
     learner = best_learner_job(run, train_jobs)
     figure, axes_pair = plt.subplots(1, 2, figsize=(13, 6.5))
-    for axes, map_name, which in zip(axes_pair, map_names, ("home", "new")):
+    for axes, map_name, which in zip(axes_pair, map_names, ("home", "new"), strict=True):
         city = load_map(map_name)
         axes.imshow(map_image(city), interpolation="nearest")
         for job, style in ((planner, "-"), (learner, "--")):
@@ -278,7 +279,8 @@ def map_files(env_kwargs: dict[str, Any]) -> list[Path]:
 
 CITY = Task(
     name="city",
-    description="cross a city full of cars to a goal, one walk per trial; then a city never seen before",
+    description="cross a city full of cars to a goal, one walk per trial; then a city never seen "
+    "before",
     env_id=envs.CITY_ID,
     agents=("traffic-planner", "learned-model", "random", "ppo", "dqn", "a2c"),
     # The default run shows the deaths in under 5 minutes on 2 cores; DQN makes a gradient

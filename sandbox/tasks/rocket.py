@@ -83,7 +83,7 @@ def plot_trajectories(run: RunData) -> Path | None:
     moon_orbit = world.moon_reference_distance_km / 1e3
     extent = 1.11 * world.moon_distance_km[1] / 1e3  # 450 thousand km for earth_moon
     figure, axes_list = plt.subplots(1, len(panels), figsize=(6 * len(panels), 6), squeeze=False)
-    for axes, (job, title) in zip(axes_list[0], panels):
+    for axes, (job, title) in zip(axes_list[0], panels, strict=True):
         launches = list(job["traces"]["training_first"])
         last = job["traces"]["training_last"]
         if last and all(last["trial"] != launch["trial"] for launch in launches):
@@ -196,7 +196,8 @@ def animate_launch(
 
     moon_words = "" if moon is not None else "; the Moon where the flight ended (older run)"
     caption = (
-        f"{world.name}: planet {PLANET_DRAWN_SCALE}x, Moon {MOON_DRAWN_SCALE}x their radius (ringed); "
+        f"{world.name}: planet {PLANET_DRAWN_SCALE}x, Moon {MOON_DRAWN_SCALE}x their radius "
+        "(ringed); "
         f"grey: the Moon's mean orbit{moon_words}"
     )
     return EpisodeDrawing(len(path), draw, (moon_disc, ring, flown, rocket, clock), caption)
@@ -204,7 +205,8 @@ def animate_launch(
 
 ROCKET = Task(
     name="rocket",
-    description="put a rocket on the Moon: one launch (where on the parking orbit, how much delta-v) per trial",
+    description="put a rocket on the Moon: one launch (where on the parking orbit, how much "
+    "delta-v) per trial",
     env_id=envs.ROCKET_ID,
     agents=("planner", "learned-model", "random", "ppo", "sac", "td3"),
     # The default run shows the contrast in under 3 minutes on 2 cores; SAC and TD3 make a

@@ -1,0 +1,153 @@
+"""A planned run carried out: its folder and ``config.json`` (refusing to mix two runs),
+the jobs not yet finished run by the chosen executor, each result written the moment it
+arrives, then the summary, plots, animations, report and printed tables."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from sandbox.command_line import UsageError
+from sandbox.outputs.report import write_report
+from sandbox.outputs.results import (
+    censored_note,
+    job_path,
+    load_jobs,
+    summarise,
+    write_csv,
+    write_json,
+)
+from sandbox.outputs.run_data import RunData
+from sandbox.outputs.stats import INTERVAL_NOTE
+from sandbox.outputs.tables import run_tables
+from sandbox.pictures.animation import write_animations
+from sandbox.pictures.run_plots import plot_run
+from sandbox.run.job import run_job
+from sandbox.run.plan import RunPlan, planned_trials
+from sandbox.run.provenance import provenance
+from sandbox.run.resume import ResumeError, finished_jobs
+from sandbox.run.runner import Job, JobFailed, run_jobs, writable_dir
+from sandbox.run.workers import ExecutorUnavailable
+from sandbox.studies import Study
+from sandbox.tasks import Task
+
+
+def execute(plan: RunPlan) -> int:
+    """Run what is left of the plan; 0 when every job finished, 130 when interrupted."""
+    out, task = plan.out, plan.task
+    problem = writable_dir(out / "jobs")
+    if problem:
+        raise UsageError(
+            f"cannot write results to {out}: {problem}; choose another folder with --out"
+        )
+    if plan.tensorboard is not None:
+        problem = writable_dir(plan.tensorboard)
+        if problem:
+            raise UsageError(f"cannot write TensorBoard logs to {plan.tensorboard}: {problem}")
+    already = record_run(plan)
+    print(f"{task.name}: {len(plan.agents)} agents x {plan.size.seeds} seeds -> {out}")
+    if already:
+        print(f"resuming: {len(already)} of {len(plan.configs)} jobs already finished in {out}")
+    todo = [c for c in plan.configs if (c.phase, c.agent, c.seed) not in already]
+    jobs = [Job((c.phase, c.agent, c.seed), planned_trials(c), run_job, (c,)) for c in todo]
+    finished = 0
+
+    def keep(result: dict[str, Any]) -> None:
+        nonlocal finished
+        path = job_path(out, result["phase"], result["agent"], result["seed"])
+        write_json(path, result, compact=True)
+        finished += 1
+
+    interrupted = False
+    try:
+        run_jobs(jobs, keep, plan.workers, f"{task.name} training", plan.executor, plan.ray_address)
+    except KeyboardInterrupt:
+        interrupted = True
+    except ExecutorUnavailable as error:
+        raise UsageError(str(error)) from None
+    except JobFailed as failure:
+        # A job's own error (a policy that diverged to NaN, a plug-in's bug): keep what
+        # finished, save the traceback, and say it in one line.
+        saved = save_traceback(out, failure)
+        write_summary(out, task, plan.study, plan.labels, plan.study_settings, complete=False)
+        raise UsageError(
+            f"{failure}; traceback in {saved}; kept {finished + len(already)} finished results "
+            f"of {len(plan.configs)} in {out}"
+        ) from None
+    labels = plan.labels
+    write_summary(out, task, plan.study, labels, plan.study_settings, complete=not interrupted)
+    if interrupted:
+        print(
+            f"Interrupted: kept {finished + len(already)} finished (agent, seed) results of "
+            f"{len(plan.configs)} in {out}; run the same command again to finish the rest",
+            file=sys.stderr,
+        )
+        return 130
+    print(f"Results, table data and plots: {out}")
+    return 0
+
+
+def record_run(plan: RunPlan) -> set[tuple[str, str, int]]:
+    """Write ``config.json`` (or, resuming the same run, add who resumed it, with which
+    code, on which machine); the jobs already finished in the folder."""
+    run_config = plan.record(provenance(plan.task, [plan.env_kwargs, plan.transfer_env_kwargs]))
+    try:
+        already = finished_jobs(plan.out, run_config, plan.force)
+    except ResumeError as error:
+        raise UsageError(str(error)) from None
+    if not already or plan.force:
+        write_json(plan.out / "config.json", run_config)
+    else:
+        recorded = json.loads((plan.out / "config.json").read_text())
+        recorded.setdefault("resumes", []).append(
+            {"command": run_config["command"], "provenance": run_config["provenance"]}
+        )
+        write_json(plan.out / "config.json", recorded)
+    return already
+
+
+def save_traceback(out: Path, failure: JobFailed) -> Path:
+    """The failed job's traceback in ``<out>/errors/``, named after the job."""
+    errors = out / "errors"
+    errors.mkdir(exist_ok=True)
+    name = re.sub(r"[^A-Za-z0-9_.@-]+", "-", "-".join(map(str, failure.key)))
+    saved = errors / f"{name}.txt"
+    saved.write_text(failure.details)
+    return saved
+
+
+def write_summary(
+    out: Path,
+    task: Task,
+    study: Study | None,
+    labels: list[str],
+    study_settings: dict | None,
+    complete: bool,
+) -> None:
+    """summary.json, evaluations.csv, the plots and the printed tables, from the job files."""
+    results = load_jobs(out)
+    summary_file = {
+        "task": task.name,
+        "complete": complete,
+        "agents": summarise(results, labels, task.summary_keys),
+    }
+    if study is not None and study.summarise is not None:
+        summary_file.update(study.summarise(results, labels, study_settings or {}))
+    write_json(out / "summary.json", summary_file)
+    write_csv(out / "evaluations.csv", results)
+    if not results:
+        return
+    plot_run(out)
+    write_animations(RunData.load(out))
+    write_report(out)
+    for title, text in run_tables(summary_file, study.name if study else None):
+        print()
+        if title:
+            print(title)
+        print(text)
+        if not title:
+            print(censored_note(summary_file["agents"]))
+    print(INTERVAL_NOTE)
