@@ -31,7 +31,7 @@ import envs  # noqa: F401  (registers sandbox/CityNav-v1)
 from agents import Ledger, TaskSpec
 from agents.learned_car_moves import LearnedCityConfig
 from agents.learned_city import LearnedCityModel
-from sandbox.experiment import VALIDATION_SEED_BASE, evaluate
+from sandbox.run.job import VALIDATION_SEED_BASE, evaluate
 from sandbox.tasks.city import CITY
 
 #: one setting changed at a time from the defaults

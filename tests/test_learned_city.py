@@ -18,7 +18,7 @@ import envs  # noqa: F401  (registers sandbox/CityNav-v1)
 from agents import Agent, Ledger, TaskSpec
 from agents.learned_car_moves import GONE, HEADING_STEPS
 from agents.learned_city import LearnedCityModel, Sighting, match_cars
-from sandbox.experiment import JobConfig, run_job
+from sandbox.run.job import JobConfig, run_job
 from sandbox.tasks.city import CITY
 from tests.test_city_sight import SightOnly, walk
 from tests.test_harness import final_success
