@@ -209,7 +209,10 @@ def test_the_readme_shows_what_the_default_rocket_run_prints():
     size = rocket.default
     section = text("README.md").split("## What the first command prints", 1)[1]
     printed = re.search(r"```text\n(.*?)```", section, re.S).group(1).splitlines()
-    split = lambda line: re.split(r"\s{2,}", line.strip())  # noqa: E731
+
+    def split(line: str) -> list[str]:
+        return re.split(r"\s{2,}", line.strip())
+
     assert split(printed[0]) == ["agent", "seeds"] + [title for title, _, _ in rocket.columns]
     rows = [split(line) for line in printed[2:]]
     assert [row[0] for row in rows] == list(rocket.agents)
