@@ -15,10 +15,22 @@ from pathlib import Path
 from typing import Any
 
 from agents.plugins import import_module
-from sandbox.outputs.stats import format_censored, format_fractions, format_rates
+from sandbox.outputs.stats import (
+    Bounds,
+    format_censored,
+    format_fractions,
+    format_rates,
+    ratio_bounds,
+)
 
 #: the lower bar of the second relearn fraction (held-out success)
 HALF_BAR = 0.5
+#: each ratio of a summary: its numerator and denominator, both censored at the new
+#: world's budget
+RATIOS = {
+    "relearn_fraction": ("transfer_trials_to_reliable", "scratch_trials_to_reliable"),
+    "relearn_fraction_half": ("transfer_trials_to_half", "scratch_trials_to_half"),
+}
 #: per-seed keys every summary carries, per agent
 SEED_KEYS = ("trials_to_first_success", "trials_to_reliable", "final_success_rate")
 CSV_COLUMNS = (
@@ -172,10 +184,24 @@ def trials_to(rows: list[dict[str, Any]], bar: float) -> int | None:
 
 
 def relearn_fraction(continued: int | None, scratch: int | None) -> float | None:
-    """Continued-training cost over from-scratch cost; None when either is censored."""
+    """Continued-training cost over from-scratch cost; None when either is censored (the
+    tables then read its bound from the two figures: ``fraction_bounds``)."""
     if continued is None or scratch is None or scratch == 0:
         return None
     return round(continued / scratch, 4)
+
+
+def fraction_bounds(entry: dict[str, Any], key: str) -> list[Bounds]:
+    """Per seed, what a ratio of the summary is known to be: its value where both of its
+    figures were reached, else the bound the censored one gives (``ratio_bounds``)."""
+    numerator, denominator = RATIOS.get(key, ("", ""))
+    if numerator not in entry or denominator not in entry:  # only the ratios were kept
+        return [(0.0, None) if v is None else (v, v) for v in entry[key]]
+    budget = float(entry["transfer_budget"])
+    return [
+        ratio_bounds(top, bottom, budget)
+        for top, bottom in zip(entry[numerator], entry[denominator], strict=True)
+    ]
 
 
 def write_csv(path: Path, jobs: list[dict[str, Any]]) -> None:
@@ -223,12 +249,16 @@ def format_cell(entry: dict[str, Any], key: str, kind: str) -> str:
     counts_missing = bool(missing) and (
         key.startswith("scratch_") or key.startswith("relearn_fraction")
     )
-    if counts_missing:  # a seed whose fresh agent has not run is left out, not shown as censored
-        values = [v for seed, v in zip(entry["seeds"], values, strict=True) if seed not in missing]
+    kept = [seed not in missing for seed in entry["seeds"]] if counts_missing else None
+    if kept is not None:  # a seed whose fresh agent has not run is left out, not censored
+        values = [v for v, keep in zip(values, kept, strict=True) if keep]
     if kind == "rate":
         text = format_rates([v for v in values if v is not None])
     elif kind == "fraction":
-        text = format_fractions(values)
+        bounds = fraction_bounds(entry, key)
+        if kept is not None:
+            bounds = [b for b, keep in zip(bounds, kept, strict=True) if keep]
+        text = format_fractions(bounds)
     elif kind == "count":
         text = format_counts(values)
     elif kind in ("trials", "transfer-trials"):

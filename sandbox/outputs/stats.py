@@ -108,18 +108,68 @@ def format_rates(values: Sequence[float]) -> str:
     return text + (f" [{100 * interval[0]:.0f} to {100 * interval[1]:.0f}]" if interval else "")
 
 
-def format_fractions(values: Sequence[float | None]) -> str:
-    """Median and interval of the known values (a censored ratio has no value: either of
-    its two figures was never reached) and how many seeds are censored."""
-    known = [v for v in values if v is not None]
-    if not known:
-        return "censored"
-    text = f"{float(np.median(known)):.2f}"
-    interval = median_interval(known)
-    if interval is not None:
-        text += f" [{interval[0]:.2f} to {interval[1]:.2f}]"
-    missing = len(values) - len(known)
-    return text + (f" ({missing} censored)" if missing else "")
+#: a ratio per seed as the bounds the data give it: (low, high), ``high`` None for no upper
+#: bound; equal bounds are a measured value
+Bounds = tuple[float, float | None]
+
+
+def ratio_bounds(numerator: float | None, denominator: float | None, budget: float) -> Bounds:
+    """What a ratio of two trial counts is known to be when either may be censored at
+    ``budget`` (``None``: never reached within it). Numerator censored: the ratio is above
+    budget / denominator; denominator censored: below numerator / budget (0 when the
+    numerator is 0); both: anything."""
+    if numerator is not None and denominator is not None:
+        value = 0.0 if numerator == 0 else numerator / max(denominator, 1e-12)
+        return (value, value)
+    if numerator is None and denominator is None:
+        return (0.0, None)
+    if numerator is None:
+        return (budget / max(float(denominator), 1e-12), None)
+    return (0.0, numerator / budget)
+
+
+def _bounded(low: float | None, high: float | None) -> str:
+    """One figure known to lie between ``low`` and ``high`` (None: no upper bound)."""
+    if low is None:  # a percentile that fell among unbounded values, on the low side
+        low = 0.0
+    if high is not None and abs(high - low) < 5e-5:
+        return f"{low:.2f}"
+    if high is None:
+        return "unknown" if low <= 0 else f"> {low:.2f}"
+    if low <= 0:
+        return f"< {high:.2f}"
+    return f"{low:.2f}..{high:.2f}"
+
+
+def format_fractions(bounds: Sequence[Bounds]) -> str:
+    """``median [95 % interval]`` of a ratio over seeds, every seed counted: a censored ratio
+    enters as the bound its data give it (``ratio_bounds``). The median and each end of the
+    interval are computed on the seeds' lower bounds and on their upper bounds alike: where
+    the two agree the figure is a number, else it is shown as a bound ("> 2.00", "< 0.30")
+    or a range ("0.25..0.50"). The count of seeds censored each way follows."""
+    if not bounds:
+        return "-"
+    lows = [low for low, _ in bounds]
+    highs = [high for _, high in bounds]
+    text = _bounded(censored_median(lows), censored_median(highs))
+    low_interval, high_interval = median_interval(lows), median_interval(highs)
+    if text == "unknown":  # too few seeds bound it: the median itself is censored
+        text = "censored"
+    elif low_interval is not None and high_interval is not None:
+        start = _bounded(low_interval[0], high_interval[0])
+        end = _bounded(low_interval[1], high_interval[1])
+        text += f" [{start} to {end}]"
+    if all(low <= 0 and high is None for low, high in bounds):
+        return text  # no seed says anything: both figures never reached on every seed
+    above = sum(high is None and low > 0 for low, high in bounds)
+    below = sum(high is not None and low < high and low <= 0 for low, high in bounds)
+    unknown = sum(high is None and low <= 0 for low, high in bounds)
+    notes = [
+        f"{count} {words}"
+        for count, words in ((above, "above a bound"), (below, "below one"), (unknown, "unknown"))
+        if count
+    ]
+    return text + (f" ({', '.join(notes)})" if notes and len(bounds) > 1 else "")
 
 
 def log_spaced_points(budget: int, count: int) -> list[int]:
