@@ -8,7 +8,7 @@ its transfer stage), one row per measure, one column per family:
         results/city/reference --out results/families.png
 
 prints the table (Markdown) and draws one panel per measure: the median over seeds
-with its 95 % bootstrap interval, censored medians as an arrow at the budget.
+with its confidence interval (order statistics), censored medians as an arrow at the budget.
 """
 
 from __future__ import annotations

@@ -240,7 +240,7 @@ def table(summary: dict[str, Any], columns: Sequence[tuple[str, str, str]]) -> s
 
 
 def format_cell(entry: dict[str, Any], key: str, kind: str) -> str:
-    """One agent's figure over seeds, as a table shows it: median [95 % interval], censored
+    """One agent's figure over seeds, as a table shows it: median [interval], censored
     parts as "> budget"; ``kind`` is "rate", "fraction", "count", "trials" or "transfer-trials"."""
     values = entry.get(key)
     if values is None:

@@ -31,7 +31,8 @@ def color(agent: str) -> str:
 
 
 def interval_band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per column (an evaluation point), the 95 % interval of the median over the rows (seeds)."""
+    """Per column (an evaluation point), the confidence interval of the median over the rows
+    (seeds)."""
     bounds = [median_interval(list(column)) for column in values.T]
     return np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
 

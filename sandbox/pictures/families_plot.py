@@ -1,5 +1,5 @@
 """The families' plot: one panel per measure, each family's median over seeds with its
-95 % bootstrap interval, censored medians as an arrow at the budget."""
+confidence interval (order statistics), censored medians as an arrow at the budget."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sandbox.pictures.drawing import color
 
 
 def plot_families(measures: Sequence[Measure], path: Path) -> Path:
-    """One panel per measure: each family's median over seeds with its 95 % interval."""
+    """One panel per measure: each family's median over seeds with its interval."""
     columns = 3
     rows = -(-len(measures) // columns)
     figure, axes_grid = plt.subplots(
@@ -31,9 +31,8 @@ def plot_families(measures: Sequence[Measure], path: Path) -> Path:
     figure.suptitle(
         "Where the three families land (rows: the best model-free learner, the learned model, the "
         "planner)"
-        "\nmedian over seeds; bar: 95 % bootstrap interval; arrow: censored (not reached within "
-        "the "
-        "budget) or unbounded",
+        "\nmedian over seeds; bar: confidence interval of the median; arrow: censored (not "
+        "reached within the budget) or unbounded",
         fontsize=10,
     )
     path.parent.mkdir(parents=True, exist_ok=True)

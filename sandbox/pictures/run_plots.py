@@ -23,8 +23,7 @@ def plot_success(run: RunData) -> Path:
     success_curves(axes, run, run.train_jobs, next(iter(run.summary.values()))["reliable_bar"])
     axes.set_title(
         "Success on the held-out set against training trials (line: median over seeds, band: its "
-        "95 % "
-        "bootstrap interval)",
+        "confidence interval, order statistics)",
         fontsize=9,
     )
     figure.suptitle(textwrap.fill(headline(run), 100), fontsize=10)

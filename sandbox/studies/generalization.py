@@ -62,7 +62,7 @@ def findings(summary_file: dict[str, Any]) -> list[str]:
         )
     low, high = summary_file["generalization_grid"]["training_region"]["moon_phase_deg"]
     return [
-        "**Generalization** (medians over seeds with 95 % intervals; trained on Moon phases "
+        "**Generalization** (medians over seeds with their intervals; trained on Moon phases "
         f"{low:g}-{high:g} deg at the nominal gravity, then flown "
         "without training over all phases and gravity scales): " + "; ".join(parts) + "."
     ]

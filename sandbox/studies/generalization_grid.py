@@ -273,7 +273,7 @@ def grid_figures_per_seed(grid: dict[str, Any]) -> dict[str, dict[str, list[floa
 
 
 def format_radius(values: list[float | None], unit: str = "") -> str:
-    """Median [95 % interval] of a radius over seeds, then ``unit``; an unbounded radius
+    """Median [interval] of a radius over seeds, then ``unit``; an unbounded radius
     ranks above every number and shows as "unbounded"."""
 
     def show(value):

@@ -70,7 +70,7 @@ def plot_generalization(run: RunData) -> Path | None:
 
 def headline(grid: dict[str, Any], figures: dict[str, dict[str, list]]) -> str:
     """The finding in numbers: per agent, how far from the training region's centre
-    success stays above 50 % (median over seeds, 95 % interval), and its success in the
+    success stays above 50 % (median over seeds, its interval), and its success in the
     region and over the whole grid."""
     low, high = grid["training_region"]["moon_phase_deg"]
     parts = [
@@ -82,7 +82,7 @@ def headline(grid: dict[str, Any], figures: dict[str, dict[str, list]]) -> str:
     return (
         "Success above 50 % reaches this far in phase from the training region's centre, median "
         "over seeds "
-        f"[95 % interval]\n(red box: phases {low:g}-{high:g} deg, half-width {(high - low) / 2:g} "
+        f"[interval]\n(red box: phases {low:g}-{high:g} deg, half-width {(high - low) / 2:g} "
         "deg, "
         "nominal gravity): " + textwrap.fill(", ".join(parts), 150)
     )

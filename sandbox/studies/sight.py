@@ -135,8 +135,8 @@ def plot(run: RunData) -> Path | None:
                 x, median, yerr=error, marker="o", capsize=4, color=color(agent), label=agent
             )
             axes.set_xticks(ticks, [str(sight["radius"][v]) for v in variants])
-    left.set_ylabel("deaths per training walk (median, 95 % interval)")
-    right.set_ylabel("held-out success at the end (median, 95 % interval)")
+    left.set_ylabel("deaths per training walk (median and its interval)")
+    right.set_ylabel("held-out success at the end (median and its interval)")
     right.set_ylim(-0.02, 1.02)
     for axes in (left, right):
         axes.set_xlabel("sight radius (cells; full: the whole map)")

@@ -49,7 +49,7 @@ def plot_deaths(run: RunData) -> Path:
             np.median(deaths, axis=0),
             color=color(agent),
             marker=".",
-            label=f"{agent} (median, band: 95 % interval)",
+            label=f"{agent} (median, band: its interval)",
         )
         if len(mine) > 1:
             axes.fill_between(points, *interval_band(deaths), color=color(agent), alpha=0.15, lw=0)
