@@ -1,0 +1,64 @@
+"""The survival plot of a run: for each agent, the share of its seeds that have not yet had
+a first success, and not yet become reliable, against training trials (Kaplan-Meier, with
+censoring at the budget), and the log-rank tests between agents in ``survival.json``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+from sandbox.outputs.run_data import RunData, best_learner
+from sandbox.outputs.survival import EVENTS, kaplan_meier, log_rank_tests, waits
+from sandbox.pictures.drawing import color
+
+
+def plot_survival(run: RunData) -> Path | None:
+    """``survival.png`` and ``survival.json`` of a run with two seeds or more."""
+    if max(len(entry["seeds"]) for entry in run.summary.values()) < 2:
+        return None
+    figure, panels = plt.subplots(1, len(EVENTS), figsize=(11, 5.2), layout="constrained")
+    tests = {}
+    for axes, (key, event) in zip(panels, EVENTS, strict=True):
+        all_waits = waits(run.summary, key)
+        for agent, wait in all_waits.items():
+            curve = kaplan_meier(wait)
+            axes.step(curve.trials, curve.waiting, where="post", color=color(agent), label=agent)
+            censored = wait.trials[~wait.reached]
+            if censored.size:
+                axes.plot(censored, [curve.waiting[-1]] * censored.size, "|", color=color(agent))
+        tests[key] = [vars(test) for test in log_rank_tests(all_waits)]
+        axes.set_xscale("log")
+        axes.set_xlim(left=0.8)
+        axes.set_ylim(-0.03, 1.06)
+        axes.set_xlabel("training trials (log scale)")
+        axes.set_ylabel(f"share of seeds not yet {event}")
+        note = _versus_best(run, tests[key])
+        axes.set_title(f"Waiting for {event}" + (f"\n{note}" if note else ""), fontsize=9)
+        axes.grid(alpha=0.3, which="both")
+    handles, labels = panels[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=8)
+    figure.suptitle(
+        "Kaplan-Meier estimates over seeds (ticks: seeds censored at the budget); log-rank "
+        "tests between every pair of agents in survival.json",
+        fontsize=9,
+    )
+    path = run.folder / "survival.png"
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    (run.folder / "survival.json").write_text(json.dumps({"log_rank": tests}, indent=1) + "\n")
+    return path
+
+
+def _versus_best(run: RunData, tests: list[dict]) -> str:
+    """The log-rank p-values of the best learner against each agent that has a model."""
+    best = best_learner(run)
+    lines = []
+    for test in tests:
+        pair = {test["first"], test["second"]}
+        if best in pair:
+            other = (pair - {best}).pop()
+            if run.kind(other) in ("planner", "learned-model"):
+                lines.append(f"{best} vs {other}: p = {test['p_value']:.3f}")
+    return ("log-rank " + "; ".join(lines)) if lines else ""
