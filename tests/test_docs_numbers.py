@@ -228,3 +228,25 @@ def test_the_readme_shows_what_the_default_rocket_run_prints():
         f"{budgets['planner']:,})" in said
     )
     assert budgets["sac"] == budgets["td3"]
+
+
+@pytest.mark.parametrize(
+    ("page", "reference", "learner", "modellers"),
+    [
+        ("docs/results/rocket.md", "results/rocket/reference", "sac", ("planner", "learned-model")),
+        (
+            "docs/results/city.md",
+            "results/city/reference",
+            "dqn",
+            ("traffic-planner", "learned-model"),
+        ),
+    ],
+)
+def test_the_log_rank_figures_are_the_references(page, reference, learner, modellers):
+    """The results pages' log-rank p-values of the modellers against the best learner are
+    those the reference's survival.json holds, and its survival plot is shown."""
+    tests = json.loads(text(f"{reference}/survival.json"))["log_rank"]["trials_to_reliable"]
+    p = {frozenset((t["first"], t["second"])): t["p_value"] for t in tests}
+    expected = " and ".join(f"{p[frozenset((m, learner))]:.3f}" for m in modellers)
+    assert f"log-rank p = {expected} over" in " ".join(text(page).split())
+    assert f"{reference}/survival.png" in text(page)
