@@ -39,6 +39,7 @@ CSV_COLUMNS = (
     "seed",
     "trials",
     "success_rate",
+    "validation_success_rate",
     "eval_episodes",
     "eval_deaths",
     "training_successes",

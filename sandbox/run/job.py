@@ -1,6 +1,12 @@
 """One job: one agent, one seed, trained on ledger-counted trials and evaluated on a
 fixed held-out set at log-spaced points in training.
 
+At each point the agent plays two disjoint sets of situations: the validation set, which
+every decision reads (training stops once the agent is reliable on it at two points in a
+row, and "trials to reliable" is the first point of that streak), and the test set, which
+no decision reads and which every reported success comes from; a reliable streak is also
+checked on the test set and the job says whether it held there.
+
 A job's phase is ``train`` (train in the task's world; then, if a transfer world is
 configured, evaluate there zero-shot and keep training there) or ``scratch`` (a
 fresh agent trained in the transfer world, the cost that transfer is compared to).
@@ -33,9 +39,9 @@ TEST_SEED_BASE = 1_000_000
 VALIDATION_SEED_BASE = 2_000_000
 SEED_SET_SIZE = 1_000_000
 TRACES_KEPT = 5  #: paths of this many first training trials are kept (and of the latest one)
-RELIABLE_CHECKS = (
-    2  #: training stops once the agent is reliable at this many evaluation points in a row
-)
+#: training stops once the agent is reliable on the validation set at this many evaluation
+#: points in a row; the first of them is its "trials to reliable"
+RELIABLE_CHECKS = 2
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,9 +68,10 @@ class JobConfig:
     agent_spec: str = ""
     agent_settings: dict[str, Any] | None = None  #: the agent's full settings (None: its defaults)
     plugins: tuple[str, ...] = ()  #: modules or files imported before anything is looked up
-    eval_seed_base: int = (
-        TEST_SEED_BASE  #: the held-out set: the test set, or VALIDATION_SEED_BASE for searches
-    )
+    #: the held-out set the job reports: the test set, or VALIDATION_SEED_BASE for searches
+    eval_seed_base: int = TEST_SEED_BASE
+    #: the situations every decision reads (stopping, reliable): the validation set
+    decision_seed_base: int = VALIDATION_SEED_BASE
     tensorboard_dir: str | None = (
         None  #: log every evaluation here, one run per (phase, agent, seed)
     )
@@ -132,7 +139,24 @@ class Stage:
     traces: list[dict[str, Any]]
 
     def first_reliable(self, bar: float) -> dict[str, Any] | None:
-        return next((row for row in self.evaluations if row["success_rate"] >= bar), None)
+        """The first evaluation that starts a streak of ``RELIABLE_CHECKS`` points at or above
+        ``bar`` on the validation set (a single crossing does not count)."""
+        rows = self.evaluations
+        for i in range(len(rows) - RELIABLE_CHECKS + 1):
+            streak = rows[i : i + RELIABLE_CHECKS]
+            if all(decision_rate(row) >= bar for row in streak):
+                return rows[i]
+        return None
+
+    def held_on_test(self, bar: float) -> bool | None:
+        """Whether the validation streak that made the agent reliable held on the test set
+        too (None: never reliable)."""
+        reliable = self.first_reliable(bar)
+        if reliable is None:
+            return None
+        i = self.evaluations.index(reliable)
+        streak = self.evaluations[i : i + RELIABLE_CHECKS]
+        return all(row["success_rate"] >= bar for row in streak)
 
     def figures(self, bar: float) -> dict[str, Any]:
         """The per-seed figures every summary reads."""
@@ -142,6 +166,7 @@ class Stage:
             "trials_spent": self.ledger.n_trials,
             "trials_to_first_success": first,
             "trials_to_reliable": reliable["trials"] if reliable else None,
+            "reliable_held_on_test": self.held_on_test(bar),
             "final_success_rate": self.evaluations[-1]["success_rate"],
             "deaths_to_first_success": self.ledger.deaths_until(first) if first else None,
             "deaths_to_reliable": self.ledger.deaths_until(reliable["trials"])
@@ -175,31 +200,56 @@ def train_stage(
     traces: list[dict[str, Any]] = []
     if start_evaluation is not None:
         evaluations.append(start_evaluation)
-        streak = int(start_evaluation["success_rate"] >= config.reliable_bar)
+        streak = int(decision_rate(start_evaluation) >= config.reliable_bar)
     for point in log_spaced_points(budget, config.eval_points):
         if streak >= RELIABLE_CHECKS:
             break
         if point <= ledger.n_trials:
             continue  # a batch learner ran past this point and was evaluated where it stopped
         agent.train(ledger, point)
-        result = evaluate(
-            agent, make_env, config.eval_episodes, trace=task.trace, seed_base=config.eval_seed_base
-        )
+        result, decision = evaluate_both(agent, task, make_env, config)
         traces = result.traces
-        row = evaluation_row(ledger.n_trials, result, ledger, started)
+        row = evaluation_row(ledger.n_trials, result, ledger, started, decision)
         evaluations.append(row)
         if on_evaluation is not None:
             on_evaluation({**row, "trials": progress_offset + row["trials"]})
-        streak = streak + 1 if result.success_rate >= config.reliable_bar else 0
+        streak = streak + 1 if decision.success_rate >= config.reliable_bar else 0
     return Stage(ledger, evaluations, traces)
 
 
+def evaluate_both(
+    agent: Agent, task: Task, make_env: Callable[[], gym.Env], config: JobConfig
+) -> tuple[Evaluation, Evaluation]:
+    """The reported evaluation (test set) and the one decisions read (validation set); one
+    and the same when a search reports on the validation set itself."""
+    reported = evaluate(
+        agent, make_env, config.eval_episodes, trace=task.trace, seed_base=config.eval_seed_base
+    )
+    if config.decision_seed_base == config.eval_seed_base:
+        return reported, reported
+    decision = evaluate(agent, make_env, config.eval_episodes, seed_base=config.decision_seed_base)
+    return reported, decision
+
+
+def decision_rate(row: dict[str, Any]) -> float:
+    """The success rate a decision reads: the validation set's (rows from before the split
+    have the reported one only)."""
+    return row.get("validation_success_rate", row["success_rate"])
+
+
 def evaluation_row(
-    trials: int, result: Evaluation, ledger: Ledger | None, started: float
+    trials: int,
+    result: Evaluation,
+    ledger: Ledger | None,
+    started: float,
+    decision: Evaluation | None = None,
 ) -> dict[str, Any]:
+    """One evaluation point: the reported (test) figures, the validation success that
+    decisions read, and the ledger's counts so far."""
     return {
         "trials": trials,
         "success_rate": result.success_rate,
+        "validation_success_rate": (decision or result).success_rate,
         "eval_episodes": result.episodes,
         "eval_deaths": result.deaths,
         "training_successes": ledger.n_successes if ledger else 0,
@@ -311,10 +361,8 @@ def transfer_stage(
     def make_new():
         return task.make_env(**config.transfer_env_kwargs)
 
-    zero_shot = evaluate(
-        agent, make_new, config.eval_episodes, trace=task.trace, seed_base=config.eval_seed_base
-    )
-    start = evaluation_row(0, zero_shot, None, started)
+    zero_shot, decision = evaluate_both(agent, task, make_new, config)
+    start = evaluation_row(0, zero_shot, None, started, decision)
     stage = train_stage(
         agent,
         task,
