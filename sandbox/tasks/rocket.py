@@ -235,6 +235,7 @@ ROCKET = Task(
         agent_budgets={"planner": 30, "learned-model": 3_000, "random": 3_000},
     ),
     env_kwargs={"world": "earth_moon"},
+    trials_word="launches",
     options=(
         Option(
             "--world",
