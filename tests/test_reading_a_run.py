@@ -139,10 +139,12 @@ def test_the_headline_the_report_the_animation_and_the_trajectories_name_one_lea
     )
     assert best_learner_line(run) in sections(run)[0].paragraphs
     monkeypatch.setattr(animation, "save", lambda task, episodes, title, path, mp4: path)
+    (run.folder / "planner-vs-td3.gif").write_bytes(b"")  # from before a resume, say
     written = animation.write_planner_beside_learner(
         run, animation.get_task("rocket"), run.folder, list(run.summary)
     )
     assert written.name == "planner-vs-sac"
+    assert not (run.folder / "planner-vs-td3.gif").exists()
     figure = trajectories_figure(run)
     try:
         titles = [axes.get_title() for axes in figure.axes]

@@ -274,10 +274,10 @@ def write_planner_beside_learner(
     )
     rival_kind = "learner" if run.kind(rival["agent"]) == "learner" else "other agent"
     title = f"{episode_title(run, pair[0])}: the planner beside the best {rival_kind}"
-    return save(
-        task,
-        list(pair),
-        title,
-        folder / f"{file_safe(planner)}-vs-{file_safe(rival['agent'])}",
-        mp4,
-    )
+    path = folder / f"{file_safe(planner)}-vs-{file_safe(rival['agent'])}"
+    # One side-by-side per run: an earlier one beside another learner (before a resume
+    # changed the ranking) would contradict the headline.
+    for stale in folder.glob(f"{file_safe(planner)}-vs-*.{'mp4' if mp4 else 'gif'}"):
+        if stale.stem != path.name:
+            stale.unlink()
+    return save(task, list(pair), title, path, mp4)
