@@ -135,6 +135,8 @@ def test_small_run_writes_results(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "trials to reliable" in result.stdout and "> 20" in result.stdout
+    last = result.stdout.strip().splitlines()[-2]  # under the table, above the folder's line
+    assert last.startswith("Demo budgets (2 seeds, 20 launches): the learners have only started")
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["complete"] is True
     for agent in ("random", "ppo"):

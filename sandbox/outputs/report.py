@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from sandbox.outputs.run_data import RunData, trials_label
+from sandbox.outputs.reference import demo_note
+from sandbox.outputs.run_data import RunData, best_learner_line, trials_label
 from sandbox.outputs.stats import INTERVAL_NOTE, censored_median, format_count
 from sandbox.outputs.tables import markdown_table, run_tables
 from sandbox.studies import get_study
@@ -162,7 +163,9 @@ def sections(run: RunData) -> list[Section]:
     agents = [("Agents", _text_table(("agent", "kind", "description"), rows))] if rows else []
     tables = run_tables(run.summary_file, config.get("study"))
     images = sorted(run.folder.glob("*.png")) + sorted((run.folder / "animations").glob("*.gif"))
-    return [
+    # Read first: whether these are demo budgets, and the learner every picture shows.
+    brief = [line for line in (demo_note(run), best_learner_line(run)) if line]
+    return ([Section("In brief", brief)] if brief else []) + [
         Section("What was run", what, agents),
         Section("Findings", findings(run)),
         Section("Tables", [INTERVAL_NOTE], tables),

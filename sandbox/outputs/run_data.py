@@ -98,30 +98,59 @@ def headline(run: RunData) -> str:
 
 
 def best_learner(run: RunData) -> str | None:
-    """The model-free learner that became reliable soonest (median over seeds), else the one
-    with the highest final success."""
+    """The run's best model-free learner, by the figure its headline gives: the fewest
+    trials to reliable (median over seeds; a learner whose median is censored ranks after
+    every reliable one), then the highest final held-out success (median over seeds); a tie
+    goes to the learner listed first in the run (the table's order). None without learners.
+    The headline, the report, the side-by-side animation and the trajectories all name it."""
+    return _best(run, run.agents_of_kind("learner"))
+
+
+def best_rival(run: RunData) -> str | None:
+    """The agent a planner is shown beside: the best learner, or in a run without learners the
+    best agent other than a planner, ranked the same way."""
+    others = [agent for agent in run.summary if run.kind(agent) != "planner"]
+    return best_learner(run) or _best(run, others)
+
+
+def _best(run: RunData, agents: list[str]) -> str | None:
     summary = run.summary
-    ranked = [
-        (
-            censored_median(summary[a]["trials_to_reliable"]),
-            -float(np.median(summary[a]["final_success_rate"])),
-            a,
-        )
-        for a in run.agents_of_kind("learner")
-    ]
-    if not ranked:
+
+    def rank(agent: str) -> tuple[bool, float, float]:
+        reliable = censored_median(summary[agent]["trials_to_reliable"])
+        success = float(np.median(summary[agent]["final_success_rate"]))
+        return (reliable is None, reliable or 0.0, -success)
+
+    return min(agents, key=rank, default=None)  # min keeps the first of equals
+
+
+def best_learner_line(run: RunData) -> str | None:
+    """One line naming the best learner and the figure that makes it the best."""
+    agent = best_learner(run)
+    if agent is None:
         return None
-    return min(ranked, key=lambda x: (x[0] is None, x[0] or 0, x[1]))[2]
+    entry = run.summary[agent]
+    seeds = seeds_label(len(entry["seeds"]))
+    reliable = censored_median(entry["trials_to_reliable"])
+    if reliable is not None:
+        figure = f"reliable after {trials_label(reliable, entry['budget'])}, median over {seeds}"
+    else:
+        success = float(np.median(entry["final_success_rate"]))
+        figure = (
+            f"median held-out success {100 * success:.0f} % over {seeds}, not reliable within "
+            f"{entry['budget']:,} trials"
+        )
+    return f"Best learner of this run: {agent} ({figure})."
+
+
+def agent_job(jobs: list[dict[str, Any]], agent: str | None) -> dict[str, Any] | None:
+    """Among ``jobs``, the agent's of the lowest seed (the seed pictures show)."""
+    return min((j for j in jobs if j["agent"] == agent), key=lambda j: j["seed"], default=None)
 
 
 def best_learner_job(run: RunData, jobs: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Among ``jobs``, the learner's with the highest final success."""
-    learners = set(run.agents_of_kind("learner"))
-    return max(
-        (j for j in jobs if j["agent"] in learners),
-        key=lambda j: j["final_success_rate"],
-        default=None,
-    )
+    """Among ``jobs``, the best learner's (``best_learner``) of the lowest seed."""
+    return agent_job(jobs, best_learner(run))
 
 
 def value_at(rows: list[dict[str, Any]], trials: int, key: str) -> float:

@@ -21,7 +21,7 @@ import numpy as np
 from matplotlib import animation
 from PIL import Image
 
-from sandbox.outputs.run_data import RunData, best_learner_job, world_name
+from sandbox.outputs.run_data import RunData, agent_job, best_rival, world_name
 from sandbox.tasks import EpisodeDrawing, Task, get_task
 
 #: at most this many frames (a longer episode skips time steps): at 8 frames a second an
@@ -249,16 +249,13 @@ def write_animations(
 def write_planner_beside_learner(
     run: RunData, task: Task, folder: Path, agents: list[str], mp4: bool = False
 ) -> Path | None:
-    """The planner beside the best learner (seed 0; in a run without learners, the best
-    other agent) on one held-out situation, the first where their outcomes differ if any
-    (else the first), in one animation; None unless both are among ``agents``."""
+    """The planner beside the run's best learner (``best_rival``: the one the headline names;
+    in a run without learners, the best other agent), seed 0, on one held-out situation, the
+    first where their outcomes differ if any (else the first), in one animation; None unless
+    both are among ``agents``."""
     seed0 = [j for j in run.train_jobs if j["seed"] == 0 and j["agent"] in agents]
     planner = next((j["agent"] for j in seed0 if run.kind(j["agent"]) == "planner"), None)
-    rival = best_learner_job(run, seed0) or max(
-        (j for j in seed0 if run.kind(j["agent"]) != "planner"),
-        key=lambda j: j["final_success_rate"],
-        default=None,
-    )
+    rival = agent_job(seed0, best_rival(run))
     if planner is None or rival is None:
         return None
     home = [
@@ -277,10 +274,10 @@ def write_planner_beside_learner(
     )
     rival_kind = "learner" if run.kind(rival["agent"]) == "learner" else "other agent"
     title = f"{episode_title(run, pair[0])}: the planner beside the best {rival_kind}"
-    return save(
-        task,
-        list(pair),
-        title,
-        folder / f"{file_safe(planner)}-vs-{file_safe(rival['agent'])}",
-        mp4,
-    )
+    path = folder / f"{file_safe(planner)}-vs-{file_safe(rival['agent'])}"
+    # One side-by-side per run: an earlier one beside another learner (before a resume
+    # changed the ranking) would contradict the headline.
+    for stale in folder.glob(f"{file_safe(planner)}-vs-*.{'mp4' if mp4 else 'gif'}"):
+        if stale.stem != path.name:
+            stale.unlink()
+    return save(task, list(pair), title, path, mp4)

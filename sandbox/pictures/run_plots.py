@@ -12,6 +12,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
+from sandbox.outputs.reference import reference_of
 from sandbox.outputs.run_data import RunData, headline, world_name
 from sandbox.pictures.drawing import success_curves
 from sandbox.pictures.survival_plot import plot_survival
@@ -19,15 +20,23 @@ from sandbox.studies import get_study
 from sandbox.tasks import get_task
 
 
-def plot_success(run: RunData) -> Path:
+def success_figure(run: RunData):
+    """The figure of held-out success against training trials, with the committed reference's
+    curves dashed beside the run's when one matches its world."""
     figure, axes = plt.subplots(figsize=(9.5, 5.3), layout="constrained")
-    success_curves(axes, run, run.train_jobs, next(iter(run.summary.values()))["reliable_bar"])
+    bar = next(iter(run.summary.values()))["reliable_bar"]
+    success_curves(axes, run, run.train_jobs, bar, reference_of(run))
     axes.set_title(
         "Success on the held-out set against training trials (line: median over seeds, band: its "
         "confidence interval, order statistics)",
         fontsize=9,
     )
     figure.suptitle(textwrap.fill(headline(run), 100), fontsize=10)
+    return figure
+
+
+def plot_success(run: RunData) -> Path:
+    figure = success_figure(run)
     path = run.folder / "success_vs_trials.png"
     figure.savefig(path, dpi=110)
     plt.close(figure)

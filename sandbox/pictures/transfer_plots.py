@@ -7,9 +7,10 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from sandbox.outputs.reference import reference_of
 from sandbox.outputs.run_data import RunData, value_at
 from sandbox.outputs.stats import censored_median
-from sandbox.pictures.drawing import color, success_curves
+from sandbox.pictures.drawing import color, success_curves, transfer_reference_curves
 
 
 def plot_both_worlds(run: RunData, names: tuple[str, str]) -> Path:
@@ -19,7 +20,7 @@ def plot_both_worlds(run: RunData, names: tuple[str, str]) -> Path:
     bar = next(iter(summary.values()))["reliable_bar"]
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
     train_jobs = [j for j in jobs if j["phase"] == "train"]
-    success_curves(left, run, train_jobs, bar)
+    success_curves(left, run, train_jobs, bar, reference_of(run))
     left.set_title(f"{names[0]}: training from scratch", fontsize=10)
     for agent in summary:
         for phase, style in (("transfer", "-"), ("scratch", "--")):
@@ -50,6 +51,7 @@ def plot_both_worlds(run: RunData, names: tuple[str, str]) -> Path:
                 markevery=[0],
                 markersize=6,
             )
+    transfer_reference_curves(right, run, reference_of(run, transfer=True))
     right.axhline(bar, color="k", ls=":", lw=1)
     right.set_xscale("symlog", linthresh=1)
     right.set_xlim(left=0)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.command_line import UsageError
+from sandbox.outputs.reference import demo_note
 from sandbox.outputs.report import write_report
 from sandbox.outputs.results import (
     censored_note,
@@ -141,7 +142,8 @@ def write_summary(
     if not results:
         return
     plot_run(out)
-    write_animations(RunData.load(out))
+    run = RunData.load(out)
+    write_animations(run)
     write_report(out)
     for title, text in run_tables(summary_file, study.name if study else None):
         print()
@@ -151,3 +153,6 @@ def write_summary(
         if not title:
             print(censored_note(summary_file["agents"]))
     print(INTERVAL_NOTE)
+    note = demo_note(run)
+    if note:
+        print(note)

@@ -101,6 +101,7 @@ class Task:
         None  #: the new world of the standard protocol, if any
     )
     options: tuple[Option, ...] = ()
+    trials_word: str = "trials"  #: what the task's trials are called in a sentence ("launches")
     #: what plots keep of an evaluation episode, from its infos (None: nothing)
     trace: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None
     #: what plots keep of a training trial, from its last info (None: nothing)
