@@ -7,6 +7,8 @@ import zlib
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 
 from sandbox.outputs.run_data import RunData, seeds_label, value_at
 from sandbox.outputs.stats import median_interval
@@ -66,3 +68,31 @@ def success_curves(axes, run: RunData, jobs: list[dict[str, Any]], bar: float) -
     axes.set_ylabel("success on held-out set")
     axes.grid(alpha=0.3, which="both")
     axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+
+
+def wrap_to_width(text: str, where: Any, fontsize: float, share: float = 0.96) -> str:
+    """``text`` broken at spaces into lines no wider than ``share`` of ``where`` (an Axes or a
+    Figure) at ``fontsize`` points, measured with the figure's renderer: a title that fits
+    today's agents still fits a run with twice as many. Existing line breaks are kept."""
+    figure = where if isinstance(where, Figure) else where.get_figure(root=True)
+    width = figure.bbox.width
+    if not isinstance(where, Figure):
+        width *= where.get_position().width
+    renderer = figure.canvas.get_renderer()
+    font = FontProperties(size=fontsize)
+
+    def fits(line: str) -> bool:
+        return renderer.get_text_width_height_descent(line, font, ismath=False)[0] <= width * share
+
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            longer = f"{line} {word}" if line else word
+            if line and not fits(longer):
+                lines.append(line)
+                line = word
+            else:
+                line = longer
+        lines.append(line)
+    return "\n".join(lines)

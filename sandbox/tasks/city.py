@@ -15,7 +15,7 @@ from envs.city.citymap import MAPS_DIR
 from envs.city.maploader import load_map
 from sandbox.outputs.run_data import RunData, best_learner_job, value_at
 from sandbox.outputs.stats import censored_median
-from sandbox.pictures.drawing import color, interval_band
+from sandbox.pictures.drawing import color, interval_band, wrap_to_width
 from sandbox.tasks import TRANSFER_COLUMNS, EpisodeDrawing, Option, Size, Task
 
 CELL_COLORS = {"#": (0.35, 0.35, 0.38), ".": (0.92, 0.90, 0.85), "+": (0.55, 0.55, 0.58)}
@@ -27,7 +27,7 @@ CAR_COLORS = {1: "tab:blue", 2: "tab:red"}  #: by speed, cells per tick
 def plot_deaths(run: RunData) -> Path:
     """Cumulative training deaths against training trials; each planner's count as a line."""
     jobs, summary = run.train_jobs, run.summary
-    figure, axes = plt.subplots(figsize=(8, 5))
+    figure, axes = plt.subplots(figsize=(10, 5.3), layout="constrained")
     for agent in summary:
         mine = [j for j in jobs if j["agent"] == agent and j["phase"] == "train"]
         if run.kind(agent) == "planner":
@@ -59,15 +59,15 @@ def plot_deaths(run: RunData) -> Path:
     axes.set_xlabel("training trials (log scale)")
     axes.set_ylabel("cumulative deaths in training (symlog)")
     axes.grid(alpha=0.3, which="both")
-    axes.legend(fontsize=8, loc="upper left")
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # off the lines
     parts = []
     for agent in run.agents_of_kind("learner"):
         median = censored_median(summary[agent]["deaths_to_reliable"])
         parts.append(f"{agent} {median:,.0f}" if median is not None else f"{agent} never reliable")
     planner = next((summary[a] for a in run.agents_of_kind("planner")), None)
     head = f"planner {max(planner['total_training_deaths'])} deaths; " if planner else ""
-    axes.set_title(head + "learners' deaths before reliable: " + ", ".join(parts), fontsize=10)
-    figure.tight_layout()
+    title = head + "learners' deaths before reliable: " + ", ".join(parts)
+    figure.suptitle(wrap_to_width(title, figure, 10), fontsize=10)  # the figure is wider
     path = run.folder / "deaths_vs_trials.png"
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -95,7 +95,7 @@ def plot_maps(run: RunData) -> Path | None:
     planners = set(run.agents_of_kind("planner"))
     planner = next((j for j in train_jobs if j["agent"] in planners), None)
     learner = best_learner_job(run, train_jobs)
-    figure, axes_pair = plt.subplots(1, 2, figsize=(13, 6.5))
+    figure, axes_pair = plt.subplots(1, 2, figsize=(13, 7.2), layout="constrained")
     for axes, map_name, which in zip(axes_pair, map_names, ("home", "new"), strict=True):
         city = load_map(map_name)
         axes.imshow(map_image(city), interpolation="nearest")
@@ -132,12 +132,11 @@ def plot_maps(run: RunData) -> Path | None:
         axes.set_title(f"{city.name} ({kind}); first held-out episode", fontsize=10)
         axes.set_xticks([])
         axes.set_yticks([])
-        axes.legend(fontsize=8, loc="lower left")
+        axes.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, 0.0))  # off the map
     figure.suptitle(
         "Paths walked (dot: start, star: goal; lanes mid grey, crossings light, buildings dark)",
         fontsize=10,
     )
-    figure.tight_layout()
     path = run.folder / "maps.png"
     figure.savefig(path, dpi=100)
     plt.close(figure)

@@ -11,6 +11,7 @@ import numpy as np
 import envs
 from envs.rocket.world import WORLDS_DIR, load_world
 from sandbox.outputs.run_data import RunData, best_learner_job
+from sandbox.pictures.drawing import wrap_to_width
 from sandbox.tasks import EpisodeDrawing, Option, Size, Task
 
 #: the planet and the Moon are drawn this many times their radius: to scale, a
@@ -82,7 +83,9 @@ def plot_trajectories(run: RunData) -> Path | None:
     world = load_world(run.config["env_kwargs"].get("world", "earth_moon"))
     moon_orbit = world.moon_reference_distance_km / 1e3
     extent = 1.11 * world.moon_distance_km[1] / 1e3  # 450 thousand km for earth_moon
-    figure, axes_list = plt.subplots(1, len(panels), figsize=(6 * len(panels), 6), squeeze=False)
+    figure, axes_list = plt.subplots(
+        1, len(panels), figsize=(6 * len(panels), 7.2), squeeze=False, layout="compressed"
+    )
     for axes, (job, title) in zip(axes_list[0], panels, strict=True):
         launches = list(job["traces"]["training_first"])
         last = job["traces"]["training_last"]
@@ -126,13 +129,12 @@ def plot_trajectories(run: RunData) -> Path | None:
             f"{job['trials_spent']:,} ({hits} hit{'s' if hits != 1 else ''} shown)",
             fontsize=10,
         )
-        axes.legend(fontsize=7, loc="lower left")
-    figure.suptitle(
+        axes.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.1))
+    headline = (
         f"Training launches in {world.name}, seed 0, each from its own Moon phase; discs: the Moon "
-        f"({MOON_DRAWN_SCALE}x) at flight end, the planet ({PLANET_DRAWN_SCALE}x)",
-        fontsize=10,
+        f"({MOON_DRAWN_SCALE}x) at flight end, the planet ({PLANET_DRAWN_SCALE}x)"
     )
-    figure.tight_layout()
+    figure.suptitle(wrap_to_width(headline, figure, 10), fontsize=10)
     path = run.folder / "trajectories.png"
     figure.savefig(path, dpi=100)
     plt.close(figure)
