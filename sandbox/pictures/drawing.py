@@ -25,6 +25,9 @@ COLORS = {
     "a2c": "tab:brown",
     "learned-model": "tab:cyan",
 }
+#: type sizes in an animation, points: a panel's title, and its clock and the captions (at the
+#: animation's 120 dpi, 10 pt is 17 pixels high: readable when projected)
+ANIMATION_TITLE_PT, ANIMATION_TEXT_PT = 11, 10
 PALETTE = ("tab:olive", "tab:pink", "darkgoldenrod", "teal", "slateblue", "crimson", "tab:gray")
 
 
