@@ -63,8 +63,7 @@ def success_curves(axes, run: RunData, jobs: list[dict[str, Any]], bar: float) -
         )
         if len(mine) > 1:
             axes.fill_between(points, *interval_band(rates), color=color(agent), alpha=0.15, lw=0)
-    axes.axhline(bar, color="k", ls=":", lw=1)
-    axes.text(1, bar + 0.01, f"reliable ({bar:.0%})", fontsize=8, va="bottom")
+    axes.axhline(bar, color="k", ls=":", lw=1, label=f"reliable ({bar:.0%})")  # named in the legend
     axes.set_xscale("log")
     axes.set_ylim(-0.02, 1.02)
     axes.set_xlabel("training trials (log scale)")

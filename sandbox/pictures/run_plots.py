@@ -7,13 +7,12 @@ Any past run can be re-plotted (``python -m sandbox.plots RUN``).
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 
 from sandbox.outputs.run_data import RunData, headline, world_name
-from sandbox.pictures.drawing import success_curves
+from sandbox.pictures.drawing import success_curves, wrap_to_width
 from sandbox.studies import get_study
 from sandbox.tasks import get_task
 
@@ -27,7 +26,7 @@ def plot_success(run: RunData) -> Path:
         "bootstrap interval)",
         fontsize=9,
     )
-    figure.suptitle(textwrap.fill(headline(run), 100), fontsize=10)
+    figure.suptitle(wrap_to_width(headline(run), figure, 10), fontsize=10)
     path = run.folder / "success_vs_trials.png"
     figure.savefig(path, dpi=110)
     plt.close(figure)
