@@ -1,5 +1,6 @@
 """Animated episodes from a run's saved files: tiny runs of both tasks animate, every GIF
-moves and stays small, the watch command's bad input is one line, and the committed
+moves, is big enough to project and stays small on disk, an MP4 lies beside each where
+ffmpeg is installed, the watch command's bad input is one line, and the committed
 reference runs, saved before the traces could be replayed, still plot and animate."""
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from PIL import Image
 
 from sandbox import watch
 from sandbox.outputs.run_data import RunData
-from sandbox.pictures.animation import write_animations
+from sandbox.pictures.animation import can_write_mp4, write_animations
 
 ROOT = Path(__file__).resolve().parents[1]
-GIF_LIMIT_BYTES = 2_000_000
+GIF_LIMIT_BYTES = 500_000
+#: a panel's least size in pixels, twice what the first animations had (336 x 368)
+PANEL_PIXELS = (672, 736)
 AGENTS = {"rocket": "planner,random", "city": "traffic-planner,random"}
 
 
@@ -58,11 +61,23 @@ def runs(tmp_path_factory) -> dict[str, Path]:
 
 
 def assert_small_moving_gifs(paths: list[Path]) -> None:
-    assert paths
-    for path in paths:
+    gifs = [path for path in paths if path.suffix != ".mp4"]
+    assert gifs
+    for path in gifs:
         assert path.suffix == ".gif" and path.stat().st_size < GIF_LIMIT_BYTES, path
         with Image.open(path) as gif:
             assert gif.n_frames > 1, path
+            assert gif.width >= PANEL_PIXELS[0] and gif.height >= PANEL_PIXELS[1], gif.size
+
+
+def assert_mp4_beside_each_gif(paths: list[Path]) -> None:
+    """Where ffmpeg is installed an MP4 of each GIF beside it, elsewhere none."""
+    gifs = sorted(path.with_suffix("") for path in paths if path.suffix == ".gif")
+    mp4s = sorted(path.with_suffix("") for path in paths if path.suffix == ".mp4")
+    assert mp4s == (gifs if can_write_mp4() else [])
+    for path in paths:
+        if path.suffix == ".mp4":
+            assert path.stat().st_size > 1_000 and path.read_bytes()[4:8] == b"ftyp", path
 
 
 def one_line_error(capsys, code: int, *words: str) -> None:
@@ -78,6 +93,7 @@ def one_line_error(capsys, code: int, *words: str) -> None:
 def test_every_agent_animates_and_the_planner_beside_the_other(runs, task):
     paths = write_animations(RunData.load(runs[task]))
     assert_small_moving_gifs(paths)
+    assert_mp4_beside_each_gif(paths)
     names = {path.name for path in paths}
     planner, other = AGENTS[task].split(",")
     assert {
@@ -87,6 +103,15 @@ def test_every_agent_animates_and_the_planner_beside_the_other(runs, task):
     } <= names
     assert f"{planner}-vs-{other}.gif" in names
     assert all(path.parent == runs[task] / "animations" for path in paths)
+
+
+@pytest.mark.slow
+def test_without_ffmpeg_the_gifs_alone(runs, monkeypatch):
+    from sandbox.pictures import animation
+
+    monkeypatch.setattr(animation, "can_write_mp4", lambda: False)
+    paths = write_animations(RunData.load(runs["city"]), agents=["random"], episodes=1)
+    assert [path.suffix for path in paths] == [".gif"]
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,18 @@ from sandbox.studies import get_study
 
 
 @dataclass
+class Picture:
+    path: Path
+    caption: str  #: what it shows, in a sentence
+
+
+@dataclass
 class Section:
-    title: str
+    title: str  #: "": no heading (the notes under the report's title)
     paragraphs: list[str] = field(default_factory=list)
     tables: list[tuple[str, str]] = field(default_factory=list)  #: (caption, text table)
-    images: list[Path] = field(default_factory=list)
+    pictures: list[Picture] = field(default_factory=list)
+    columns: int = 1  #: pictures side by side in a row (1: one a row, full width)
 
 
 def _median(values: list[Any]) -> float | None:
@@ -109,7 +117,95 @@ def findings(run: RunData) -> list[str]:
     return paragraphs
 
 
-def sections(run: RunData) -> list[Section]:
+#: what each of a run's plots shows, by file name (another task's or study's plot: its name)
+PLOT_CAPTIONS = {
+    "success_vs_trials": "Held-out success against training trials, per agent: the median over "
+    "seeds, and its 95 % interval as a band",
+    "deaths_vs_trials": "Deaths in training, counted up against training trials: the learners' "
+    "median over seeds, each planner's count as a flat line",
+    "success_both_worlds": "Held-out success against training trials at home (left) and in the "
+    "new world (right): agents trained at home first against fresh ones",
+    "transfer": "Dropped into the new world: zero-shot success beside success at home, and "
+    "the trials to become reliable there, continued against from scratch",
+    "maps": "The paths the planner and the best learner walked on the first held-out episode, "
+    "in the training city and in the new one",
+    "trajectories": "Training launches of the planner and of the best learner, the first ones "
+    "and the last",
+    "generalization_map": "Held-out success over the grid of situations, per agent; the "
+    "training region outlined in red",
+    "sight": "Deaths per training walk and final held-out success against how far every agent "
+    "sees the traffic",
+}
+#: in ``<run>/animations/``: each animation's caption (written with the animations)
+ANIMATIONS_INDEX = "animations.json"
+
+
+def notes(run: RunData) -> list[str]:
+    """One-line blocks under the report's title, before anything else: what a reader should
+    know first about this run (each a paragraph of its own): whether these are demo budgets,
+    and the learner every picture shows."""
+    return [line for line in (demo_note(run), best_learner_line(run)) if line]
+
+
+def words(key: str) -> str:
+    return key.replace("_", " ")
+
+
+def value_words(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return " to ".join(f"{v:g}" if isinstance(v, int | float) else str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {value_words(v)}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def world_line(config: dict[str, Any]) -> str:
+    """The worlds as words: "Map: train; transfer map: new; sight 5." (the first keyword
+    names the world, the transfer world's differences follow, then the other keywords)."""
+    home = config.get("env_kwargs") or {}
+    transfer = config.get("transfer_env_kwargs") or {}
+    keys = list(home)
+    parts = [f"{words(keys[0]).capitalize()}: {value_words(home[keys[0]])}"] if keys else []
+    parts = parts or ["World: the env's defaults"]
+    parts += [
+        f"transfer {words(key)}: {value_words(value)}"
+        for key, value in transfer.items()
+        if home.get(key) != value
+    ]
+    parts += [f"{words(key)} {value_words(home[key])}" for key in keys[1:]]
+    return "; ".join(parts) + "."
+
+
+def settings_table(run: RunData) -> tuple[str, str]:
+    """What the run's jobs were given (per agent where the agents differ) and the study's
+    settings, one ``setting | value`` row each."""
+    jobs = [job for job in run.config.get("jobs", []) if job.get("phase", "train") == "train"]
+    rows = []
+    for key, label in (
+        ("budget", "training trials per seed"),
+        ("eval_episodes", "held-out episodes per evaluation"),
+        ("eval_points", "evaluation points (about)"),
+        ("transfer_budget", "training trials per seed in the new world"),
+    ):
+        by_agent = {job["agent"]: job[key] for job in jobs if job.get(key)}
+        if len(set(by_agent.values())) == 1:
+            rows.append((label, value_words(next(iter(by_agent.values())))))
+        elif by_agent:
+            rows.append((label, value_words(by_agent)))
+    bar = run.config.get("reliable_bar", next(iter(run.summary.values()))["reliable_bar"])
+    rows.append(("reliable", f"{100 * bar:.0f} % held-out success"))
+    if run.config.get("study"):
+        rows.append(("study", run.config["study"]))
+    settings = run.config.get("study_settings") or {}
+    rows += [(words(key), value_words(value)) for key, value in settings.items()]
+    return "Settings", _text_table(("setting", "value"), rows)
+
+
+def what_was_run(run: RunData) -> list[str]:
     config = run.config
     provenance = config.get("provenance", {})
     size = config["size"]
@@ -128,13 +224,7 @@ def sections(run: RunData) -> list[Section]:
         + f"; held-out set of {size['eval_episodes']} episodes, evaluated after 1 to 5 trials and "
         "at about "
         f"{size['eval_points']} log-spaced points up to the budget.",
-        f"World: {config['env_kwargs']}"
-        + (
-            f"; new world: {config['transfer_env_kwargs']}"
-            if config.get("transfer_env_kwargs")
-            else ""
-        )
-        + ".",
+        world_line(config),
     ]
     if provenance:
         packages = ", ".join(
@@ -158,31 +248,97 @@ def sections(run: RunData) -> list[Section]:
         )
     if not run.summary_file.get("complete", True):
         what.append("The run was interrupted: the figures cover the jobs it finished.")
-    details = config.get("agent_details", {})
+    return what
+
+
+def plot_pictures(run: RunData) -> list[Picture]:
+    """The run's plots, the known ones in the order a reader follows, each with its caption."""
+    order = list(PLOT_CAPTIONS)
+    paths = sorted(
+        run.folder.glob("*.png"),
+        key=lambda p: (order.index(p.stem) if p.stem in order else len(order), p.name),
+    )
+    return [Picture(p, PLOT_CAPTIONS.get(p.stem, words(p.stem).capitalize())) for p in paths]
+
+
+def animation_pictures(run: RunData) -> tuple[list[Picture], list[Picture]]:
+    """The planner beside the best learner, and every other animation (GIFs), each captioned
+    with what it shows from the captions recorded with the animations (an older run's
+    animations, recorded without: their names)."""
+    folder = run.folder / "animations"
+    try:
+        index = json.loads((folder / ANIMATIONS_INDEX).read_text())
+    except (OSError, ValueError):
+        index = {}
+    order = list(index)
+    paths = sorted(
+        folder.glob("*.gif"),
+        key=lambda p: (order.index(p.stem) if p.stem in order else len(order), p.name),
+    )
+    beside, others = [], []
+    for path in paths:
+        entry = index.get(path.stem, {})
+        picture = Picture(path, entry.get("caption") or words(path.stem))
+        is_beside = entry["beside"] if "beside" in entry else "-vs-" in path.stem
+        (beside if is_beside else others).append(picture)
+    return beside, others
+
+
+def mp4_note(run: RunData) -> str:
+    if any((run.folder / "animations").glob("*.mp4")):
+        return "Each animation is also in `animations/` as an MP4, for slides."
+    return "MP4 copies of the animations are written beside them where ffmpeg is installed."
+
+
+def sections(run: RunData) -> list[Section]:
+    details = run.config.get("agent_details", {})
     rows = [(label, entry["kind"], entry["description"]) for label, entry in details.items()]
     agents = [("Agents", _text_table(("agent", "kind", "description"), rows))] if rows else []
-    tables = run_tables(run.summary_file, config.get("study"))
-    images = sorted(run.folder.glob("*.png")) + sorted((run.folder / "animations").glob("*.gif"))
-    # Read first: whether these are demo budgets, and the learner every picture shows.
-    brief = [line for line in (demo_note(run), best_learner_line(run)) if line]
-    return ([Section("In brief", brief)] if brief else []) + [
-        Section("What was run", what, agents),
+    tables = run_tables(run.summary_file, run.config.get("study"))
+    beside, animations = animation_pictures(run)
+    parts = [Section("", notes(run))]
+    if beside:
+        parts.append(Section("Side by side on one held-out situation", [], [], beside))
+    parts += [
+        Section("What was run", what_was_run(run), [settings_table(run), *agents]),
         Section("Findings", findings(run)),
         Section("Tables", [INTERVAL_NOTE], tables),
-        Section("Plots and animations", [], [], images),
+        Section("Plots", [], [], plot_pictures(run), columns=2),
     ]
+    if animations or beside:
+        parts.append(Section("Animations", [mp4_note(run)], [], animations, columns=3))
+    return parts
+
+
+def markdown_pictures(run: RunData, pictures: list[Picture], columns: int) -> list[str]:
+    """One picture a paragraph over its caption, or a table of them ``columns`` a row."""
+
+    def picture_and_caption(picture: Picture, rule: str) -> str:
+        path = picture.path.relative_to(run.folder).as_posix()
+        return f"![{picture.caption}]({path}){rule}*{picture.caption}*"
+
+    if columns == 1 or len(pictures) < 2:
+        return [line for p in pictures for line in (picture_and_caption(p, "\n\n"), "")]
+    width = min(columns, len(pictures))
+    lines = ["|" + " |" * width, "|" + "---|" * width]
+    for start in range(0, len(pictures), width):
+        row = [
+            picture_and_caption(p, "<br>").replace("|", "\\|")
+            for p in pictures[start : start + width]
+        ]
+        lines.append("| " + " | ".join(row + [""] * (width - len(row))) + " |")
+    return [*lines, ""]
 
 
 def to_markdown(run: RunData, parts: list[Section]) -> str:
     lines = [f"# {run.summary_file['task']} run: {run.folder.name}", ""]
     for part in parts:
-        lines += [f"## {part.title}", ""]
+        lines += [f"## {part.title}", ""] if part.title else []
         for paragraph in part.paragraphs:
             lines += [paragraph, ""]
         for caption, text in part.tables:
             lines += ([caption, ""] if caption else []) + [markdown_table(text), ""]
-        for image in part.images:
-            lines += [f"![{image.stem}]({image.relative_to(run.folder).as_posix()})", ""]
+        lines += markdown_pictures(run, part.pictures, part.columns)
     return "\n".join(lines)
 
 
@@ -195,44 +351,59 @@ def _inline(text: str) -> str:
     return "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(parts))
 
 
+def html_table(caption: str, text: str) -> str:
+    lines = text.splitlines()
+    starts = [
+        i for i, ch in enumerate(lines[1]) if ch == "-" and (i == 0 or lines[1][i - 1] == " ")
+    ]
+
+    def cells(line):
+        return [line[a:b].strip() for a, b in zip(starts, starts[1:] + [None], strict=True)]
+
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells(line)) + "</tr>"
+        for line in lines[2:]
+    )
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cells(lines[0]))
+    return (f"<p>{html.escape(caption)}</p>" if caption else "") + (
+        f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def html_pictures(pictures: list[Picture], columns: int) -> str:
+    """Figures with their captions, embedded; ``columns`` > 1: a grid of that many a row."""
+    figures = []
+    for picture in pictures:
+        kind = "gif" if picture.path.suffix == ".gif" else "png"
+        data = base64.b64encode(picture.path.read_bytes()).decode()
+        caption = html.escape(picture.caption)
+        figures.append(
+            f'<figure><img alt="{caption}" src="data:image/{kind};base64,{data}">'
+            f"<figcaption>{caption}</figcaption></figure>"
+        )
+    if columns == 1:
+        return "\n".join(figures)
+    return f'<div class="grid{columns}">' + "\n".join(figures) + "</div>"
+
+
 def to_html(run: RunData, parts: list[Section]) -> str:
     """One file with every image embedded, so it can be mailed or archived alone."""
     body = [f"<h1>{html.escape(run.summary_file['task'])} run: {html.escape(run.folder.name)}</h1>"]
     for part in parts:
-        body.append(f"<h2>{html.escape(part.title)}</h2>")
+        if part.title:
+            body.append(f"<h2>{html.escape(part.title)}</h2>")
         body += [f"<p>{_inline(p)}</p>" for p in part.paragraphs]
-        for caption, text in part.tables:
-            lines = text.splitlines()
-            starts = [
-                i
-                for i, ch in enumerate(lines[1])
-                if ch == "-" and (i == 0 or lines[1][i - 1] == " ")
-            ]
-
-            def cells(line, starts=starts):
-                return [line[a:b].strip() for a, b in zip(starts, starts[1:] + [None], strict=True)]
-
-            rows = "".join(
-                "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells(line)) + "</tr>"
-                for line in lines[2:]
-            )
-            head = "".join(f"<th>{html.escape(c)}</th>" for c in cells(lines[0]))
-            body.append(
-                (f"<p>{html.escape(caption)}</p>" if caption else "")
-                + f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-            )
-        for image in part.images:
-            kind = "gif" if image.suffix == ".gif" else "png"
-            data = base64.b64encode(image.read_bytes()).decode()
-            body.append(
-                f'<figure><img alt="{html.escape(image.stem)}" '
-                f'src="data:image/{kind};base64,{data}">'
-                f"<figcaption>{html.escape(image.name)}</figcaption></figure>"
-            )
+        body += [html_table(caption, text) for caption, text in part.tables]
+        if part.pictures:
+            body.append(html_pictures(part.pictures, part.columns))
     style = (
-        "body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em}"
+        "body{font-family:sans-serif;max-width:80em;margin:2em auto;padding:0 1em}"
         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.2em .5em}"
-        "img{max-width:100%}figure{margin:1em 0}"
+        "img{max-width:100%}figure{margin:1em 0}figcaption{font-size:.9em;color:#333}"
+        ".grid2,.grid3{display:grid;gap:1em;align-items:start}"
+        ".grid2{grid-template-columns:repeat(auto-fill,minmax(30em,1fr))}"
+        ".grid3{grid-template-columns:repeat(auto-fill,minmax(20em,1fr))}"
+        ".grid2 figure,.grid3 figure{margin:0}"
     )
     return (
         "<!DOCTYPE html>\n<html><head><meta "

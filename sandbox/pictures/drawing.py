@@ -9,6 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 
 from sandbox.outputs.reference import Reference
 from sandbox.outputs.run_data import RunData, seeds_label, value_at
@@ -32,6 +34,9 @@ COLORS = {
     "a2c": "tab:brown",
     "learned-model": "tab:cyan",
 }
+#: type sizes in an animation, points: a panel's title, and its clock and the captions (at the
+#: animation's 120 dpi, 10 pt is 17 pixels high: readable when projected)
+ANIMATION_TITLE_PT, ANIMATION_TEXT_PT = 11, 10
 PALETTE = ("tab:olive", "tab:pink", "darkgoldenrod", "teal", "slateblue", "crimson", "tab:gray")
 
 
@@ -82,8 +87,7 @@ def success_curves(
             axes.fill_between(points, *interval_band(rates), color=color(agent), alpha=0.15, lw=0)
     if reference is not None:
         reference_curves(axes, run, reference, train_rows, "success_rate")
-    axes.axhline(bar, color="k", ls=":", lw=1)
-    axes.text(1, bar + 0.01, f"reliable ({bar:.0%})", fontsize=8, va="bottom")
+    axes.axhline(bar, color="k", ls=":", lw=1, label=f"reliable ({bar:.0%})")  # named in the legend
     axes.set_xscale("log")
     axes.set_ylim(-0.02, 1.02)
     axes.set_xlabel("training trials (log scale)")
@@ -176,3 +180,31 @@ def transfer_reference_curves(axes, run: RunData, reference: Reference | None) -
     reference_curves(
         axes, run, reference, scratch_rows, "success_rate", None, {"ls": "--", **faint}, None
     )
+
+
+def wrap_to_width(text: str, where: Any, fontsize: float, share: float = 0.96) -> str:
+    """``text`` broken at spaces into lines no wider than ``share`` of ``where`` (an Axes or a
+    Figure) at ``fontsize`` points, measured with the figure's renderer: a title that fits
+    today's agents still fits a run with twice as many. Existing line breaks are kept."""
+    figure = where if isinstance(where, Figure) else where.get_figure(root=True)
+    width = figure.bbox.width
+    if not isinstance(where, Figure):
+        width *= where.get_position().width
+    renderer = figure.canvas.get_renderer()
+    font = FontProperties(size=fontsize)
+
+    def fits(line: str) -> bool:
+        return renderer.get_text_width_height_descent(line, font, ismath=False)[0] <= width * share
+
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            longer = f"{line} {word}" if line else word
+            if line and not fits(longer):
+                lines.append(line)
+                line = word
+            else:
+                line = longer
+        lines.append(line)
+    return "\n".join(lines)

@@ -7,14 +7,13 @@ Any past run can be re-plotted (``python -m sandbox.plots RUN``).
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 
 from sandbox.outputs.reference import reference_of
 from sandbox.outputs.run_data import RunData, headline, world_name
-from sandbox.pictures.drawing import success_curves
+from sandbox.pictures.drawing import success_curves, wrap_to_width
 from sandbox.pictures.survival_plot import plot_survival
 from sandbox.studies import get_study
 from sandbox.tasks import get_task
@@ -31,7 +30,7 @@ def success_figure(run: RunData):
         "confidence interval, order statistics)",
         fontsize=9,
     )
-    figure.suptitle(textwrap.fill(headline(run), 100), fontsize=10)
+    figure.suptitle(wrap_to_width(headline(run), figure, 10), fontsize=10)
     return figure
 
 

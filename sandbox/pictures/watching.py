@@ -11,9 +11,11 @@ from pathlib import Path
 from sandbox.command_line import UsageError
 from sandbox.outputs.run_data import RunData
 from sandbox.pictures.animation import (
+    Animation,
     check_agents,
     check_mp4,
     episode_title,
+    record_captions,
     save,
     saved_episodes,
     show,
@@ -90,4 +92,13 @@ def watch(folder: Path, agent: str, episodes: int, window: bool, mp4: bool) -> l
         save(task, [e], episode_title(run, e), run.folder / "animations" / e.name, mp4)
         for e in chosen
     ]
+    record_captions(  # for the report
+        run,
+        task,
+        [
+            Animation(e.name, (e,), episode_title(run, e))
+            for e, path in zip(chosen, written, strict=True)
+            if path is not None
+        ],
+    )
     return [path for path in written if path is not None]

@@ -3,7 +3,6 @@ training region outlined, all on one colour scale."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from matplotlib.patches import Rectangle
 
 from sandbox.outputs.run_data import RunData
 from sandbox.outputs.stats import format_rates
+from sandbox.pictures.drawing import wrap_to_width
 from sandbox.studies.generalization_grid import format_radius, grid_figures_per_seed
 
 
@@ -50,18 +50,18 @@ def plot_generalization(run: RunData) -> Path | None:
         launches = np.mean(grid["identification_launches_per_cell"][agent])
         extra = f"; {launches:.2f} launches/cell" if launches else ""
         mine = figures[agent]
-        axes.set_title(
+        title = (
             f"{agent}: radius {format_radius(mine['radius_moon_phase_deg'], ' deg')} in phase,\n"
-            f"{format_radius(mine['radius_gravity_scale'])} in gravity scale{extra}",
-            fontsize=9,
+            f"{format_radius(mine['radius_gravity_scale'])} in gravity scale{extra}"
         )
+        axes.set_title(wrap_to_width(title, axes, 9, share=1.1), fontsize=9)
         axes.set_xlabel("Moon phase at launch (deg)")
         axes.set_ylabel("gravity scale (planet's GM)")
         axes.set_xticks(np.arange(0, 361, 60))
     for axes in list(axes_grid.flat)[len(agents) :]:
         axes.axis("off")
     figure.colorbar(image, ax=axes_grid, shrink=0.8, label="success rate (mean over seeds)")
-    figure.suptitle(headline(grid, figures), fontsize=10)
+    figure.suptitle(wrap_to_width(headline(grid, figures), figure, 10), fontsize=10)
     path = run.folder / "generalization_map.png"
     figure.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(figure)
@@ -84,5 +84,5 @@ def headline(grid: dict[str, Any], figures: dict[str, dict[str, list]]) -> str:
         "over seeds "
         f"[interval]\n(red box: phases {low:g}-{high:g} deg, half-width {(high - low) / 2:g} "
         "deg, "
-        "nominal gravity): " + textwrap.fill(", ".join(parts), 150)
+        "nominal gravity): " + ", ".join(parts)
     )

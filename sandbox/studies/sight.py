@@ -18,7 +18,7 @@ import numpy as np
 
 from sandbox.outputs.run_data import RunData
 from sandbox.outputs.stats import format_rates, median_interval
-from sandbox.pictures.drawing import color
+from sandbox.pictures.drawing import color, wrap_to_width
 from sandbox.studies import Study, split_variant
 from sandbox.tasks import Size
 
@@ -142,7 +142,8 @@ def plot(run: RunData) -> Path | None:
         axes.set_xlabel("sight radius (cells; full: the whole map)")
         axes.grid(alpha=0.3)
         axes.legend(fontsize=8)
-    figure.suptitle("How much seeing the traffic matters to each side", fontsize=10)
+    title = "How much seeing the traffic matters to each side"
+    figure.suptitle(wrap_to_width(title, figure, 10), fontsize=10)
     path = run.folder / "sight.png"
     figure.savefig(path, dpi=100)
     plt.close(figure)

@@ -119,6 +119,10 @@ class Task:
     animate_episode: (
         Callable[[Any, dict[str, Any], dict[str, Any], str], EpisodeDrawing | None] | None
     ) = None
+    #: how a saved evaluation trace ended, in a few words ("reached the goal at tick 41"), for
+    #: the captions of its animation (None: "succeeded" or "failed")
+    episode_outcome: Callable[[dict[str, Any]], str] | None = None
+    episode_noun: str = "episode"  #: what one episode is called in captions ("walk", "launch")
 
     def make_env(self, **env_kwargs: Any) -> gym.Env:
         return gym.make(self.env_id, **env_kwargs)

@@ -16,7 +16,15 @@ from envs.city.maploader import load_map
 from sandbox.outputs.reference import reference_of
 from sandbox.outputs.run_data import RunData, best_learner_job, value_at
 from sandbox.outputs.stats import censored_median
-from sandbox.pictures.drawing import color, interval_band, reference_curves, train_rows
+from sandbox.pictures.drawing import (
+    ANIMATION_TEXT_PT,
+    ANIMATION_TITLE_PT,
+    color,
+    interval_band,
+    reference_curves,
+    train_rows,
+    wrap_to_width,
+)
 from sandbox.tasks import TRANSFER_COLUMNS, EpisodeDrawing, Option, Size, Task
 
 CELL_COLORS = {"#": (0.35, 0.35, 0.38), ".": (0.92, 0.90, 0.85), "+": (0.55, 0.55, 0.58)}
@@ -29,7 +37,7 @@ def deaths_figure(run: RunData):
     """Cumulative training deaths against training trials; each planner's count as a line;
     the committed reference's curves dashed beside the others' when one matches the city."""
     jobs, summary = run.train_jobs, run.summary
-    figure, axes = plt.subplots(figsize=(8, 5))
+    figure, axes = plt.subplots(figsize=(10, 5.3), layout="constrained")
     for agent in summary:
         mine = [j for j in jobs if j["agent"] == agent and j["phase"] == "train"]
         if run.kind(agent) == "planner":
@@ -65,15 +73,15 @@ def deaths_figure(run: RunData):
     axes.set_xlabel("training trials (log scale)")
     axes.set_ylabel("cumulative deaths in training (symlog)")
     axes.grid(alpha=0.3, which="both")
-    axes.legend(fontsize=8, loc="upper left")
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # off the lines
     parts = []
     for agent in run.agents_of_kind("learner"):
         median = censored_median(summary[agent]["deaths_to_reliable"])
         parts.append(f"{agent} {median:,.0f}" if median is not None else f"{agent} never reliable")
     planner = next((summary[a] for a in run.agents_of_kind("planner")), None)
     head = f"planner {max(planner['total_training_deaths'])} deaths; " if planner else ""
-    axes.set_title(head + "learners' deaths before reliable: " + ", ".join(parts), fontsize=10)
-    figure.tight_layout()
+    title = head + "learners' deaths before reliable: " + ", ".join(parts)
+    figure.suptitle(wrap_to_width(title, figure, 10), fontsize=10)  # the figure is wider
     return figure
 
 
@@ -106,7 +114,7 @@ def plot_maps(run: RunData) -> Path | None:
     planners = set(run.agents_of_kind("planner"))
     planner = next((j for j in train_jobs if j["agent"] in planners), None)
     learner = best_learner_job(run, train_jobs)
-    figure, axes_pair = plt.subplots(1, 2, figsize=(13, 6.5))
+    figure, axes_pair = plt.subplots(1, 2, figsize=(13, 7.2), layout="constrained")
     for axes, map_name, which in zip(axes_pair, map_names, ("home", "new"), strict=True):
         city = load_map(map_name)
         axes.imshow(map_image(city), interpolation="nearest")
@@ -143,12 +151,11 @@ def plot_maps(run: RunData) -> Path | None:
         axes.set_title(f"{city.name} ({kind}); first held-out episode", fontsize=10)
         axes.set_xticks([])
         axes.set_yticks([])
-        axes.legend(fontsize=8, loc="lower left")
+        axes.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, 0.0))  # off the map
     figure.suptitle(
         "Paths walked (dot: start, star: goal; lanes mid grey, crossings light, buildings dark)",
         fontsize=10,
     )
-    figure.tight_layout()
     path = run.folder / "maps.png"
     figure.savefig(path, dpi=100)
     plt.close(figure)
@@ -189,6 +196,16 @@ def sight_radius(env_kwargs: dict[str, Any], city) -> int | None:
     return None if sight is None or sight == "full" else int(sight)
 
 
+def walk_outcome(trace: dict[str, Any]) -> str:
+    """How a saved walk ended, in words: "reached the goal at tick 41"."""
+    ticks = len(trace.get("path") or [[0, 0]]) - 1
+    if trace.get("success"):
+        return f"reached the goal at tick {ticks}"
+    if trace.get("death_cell") or trace.get("death"):
+        return f"hit by a car at tick {ticks}"
+    return f"out of time at tick {ticks}"
+
+
 def animate_walk(
     axes, trace: dict[str, Any], env_kwargs: dict[str, Any], label: str
 ) -> EpisodeDrawing | None:
@@ -202,33 +219,36 @@ def animate_walk(
     cars = trace.get("cars")
     radius = sight_radius(env_kwargs, city) if cars is not None else None
     axes.imshow(image, interpolation="nearest")
-    axes.plot(trace["goal"][1], trace["goal"][0], "*", color="gold", ms=13, mec="k")
-    (trail,) = axes.plot([], [], "-", color="tab:green", lw=1.5, alpha=0.8)
-    (walker,) = axes.plot([], [], "o", color="lime", mec="k", ms=7)
-    (hit,) = axes.plot([], [], "X", color="red", mec="k", ms=14)
+    axes.plot(trace["goal"][1], trace["goal"][0], "*", color="gold", ms=18, mec="k")
+    (trail,) = axes.plot([], [], "-", color="tab:green", lw=2.2, alpha=0.8)
+    (walker,) = axes.plot([], [], "o", color="lime", mec="k", ms=10)
+    (hit,) = axes.plot([], [], "X", color="red", mec="k", ms=19)
     heading_dots = [
-        axes.scatter([], [], marker=marker, s=40, edgecolors="k", linewidths=0.4)
+        axes.scatter([], [], marker=marker, s=75, edgecolors="k", linewidths=0.5)
         for marker in CAR_MARKERS
     ]
     window = plt.Rectangle(
-        (0, 0), 0, 0, fill=False, ec="yellow", lw=1.5, visible=radius is not None
+        (0, 0), 0, 0, fill=False, ec="yellow", lw=2.2, visible=radius is not None
     )
     axes.add_patch(window)
-    clock = axes.text(0.01, 0.99, "", transform=axes.transAxes, fontsize=8, va="top", color="w")
+    clock = axes.text(
+        0.01,
+        0.99,
+        "",
+        transform=axes.transAxes,
+        fontsize=ANIMATION_TEXT_PT,
+        va="top",
+        color="w",
+        fontweight="bold",
+    )
     axes.set_xlim(-0.5, city.shape[1] - 0.5)
     axes.set_ylim(city.shape[0] - 0.5, -0.5)
     axes.set_xticks([])
     axes.set_yticks([])
     ticks = len(path) - 1
     death = trace.get("death_cell") or (path[-1].tolist() if trace.get("death") else None)
-    outcome = (
-        "reached the goal"
-        if trace.get("success")
-        else "hit by a car"
-        if death is not None
-        else "out of time"
-    )
-    axes.set_title(f"{label}: {outcome} at tick {ticks}", fontsize=9)
+    title = f"{label}: {walk_outcome(trace)}"
+    axes.set_title(wrap_to_width(title, axes, ANIMATION_TITLE_PT), fontsize=ANIMATION_TITLE_PT)
 
     def draw(step: int) -> None:
         row, col = path[step]
@@ -362,4 +382,6 @@ CITY = Task(
     plots=(plot_deaths, plot_maps),
     data_files=map_files,
     animate_episode=animate_walk,
+    episode_outcome=walk_outcome,
+    episode_noun="walk",
 )

@@ -11,6 +11,7 @@ import numpy as np
 import envs
 from envs.rocket.world import WORLDS_DIR, load_world
 from sandbox.outputs.run_data import RunData, best_learner_job
+from sandbox.pictures.drawing import ANIMATION_TEXT_PT, ANIMATION_TITLE_PT, wrap_to_width
 from sandbox.tasks import EpisodeDrawing, Option, Size, Task
 
 #: the planet and the Moon are drawn this many times their radius: to scale, a
@@ -86,7 +87,9 @@ def trajectories_figure(run: RunData):
     world = load_world(run.config["env_kwargs"].get("world", "earth_moon"))
     moon_orbit = world.moon_reference_distance_km / 1e3
     extent = 1.11 * world.moon_distance_km[1] / 1e3  # 450 thousand km for earth_moon
-    figure, axes_list = plt.subplots(1, len(panels), figsize=(6 * len(panels), 6), squeeze=False)
+    figure, axes_list = plt.subplots(
+        1, len(panels), figsize=(6 * len(panels), 7.2), squeeze=False, layout="compressed"
+    )
     for axes, job in zip(axes_list[0], panels, strict=True):
         first = job["traces"]["training_first"]
         launches = list(first)
@@ -132,14 +135,29 @@ def trajectories_figure(run: RunData):
             f"({hits} hit{'s' if hits != 1 else ''})",
             fontsize=10,
         )
-        axes.legend(fontsize=7, loc="lower left")
-    figure.suptitle(
+        axes.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.1))
+    headline = (
         f"Training launches in {world.name}, seed 0, each from its own Moon phase; discs: the Moon "
-        f"({MOON_DRAWN_SCALE}x) at flight end, the planet ({PLANET_DRAWN_SCALE}x)",
-        fontsize=10,
+        f"({MOON_DRAWN_SCALE}x) at flight end, the planet ({PLANET_DRAWN_SCALE}x)"
     )
-    figure.tight_layout()
+    figure.suptitle(wrap_to_width(headline, figure, 10), fontsize=10)
     return figure
+
+
+def launch_outcome(trace: dict[str, Any], hours: float | None = None) -> str:
+    """How a saved launch ended, in words: "hit the Moon at 74 h", "escaped at 120 h, missed
+    by 35,120 km" (``hours``: the flight's end, else the trace's last tracking time)."""
+    success = bool(trace.get("success"))
+    outcome = OUTCOME_WORDS.get(
+        trace.get("outcome", ""), "hit the Moon" if success else "missed the Moon"
+    )
+    if hours is None and trace.get("t_h"):
+        hours = trace["t_h"][-1]
+    if hours is not None:
+        outcome += f" at {hours:.0f} h"
+    if not success and trace.get("closest_approach_km") is not None:
+        outcome += f", missed by {trace['closest_approach_km']:,.0f} km"
+    return outcome
 
 
 def animate_launch(
@@ -169,25 +187,22 @@ def animate_launch(
     )
     axes.add_patch(moon_disc)
     (ring,) = axes.plot(
-        *moon_disc.center, "o", mfc="none", mec="0.4", ms=10, mew=0.8
+        *moon_disc.center, "o", mfc="none", mec="0.4", ms=14, mew=1.2
     )  # so the eye finds it
     success = bool(trace.get("success"))
     shade = "tab:green" if success else "tab:red"
-    (flown,) = axes.plot([], [], color=shade, lw=1.4)
-    (rocket,) = axes.plot([], [], "o", color=shade, ms=3)
-    clock = axes.text(0.02, 0.97, "", transform=axes.transAxes, fontsize=8, va="top")
+    (flown,) = axes.plot([], [], color=shade, lw=2.0)
+    (rocket,) = axes.plot([], [], "o", color=shade, ms=5)
+    clock = axes.text(
+        0.02, 0.97, "", transform=axes.transAxes, fontsize=ANIMATION_TEXT_PT, va="top"
+    )
     axes.set_aspect("equal")
     axes.set_xlim(-extent, extent)
     axes.set_ylim(-extent, extent)
     axes.set_xticks([])
     axes.set_yticks([])
-    outcome = OUTCOME_WORDS.get(
-        trace.get("outcome", ""), "hit the Moon" if success else "missed the Moon"
-    )
-    outcome += f" at {hours[-1]:.0f} h"
-    if not success and trace.get("closest_approach_km") is not None:
-        outcome += f", missed by {trace['closest_approach_km']:,.0f} km"
-    axes.set_title(f"{label}: {outcome}", fontsize=9)
+    title = f"{label}: {launch_outcome(trace, hours[-1])}"
+    axes.set_title(wrap_to_width(title, axes, ANIMATION_TITLE_PT), fontsize=ANIMATION_TITLE_PT)
 
     def draw(step: int) -> None:
         flown.set_data(path[: step + 1, 0], path[: step + 1, 1])
@@ -249,4 +264,6 @@ ROCKET = Task(
     plots=(plot_trajectories,),
     data_files=world_files,
     animate_episode=animate_launch,
+    episode_outcome=launch_outcome,
+    episode_noun="launch",
 )
