@@ -296,7 +296,8 @@ def sections(run: RunData) -> list[Section]:
     agents = [("Agents", _text_table(("agent", "kind", "description"), rows))] if rows else []
     tables = run_tables(run.summary_file, run.config.get("study"))
     beside, animations = animation_pictures(run)
-    parts = [Section("", notes(run))]
+    brief = notes(run)
+    parts = [Section("In brief", brief)] if brief else []
     if beside:
         parts.append(Section("Side by side on one held-out situation", [], [], beside))
     parts += [
