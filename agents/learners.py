@@ -25,6 +25,7 @@ from gymnasium import spaces
 from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.logger import configure as configure_logger
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
@@ -189,6 +190,10 @@ class SB3Learner(Agent):
         if self.spec.log_dir is not None:
             # SB3's own logger, written straight into the run's folder (not a numbered subfolder).
             model.set_logger(configure_logger(self.spec.log_dir, ["tensorboard"]))
+        else:
+            # A logger with no outputs: SB3's default one makes an empty /tmp/SB3-<time> folder
+            # per model even at verbose 0 (logger.configure creates its folder before anything).
+            model.set_logger(Logger(folder=None, output_formats=[]))
         if exploration_steps is not None:
             # SB3 decays epsilon over a fraction of learn()'s total_timesteps; training
             # here is budgeted in trials, so the decay runs over absolute env steps.

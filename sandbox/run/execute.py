@@ -48,7 +48,8 @@ def execute(plan: RunPlan) -> int:
         if problem:
             raise UsageError(f"cannot write TensorBoard logs to {plan.tensorboard}: {problem}")
     already = record_run(plan)
-    print(f"{task.name}: {len(plan.agents)} agents x {plan.size.seeds} seeds -> {out}")
+    # the absolute folder: a run started from / writes /results/..., which a relative path hides
+    print(f"{task.name}: {len(plan.agents)} agents x {plan.size.seeds} seeds -> {out.resolve()}")
     if already:
         print(f"resuming: {len(already)} of {len(plan.configs)} jobs already finished in {out}")
     todo = [c for c in plan.configs if (c.phase, c.agent, c.seed) not in already]
@@ -82,11 +83,12 @@ def execute(plan: RunPlan) -> int:
     if interrupted:
         print(
             f"Interrupted: kept {finished + len(already)} finished (agent, seed) results of "
-            f"{len(plan.configs)} in {out}; run the same command again to finish the rest",
+            f"{len(plan.configs)} in {out.resolve()}; run the same command again to finish "
+            "the rest",
             file=sys.stderr,
         )
         return 130
-    print(f"Results, table data and plots: {out}")
+    print(f"Results, table data and plots: {out.resolve()}")
     return 0
 
 
