@@ -120,6 +120,9 @@ class SB3Learner(Agent):
     action_spaces: ClassVar[tuple[type[spaces.Space], ...]]
     #: the keys of ``ADAPTER_KEYS`` this learner takes
     adapter_keys: ClassVar[tuple[str, ...]] = ("n_envs",)
+    # Each learner's seconds_per_trial: wall seconds per trial in the default runs (2 cores,
+    # load about 3), evaluations included; they spend their whole budget there, so per
+    # planned trial too. SAC, TD3 and DQN make a gradient step per env step.
 
     @classmethod
     def plays(cls, task: str, action_space: spaces.Space | None = None) -> bool:
@@ -243,6 +246,8 @@ class SB3Learner(Agent):
 class PPOLearner(SB3Learner):
     """Proximal Policy Optimization (on-policy, clipped surrogate), Stable-Baselines3."""
 
+    seconds_per_trial = {"rocket": 0.014, "city": 0.15}  # see SB3Learner
+
     algorithm = PPO
     action_spaces = (spaces.Box, spaces.Discrete)
 
@@ -252,6 +257,8 @@ class SACLearner(SB3Learner):
     """Soft Actor-Critic (off-policy, entropy-regularised, continuous actions),
     Stable-Baselines3."""
 
+    seconds_per_trial = {"rocket": 0.04}  # see SB3Learner
+
     algorithm = SAC
     action_spaces = (spaces.Box,)
     adapter_keys = ("n_envs", "keep_replay_in_new_world", "action_noise_sigma")
@@ -260,6 +267,8 @@ class SACLearner(SB3Learner):
 @register("td3")
 class TD3Learner(SB3Learner):
     """Twin Delayed DDPG (off-policy, deterministic, continuous actions), Stable-Baselines3."""
+
+    seconds_per_trial = {"rocket": 0.036}  # see SB3Learner
 
     algorithm = TD3
     action_spaces = (spaces.Box,)
@@ -271,6 +280,8 @@ class DQNLearner(SB3Learner):
     """Deep Q-Network (off-policy, replay and target network, discrete actions),
     Stable-Baselines3."""
 
+    seconds_per_trial = {"city": 0.28}  # see SB3Learner
+
     algorithm = DQN
     action_spaces = (spaces.Discrete,)
     adapter_keys = ("n_envs", "keep_replay_in_new_world", "exploration_steps")
@@ -279,6 +290,8 @@ class DQNLearner(SB3Learner):
 @register("a2c")
 class A2CLearner(SB3Learner):
     """Advantage Actor-Critic (on-policy, short rollouts), Stable-Baselines3."""
+
+    seconds_per_trial = {"city": 0.3}  # see SB3Learner
 
     algorithm = A2C
     action_spaces = (spaces.Box, spaces.Discrete)

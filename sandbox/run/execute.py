@@ -30,8 +30,8 @@ from sandbox.run.plan import RunPlan, planned_trials
 from sandbox.run.provenance import provenance
 from sandbox.run.resume import ResumeError, finished_jobs
 from sandbox.run.runner import Job, JobFailed, run_jobs, writable_dir
-from sandbox.run.workers import ExecutorUnavailable
-from sandbox.studies import Study
+from sandbox.run.workers import ExecutorUnavailable, longest_first
+from sandbox.studies import Study, split_variant
 from sandbox.tasks import Task
 
 
@@ -53,7 +53,21 @@ def execute(plan: RunPlan) -> int:
     if already:
         print(f"resuming: {len(already)} of {len(plan.configs)} jobs already finished in {out}")
     todo = [c for c in plan.configs if (c.phase, c.agent, c.seed) not in already]
-    jobs = [Job((c.phase, c.agent, c.seed), planned_trials(c), run_job, (c,)) for c in todo]
+    guesses = {agent.label: agent.cls.seconds_per_trial.get(task.name) for agent in plan.agents}
+    jobs = longest_first(
+        [
+            Job(
+                (c.phase, c.agent, c.seed),
+                planned_trials(c),
+                run_job,
+                (c,),
+                kind=(c.phase, c.agent),  # its seeds cost alike
+                seconds_per_trial=guesses.get(split_variant(c.agent)[0]),
+                reliable_bar=c.reliable_bar,
+            )
+            for c in todo
+        ]
+    )
     finished = 0
 
     def keep(result: dict[str, Any]) -> None:
