@@ -99,6 +99,9 @@ class _State:
     kind: Any
     started: float | None = None
     trials: int = 0  #: trials done at its last report
+    #: trials and seconds at its first report: what it cost to set up and evaluate once
+    #: is no part of its rate per trial
+    first: tuple[int, float] | None = None
     reliable: bool = False  #: its last report was reliable: it may stop at the next one
     wall: float = 0.0  #: its seconds at its last report
     finished: float | None = None  #: its wall seconds, once finished
@@ -122,7 +125,8 @@ class Progress:
 
     A job's cost is its planned trials times its kind's seconds per trial: first the
     declared guess (``Job.seconds_per_trial``), then corrected from what its kind's jobs
-    report (trials and seconds so far; the guess counts as ``PRIOR_TRIALS`` trials). A
+    report (trials and seconds since their first report, which holds the set-up; the
+    guess counts as ``PRIOR_TRIALS`` trials). A
     running job costs its seconds at its last report plus its remaining trials at that
     rate (at least its seconds so far). An agent reliable early stops early: a job whose
     last evaluation was reliable expects about twice its trials so far, and once a job of
@@ -172,6 +176,8 @@ class Progress:
             state.trials = max(state.trials, min(trials, state.planned))
             state.wall = seconds if seconds is not None else now - state.started
             state.reliable = reliable
+            if state.first is None:
+                state.first = (state.trials, state.wall)
 
     def finish(self, key: Any, seconds: float | None = None) -> None:
         """The job is done, after ``seconds`` (None: as the parent's clock saw it)."""
@@ -197,11 +203,14 @@ class Progress:
     # -- the estimates -------------------------------------------------------------------
 
     def seconds_per_trial(self, kind: Any) -> float:
+        """The kind's guess corrected by its jobs' trials and seconds since their first
+        reports (the guess counts as ``PRIOR_TRIALS`` trials)."""
         trials = seconds = 0.0
         for state in self.states.values():
-            if state.kind == kind and state.trials > 0:
-                trials += state.trials
-                seconds += state.finished if state.finished is not None else state.wall
+            if state.kind == kind and state.first is not None:
+                trials += state.trials - state.first[0]
+                now = state.finished if state.finished is not None else state.wall
+                seconds += max(now - state.first[1], 0.0)
         return (self.guess[kind] * PRIOR_TRIALS + seconds) / (PRIOR_TRIALS + trials)
 
     def _finished_alike(self, kind: Any) -> list[_State]:
