@@ -9,7 +9,7 @@ import signal
 import pytest
 
 from sandbox.run.runner import Job, JobFailed, run_jobs
-from sandbox.run.workers import PRIOR_TRIALS, Progress, longest_first
+from sandbox.run.workers import PRIOR_SECONDS, PRIOR_TRIALS, Progress, longest_first
 
 
 def stops_early(trials: int, on_evaluation=None) -> dict:
@@ -67,13 +67,16 @@ def test_the_bar_counts_estimated_seconds_corrected_as_jobs_report(capsys):
     progress = Progress(jobs, "test", workers=2)
     try:
         assert progress.bar.total == pytest.approx(201)  # 2 x 100 x 1 s + 100 x 0.01 s
-        # the slow kind runs 6 times faster than guessed: its rate moves toward 1/6 s
+        # the slow kind runs 6 times faster than guessed: its rate moves toward 1/6 s, and
+        # every kind's guess by the machine's speed
         # the first report holds the set-up: the rate counts from there
         progress.start(("slow", 0))
         progress.advance(("slow", 0), 10, seconds=5.0)
         assert progress.seconds_per_trial("slow") == pytest.approx(1.0)
         progress.advance(("slow", 0), 40, seconds=10.0)
-        rate = (1.0 * PRIOR_TRIALS + 5.0) / (PRIOR_TRIALS + 30)
+        speed = (PRIOR_SECONDS + 5.0) / (PRIOR_SECONDS + 1.0 * 30)  # measured over guessed
+        assert progress.machine_speed() == pytest.approx(speed)
+        rate = (1.0 * speed * PRIOR_TRIALS + 5.0) / (PRIOR_TRIALS + 30)
         assert progress.seconds_per_trial("slow") == pytest.approx(rate)
         state = progress.states[("slow", 0)]
         assert progress.cost(state, progress.states[("slow", 0)].started + 10) == pytest.approx(

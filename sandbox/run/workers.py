@@ -88,6 +88,10 @@ def run_in_worker(job: Job) -> tuple[Any, dict[str, Any] | None, tuple[str, str]
 DEFAULT_SECONDS_PER_TRIAL = 0.05
 #: how many trials' worth of evidence the declared guess counts for against measured trials
 PRIOR_TRIALS = 20
+#: how many seconds of evidence the machine's speed (measured over guessed seconds, over
+#: all kinds) counts for at 1 before jobs report: the guesses were measured on a machine
+#: under load, and a quiet one runs every agent faster alike
+PRIOR_SECONDS = 10.0
 REFRESH_S = 1.0  #: how often the bar is redrawn (it moves between reports too)
 
 
@@ -126,7 +130,8 @@ class Progress:
     A job's cost is its planned trials times its kind's seconds per trial: first the
     declared guess (``Job.seconds_per_trial``), then corrected from what its kind's jobs
     report (trials and seconds since their first report, which holds the set-up; the
-    guess counts as ``PRIOR_TRIALS`` trials). A
+    guess counts as ``PRIOR_TRIALS`` trials), and every guess is scaled by the machine's
+    speed, measured seconds over guessed ones across all kinds. A
     running job costs its seconds at its last report plus its remaining trials at that
     rate (at least its seconds so far). An agent reliable early stops early: a job whose
     last evaluation was reliable expects about twice its trials so far, and once a job of
@@ -202,16 +207,33 @@ class Progress:
 
     # -- the estimates -------------------------------------------------------------------
 
+    def _measured(self, state: _State) -> tuple[float, float]:
+        """A job's trials and seconds since its first report."""
+        if state.first is None:
+            return 0.0, 0.0
+        now = state.finished if state.finished is not None else state.wall
+        return state.trials - state.first[0], max(now - state.first[1], 0.0)
+
+    def machine_speed(self) -> float:
+        """Measured seconds over guessed seconds, over every job that reported."""
+        measured = guessed = PRIOR_SECONDS
+        for state in self.states.values():
+            trials, seconds = self._measured(state)
+            measured += seconds
+            guessed += self.guess[state.kind] * trials
+        return measured / guessed
+
     def seconds_per_trial(self, kind: Any) -> float:
-        """The kind's guess corrected by its jobs' trials and seconds since their first
-        reports (the guess counts as ``PRIOR_TRIALS`` trials)."""
+        """The kind's guess, scaled by the machine's speed, corrected by its jobs' trials
+        and seconds since their first reports (the guess counts as ``PRIOR_TRIALS``)."""
         trials = seconds = 0.0
         for state in self.states.values():
-            if state.kind == kind and state.first is not None:
-                trials += state.trials - state.first[0]
-                now = state.finished if state.finished is not None else state.wall
-                seconds += max(now - state.first[1], 0.0)
-        return (self.guess[kind] * PRIOR_TRIALS + seconds) / (PRIOR_TRIALS + trials)
+            if state.kind == kind:
+                more_trials, more_seconds = self._measured(state)
+                trials += more_trials
+                seconds += more_seconds
+        guess = self.guess[kind] * self.machine_speed()
+        return (guess * PRIOR_TRIALS + seconds) / (PRIOR_TRIALS + trials)
 
     def _finished_alike(self, kind: Any) -> list[_State]:
         return [s for s in self.states.values() if s.kind == kind and s.finished is not None]
