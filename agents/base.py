@@ -133,6 +133,11 @@ class Agent(ABC):
     #: True for agents that identify a changed world from a few trials of their own
     #: (a planner fitting its model): studies let them spend those trials, counted.
     identifies_worlds: ClassVar[bool] = False
+    #: per task, a first guess of a job's wall seconds per planned training trial on one
+    #: core, evaluations included, and its early stop if the agent is usually reliable
+    #: early (the progress bar starts from it and corrects it as jobs report); none: the
+    #: harness's neutral default
+    seconds_per_trial: ClassVar[dict[str, float]] = {}
 
     def __init__(self, spec: TaskSpec, seed: int, settings: Mapping[str, Any] | None = None):
         self.spec = spec

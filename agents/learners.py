@@ -25,6 +25,7 @@ from gymnasium import spaces
 from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.logger import configure as configure_logger
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
@@ -119,6 +120,9 @@ class SB3Learner(Agent):
     action_spaces: ClassVar[tuple[type[spaces.Space], ...]]
     #: the keys of ``ADAPTER_KEYS`` this learner takes
     adapter_keys: ClassVar[tuple[str, ...]] = ("n_envs",)
+    # Each learner's seconds_per_trial: wall seconds per trial in the default runs (2 cores,
+    # load about 3), evaluations included; they spend their whole budget there, so per
+    # planned trial too. SAC, TD3 and DQN make a gradient step per env step.
 
     @classmethod
     def plays(cls, task: str, action_space: spaces.Space | None = None) -> bool:
@@ -189,6 +193,10 @@ class SB3Learner(Agent):
         if self.spec.log_dir is not None:
             # SB3's own logger, written straight into the run's folder (not a numbered subfolder).
             model.set_logger(configure_logger(self.spec.log_dir, ["tensorboard"]))
+        else:
+            # A logger with no outputs: SB3's default one makes an empty /tmp/SB3-<time> folder
+            # per model even at verbose 0 (logger.configure creates its folder before anything).
+            model.set_logger(Logger(folder=None, output_formats=[]))
         if exploration_steps is not None:
             # SB3 decays epsilon over a fraction of learn()'s total_timesteps; training
             # here is budgeted in trials, so the decay runs over absolute env steps.
@@ -238,6 +246,8 @@ class SB3Learner(Agent):
 class PPOLearner(SB3Learner):
     """Proximal Policy Optimization (on-policy, clipped surrogate), Stable-Baselines3."""
 
+    seconds_per_trial = {"rocket": 0.014, "city": 0.15}  # see SB3Learner
+
     algorithm = PPO
     action_spaces = (spaces.Box, spaces.Discrete)
 
@@ -247,6 +257,8 @@ class SACLearner(SB3Learner):
     """Soft Actor-Critic (off-policy, entropy-regularised, continuous actions),
     Stable-Baselines3."""
 
+    seconds_per_trial = {"rocket": 0.04}  # see SB3Learner
+
     algorithm = SAC
     action_spaces = (spaces.Box,)
     adapter_keys = ("n_envs", "keep_replay_in_new_world", "action_noise_sigma")
@@ -255,6 +267,8 @@ class SACLearner(SB3Learner):
 @register("td3")
 class TD3Learner(SB3Learner):
     """Twin Delayed DDPG (off-policy, deterministic, continuous actions), Stable-Baselines3."""
+
+    seconds_per_trial = {"rocket": 0.036}  # see SB3Learner
 
     algorithm = TD3
     action_spaces = (spaces.Box,)
@@ -266,6 +280,8 @@ class DQNLearner(SB3Learner):
     """Deep Q-Network (off-policy, replay and target network, discrete actions),
     Stable-Baselines3."""
 
+    seconds_per_trial = {"city": 0.28}  # see SB3Learner
+
     algorithm = DQN
     action_spaces = (spaces.Discrete,)
     adapter_keys = ("n_envs", "keep_replay_in_new_world", "exploration_steps")
@@ -274,6 +290,8 @@ class DQNLearner(SB3Learner):
 @register("a2c")
 class A2CLearner(SB3Learner):
     """Advantage Actor-Critic (on-policy, short rollouts), Stable-Baselines3."""
+
+    seconds_per_trial = {"city": 0.3}  # see SB3Learner
 
     algorithm = A2C
     action_spaces = (spaces.Box, spaces.Discrete)

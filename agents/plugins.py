@@ -51,6 +51,11 @@ def is_code_path(spec: str) -> bool:
     return ":" in spec
 
 
+def names_a_file(spec: str) -> bool:
+    """True for a path without ``:Object`` (``./my_agent.py``): it names no class yet."""
+    return not is_code_path(spec) and (spec.endswith(".py") or "/" in spec or "\\" in spec)
+
+
 def import_module(target: str) -> ModuleType:
     """Import ``package.module`` or a ``.py`` file by path (once per process)."""
     if target.endswith(".py") or "/" in target or "\\" in target:
@@ -120,6 +125,8 @@ def load_agent(spec: str, task: str | None = None) -> type[Agent]:
     ``task``, where the name stands for one class per task)."""
     if is_code_path(spec):
         cls = load_object(spec)
+    elif names_a_file(spec):
+        raise _file_without_class(spec)
     elif spec in REGISTERED:
         return REGISTERED[spec]
     else:
@@ -158,6 +165,33 @@ def load_all_agents(
                 if on_error is not None:
                     on_error(name, error)
     return loaded
+
+
+def _file_without_class(spec: str) -> PluginError:
+    """The error for a file named without its class: the spec to write, and the agent
+    classes the file defines (importing it, as naming its class would)."""
+    path = Path(spec).expanduser()
+    if not path.is_file():
+        return PluginError(
+            f"no file {spec!r}; an agent in a file is named path/to/file.py:ClassName"
+        )
+    try:
+        module = _import_file(path)
+    except PluginError as error:
+        return PluginError(f"{spec!r} needs :ClassName, the agent class in it; {error}")
+    classes = [
+        name
+        for name, value in vars(module).items()
+        if isinstance(value, type)
+        and issubclass(value, Agent)
+        and value.__module__ == module.__name__
+    ]
+    if not classes:
+        return PluginError(f"{spec!r} is a file: add :ClassName, but it defines no Agent class")
+    return PluginError(
+        f"{spec!r} is a file: add :ClassName, e.g. {spec}:{classes[0]} "
+        f"(its Agent classes: {', '.join(classes)})"
+    )
 
 
 def _describe(value: Any) -> str:

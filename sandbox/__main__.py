@@ -1,3 +1,3 @@
 from sandbox.cli import main
 
-raise SystemExit(main())
+raise SystemExit(main())  # main ends quietly on a closed pipe

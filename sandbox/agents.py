@@ -13,6 +13,7 @@ import sys
 
 from agents.base import first_paragraph
 from agents.plugins import PluginError, agent_names, import_module, load_all_agents
+from sandbox.command_line import run_command
 
 
 def listing() -> str:
@@ -61,4 +62,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main))

@@ -76,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     module = importlib.import_module(COMMANDS[name][0])
-    return module.main(rest)
+    from sandbox.command_line import run_command
+
+    return run_command(lambda: module.main(rest))
 
 
 def names_a_task(name: str) -> bool:

@@ -6,6 +6,7 @@ of the commands that take a run folder (``sandbox.plots``, ``sandbox.report``,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from collections.abc import Callable, Iterable
@@ -13,6 +14,25 @@ from pathlib import Path
 from typing import NoReturn
 
 from agents.base import first_paragraph
+
+#: the exit code of a command whose reader closed the pipe early (``| head``): 128 + SIGPIPE,
+#: what a shell reports for a command that signal ended
+CLOSED_PIPE = 141
+
+
+def run_command(main: Callable[[], int]) -> int:
+    """``main()``'s exit code; if the reader of its output closes the pipe early
+    (``python -m sandbox.report RUN | head``), the command ends quietly with
+    ``CLOSED_PIPE`` instead of a BrokenPipeError (the recipe of Python's ``signal`` docs)."""
+    try:
+        code = main()
+        sys.stdout.flush()  # a closed pipe shows here at the latest, where it can be caught
+        return code
+    except BrokenPipeError:
+        # Python flushes stdout once more at exit: send that to devnull, so it is quiet too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return CLOSED_PIPE
 
 
 class UsageError(Exception):
@@ -68,6 +88,8 @@ def run_folder_command(
     try:
         for line in action(Path(argv[0])):
             print(line)
+    except BrokenPipeError:
+        raise  # the reader left (| head): run_command ends quietly
     except (
         OSError,
         ValueError,

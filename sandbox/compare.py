@@ -17,7 +17,14 @@ import sys
 from pathlib import Path
 
 from agents.plugins import PluginError, import_module
-from sandbox.command_line import OneLineParser, UsageError, fraction, option_dest, positive_int
+from sandbox.command_line import (
+    OneLineParser,
+    UsageError,
+    fraction,
+    option_dest,
+    positive_int,
+    run_command,
+)
 from sandbox.tasks import Task, get_task, task_names
 
 PROG = "python -m sandbox.compare"
@@ -30,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         for plugin in known.plugin:
             import_module(plugin)
         tasks = [get_task(name) for name in task_names()]
-        args = build_parser(tasks).parse_args(argv)
+        args = build_parser(tasks, studies_by_task(tasks) if asks_help(argv) else None).parse_args(
+            argv
+        )
         args.argv = argv
         return run(get_task(args.task), tasks, args)
     except (UsageError, PluginError) as error:
@@ -60,7 +69,21 @@ def plugin_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def build_parser(tasks: list[Task]) -> argparse.ArgumentParser:
+def asks_help(argv: list[str]) -> bool:
+    return any(arg in ("-h", "--help") for arg in argv)
+
+
+def studies_by_task(tasks: list[Task]) -> dict[str, list[str]]:
+    """Each task's studies, by name (importing them takes a second: only for ``--help``)."""
+    from sandbox.studies import studies_for
+
+    return {task.name: list(studies_for(task.name)) for task in tasks}
+
+
+def build_parser(
+    tasks: list[Task], studies: dict[str, list[str]] | None = None
+) -> argparse.ArgumentParser:
+    """The command's parser; ``studies`` (each task's, by name) are listed in ``--study``'s help."""
     parser = OneLineParser(
         prog=PROG,
         parents=[plugin_parser()],
@@ -72,7 +95,7 @@ def build_parser(tasks: list[Task]) -> argparse.ArgumentParser:
     )
     parser.add_argument("task", choices=[t.name for t in tasks], help="which task to run")
     add_agent_options(parser)
-    add_size_options(parser, tasks)
+    add_size_options(parser, tasks, studies)
     add_results_options(parser)
     add_executor_options(parser)
     add_world_options(parser, tasks)
@@ -104,16 +127,20 @@ def add_agent_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_size_options(parser: argparse.ArgumentParser, tasks: list[Task]) -> None:
+def add_size_options(
+    parser: argparse.ArgumentParser, tasks: list[Task], studies: dict[str, list[str]] | None
+) -> None:
     group = parser.add_argument_group("run size", "how much each agent trains, how it is evaluated")
     seeds = ", ".join(f"{t.name} {t.default.seeds}" for t in tasks)
     group.add_argument(
         "--seeds",
+        metavar="N",
         type=positive_int,
         help=f"seeds per agent (default: {seeds}; --full and studies: their own)",
     )
     group.add_argument(
         "--budget",
+        metavar="TRIALS",
         type=positive_int,
         help="training trials per agent and seed (default: the task's default budget)",
     )
@@ -123,16 +150,23 @@ def add_size_options(parser: argparse.ArgumentParser, tasks: list[Task]) -> None
         help="run the reference experiment: larger budget, "
         "more evaluation points; takes much longer",
     )
-    group.add_argument(
-        "--study",
-        help="run a study instead of the standard protocol (the error for an unknown "
-        "one lists the task's studies)",
+    listed = "; ".join(
+        f"{task}: {', '.join(names) or 'none'}" for task, names in (studies or {}).items()
     )
     group.add_argument(
-        "--eval-episodes", type=positive_int, help="held-out evaluation episodes per point"
+        "--study",
+        metavar="STUDY",
+        help="run a study instead of the standard protocol" + (f" ({listed})" if listed else ""),
+    )
+    group.add_argument(
+        "--eval-episodes",
+        type=positive_int,
+        metavar="N",
+        help="held-out evaluation episodes per point",
     )
     group.add_argument(
         "--reliable-bar",
+        metavar="RATE",
         type=fraction,
         default=0.9,
         help="evaluation success rate that counts as reliable (default 0.9)",
@@ -143,6 +177,7 @@ def add_results_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("results", "where the results and logs go")
     group.add_argument(
         "--out",
+        metavar="DIR",
         type=Path,
         help="results folder (default: results/<task>/<date-time>[-<study>][-full])",
     )
@@ -164,6 +199,7 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("where jobs run")
     group.add_argument(
         "--workers",
+        metavar="N",
         type=positive_int,
         default=os.cpu_count() or 1,
         help="parallel worker processes (default: the number of cores); with --executor ray and no "
@@ -178,6 +214,7 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--ray-address",
+        metavar="HOST:PORT",
         help="with --executor ray: the cluster's address (default: a local Ray runtime)",
     )
 
@@ -192,9 +229,12 @@ def add_world_options(parser: argparse.ArgumentParser, tasks: list[Task]) -> Non
                 continue
             seen[option.flag] = task.name
             group.add_argument(
-                option.flag, dest=option_dest(option.flag), help=f"{task.name}: {option.help}"
+                option.flag,
+                dest=option_dest(option.flag),
+                metavar=option.metavar or option.flag.lstrip("-").upper().replace("-", "_"),
+                help=f"{task.name}: {option.help}",
             )
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main))

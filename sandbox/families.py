@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from agents.base import first_paragraph
+from sandbox.command_line import run_command
 from sandbox.outputs.families import families, families_table
 from sandbox.outputs.tables import markdown_table
 from sandbox.pictures.families_plot import plot_families
@@ -48,4 +49,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main))

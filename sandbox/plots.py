@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from sandbox.command_line import run_folder_command
+from sandbox.command_line import run_command, run_folder_command
 from sandbox.pictures.run_plots import plot_run
 
 
@@ -20,4 +20,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main))

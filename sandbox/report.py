@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from sandbox.command_line import run_folder_command
+from sandbox.command_line import run_command, run_folder_command
 from sandbox.outputs.tables import report
 
 
@@ -16,4 +16,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main))

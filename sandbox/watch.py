@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sandbox.command_line import OneLineParser, UsageError, positive_int
+from sandbox.command_line import OneLineParser, UsageError, positive_int, run_command
 from sandbox.pictures.watching import watch
 
 PROG = "python -m sandbox.watch"
@@ -52,4 +52,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main))

@@ -34,6 +34,11 @@ def load_map(spec: str | Path | CityMap) -> CityMap:
     path = Path(text)
     if path.is_file():
         return CityMap.load(path)
+    if text.endswith(".txt") or "/" in text or "\\" in text:
+        raise ValueError(
+            f"no such map file: {text} (built-in maps: {', '.join(builtin_map_names())}, "
+            "random:SEED)"
+        )
     raise ValueError(
         f"unknown city map {text!r}: expected one of {', '.join(builtin_map_names())}, "
         "'random:SEED', or the path of a map file"

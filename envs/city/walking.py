@@ -28,7 +28,9 @@ class WalkTables:
     ``min_start_goal_distance`` apart (Manhattan).
 
     Raises :class:`MapError` if no two sidewalk cells of the walkable area with the most
-    sidewalk cells are that far apart: the map cannot be played.
+    sidewalk cells are that far apart, or if every walk between two that far apart steps
+    onto an entry (a car may drive in there at any tick, unseen until it is there): the
+    map cannot be played, or not without luck.
     """
 
     def __init__(self, city: CityMap, min_start_goal_distance: int):
@@ -51,6 +53,8 @@ class WalkTables:
         self._starts = np.flatnonzero(farthest >= min_start_goal_distance)
         if len(self._starts) == 0:
             raise _unplayable(city, min_start_goal_distance, farthest, len(self._sidewalks))
+        if _safe_span(city, self._sidewalks) < min_start_goal_distance:
+            raise _unsafe(city, min_start_goal_distance)
         self._goal_candidate_cache: dict[int, np.ndarray] = {}
         self._goal_candidate_cells = 0
         self._walk_distance_cache: dict[int, list[int]] = {}
@@ -171,4 +175,40 @@ def _unplayable(
         f"{min_start_goal_distance} cells apart (min_start_goal_distance); its largest walkable "
         f"area has {count} sidewalk cell{'s' if count != 1 else ''}, "
         f"at most {span} apart; {remedy}",
+    )
+
+
+def _safe_span(city: CityMap, sidewalks: np.ndarray) -> int:
+    """The farthest apart (Manhattan) two of ``sidewalks`` are that a walk can join
+    without stepping onto an entry cell; 0 if no two can be joined."""
+    safe = city.walkable.copy()
+    for cell in city.entry_cells:
+        safe[cell] = False
+    parts, count = label(safe)
+    part = parts.reshape(-1)[sidewalks]
+    cols = city.shape[1]
+    sr, sc = sidewalks // cols, sidewalks % cols
+    span = 0
+    for key in (sr + sc, sr - sc):  # as in _farthest_distances: extremes of r + c and r - c
+        highest = np.full(count + 1, np.iinfo(np.int64).min)
+        lowest = np.full(count + 1, np.iinfo(np.int64).max)
+        np.maximum.at(highest, part, key)
+        np.minimum.at(lowest, part, key)
+        joined = part[part > 0]
+        if len(joined):
+            span = max(span, int((highest[joined] - lowest[joined]).max()))
+    return span
+
+
+def _unsafe(city: CityMap, min_start_goal_distance: int) -> MapError:
+    """The error of a map on which every walk from a start to a goal crosses an entry."""
+    r, c = city.entry_cells[0]
+    return MapError(
+        city.source,
+        city.first_grid_line,
+        1,
+        f"map {city.name!r} cannot be walked safely: every walk between two sidewalk cells "
+        f"{min_start_goal_distance} apart (min_start_goal_distance) steps onto an entry, where a "
+        f"car may drive in unseen at any tick ({len(city.entry_cells)} entries, the first at row "
+        f"{r}, column {c}); expected a way between sidewalks round the entries",
     )

@@ -238,6 +238,8 @@ def load_world(name_or_path: str | Path | RocketWorld) -> RocketWorld:
     if not text.endswith(".toml") and _exists(WORLDS_DIR / f"{text}.toml"):
         path = WORLDS_DIR / f"{text}.toml"
     elif not _exists(path):
+        if text.endswith(".toml") or "/" in text or "\\" in text:
+            raise WorldError(f"no such world file: {text} (presets: {', '.join(preset_names())})")
         raise WorldError(
             f"unknown world {text!r}: valid presets are {preset_names()}, or a path to a .toml file"
         )

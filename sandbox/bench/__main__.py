@@ -1,3 +1,4 @@
 from sandbox.bench.cli import main
+from sandbox.command_line import run_command
 
-raise SystemExit(main())
+raise SystemExit(run_command(main))

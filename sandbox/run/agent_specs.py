@@ -11,7 +11,14 @@ from typing import Any
 import gymnasium as gym
 
 from agents.base import Agent, merge_settings
-from agents.plugins import PluginError, is_code_path, load_agent, load_all_agents, plays
+from agents.plugins import (
+    PluginError,
+    is_code_path,
+    load_agent,
+    load_all_agents,
+    names_a_file,
+    plays,
+)
 from sandbox.tasks import Task
 
 
@@ -62,10 +69,19 @@ def resolve_agents(
         try:
             cls = load_agent(spec, task.name)
         except PluginError as error:
+            if names_a_file(spec):
+                raise ValueError(str(error)) from None
+            # a name no module imported so far registers may be a plug-in's
+            plugin_hint = (
+                ""
+                if is_code_path(spec)
+                else "; an agent that a plug-in registers needs --plugin MODULE first "
+                "(python -m sandbox.agents --plugin MODULE lists them)"
+            )
             raise ValueError(
                 f"{error}; valid agents for {task.name}: "
                 f"{', '.join(valid_agents(task.name, action_space))}, "
-                "or package.module:Class, or path/to/file.py:Class"
+                f"or package.module:Class, or path/to/file.py:Class{plugin_hint}"
             ) from None
         label = cls.name or (cls.__name__ if is_code_path(spec) else spec)
         if not plays(cls, task.name, action_space):

@@ -31,8 +31,8 @@ from sandbox.run.plan import RunPlan, planned_trials
 from sandbox.run.provenance import provenance
 from sandbox.run.resume import ResumeError, finished_jobs
 from sandbox.run.runner import Job, JobFailed, run_jobs, writable_dir
-from sandbox.run.workers import ExecutorUnavailable
-from sandbox.studies import Study
+from sandbox.run.workers import ExecutorUnavailable, longest_first
+from sandbox.studies import Study, split_variant
 from sandbox.tasks import Task
 
 
@@ -49,11 +49,26 @@ def execute(plan: RunPlan) -> int:
         if problem:
             raise UsageError(f"cannot write TensorBoard logs to {plan.tensorboard}: {problem}")
     already = record_run(plan)
-    print(f"{task.name}: {len(plan.agents)} agents x {plan.size.seeds} seeds -> {out}")
+    # the absolute folder: a run started from / writes /results/..., which a relative path hides
+    print(f"{task.name}: {len(plan.agents)} agents x {plan.size.seeds} seeds -> {out.resolve()}")
     if already:
         print(f"resuming: {len(already)} of {len(plan.configs)} jobs already finished in {out}")
     todo = [c for c in plan.configs if (c.phase, c.agent, c.seed) not in already]
-    jobs = [Job((c.phase, c.agent, c.seed), planned_trials(c), run_job, (c,)) for c in todo]
+    guesses = {agent.label: agent.cls.seconds_per_trial.get(task.name) for agent in plan.agents}
+    jobs = longest_first(
+        [
+            Job(
+                (c.phase, c.agent, c.seed),
+                planned_trials(c),
+                run_job,
+                (c,),
+                kind=(c.phase, c.agent),  # its seeds cost alike
+                seconds_per_trial=guesses.get(split_variant(c.agent)[0]),
+                reliable_bar=c.reliable_bar,
+            )
+            for c in todo
+        ]
+    )
     finished = 0
 
     def keep(result: dict[str, Any]) -> None:
@@ -83,11 +98,12 @@ def execute(plan: RunPlan) -> int:
     if interrupted:
         print(
             f"Interrupted: kept {finished + len(already)} finished (agent, seed) results of "
-            f"{len(plan.configs)} in {out}; run the same command again to finish the rest",
+            f"{len(plan.configs)} in {out.resolve()}; run the same command again to finish "
+            "the rest",
             file=sys.stderr,
         )
         return 130
-    print(f"Results, table data and plots: {out}")
+    print(f"Results, table data and plots: {out.resolve()}")
     return 0
 
 

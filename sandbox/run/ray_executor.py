@@ -57,7 +57,8 @@ def run_on_ray(
                 key, result, failure = ray.get(ref)
                 if failure is not None:
                     raise JobFailed(key, *failure)
-                progress.finish(key)
+                seconds = result.get("wall_time_s") if isinstance(result, dict) else None
+                progress.finish(key, seconds)
                 on_result(result)
     finally:
         for ref in pending:

@@ -43,16 +43,20 @@ def run_jobs(
     stops the run and is raised here as ``JobFailed``."""
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; valid executors: {', '.join(EXECUTORS)}")
-    progress = Progress(jobs, description)
+    parallel = 1 if executor == "local" and (workers <= 1 or len(jobs) <= 1) else workers
+    progress = Progress(jobs, description, min(parallel, max(1, len(jobs))))
     try:
         if executor == "ray":
             run_on_ray(jobs, on_result, progress, workers, ray_address)
         elif workers <= 1 or len(jobs) <= 1:
             for job in jobs:
+                progress.start(job.key)
                 try:
                     result = job.function(
                         *job.args,
-                        on_evaluation=lambda row, key=job.key: progress.advance(key, row["trials"]),
+                        on_evaluation=lambda row, job=job: progress.advance(
+                            job.key, row["trials"], reliable=job.reliable(row)
+                        ),
                     )
                 except Exception as error:
                     raise failure_of(job.key, error) from error
@@ -75,12 +79,15 @@ def _run_pool(
     def drain() -> None:
         while not stop.is_set():
             try:
-                key, trials = reports.get(timeout=0.2)
+                key, trials, seconds, reliable = reports.get(timeout=0.2)
             except queue.Empty:
                 continue
             except (EOFError, OSError):  # the manager is gone: the run is ending
                 return
-            progress.advance(key, trials)
+            if trials is None:
+                progress.start(key)
+            else:
+                progress.advance(key, trials, seconds, reliable)
 
     reader = threading.Thread(target=drain, daemon=True)
     # A terminated run cleans up like an interrupted one: no orphaned workers.
@@ -91,7 +98,7 @@ def _run_pool(
         for key, result, failure in pool.imap_unordered(run_in_worker, jobs):
             if failure is not None:
                 raise JobFailed(key, *failure)
-            progress.finish(key)
+            progress.finish(key, seconds_of(result))
             on_result(result)
         pool.close()
     except BaseException:
@@ -103,6 +110,12 @@ def _run_pool(
         reader.join(timeout=1)
         manager.shutdown()
         signal.signal(signal.SIGTERM, previous_sigterm)
+
+
+def seconds_of(result: dict[str, Any]) -> float | None:
+    """The wall seconds a job's result records (``run_job``'s do), if any."""
+    seconds = result.get("wall_time_s") if isinstance(result, dict) else None
+    return float(seconds) if isinstance(seconds, (int, float)) else None
 
 
 def _interrupt(_signal: int, _frame: Any) -> None:

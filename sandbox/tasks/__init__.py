@@ -70,6 +70,8 @@ class Option:
     parse: Callable[[str], Any] = str
     #: the worlds whose argument it sets: "training", "transfer" or both
     worlds: tuple[str, ...] = ("training",)
+    #: what ``--help`` calls its value (None: the flag in capitals, ``--map`` -> MAP)
+    metavar: str | None = None
 
 
 @dataclass(frozen=True)

@@ -285,18 +285,17 @@ def check_map(text: str) -> str:
 
 
 def check_sight(text: str) -> int | str:
+    """A sight for every agent: a radius of at least one cell, or the whole map. The env
+    takes 0 too, but at sight 0 nobody sees a car before it is on them."""
     if text == "full":
         return text
+    expected = f"expected a positive whole number of cells (1, 2, ...) or 'full', got {text!r}"
     try:
         radius = int(text)
     except ValueError:
-        raise ValueError(
-            f"expected a radius in cells (a whole number from 0) or 'full', got {text!r}"
-        ) from None
-    if radius < 0:
-        raise ValueError(
-            f"expected a radius in cells (a whole number from 0) or 'full', got {text!r}"
-        )
+        raise ValueError(expected) from None
+    if radius < 1:
+        raise ValueError(expected)
     return radius
 
 
@@ -340,6 +339,7 @@ CITY = Task(
             "the training city: a built-in map name (train, new, random:SEED) or the path of "
             "a map file (default: train)",
             parse=check_map,
+            metavar="MAP",
         ),
         Option(
             "--transfer-map",
@@ -347,14 +347,16 @@ CITY = Task(
             "the new city for the transfer stage (default: new)",
             parse=check_map,
             worlds=("transfer",),
+            metavar="MAP",
         ),
         Option(
             "--sight",
             "sight",
-            "what every agent sees of the traffic: a radius in cells, or 'full' for the "
-            "whole map (default: the map's, else the env's)",
+            "what every agent sees of the traffic: a radius in cells (1 or more), or 'full' "
+            "for the whole map (default: the map's, else the env's)",
             parse=check_sight,
             worlds=("training", "transfer"),
+            metavar="CELLS",
         ),
     ),
     trace=city_trace,

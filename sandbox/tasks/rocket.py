@@ -257,6 +257,7 @@ ROCKET = Task(
             "world",
             "a world preset name or a path to a world TOML file (default: earth_moon)",
             parse=check_world,
+            metavar="WORLD",
         ),
     ),
     trace=rocket_trace,
