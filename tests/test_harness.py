@@ -17,7 +17,7 @@ from sandbox.outputs.stats import (
     log_spaced_points,
     median_interval,
 )
-from sandbox.run.job import JobConfig, run_job
+from sandbox.run.job import TEST_SEED_BASE, JobConfig, run_job
 from sandbox.tasks.rocket import ROCKET
 
 
@@ -282,8 +282,11 @@ def test_a_seed_whose_fresh_agent_has_not_run_is_left_out_of_the_scratch_cells()
 def final_success(
     task: str, agent: str, spec: str, seed: int, budget: int, eval_episodes: int, env_kwargs: dict
 ) -> float:
-    """The held-out success of ``agent`` (its spec) after ``budget`` trials, through the harness."""
+    """The held-out success of ``agent`` (its spec) after ``budget`` trials, through the harness.
+    Only the final figure is read, so one set of situations serves decisions and figures alike
+    (the protocol's split is tested on its own)."""
     config = JobConfig(
+        decision_seed_base=TEST_SEED_BASE,
         task=task,
         agent=agent,
         seed=seed,
