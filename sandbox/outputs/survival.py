@@ -1,11 +1,12 @@
 """How long each agent took to get somewhere, as survival data: per seed, the trials to its
 first success or to reliable, censored at its budget when it never got there. Kaplan-Meier
 estimates of the share of seeds still waiting after a number of trials, and log-rank tests
-between agents, by lifelines; the same censoring rule as the tables (never a number made
-up from the budget)."""
+between agents, by scipy (``scipy.stats.ecdf`` on censored data, ``scipy.stats.logrank``);
+the same censoring rule as the tables (never a number made up from the budget)."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
@@ -31,7 +32,7 @@ class Waits:
 @dataclass(frozen=True)
 class Curve:
     """A Kaplan-Meier estimate: the share of seeds not yet there after ``trials`` trials,
-    with its 95 % interval (exponential Greenwood, lifelines' default)."""
+    with its 95 % interval (Greenwood's, scipy's default)."""
 
     trials: np.ndarray
     waiting: np.ndarray
@@ -52,21 +53,38 @@ def waits(summary: dict[str, Any], key: str) -> dict[str, Waits]:
     return result
 
 
-def kaplan_meier(wait: Waits) -> Curve:
-    from lifelines import KaplanMeierFitter
+def censored_data(wait: Waits):
+    from scipy.stats import CensoredData
 
-    fitter = KaplanMeierFitter().fit(wait.trials, event_observed=wait.reached)
-    interval = fitter.confidence_interval_survival_function_
-    return Curve(
-        fitter.survival_function_.index.to_numpy(float),
-        fitter.survival_function_.iloc[:, 0].to_numpy(float),
-        interval.iloc[:, 0].to_numpy(float),
-        interval.iloc[:, 1].to_numpy(float),
-    )
+    return CensoredData(uncensored=wait.trials[wait.reached], right=wait.trials[~wait.reached])
+
+
+def kaplan_meier(wait: Waits) -> Curve:
+    """The Kaplan-Meier estimate of one agent's waits, from its first trial: 1 before the
+    first event, then a step at each event, flat to the last censored wait."""
+    from scipy.stats import ecdf
+
+    if not wait.reached.any():  # nobody got there: everyone still waiting, to the budget
+        ones = np.ones(2)
+        return Curve(np.array([0.0, wait.trials.max()]), ones, ones, ones)
+    estimate = ecdf(censored_data(wait)).sf
+    with warnings.catch_warnings():  # undefined where every seed has got there: nan, kept so
+        warnings.simplefilter("ignore", RuntimeWarning)
+        interval = estimate.confidence_interval()
+    times = np.concatenate([[0.0], estimate.quantiles])
+    waiting = np.concatenate([[1.0], estimate.probabilities])
+    low = np.concatenate([[1.0], np.nan_to_num(interval.low.probabilities, nan=0.0)])
+    high = np.concatenate([[1.0], np.nan_to_num(interval.high.probabilities, nan=1.0)])
+    if wait.trials.max() > times[-1]:  # censored waits beyond the last event: flat to them
+        times, waiting = np.append(times, wait.trials.max()), np.append(waiting, waiting[-1])
+        low, high = np.append(low, low[-1]), np.append(high, high[-1])
+    return Curve(times, waiting, low, high)
 
 
 @dataclass(frozen=True)
 class LogRank:
+    """A log-rank test of two agents' waits: its z statistic (scipy's) and two-sided p."""
+
     first: str
     second: str
     statistic: float
@@ -75,13 +93,18 @@ class LogRank:
 
 def log_rank_tests(all_waits: dict[str, Waits]) -> list[LogRank]:
     """The log-rank test between every pair of agents: do their waits differ?"""
-    from lifelines.statistics import logrank_test
+    from scipy.stats import logrank
 
     tests = []
     for first, second in combinations(all_waits, 2):
         a, b = all_waits[first], all_waits[second]
         if not (a.reached.any() or b.reached.any()):
             continue  # neither ever got there: nothing to compare
-        result = logrank_test(a.trials, b.trials, a.reached, b.reached)
-        tests.append(LogRank(first, second, float(result.test_statistic), float(result.p_value)))
+        with warnings.catch_warnings():  # no seed at risk when the other's events happen
+            warnings.simplefilter("ignore", RuntimeWarning)
+            result = logrank(censored_data(a), censored_data(b))
+        statistic, p_value = float(result.statistic), float(result.pvalue)
+        if not np.isfinite(p_value):  # the two never overlap in time: nothing tells them apart
+            statistic, p_value = 0.0, 1.0
+        tests.append(LogRank(first, second, statistic, p_value))
     return tests
