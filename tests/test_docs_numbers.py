@@ -221,16 +221,12 @@ def test_the_readme_shows_what_the_default_rocket_run_prints():
     said = " ".join(section.split("\n## ", 1)[0].split())
     assert (
         f"{size.seeds} seeds and {size.budget:,} training launches per agent and seed (SAC "
-        f"{budgets['sac']:,}, TD3 {budgets['td3']:,}, the learned model "
-        f"{budgets['learned-model']:,}, the planner {budgets['planner']:,})" in said
+        f"{budgets['sac']:,}, TD3 {budgets['td3']:,}, random search {budgets['random']:,}, "
+        f"the learned model {budgets['learned-model']:,}, the planner {budgets['planner']:,})"
+        in said
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the quoted output predates SAC's default budget of 4,000 launches: regenerate it "
-    "from `python -m sandbox.compare rocket`, then drop this mark",
-)
 def test_the_readme_quotes_a_run_at_the_default_budgets():
     """Every censored figure in the quoted output is at the agent's default budget."""
     from sandbox.tasks import get_task
