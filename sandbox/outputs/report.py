@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from sandbox.outputs.reference import demo_note
+from sandbox.outputs.results import format_cell
 from sandbox.outputs.run_data import RunData, best_learner_line, trials_label
 from sandbox.outputs.stats import INTERVAL_NOTE, censored_median, format_count
 from sandbox.outputs.tables import markdown_table, run_tables
@@ -101,12 +102,8 @@ def findings(run: RunData) -> list[str]:
         parts = []
         for agent in transfer:
             entry = summary[agent]
-            fractions = [f for f in entry["relearn_fraction"] if f is not None]
-            relearn = (
-                f"relearn fraction {float(np.median(fractions)):.2f}"
-                if fractions
-                else "relearn fraction censored (one of the two never became reliable there)"
-            )
+            # the table's cell: every seed counted, a censored ratio as its bound
+            relearn = f"relearn fraction {format_cell(entry, 'relearn_fraction', 'fraction')}"
             parts.append(
                 f"{agent} {_rate(entry['transfer_zero_shot_success'])} zero-shot, {relearn}"
             )
@@ -120,7 +117,7 @@ def findings(run: RunData) -> list[str]:
 #: what each of a run's plots shows, by file name (another task's or study's plot: its name)
 PLOT_CAPTIONS = {
     "success_vs_trials": "Held-out success against training trials, per agent: the median over "
-    "seeds, and its 95 % interval as a band",
+    "seeds, and its confidence interval as a band",
     "deaths_vs_trials": "Deaths in training, counted up against training trials: the learners' "
     "median over seeds, each planner's count as a flat line",
     "success_both_worlds": "Held-out success against training trials at home (left) and in the "

@@ -31,13 +31,10 @@ class Waits:
 
 @dataclass(frozen=True)
 class Curve:
-    """A Kaplan-Meier estimate: the share of seeds not yet there after ``trials`` trials,
-    with its 95 % interval (Greenwood's, scipy's default)."""
+    """A Kaplan-Meier estimate: the share of seeds not yet there after ``trials`` trials."""
 
     trials: np.ndarray
     waiting: np.ndarray
-    low: np.ndarray
-    high: np.ndarray
 
 
 def waits(summary: dict[str, Any], key: str) -> dict[str, Waits]:
@@ -65,20 +62,13 @@ def kaplan_meier(wait: Waits) -> Curve:
     from scipy.stats import ecdf
 
     if not wait.reached.any():  # nobody got there: everyone still waiting, to the budget
-        ones = np.ones(2)
-        return Curve(np.array([0.0, wait.trials.max()]), ones, ones, ones)
+        return Curve(np.array([0.0, wait.trials.max()]), np.ones(2))
     estimate = ecdf(censored_data(wait)).sf
-    with warnings.catch_warnings():  # undefined where every seed has got there: nan, kept so
-        warnings.simplefilter("ignore", RuntimeWarning)
-        interval = estimate.confidence_interval()
     times = np.concatenate([[0.0], estimate.quantiles])
     waiting = np.concatenate([[1.0], estimate.probabilities])
-    low = np.concatenate([[1.0], np.nan_to_num(interval.low.probabilities, nan=0.0)])
-    high = np.concatenate([[1.0], np.nan_to_num(interval.high.probabilities, nan=1.0)])
     if wait.trials.max() > times[-1]:  # censored waits beyond the last event: flat to them
         times, waiting = np.append(times, wait.trials.max()), np.append(waiting, waiting[-1])
-        low, high = np.append(low, low[-1]), np.append(high, high[-1])
-    return Curve(times, waiting, low, high)
+    return Curve(times, waiting)
 
 
 @dataclass(frozen=True)
