@@ -11,10 +11,21 @@ from pathlib import Path
 
 import pytest
 
+from tests.commands import in_process
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def compare(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def compare(*args: str) -> subprocess.CompletedProcess:
+    """The compare command run in this process (tests/commands.py): its bad input is
+    refused in milliseconds."""
+    from sandbox.compare import main
+
+    return in_process(main, *args)
+
+
+def compare_process(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python -m sandbox.compare`` in a process of its own, as a user starts it."""
     return subprocess.run(
         [sys.executable, "-m", "sandbox.compare", *args],
         cwd=ROOT,
@@ -33,8 +44,8 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> N
         assert word in lines[0], lines[0]
 
 
-# Each test here starts `python -m sandbox.compare` in a process of its own (seconds of
-# imports each): the fast subset keeps three of the one-line errors, the rest are slow.
+# The one-line errors are refused in this process; the runs, the interrupt and the help
+# of every command start processes of their own (seconds of imports each, so slow).
 
 
 def test_unknown_task(tmp_path):
@@ -120,7 +131,7 @@ def test_folder_of_another_run_is_refused(tmp_path):
 
 @pytest.mark.slow
 def test_small_run_writes_results(tmp_path):
-    result = compare(
+    result = compare_process(
         "rocket",
         "--agents",
         "random,ppo",
@@ -167,7 +178,7 @@ def test_ctrl_c_keeps_finished_results(tmp_path, workers):
             "--agents",
             "random",
             "--seeds",
-            "30",
+            "12",
             "--budget",
             "40",
             "--eval-episodes",
@@ -194,19 +205,19 @@ def test_ctrl_c_keeps_finished_results(tmp_path, workers):
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
     kept = list(jobs.glob("*.json"))
-    assert 2 <= len(kept) < 30
+    assert 2 <= len(kept) < 12
     assert f"kept {len(kept)} finished" in stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["complete"] is False
     assert len(summary["agents"]["random"]["seeds"]) == len(kept)
     # The same command finishes the rest without redoing what was kept.
     before = {p.name: p.stat().st_mtime for p in kept}
-    rerun = compare(
+    rerun = compare_process(
         "rocket",
         "--agents",
         "random",
         "--seeds",
-        "30",
+        "12",
         "--budget",
         "40",
         "--eval-episodes",
@@ -217,7 +228,7 @@ def test_ctrl_c_keeps_finished_results(tmp_path, workers):
         str(tmp_path),
     )
     assert rerun.returncode == 0, rerun.stderr
-    assert len(list(jobs.glob("*.json"))) == 30
+    assert len(list(jobs.glob("*.json"))) == 12
     assert all((jobs / name).stat().st_mtime == mtime for name, mtime in before.items())
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.commands import in_process
 from tests.test_compare_cli import assert_one_line_error
 
 # every test here starts the command line, most of them for a whole small run
@@ -59,6 +60,13 @@ def run(
         text=True,
         timeout=timeout,
     )
+
+
+def refused(*args: str) -> subprocess.CompletedProcess:
+    """The compare command run in this process, for input it refuses before any run."""
+    from sandbox.compare import main
+
+    return in_process(main, *args)
 
 
 @pytest.fixture(scope="module")
@@ -143,18 +151,18 @@ def test_installed_plugin_package_is_listed_and_runs_by_name(tmp_path):
 )
 def test_bad_agent_specs_are_one_line_errors(outside, tmp_path, spec, words):
     spec = spec.format(file=outside / "my_walker.py")
-    assert_one_line_error(run("city", "--agents", spec, "--out", str(tmp_path)), *words)
+    assert_one_line_error(refused("city", "--agents", spec, "--out", str(tmp_path)), *words)
 
 
 def test_agent_that_cannot_play_the_task_is_refused(outside, tmp_path):
     assert_one_line_error(
-        run("rocket", "--agents", f"{outside / 'my_walker.py'}:Walker", "--out", str(tmp_path)),
+        refused("rocket", "--agents", f"{outside / 'my_walker.py'}:Walker", "--out", str(tmp_path)),
         "Walker",
         "plays city",
         "planner",
     )
     assert_one_line_error(
-        run("city", "--agents", "sac", "--out", str(tmp_path)), "sac", "Box", "dqn"
+        refused("city", "--agents", "sac", "--out", str(tmp_path)), "sac", "Box", "dqn"
     )
 
 
@@ -227,7 +235,7 @@ def test_set_and_agent_config_change_what_the_learner_is_built_with(tmp_path):
 def test_bad_settings_are_one_line_errors(tmp_path, args, words):
     out = tmp_path / "run"
     assert_one_line_error(
-        run("rocket", "--agents", "ppo,planner", *args, "--out", str(out)), *words
+        refused("rocket", "--agents", "ppo,planner", *args, "--out", str(out)), *words
     )
     assert not out.exists(), "refused before the run folder is written"
 
@@ -236,7 +244,7 @@ def test_agent_config_naming_another_agent_is_refused(tmp_path):
     config = tmp_path / "settings.toml"
     config.write_text("[sac]\nlearning_rate = 1e-3\n")
     assert_one_line_error(
-        run("rocket", "--agents", "ppo", "--agent-config", str(config), "--out", str(tmp_path)),
+        refused("rocket", "--agents", "ppo", "--agent-config", str(config), "--out", str(tmp_path)),
         "[sac]",
         "ppo",
     )
