@@ -187,6 +187,13 @@ def add_results_options(parser: argparse.ArgumentParser) -> None:
         help="resume in a folder whose recorded run differs from this one",
     )
     group.add_argument(
+        "--no-animations",
+        dest="animations",
+        action="store_false",
+        help="do not draw the animations (GIF, MP4), the slowest part of the results: the "
+        "tables, plots and report are written as always",
+    )
+    group.add_argument(
         "--tensorboard",
         type=Path,
         metavar="DIR",

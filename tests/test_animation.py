@@ -43,6 +43,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
                 "1",
                 "--budget",
                 "3",
+                "--no-animations",  # the tests draw them, each as it needs
                 "--eval-episodes",
                 "2",
                 "--workers",

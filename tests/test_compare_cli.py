@@ -105,12 +105,14 @@ def test_folder_of_another_run_is_refused(tmp_path):
         "3",
         "--workers",
         "1",
+        "--no-animations",
         "--eval-episodes",
         "2",
         "--out",
         str(tmp_path),
     )
     assert first.returncode == 0, first.stderr
+    assert (tmp_path / "report.html").exists() and not (tmp_path / "animations").exists()
     second = compare(
         "rocket",
         "--agents",
@@ -121,6 +123,7 @@ def test_folder_of_another_run_is_refused(tmp_path):
         "4",
         "--workers",
         "1",
+        "--no-animations",
         "--eval-episodes",
         "2",
         "--out",
@@ -181,6 +184,7 @@ def test_ctrl_c_keeps_finished_results(tmp_path, workers):
             "12",
             "--budget",
             "40",
+            "--no-animations",
             "--eval-episodes",
             "2",
             "--workers",
@@ -220,6 +224,7 @@ def test_ctrl_c_keeps_finished_results(tmp_path, workers):
         "12",
         "--budget",
         "40",
+        "--no-animations",
         "--eval-episodes",
         "2",
         "--workers",

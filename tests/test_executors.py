@@ -18,6 +18,7 @@ SMALL = (
     "1",
     "--budget",
     "12",
+    "--no-animations",
     "--eval-episodes",
     "3",
     "--set",

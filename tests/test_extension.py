@@ -19,7 +19,7 @@ from tests.test_compare_cli import assert_one_line_error
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ("--seeds", "2", "--budget", "3", "--eval-episodes", "2")
+TINY = ("--seeds", "2", "--budget", "3", "--eval-episodes", "2", "--no-animations")
 
 WALKER = '''
 from agents import Agent
@@ -185,6 +185,7 @@ def test_set_and_agent_config_change_what_the_learner_is_built_with(tmp_path):
         "1",
         "--budget",
         "20",
+        "--no-animations",
         "--eval-episodes",
         "2",
         "--workers",
@@ -259,6 +260,7 @@ def test_resuming_with_a_changed_setting_is_refused(tmp_path):
         "1",
         "--budget",
         "3",
+        "--no-animations",
         "--eval-episodes",
         "2",
         "--set",
@@ -279,6 +281,7 @@ def test_resuming_with_a_changed_setting_is_refused(tmp_path):
         "1",
         "--budget",
         "3",
+        "--no-animations",
         "--eval-episodes",
         "2",
         "--set",
@@ -304,6 +307,7 @@ def test_resuming_the_same_run_is_recorded(tmp_path):
         "1",
         "--budget",
         "3",
+        "--no-animations",
         "--eval-episodes",
         "2",
         "--workers",
@@ -334,6 +338,7 @@ def test_a_task_and_a_study_from_a_plug_in_module_run_through_compare(tmp_path):
         "2",
         "--budget",
         "40",
+        "--no-animations",
         "--eval-episodes",
         "4",
         "--workers",

@@ -145,6 +145,7 @@ def test_study_writes_transfer_keys_and_censored_values_are_null(tmp_path):
             "1",
             "--budget",
             "3",
+            "--no-animations",
             "--eval-episodes",
             "2",
             "--workers",

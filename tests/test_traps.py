@@ -144,6 +144,7 @@ def test_a_closed_pipe_ends_compare_quietly(tmp_path):
         "1",
         "--budget",
         "2",
+        "--no-animations",
         "--eval-episodes",
         "2",
         "--workers",
@@ -175,7 +176,7 @@ def test_a_learner_leaves_no_sb3_folder(tmp_path, monkeypatch):
 def test_the_results_folder_is_printed_in_full(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     argv = ["rocket", "--agents", "random", "--seeds", "1", "--budget", "2", "--workers", "1"]
-    assert compare.main([*argv, "--eval-episodes", "2", "--out", "run"]) == 0
+    assert compare.main([*argv, "--eval-episodes", "2", "--no-animations", "--out", "run"]) == 0
     out = capsys.readouterr().out.splitlines()
     folder = str(tmp_path.resolve() / "run")
     assert out[0].endswith(f"-> {folder}"), out[0]

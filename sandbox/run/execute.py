@@ -32,8 +32,7 @@ from sandbox.run.provenance import provenance
 from sandbox.run.resume import ResumeError, finished_jobs
 from sandbox.run.runner import Job, JobFailed, run_jobs, writable_dir
 from sandbox.run.workers import ExecutorUnavailable, longest_first
-from sandbox.studies import Study, split_variant
-from sandbox.tasks import Task
+from sandbox.studies import split_variant
 
 
 def execute(plan: RunPlan) -> int:
@@ -88,13 +87,12 @@ def execute(plan: RunPlan) -> int:
         # A job's own error (a policy that diverged to NaN, a plug-in's bug): keep what
         # finished, save the traceback, and say it in one line.
         saved = save_traceback(out, failure)
-        write_summary(out, task, plan.study, plan.labels, plan.study_settings, complete=False)
+        write_summary(out, plan, complete=False)
         raise UsageError(
             f"{failure}; traceback in {saved}; kept {finished + len(already)} finished results "
             f"of {len(plan.configs)} in {out}"
         ) from None
-    labels = plan.labels
-    write_summary(out, task, plan.study, labels, plan.study_settings, complete=not interrupted)
+    write_summary(out, plan, complete=not interrupted)
     if interrupted:
         print(
             f"Interrupted: kept {finished + len(already)} finished (agent, seed) results of "
@@ -136,15 +134,10 @@ def save_traceback(out: Path, failure: JobFailed) -> Path:
     return saved
 
 
-def write_summary(
-    out: Path,
-    task: Task,
-    study: Study | None,
-    labels: list[str],
-    study_settings: dict | None,
-    complete: bool,
-) -> None:
-    """summary.json, evaluations.csv, the plots and the printed tables, from the job files."""
+def write_summary(out: Path, plan: RunPlan, complete: bool) -> None:
+    """summary.json, evaluations.csv, the plots (and animations, unless the plan skips
+    them), the report and the printed tables, from the job files."""
+    task, study, study_settings, labels = plan.task, plan.study, plan.study_settings, plan.labels
     results = load_jobs(out)
     summary_file = {
         "task": task.name,
@@ -159,7 +152,8 @@ def write_summary(
         return
     plot_run(out)
     run = RunData.load(out)
-    write_animations(run)
+    if plan.animations:
+        write_animations(run)
     write_report(out)
     for title, text in run_tables(summary_file, study.name if study else None):
         print()

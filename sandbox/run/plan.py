@@ -48,6 +48,7 @@ class RunPlan:
     executor: str  #: "local" or "ray"
     ray_address: str | None
     force: bool  #: resume even in a folder whose recorded run differs
+    animations: bool = True  #: draw the animations with the other results
 
     @property
     def labels(self) -> list[str]:
@@ -139,6 +140,7 @@ def plan_run(task: Task, tasks: list[Task], args: argparse.Namespace) -> RunPlan
         executor=args.executor,
         ray_address=args.ray_address,
         force=args.force,
+        animations=args.animations,
     )
 
 
