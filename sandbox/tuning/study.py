@@ -4,7 +4,8 @@ Every agent of a task gets the same study; only the search space is its own
 (``sandbox.tuning.spaces``):
 
 - **trials**: ``DEFAULT_TRIALS`` (24) configurations, the first of them today's settings;
-- **seeds**: ``DEFAULT_SEEDS`` (2) training seeds per configuration, 0 and 1, as in a run;
+- **seeds**: ``DEFAULT_SEEDS`` (2) training seeds per configuration, 1,000 and 1,001
+  (``FIRST_SEED``), apart from the seeds 0, 1, ... of the runs that report figures;
 - **budget**: ``BUDGETS[task]`` training trials per seed (rocket 3,000 launches, city 200
   walks), each job stopping early once reliable, as in a run;
 - **evaluation**: ``EVAL_EPISODES`` (30) episodes at about ``EVAL_POINTS`` (16) log-spaced
@@ -55,6 +56,7 @@ from sandbox.tuning import (
     DEFAULT_SEEDS,
     EVAL_EPISODES,
     EVAL_POINTS,
+    FIRST_SEED,
     GRID_START,
     RELIABLE_BAR,
     SAMPLER_SEED,
@@ -80,6 +82,7 @@ class StudySettings:
     task: str
     agent: str
     seeds: int = DEFAULT_SEEDS
+    first_seed: int = FIRST_SEED
     budget: int
     eval_episodes: int = EVAL_EPISODES
     eval_points: int = EVAL_POINTS
@@ -96,6 +99,9 @@ class StudySettings:
         """The trial counts whose validation success the objective averages."""
         points = log_spaced_points(self.budget, self.eval_points)
         return [point for point in points if point >= GRID_START]
+
+    def training_seeds(self) -> list[int]:
+        return list(range(self.first_seed, self.first_seed + self.seeds))
 
     def job(self, seed: int, settings: dict[str, Any]) -> JobConfig:
         """One seed of a trial: reported and decided on the validation set, home world only."""
@@ -292,7 +298,7 @@ def run_trial(
     agent_settings = trial_settings(settings.task, settings.agent, overrides)
     trial.set_user_attr("settings", agent_settings)
     trial.set_user_attr("commit", git_state()["commit"])
-    configs = [settings.job(seed, agent_settings) for seed in range(settings.seeds)]
+    configs = [settings.job(seed, agent_settings) for seed in settings.training_seeds()]
     try:
         jobs = run_jobs(configs)
     except KeyboardInterrupt:
@@ -366,7 +372,7 @@ def write_record(
             **asdict(settings),
             "trials_requested": trials,
             "trials_finished": sum(record["state"] != "interrupted" for record in records),
-            "seeds": list(range(settings.seeds)),
+            "training_seeds": settings.training_seeds(),
             "evaluated_on": "validation situations of the home world only (episode i resets "
             f"with seed {VALIDATION_SEED_BASE:,} + i), both for the figures and the decisions",
             "eval_seed_base": VALIDATION_SEED_BASE,
