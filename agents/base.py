@@ -58,16 +58,16 @@ def _kind(value: Any) -> str | None:
     return None
 
 
-def _toml(value: Any) -> str:
+def toml_value(value: Any) -> str:
     """``value`` as TOML writes it, as one would type it after ``--set KEY=``."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml(item) for item in value) + "]"
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
     if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{key} = {_toml(item)}" for key, item in value.items()) + " }"
+        return "{ " + ", ".join(f"{key} = {toml_value(item)}" for key, item in value.items()) + " }"
     return repr(value)
 
 
@@ -83,7 +83,7 @@ def _check_kinds(
         if isinstance(value, str) and expected is not None:
             raise SettingsError(
                 f"agent {agent!r}: setting {prefix + key!r} for {task} must be {expected} "
-                f"(e.g. {_toml(reference)}), not the text {value!r}"
+                f"(e.g. {toml_value(reference)}), not the text {value!r}"
             )
         if isinstance(value, Mapping) and isinstance(reference, Mapping):
             _check_kinds(agent, task, value, reference, prefix=f"{prefix}{key}.")

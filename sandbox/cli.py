@@ -27,6 +27,7 @@ COMMANDS = {
     "watch": ("sandbox.watch", "animate more held-out episodes of one agent of a run"),
     "families": ("sandbox.families", "compare the three families across saved runs"),
     "bench": ("sandbox.bench.cli", "measure this machine's speed against the targets"),
+    "tune": ("sandbox.tune", "search an agent family's settings on validation situations"),
 }
 
 

@@ -24,6 +24,7 @@ COMMANDS = {
     "sandbox.plots",
     "sandbox.report",
     "sandbox.run_report",
+    "sandbox.tune",
     "sandbox.watch",
 }
 #: folder of the harness -> what it must never import (folders, and modules by name)
@@ -33,6 +34,7 @@ FORBIDDEN_IN_SANDBOX = {
     "sandbox.run": COMMANDS,
     "sandbox.tasks": {"sandbox.run", *COMMANDS},
     "sandbox.studies": {"sandbox.run", *COMMANDS},
+    "sandbox.tuning": COMMANDS,
 }
 
 
