@@ -10,6 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from sandbox.bench.targets import COMPARE_WALL_S, Figure
 
 SOURCE = Path(__file__).resolve().parents[2]  #: the checkout, where the command is run from
@@ -23,14 +25,27 @@ def compare_wall_time(task: str) -> Figure:
         started = time.perf_counter()
         done = subprocess.run(command, cwd=SOURCE, capture_output=True, text=True)
         wall_s = time.perf_counter() - started
-    if done.returncode != 0:
-        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
-        raise RuntimeError(f"{' '.join(command[1:])} failed (exit {done.returncode}):\n{tail}")
+        if done.returncode != 0:
+            tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
+            raise RuntimeError(f"{' '.join(command[1:])} failed (exit {done.returncode}):\n{tail}")
+        learner = best_learner_figure(Path(folder) / task)
     return Figure(
         f"compare_{task}_wall_s",
         f"python -m sandbox.compare {task}",
         wall_s,
         "s",
         COMPARE_WALL_S[task],
-        {"command": " ".join(["python", *command[1:4]]), "exit_code": done.returncode},
+        {"command": " ".join(["python", *command[1:4]]), "exit_code": done.returncode, **learner},
     )
+
+
+def best_learner_figure(folder: Path) -> dict[str, object]:
+    """What the run showed of its best learner: its name and median final held-out success."""
+    from sandbox.outputs.run_data import RunData, best_learner
+
+    run = RunData.load(folder)
+    agent = best_learner(run)
+    if agent is None:
+        return {"best_learner": None}
+    success = float(np.median(run.summary[agent]["final_success_rate"]))
+    return {"best_learner": agent, "best_learner_median_success": success}
