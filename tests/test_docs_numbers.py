@@ -220,7 +220,8 @@ def test_the_readme_shows_what_the_default_rocket_run_prints():
     budgets = size.agent_budgets
     said = " ".join(section.split("\n## ", 1)[0].split())
     assert (
-        f"{size.seeds} seeds and {size.budget:,} training launches per agent and seed (SAC "
+        f"{size.seeds} seed{'s' if size.seeds != 1 else ''} and {size.budget:,} training "
+        f"launches per agent and seed (SAC "
         f"{budgets['sac']:,}, TD3 {budgets['td3']:,}, random search {budgets['random']:,}, "
         f"the learned model {budgets['learned-model']:,}, the planner {budgets['planner']:,})"
         in said

@@ -9,7 +9,7 @@ import signal
 import pytest
 
 from sandbox.run.runner import Job, JobFailed, run_jobs
-from sandbox.run.workers import PRIOR_SECONDS, PRIOR_TRIALS, Progress, longest_first
+from sandbox.run.workers import OVERRUN, PRIOR_SECONDS, PRIOR_TRIALS, Progress, longest_first
 
 
 def stops_early(trials: int, on_evaluation=None) -> dict:
@@ -89,5 +89,23 @@ def test_the_bar_counts_estimated_seconds_corrected_as_jobs_report(capsys):
         progress.advance(("slow", 0), 80, seconds=20.0, reliable=True)
         progress.finish(("slow", 0), 20.0)
         assert progress.cost(progress.states[("slow", 1)], 0.0) == pytest.approx(20.0)
+    finally:
+        progress.close()
+
+
+def test_a_job_past_its_estimate_keeps_the_bar_below_100_percent():
+    """A job that reported all its trials and still runs (a last evaluation, a transfer's
+    set-up) expects a tenth more of its time so far: the bar stays under 100 %."""
+    jobs = [Job("only", 10, stops_early, kind="k", seconds_per_trial=1.0)]
+    progress = Progress(jobs, "test", workers=1)
+    try:
+        progress.start("only")
+        progress.advance("only", 10, seconds=10.0)
+        state = progress.states["only"]
+        later = state.started + 30.0  # 20 s past its last report, with no trial left
+        assert progress.cost(state, later) == pytest.approx(OVERRUN * 30.0)
+        progress._update(later)
+        assert progress.bar.n < progress.bar.total
+        assert progress.time_left(later) == pytest.approx((OVERRUN - 1) * 30.0)
     finally:
         progress.close()

@@ -123,6 +123,10 @@ class _Bar(tqdm):
         return {**super().format_dict, **self.fields}
 
 
+#: a running job past its estimated cost expects this many times its seconds so far
+OVERRUN = 1.1
+
+
 class Progress:
     """A bar over the run's work in estimated seconds, so its rate stays steady however
     unlike the jobs are (a planner's trial takes seconds, PPO's a millisecond).
@@ -261,8 +265,10 @@ class Progress:
         else:
             expected = sum(s.trials for s in alike) / len(alike)
         remaining = self.seconds_per_trial(state.kind) * max(expected - state.trials, 0)
-        # the seconds since its last report went into the trials it reports next
-        return max(state.wall + remaining, self.done(state, now))
+        # The seconds since its last report went into the trials it reports next; a job past
+        # its estimate (a last evaluation, a transfer's set-up) expects a tenth more of its
+        # time so far, so the bar does not stand at 100 % while it runs.
+        return max(state.wall + remaining, OVERRUN * self.done(state, now))
 
     @staticmethod
     def done(state: _State, now: float) -> float:
