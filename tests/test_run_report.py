@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize(
-    "task, agents", [("rocket", "planner,random,ppo"), ("city", "traffic-planner,random,dqn")]
+    "task, agents", [("rocket", "planner,random,ppo"), ("city", "traffic-planner,random,ppo")]
 )
 def test_the_report_names_every_agent_and_embeds_every_plot(tmp_path, task, agents):
     result = run(
