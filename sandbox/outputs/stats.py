@@ -168,15 +168,43 @@ def format_fractions(bounds: Sequence[Bounds]) -> str:
     return text + (f" ({', '.join(notes)})" if notes and len(bounds) > 1 else "")
 
 
+#: the first evaluation points of every grid, one trial apart: a planner decides within them
+FIRST_POINTS = (1, 2, 3, 4, 5)
+
+
+def evaluation_grid(points_per_decade: int, budget: int) -> list[int]:
+    """The trial counts at which a run evaluates its agents, up to ``budget``: 1 to 5, then
+    ``points_per_decade`` log-spaced points in every tenfold of trials, the powers of ten among
+    them (10, 100, 1,000, ...), and ``budget`` itself. Neighbouring points differ by a factor
+    of 10 ** (1 / points_per_decade), 1.585 for 5 a decade (1,000, 1,585, 2,512, ...), give or
+    take the rounding to whole trials below 100 (6 to 10: 1.67). A job of a smaller budget is
+    evaluated at the points below its budget and at its budget: the same grid."""
+    if budget < 1 or points_per_decade < 1:
+        raise ValueError(
+            f"budget and points per decade must be at least 1, got {budget} and {points_per_decade}"
+        )
+    points = {point for point in FIRST_POINTS if point <= budget} | {budget}
+    step = 0
+    while (point := round(10 ** (step / points_per_decade))) < budget:
+        points.add(point)
+        step += 1
+    return sorted(points)
+
+
+def points_within(grid: Sequence[int], budget: int) -> list[int]:
+    """The points of a run's grid at which a job of ``budget`` trials is evaluated: those
+    below its budget, then the budget itself."""
+    return sorted({point for point in grid if point < budget} | {budget})
+
+
 def log_spaced_points(budget: int, count: int) -> list[int]:
     """About ``count`` distinct trial counts from 1 to ``budget``, log-spaced, ending at
-    ``budget``."""
+    ``budget`` (a tuning study's grid, and each job's own before runs shared one)."""
     if budget < 1:
         raise ValueError("budget must be at least 1")
     points = {1, budget}
     if budget > 1 and count > 2:
         ratio = budget ** (1.0 / (count - 1))
         points.update(max(1, round(ratio**k)) for k in range(count))
-    # Fine resolution at the very start, where a planner decides.
-    points.update(p for p in (1, 2, 3, 4, 5) if p <= budget)
+    points.update(p for p in FIRST_POINTS if p <= budget)
     return sorted(points)
