@@ -17,6 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from sandbox.outputs.fixed_budget import (
+    fixed_budget,
+    fixed_budget_note,
+    fixed_budget_table,
+    write_fixed_budget,
+)
 from sandbox.outputs.reference import demo_note
 from sandbox.outputs.results import format_cell
 from sandbox.outputs.run_data import RunData, best_learner_line, trials_label
@@ -316,11 +322,19 @@ def sections(run: RunData) -> list[Section]:
         Section("What was run", what_was_run(run), [settings_table(run), *agents]),
         Section("Findings", findings(run)),
         Section("Tables", [INTERVAL_NOTE], tables),
+        fixed_budget_section(run),
         Section("Plots", [], [], plot_pictures(run), columns=2),
     ]
     if animations or beside:
         parts.append(Section("Animations", [mp4_note(run)], [], animations, columns=3))
     return parts
+
+
+def fixed_budget_section(run: RunData) -> Section:
+    """Held-out success and deaths after fixed numbers of trials, and deaths at matched
+    success (``fixed_budget.json``)."""
+    data = fixed_budget(run)
+    return Section("Fixed budgets", [fixed_budget_note(data)], [("", fixed_budget_table(data))])
 
 
 def markdown_pictures(run: RunData, pictures: list[Picture], columns: int) -> list[str]:
@@ -426,10 +440,12 @@ def to_html(run: RunData, parts: list[Section]) -> str:
 
 
 def write_report(folder: Path) -> list[Path]:
-    """``report.md`` and ``report.html`` of the run in ``folder``."""
+    """``report.md`` and ``report.html`` of the run in ``folder``, and the fixed-budget
+    figures they show (``fixed_budget.json`` and ``.csv``)."""
     run = RunData.load(folder)
+    written = write_fixed_budget(run)
     parts = sections(run)
     markdown, page = run.folder / "report.md", run.folder / "report.html"
     markdown.write_text(to_markdown(run, parts))
     page.write_text(to_html(run, parts))
-    return [markdown, page]
+    return [markdown, page, *written]

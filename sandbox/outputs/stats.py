@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from functools import cache
 
 import numpy as np
-from scipy.stats import binom
+from scipy.stats import binom, binomtest
 
 CONFIDENCE = 0.95
 INTERVAL_NOTE = (
@@ -166,6 +166,45 @@ def format_fractions(bounds: Sequence[Bounds]) -> str:
         if count
     ]
     return text + (f" ({', '.join(notes)})" if notes and len(bounds) > 1 else "")
+
+
+def format_count_bounds(bounds: Sequence[Bounds]) -> str:
+    """``median [interval]`` over seeds of a count that some seeds never reached, each such
+    seed known only to lie above its own bound (the deaths paid until a success that never
+    came: above the deaths that seed paid in its whole budget). As in ``format_fractions``,
+    the median and each end of the interval are computed on the seeds' lower bounds and on
+    their upper bounds alike: a number where the two agree, "> low" where the upper is
+    unbounded, else "low..high"; the count of censored seeds follows."""
+    if not bounds:
+        return "-"
+
+    def shown(low: float | None, high: float | None) -> str:
+        if high is None:
+            return f"> {format_count(low, None)}"
+        if low == high:
+            return format_count(low, None)
+        return f"{format_count(low, None)}..{format_count(high, None)}"
+
+    lows = [low for low, _ in bounds]
+    highs = [high for _, high in bounds]
+    text = shown(censored_median(lows), censored_median(highs))
+    low_interval, high_interval = median_interval(lows), median_interval(highs)
+    if low_interval is not None and high_interval is not None:
+        start = shown(low_interval[0], high_interval[0])
+        end = shown(low_interval[1], high_interval[1])
+        text += f" [{start} to {end}]"
+    censored = sum(high is None for _, high in bounds)
+    return text + (f" ({censored} censored)" if censored and len(bounds) > 1 else "")
+
+
+def wilson_interval(successes: int, episodes: int) -> tuple[float, float]:
+    """The 95 % Wilson score interval of a success rate, ``successes`` of ``episodes``
+    (scipy's): unlike the normal approximation's it stays within 0 to 1 and has a width at
+    no success and at all successes (0 to 16 % for 0 of 20)."""
+    if episodes < 1 or not 0 <= successes <= episodes:
+        raise ValueError(f"need 0 <= successes <= episodes >= 1, got {successes} of {episodes}")
+    interval = binomtest(successes, episodes).proportion_ci(CONFIDENCE, method="wilson")
+    return float(interval.low), float(interval.high)
 
 
 #: the first evaluation points of every grid, one trial apart: a planner decides within them
