@@ -42,7 +42,7 @@ from typing import Any
 
 import torch
 
-from sandbox.outputs.stats import format_count
+from sandbox.outputs.stats import format_count, log_spaced_points
 from sandbox.run.job import VALIDATION_SEED_BASE, JobConfig, run_job
 from sandbox.tasks.city import CITY
 
@@ -166,7 +166,7 @@ def tuning_job(
             seed=seed,
             budget=budget,
             eval_episodes=eval_episodes,
-            eval_points=eval_points,
+            eval_grid=tuple(log_spaced_points(max(budget, transfer_budget), eval_points)),
             reliable_bar=RELIABLE_BAR,
             env_kwargs={"map": "train"},
             transfer_env_kwargs={"map": "new"} if transfer_budget else None,

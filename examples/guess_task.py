@@ -54,8 +54,8 @@ GUESS = register_task(
         description="guess the sign of a signal in one step",
         env_id="guess/Guess-v0",
         agents=("random", "ppo"),
-        default=Size(budget=200, seeds=2, eval_episodes=20, eval_points=4),
-        full=Size(budget=2_000, seeds=5, eval_episodes=100, eval_points=8),
+        default=Size(budget=200, seeds=2, eval_episodes=20, eval_points_per_decade=2),
+        full=Size(budget=2_000, seeds=5, eval_episodes=100, eval_points_per_decade=3),
     )
 )
 
@@ -122,8 +122,8 @@ register_study(
         name="mirrored",
         task="guess",
         description="train as usual, then guess the mirrored signal",
-        default=Size(budget=200, seeds=2, eval_episodes=20, eval_points=4),
-        full=Size(budget=2_000, seeds=5, eval_episodes=100, eval_points=8),
+        default=Size(budget=200, seeds=2, eval_episodes=20, eval_points_per_decade=2),
+        full=Size(budget=2_000, seeds=5, eval_episodes=100, eval_points_per_decade=3),
         settings_default={"episodes": 20},
         settings_full={"episodes": 200},
         after_training=mirrored_success,

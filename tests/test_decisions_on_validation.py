@@ -37,7 +37,7 @@ def stage_where(monkeypatch, good_on: int, budget: int = 40):
         seed=0,
         budget=budget,
         eval_episodes=2,
-        eval_points=6,
+        eval_grid=(1, 2, 3, 4, 5, 10, 22, 46, 100),
         reliable_bar=0.9,
     )
     probe = task.make_env()
@@ -91,7 +91,7 @@ def test_the_validation_and_test_situations_are_disjoint():
         seed=0,
         budget=1,
         eval_episodes=1,
-        eval_points=1,
+        eval_grid=(),
         reliable_bar=0.9,
     )
     assert config.decision_seed_base == VALIDATION_SEED_BASE != config.eval_seed_base

@@ -102,6 +102,31 @@ def test_committed_summary_is_what_the_job_files_give(reference):
     assert json.loads(json.dumps(again)) == committed
 
 
+@pytest.mark.parametrize("reference", ["results/rocket/reference", "results/city/reference"])
+def test_the_fixed_budget_tables_are_quoted_on_their_page(reference):
+    """The results pages show each reference's fixed-budget table as its
+    ``fixed_budget.json`` gives it."""
+    from sandbox.outputs.fixed_budget import fixed_budget_table
+
+    data = json.loads(text(f"{reference}/fixed_budget.json"))
+    table = markdown_table(fixed_budget_table(data))
+    assert table in text(PAGES[reference]), (
+        f"{PAGES[reference]} does not quote the fixed-budget table of {reference}:\n{table}"
+    )
+    assert (ROOT / reference / "fixed_budget.csv").is_file()
+
+
+@pytest.mark.parametrize("reference", REFERENCES)
+def test_committed_fixed_budget_is_what_the_job_files_give(reference):
+    """Read again from its job files by the code as it stands, a reference gives its
+    ``fixed_budget.json``."""
+    from sandbox.outputs.fixed_budget import fixed_budget
+    from sandbox.outputs.run_data import RunData
+
+    committed = json.loads(text(f"{reference}/fixed_budget.json"))
+    assert json.loads(json.dumps(fixed_budget(RunData.load(ROOT / reference)))) == committed
+
+
 def test_families_table_comes_from_the_references():
     """The table that places the learned models between the learners and the planners,
     as ``python -m sandbox.families`` prints it from the committed references."""

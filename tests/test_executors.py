@@ -42,7 +42,7 @@ def test_ray_tasks_give_the_results_of_the_local_pool():
             seed=seed,
             budget=6,
             eval_episodes=3,
-            eval_points=3,
+            eval_grid=(1, 2, 3),
             reliable_bar=0.9,
             env_kwargs={"world": "earth_moon"},
             agent_spec=agent,

@@ -13,6 +13,7 @@ from agents.ledger import Ledger
 from agents.plugins import load_agent
 from sandbox.outputs.stats import (
     censored_median,
+    evaluation_grid,
     format_censored,
     log_spaced_points,
     median_interval,
@@ -88,7 +89,7 @@ def test_same_seed_same_results(agent):
         seed=3,
         budget=12,
         eval_episodes=3,
-        eval_points=4,
+        eval_grid=(1, 2, 3, 4, 5, 10),
         reliable_bar=0.9,
         env_kwargs={"world": "earth_moon"},
     )
@@ -199,7 +200,7 @@ def test_evaluations_record_the_trials_actually_spent():
         seed=0,
         budget=200,
         eval_episodes=2,
-        eval_points=8,
+        eval_grid=tuple(evaluation_grid(3, 200)),
         reliable_bar=0.9,
         env_kwargs={"world": "earth_moon"},
     )
@@ -292,7 +293,7 @@ def final_success(
         seed=seed,
         budget=budget,
         eval_episodes=eval_episodes,
-        eval_points=1,
+        eval_grid=(),
         reliable_bar=0.9,
         env_kwargs=env_kwargs,
         agent_spec=spec,

@@ -303,7 +303,7 @@ def test_same_seed_same_results():
         seed=2,
         budget=6,
         eval_episodes=4,
-        eval_points=3,
+        eval_grid=(1, 2, 3),
         reliable_bar=0.9,
         env_kwargs={"map": "train"},
         agent_spec=SPEC,

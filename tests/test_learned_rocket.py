@@ -115,7 +115,7 @@ def test_same_seed_same_results():
         seed=4,
         budget=20,
         eval_episodes=4,
-        eval_points=3,
+        eval_grid=(1, 3, 9),
         reliable_bar=0.9,
         env_kwargs={"world": "super_earth"},
         agent_spec=SPEC,

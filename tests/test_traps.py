@@ -166,7 +166,7 @@ def test_a_learner_leaves_no_sb3_folder(tmp_path, monkeypatch):
             seed=0,
             budget=3,
             eval_episodes=1,
-            eval_points=1,
+            eval_grid=(),
             reliable_bar=0.9,
         )
     )

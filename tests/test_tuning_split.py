@@ -46,7 +46,7 @@ def test_validation_and_test_seeds_are_disjoint():
             seed=0,
             budget=1,
             eval_episodes=1,
-            eval_points=1,
+            eval_grid=(),
             reliable_bar=0.9,
         ).eval_seed_base
         == TEST_SEED_BASE

@@ -17,6 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from sandbox.outputs.fixed_budget import (
+    fixed_budget,
+    fixed_budget_note,
+    fixed_budget_table,
+    write_fixed_budget,
+)
 from sandbox.outputs.reference import demo_note
 from sandbox.outputs.results import format_cell
 from sandbox.outputs.run_data import RunData, best_learner_line, trials_label
@@ -185,7 +191,7 @@ def settings_table(run: RunData) -> tuple[str, str]:
     for key, label in (
         ("budget", "training trials per seed"),
         ("eval_episodes", "held-out episodes per evaluation"),
-        ("eval_points", "evaluation points (about)"),
+        ("eval_points", "evaluation points (about)"),  # a run from before the shared grid
         ("transfer_budget", "training trials per seed in the new world"),
     ):
         by_agent = {job["agent"]: job[key] for job in jobs if job.get(key)}
@@ -193,6 +199,9 @@ def settings_table(run: RunData) -> tuple[str, str]:
             rows.append((label, value_words(next(iter(by_agent.values())))))
         elif by_agent:
             rows.append((label, value_words(by_agent)))
+    per_decade = run.config["size"].get("eval_points_per_decade")  # the grid every agent shares
+    if per_decade:
+        rows.append(("evaluation points per tenfold of trials", str(per_decade)))
     bar = run.config.get("reliable_bar", next(iter(run.summary.values()))["reliable_bar"])
     rows.append(("reliable", f"{100 * bar:.0f} % held-out success"))
     if run.config.get("study"):
@@ -218,9 +227,7 @@ def what_was_run(run: RunData) -> list[str]:
             if transfer
             else ""
         )
-        + f"; held-out set of {size['eval_episodes']} episodes, evaluated after 1 to 5 trials and "
-        "at about "
-        f"{size['eval_points']} log-spaced points up to the budget.",
+        + f"; held-out set of {size['eval_episodes']} episodes, {evaluation_words(size)}.",
         world_line(config),
     ]
     if provenance:
@@ -246,6 +253,20 @@ def what_was_run(run: RunData) -> list[str]:
     if not run.summary_file.get("complete", True):
         what.append("The run was interrupted: the figures cover the jobs it finished.")
     return what
+
+
+def evaluation_words(size: dict[str, Any]) -> str:
+    """When the agents were evaluated, in words."""
+    if "eval_points_per_decade" not in size:  # a run from before the shared grid
+        return (
+            f"evaluated after 1 to 5 trials and at about {size['eval_points']} log-spaced "
+            "points up to the budget"
+        )
+    return (
+        "evaluated on one grid of trial counts for every agent: after 1 to 5 trials, then at "
+        f"{size['eval_points_per_decade']} log-spaced points per tenfold of trials (10, 100, "
+        "1,000 and so on among them), each agent up to its budget and at its budget"
+    )
 
 
 def plot_pictures(run: RunData) -> list[Picture]:
@@ -301,11 +322,19 @@ def sections(run: RunData) -> list[Section]:
         Section("What was run", what_was_run(run), [settings_table(run), *agents]),
         Section("Findings", findings(run)),
         Section("Tables", [INTERVAL_NOTE], tables),
+        fixed_budget_section(run),
         Section("Plots", [], [], plot_pictures(run), columns=2),
     ]
     if animations or beside:
         parts.append(Section("Animations", [mp4_note(run)], [], animations, columns=3))
     return parts
+
+
+def fixed_budget_section(run: RunData) -> Section:
+    """Held-out success and deaths after fixed numbers of trials, and deaths at matched
+    success (``fixed_budget.json``)."""
+    data = fixed_budget(run)
+    return Section("Fixed budgets", [fixed_budget_note(data)], [("", fixed_budget_table(data))])
 
 
 def markdown_pictures(run: RunData, pictures: list[Picture], columns: int) -> list[str]:
@@ -411,10 +440,12 @@ def to_html(run: RunData, parts: list[Section]) -> str:
 
 
 def write_report(folder: Path) -> list[Path]:
-    """``report.md`` and ``report.html`` of the run in ``folder``."""
+    """``report.md`` and ``report.html`` of the run in ``folder``, and the fixed-budget
+    figures they show (``fixed_budget.json`` and ``.csv``)."""
     run = RunData.load(folder)
+    written = write_fixed_budget(run)
     parts = sections(run)
     markdown, page = run.folder / "report.md", run.folder / "report.html"
     markdown.write_text(to_markdown(run, parts))
     page.write_text(to_html(run, parts))
-    return [markdown, page]
+    return [markdown, page, *written]

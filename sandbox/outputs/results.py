@@ -21,6 +21,7 @@ from sandbox.outputs.stats import (
     format_fractions,
     format_rates,
     ratio_bounds,
+    wilson_interval,
 )
 
 #: the lower bar of the second relearn fraction (held-out success)
@@ -39,6 +40,8 @@ CSV_COLUMNS = (
     "seed",
     "trials",
     "success_rate",
+    "success_low",  # the 95 % Wilson interval of the held-out success
+    "success_high",
     "validation_success_rate",
     "eval_episodes",
     "eval_deaths",
@@ -208,7 +211,8 @@ def fraction_bounds(entry: dict[str, Any], key: str) -> list[Bounds]:
 def write_csv(path: Path, jobs: list[dict[str, Any]]) -> None:
     """One row per agent, seed, phase and evaluation point. Phases: ``train`` (the task's
     world), ``transfer`` (the same agent, continued in the new world; trials counted
-    from its arrival there, 0 = zero-shot) and ``scratch`` (a fresh agent there)."""
+    from its arrival there, 0 = zero-shot) and ``scratch`` (a fresh agent there). Each row's
+    held-out success comes with its 95 % Wilson interval (``success_low`` to ``success_high``)."""
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
@@ -218,8 +222,17 @@ def write_csv(path: Path, jobs: list[dict[str, Any]]) -> None:
                 stages.append(("transfer", job["transfer"]["evaluations"]))
             for phase, rows in stages:
                 for row in rows:
+                    episodes = row["eval_episodes"]
+                    low, high = wilson_interval(round(row["success_rate"] * episodes), episodes)
                     writer.writerow(
-                        {"phase": phase, "agent": job["agent"], "seed": job["seed"], **row}
+                        {
+                            "phase": phase,
+                            "agent": job["agent"],
+                            "seed": job["seed"],
+                            **row,
+                            "success_low": round(low, 4),
+                            "success_high": round(high, 4),
+                        }
                     )
 
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from functools import cache
 
 import numpy as np
-from scipy.stats import binom
+from scipy.stats import binom, binomtest
 
 CONFIDENCE = 0.95
 INTERVAL_NOTE = (
@@ -168,15 +168,82 @@ def format_fractions(bounds: Sequence[Bounds]) -> str:
     return text + (f" ({', '.join(notes)})" if notes and len(bounds) > 1 else "")
 
 
+def format_count_bounds(bounds: Sequence[Bounds]) -> str:
+    """``median [interval]`` over seeds of a count that some seeds never reached, each such
+    seed known only to lie above its own bound (the deaths paid until a success that never
+    came: above the deaths that seed paid in its whole budget). As in ``format_fractions``,
+    the median and each end of the interval are computed on the seeds' lower bounds and on
+    their upper bounds alike: a number where the two agree, "> low" where the upper is
+    unbounded, else "low..high"; the count of censored seeds follows."""
+    if not bounds:
+        return "-"
+
+    def shown(low: float | None, high: float | None) -> str:
+        if high is None:
+            return f"> {format_count(low, None)}"
+        if low == high:
+            return format_count(low, None)
+        return f"{format_count(low, None)}..{format_count(high, None)}"
+
+    lows = [low for low, _ in bounds]
+    highs = [high for _, high in bounds]
+    text = shown(censored_median(lows), censored_median(highs))
+    low_interval, high_interval = median_interval(lows), median_interval(highs)
+    if low_interval is not None and high_interval is not None:
+        start = shown(low_interval[0], high_interval[0])
+        end = shown(low_interval[1], high_interval[1])
+        text += f" [{start} to {end}]"
+    censored = sum(high is None for _, high in bounds)
+    return text + (f" ({censored} censored)" if censored and len(bounds) > 1 else "")
+
+
+def wilson_interval(successes: int, episodes: int) -> tuple[float, float]:
+    """The 95 % Wilson score interval of a success rate, ``successes`` of ``episodes``
+    (scipy's): unlike the normal approximation's it stays within 0 to 1 and has a width at
+    no success and at all successes (0 to 16 % for 0 of 20)."""
+    if episodes < 1 or not 0 <= successes <= episodes:
+        raise ValueError(f"need 0 <= successes <= episodes >= 1, got {successes} of {episodes}")
+    interval = binomtest(successes, episodes).proportion_ci(CONFIDENCE, method="wilson")
+    return float(interval.low), float(interval.high)
+
+
+#: the first evaluation points of every grid, one trial apart: a planner decides within them
+FIRST_POINTS = (1, 2, 3, 4, 5)
+
+
+def evaluation_grid(points_per_decade: int, budget: int) -> list[int]:
+    """The trial counts at which a run evaluates its agents, up to ``budget``: 1 to 5, then
+    ``points_per_decade`` log-spaced points in every tenfold of trials, the powers of ten among
+    them (10, 100, 1,000, ...), and ``budget`` itself. Neighbouring points differ by a factor
+    of 10 ** (1 / points_per_decade), 1.585 for 5 a decade (1,000, 1,585, 2,512, ...), give or
+    take the rounding to whole trials below 100 (6 to 10: 1.67). A job of a smaller budget is
+    evaluated at the points below its budget and at its budget: the same grid."""
+    if budget < 1 or points_per_decade < 1:
+        raise ValueError(
+            f"budget and points per decade must be at least 1, got {budget} and {points_per_decade}"
+        )
+    points = {point for point in FIRST_POINTS if point <= budget} | {budget}
+    step = 0
+    while (point := round(10 ** (step / points_per_decade))) < budget:
+        points.add(point)
+        step += 1
+    return sorted(points)
+
+
+def points_within(grid: Sequence[int], budget: int) -> list[int]:
+    """The points of a run's grid at which a job of ``budget`` trials is evaluated: those
+    below its budget, then the budget itself."""
+    return sorted({point for point in grid if point < budget} | {budget})
+
+
 def log_spaced_points(budget: int, count: int) -> list[int]:
     """About ``count`` distinct trial counts from 1 to ``budget``, log-spaced, ending at
-    ``budget``."""
+    ``budget`` (a tuning study's grid, and each job's own before runs shared one)."""
     if budget < 1:
         raise ValueError("budget must be at least 1")
     points = {1, budget}
     if budget > 1 and count > 2:
         ratio = budget ** (1.0 / (count - 1))
         points.update(max(1, round(ratio**k)) for k in range(count))
-    # Fine resolution at the very start, where a planner decides.
-    points.update(p for p in (1, 2, 3, 4, 5) if p <= budget)
+    points.update(p for p in FIRST_POINTS if p <= budget)
     return sorted(points)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.command_line import UsageError
+from sandbox.outputs.fixed_budget import fixed_budget_note, fixed_budget_table
 from sandbox.outputs.reference import demo_note
 from sandbox.outputs.report import write_report
 from sandbox.outputs.results import (
@@ -163,6 +164,10 @@ def write_summary(out: Path, plan: RunPlan, complete: bool) -> None:
         if not title:
             print(censored_note(summary_file["agents"]))
     print(INTERVAL_NOTE)
+    fixed = json.loads((out / "fixed_budget.json").read_text())
+    print()
+    print(fixed_budget_table(fixed))
+    print(fixed_budget_note(fixed))
     note = demo_note(run)
     if note:
         print(note)

@@ -1,5 +1,5 @@
 """One job: one agent, one seed, trained on ledger-counted trials and evaluated on a
-fixed held-out set at log-spaced points in training.
+fixed held-out set at the points of the run's evaluation grid, the same for every agent.
 
 At each point the agent plays two disjoint sets of situations: the validation set, which
 every decision reads (training stops once the agent is reliable on it at two points in a
@@ -27,7 +27,7 @@ import gymnasium as gym
 from agents.base import Agent, TaskSpec
 from agents.ledger import Ledger
 from agents.plugins import import_module, load_agent
-from sandbox.outputs.stats import log_spaced_points
+from sandbox.outputs.stats import points_within
 from sandbox.studies import StudyContext, get_study
 from sandbox.tasks import Task, get_task
 
@@ -54,7 +54,9 @@ class JobConfig:
     seed: int
     budget: int  #: training trials in the task's world
     eval_episodes: int
-    eval_points: int
+    #: the trial counts at which the run evaluates every agent (``Size.evaluation_grid``): the
+    #: job at those below its budget, then at its budget, in each world
+    eval_grid: tuple[int, ...]
     reliable_bar: float
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     transfer_env_kwargs: dict[str, Any] | None = (
@@ -189,7 +191,7 @@ def train_stage(
     start_evaluation: dict | None = None,
     progress_offset: int = 0,
 ) -> Stage:
-    """Train ``agent`` on a fresh ledger up to ``budget`` trials, evaluating at log-spaced points.
+    """Train ``agent`` on a fresh ledger up to ``budget`` trials, evaluating at the run's grid.
 
     ``start_evaluation``, if given, is the evaluation before any training here (trials 0).
     Training stops early once the agent is reliable at ``RELIABLE_CHECKS`` points in a row.
@@ -201,7 +203,7 @@ def train_stage(
     if start_evaluation is not None:
         evaluations.append(start_evaluation)
         streak = int(decision_rate(start_evaluation) >= config.reliable_bar)
-    for point in log_spaced_points(budget, config.eval_points):
+    for point in points_within(config.eval_grid, budget):
         if streak >= RELIABLE_CHECKS:
             break
         if point <= ledger.n_trials:

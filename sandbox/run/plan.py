@@ -113,7 +113,7 @@ def plan_run(task: Task, tasks: list[Task], args: argparse.Namespace) -> RunPlan
         env_kwargs=env_kwargs,
         transfer_env_kwargs=transfer_env_kwargs,
         eval_episodes=size.eval_episodes,
-        eval_points=size.eval_points,
+        eval_grid=tuple(size.evaluation_grid(args.budget)),
         reliable_bar=args.reliable_bar,
         transfer_budget=args.budget if args.budget is not None else size.transfer_budget,
         study=study.name if study else None,

@@ -159,13 +159,15 @@ SIGHT = Study(
     agents=("traffic-planner", "learned-model", "dqn"),
     variants={name: {"sight": radius} for name, radius in SIGHTS.items()},
     # The default run shows the trend in under 5 minutes on 2 cores: few walks, DQN fewer.
-    default=Size(budget=60, seeds=2, eval_episodes=20, eval_points=4, agent_budgets={"dqn": 40}),
+    default=Size(
+        budget=60, seeds=2, eval_episodes=20, eval_points_per_decade=2, agent_budgets={"dqn": 40}
+    ),
     # The reference: DQN's network grows with the window (16,734 inputs at full sight on map
     # "train", about 10 times slower per gradient step than at sight 5), so 600 walks a sight
     # and 3 seeds: DQN's 600 walks took 1-2, 2-3, 4-6, 10-14 and 38-47 minutes a seed at sight
     # 2, 3, 5, 8 and full (one worker of two, partly under load), 3.3 worker-hours for the
     # whole run; its deaths per walk are those of early learning.
-    full=Size(budget=600, seeds=3, eval_episodes=50, eval_points=8),
+    full=Size(budget=600, seeds=3, eval_episodes=50, eval_points_per_decade=3),
     summarise=summarise,
     tables=tables,
     findings=findings,

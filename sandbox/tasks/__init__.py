@@ -23,6 +23,7 @@ from typing import Any
 import gymnasium as gym
 
 from agents.plugins import PluginError, declared, load_object
+from sandbox.outputs.stats import evaluation_grid
 
 TASK_ENTRY_POINTS = "sandbox.tasks"
 BUILTIN_TASKS = {"rocket": "sandbox.tasks.rocket:ROCKET", "city": "sandbox.tasks.city:CITY"}
@@ -53,9 +54,22 @@ class Size:
     budget: int  #: training trials per agent and seed
     seeds: int  #: seeds per agent
     eval_episodes: int  #: held-out evaluation episodes at each evaluation point
-    eval_points: int  #: about this many log-spaced evaluation points from 1 to the budget
+    #: log-spaced evaluation points per tenfold of trials, on one grid every agent of the run
+    #: shares (``evaluation_grid``)
+    eval_points_per_decade: int
     agent_budgets: dict[str, int] = field(default_factory=dict)  #: per-agent budget overrides
     transfer_budget: int = 0  #: training trials in the transfer world, continued and from scratch
+
+    @property
+    def largest_budget(self) -> int:
+        """The most training trials any agent of the run may spend in one world."""
+        return max(self.budget, self.transfer_budget, *self.agent_budgets.values())
+
+    def evaluation_grid(self, budget: int | None = None) -> list[int]:
+        """The trial counts at which every agent of a run of this size is evaluated, up to its
+        largest budget (``budget``: one budget for every agent and world, ``--budget``): each
+        agent at the points below its own budget, and at its budget."""
+        return evaluation_grid(self.eval_points_per_decade, budget or self.largest_budget)
 
 
 @dataclass(frozen=True)

@@ -323,14 +323,17 @@ CITY = Task(
         budget=100,
         seeds=1,
         eval_episodes=12,
-        eval_points=6,
+        eval_points_per_decade=3,
         transfer_budget=50,
         agent_budgets={"dqn": 250, "a2c": 50},
     ),
     # The reference: DQN, the best learner, became reliable after 487 walks in the validation
     # search (results/tuning/city.json); in CityNav-v0 it needed about 2,400 more in the new
-    # city, so both stages get 3,000 (a job stops once reliable at two points in a row).
-    full=Size(budget=3_000, seeds=5, eval_episodes=50, eval_points=12, transfer_budget=3_000),
+    # city, so both stages get 3,000 (a job stops once reliable at two points in a row), with
+    # five evaluation points a decade, as the rocket's reference.
+    full=Size(
+        budget=3_000, seeds=5, eval_episodes=50, eval_points_per_decade=5, transfer_budget=3_000
+    ),
     env_kwargs={"map": "train"},
     transfer_env_kwargs={"map": "new"},
     trials_word="walks",

@@ -111,7 +111,7 @@ class StudySettings:
             seed=seed,
             budget=self.budget,
             eval_episodes=self.eval_episodes,
-            eval_points=self.eval_points,
+            eval_grid=tuple(log_spaced_points(self.budget, self.eval_points)),
             reliable_bar=self.reliable_bar,
             env_kwargs=dict(self.env_kwargs),
             transfer_env_kwargs=None,
