@@ -47,7 +47,7 @@ def test_the_grid_holds_the_powers_of_ten_at_its_density():
 
 
 def test_every_agent_of_a_run_is_evaluated_on_one_grid(tmp_path):
-    """The default rocket run gives its agents budgets from 30 to 4,000 launches: each is
+    """The default rocket run gives its agents budgets from 30 to 5,000 launches: each is
     evaluated at the run's points below its budget, and at its budget."""
     from sandbox.run.plan import plan_run
 
@@ -58,7 +58,7 @@ def test_every_agent_of_a_run_is_evaluated_on_one_grid(tmp_path):
     assert {config.eval_grid for config in plan.configs} == {tuple(plan.size.evaluation_grid())}
     grid = plan.size.evaluation_grid()
     budgets = {config.agent: config.budget for config in plan.configs}
-    assert sorted(set(budgets.values())) == [30, 300, 1_000, 4_000]
+    assert sorted(set(budgets.values())) == [30, 300, 1_000, 5_000]
     for budget in budgets.values():
         points = points_within(grid, budget)
         assert points == [point for point in grid if point < budget] + [budget]
