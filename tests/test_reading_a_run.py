@@ -24,6 +24,8 @@ from sandbox.pictures.run_plots import success_figure
 from sandbox.tasks import get_task
 from sandbox.tasks.rocket import trajectories_figure
 
+SAC_BUDGET = get_task("rocket").default.agent_budgets["sac"]  #: the demo runs' budget of SAC
+
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "results" / "rocket" / "reference"
 #: per learner, final held-out success on seeds 0, 1, 2: the best by the median (sac) is not
@@ -120,8 +122,8 @@ def test_a_full_run_and_the_reference_itself_draw_no_reference(tmp_path):
 def test_the_demo_note_gives_the_budgets_and_the_command_of_the_reference(run):
     note = demo_note(run)
     assert re.match(
-        r"Demo budgets \(3 seeds, [\d,]+ launches; [^)]*sac 4,000[^)]*\): the learners have only "
-        r"started, where the reference gives them up to 10,000\. ",
+        rf"Demo budgets \(3 seeds, [\d,]+ launches; [^)]*sac {SAC_BUDGET:,}[^)]*\): the learners "
+        r"have only started, where the reference gives them up to 10,000\. ",
         note,
     ), note
     assert "`python -m sandbox.compare rocket --full` reproduces the reference" in note
@@ -134,10 +136,10 @@ def test_the_headline_the_report_the_animation_and_the_trajectories_name_one_lea
     run, monkeypatch
 ):
     assert best_learner(run) == "sac"  # by the median over seeds; td3 is the best on seed 0
-    assert "(best: sac, 60% after 4,000 trials)" in headline(run)
+    assert f"(best: sac, 60% after {SAC_BUDGET:,} trials)" in headline(run)
     assert best_learner_line(run) == (
         "Best learner of this run: sac (median held-out success 60 % over 3 seeds, not "
-        "reliable within 4,000 trials)."
+        f"reliable within {SAC_BUDGET:,} trials)."
     )
     assert best_learner_line(run) in sections(run)[0].paragraphs
     plan = animation.planner_beside_learner(run, list(run.summary))
