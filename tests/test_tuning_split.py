@@ -14,6 +14,7 @@ from agents.base import Agent, TaskSpec
 from sandbox.run.job import (
     SEED_SET_SIZE,
     TEST_SEED_BASE,
+    TEST_SETS,
     VALIDATION_SEED_BASE,
     JobConfig,
     evaluate,
@@ -35,8 +36,8 @@ def load_script(path: str):
 
 
 def test_validation_and_test_seeds_are_disjoint():
-    test = range(TEST_SEED_BASE, TEST_SEED_BASE + SEED_SET_SIZE)
-    validation = range(VALIDATION_SEED_BASE, VALIDATION_SEED_BASE + SEED_SET_SIZE)
+    test = range(TEST_SEED_BASE, TEST_SEED_BASE + TEST_SETS * SEED_SET_SIZE)  # every seed's
+    validation = range(VALIDATION_SEED_BASE, VALIDATION_SEED_BASE + TEST_SETS * SEED_SET_SIZE)
     assert not set(range(test.start, test.stop, 997)) & set(validation)
     assert test.stop <= validation.start or validation.stop <= test.start
     assert (
