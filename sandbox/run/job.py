@@ -189,6 +189,10 @@ class Stage:
             if reliable
             else None,
             "total_training_deaths": self.ledger.n_deaths,
+            # the ledger's split: trials that ended in the agent's random warm-up, and the rest
+            "warm_up_trials": self.ledger.n_warm_up_trials,
+            "warm_up_training_deaths": self.ledger.n_warm_up_deaths,
+            "learning_training_deaths": self.ledger.n_deaths - self.ledger.n_warm_up_deaths,
             "total_evaluation_deaths": sum(row["eval_deaths"] for row in self.evaluations),
             "evaluations": self.evaluations,
         }
