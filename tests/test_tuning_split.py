@@ -59,8 +59,9 @@ def test_searches_score_on_the_validation_set(script):
     assert load_script(script).SEED_BASE == VALIDATION_SEED_BASE
 
 
-def test_transfer_replay_measures_on_the_validation_set():
-    assert "eval_seed_base=VALIDATION_SEED_BASE" in (ROOT / SEARCHES[2]).read_text()
+@pytest.mark.parametrize("script", [SEARCHES[2], "benchmarks/city_dqn_epsilon.py"])
+def test_transfer_replay_and_epsilon_measure_on_the_validation_set(script):
+    assert "eval_seed_base=VALIDATION_SEED_BASE" in (ROOT / script).read_text()
 
 
 class SeedSpy(gym.Env):
