@@ -45,6 +45,7 @@ ADAPTER_KEYS = {
     "keep_replay_in_new_world": False,  # keep the replay buffer in a new world (default false)
     "action_noise_sigma": 0.1,  # Gaussian action noise on every action dimension (default none)
     "exploration_steps": 10_000,  # env steps over which epsilon decays (default: SB3's schedule)
+    "learning_starts_in_new_world": 0,  # random warm-up steps in a new world (default 0: none)
 }
 #: SB3 constructor arguments the adapter sets itself
 _SET_BY_ADAPTER = {
@@ -109,10 +110,12 @@ class SB3Learner(Agent):
     optimiser and exploration state and, unless ``keep_replay_in_new_world``, starts
     the new world with an empty replay buffer: the old world's transitions describe
     other dynamics under the same observations, as the planner's fitted constants
-    describe another world, and both are dropped at the move. With the empty buffer
-    comes its warm-up again: ``learning_starts`` steps (SB3 acts at random in them)
-    fill the buffer before it learns, as in its first world, instead of training at
-    once on a handful of transitions.
+    describe another world, and both are dropped at the move. It does not start over
+    with SB3's ``learning_starts`` random steps there: it arrives with a policy, and its
+    own (exploring) actions fill the fresh buffer while it keeps learning from the first
+    step. ``learning_starts_in_new_world`` asks for that many random steps instead.
+    Random steps, in the first world or a new one, are declared to the ledger as a
+    warm-up (``Ledger.start_warm_up``), which counts their deaths apart.
     """
 
     algorithm: ClassVar[type[BaseAlgorithm]]
@@ -166,6 +169,9 @@ class SB3Learner(Agent):
         super().__init__(spec, seed, settings)
         self.n_envs = int(self.settings.get("n_envs", 1))
         self.keep_replay_in_new_world = bool(self.settings.get("keep_replay_in_new_world", False))
+        self.learning_starts_in_new_world = int(
+            self.settings.get("learning_starts_in_new_world", 0)
+        )
         self.model: BaseAlgorithm | None = None
         self._model_ledger: Ledger | None = None
         torch.set_num_threads(1)
@@ -180,6 +186,7 @@ class SB3Learner(Agent):
         kwargs = copy.deepcopy(self.settings)
         kwargs.pop("n_envs", None)
         kwargs.pop("keep_replay_in_new_world", None)
+        kwargs.pop("learning_starts_in_new_world", None)
         sigma = kwargs.pop("action_noise_sigma", None)
         if sigma is not None:
             n_actions = self.action_space.shape[0]
@@ -209,16 +216,20 @@ class SB3Learner(Agent):
     def _train(self, ledger: Ledger, until_trials: int) -> None:
         if self.model is None:
             self.model = self._build(ledger)
-            self._warm_up_steps = getattr(self.model, "learning_starts", 0)
+            # SB3 acts at random until num_timesteps reaches learning_starts (off-policy only).
+            ledger.start_warm_up(getattr(self.model, "learning_starts", 0))
         elif (
             self._model_ledger is not ledger
         ):  # moved to a new world: keep the policy, change the env
             self.model.get_env().close()
             self.model.set_env(self._vec_env(ledger))
             replay = getattr(self.model, "replay_buffer", None)
-            if replay is not None and not self.keep_replay_in_new_world:
-                replay.reset()
-                self.model.learning_starts = self.model.num_timesteps + self._warm_up_steps
+            if replay is not None:
+                if not self.keep_replay_in_new_world:
+                    replay.reset()
+                warm_up = self.learning_starts_in_new_world
+                self.model.learning_starts = self.model.num_timesteps + warm_up
+                ledger.start_warm_up(warm_up)
         self._model_ledger = ledger
         # learn() stops through the callback; the step budget is only a ceiling.
         until = until_trials if ledger.limit is None else min(until_trials, ledger.limit)
@@ -261,7 +272,12 @@ class SACLearner(SB3Learner):
 
     algorithm = SAC
     action_spaces = (spaces.Box,)
-    adapter_keys = ("n_envs", "keep_replay_in_new_world", "action_noise_sigma")
+    adapter_keys = (
+        "n_envs",
+        "keep_replay_in_new_world",
+        "learning_starts_in_new_world",
+        "action_noise_sigma",
+    )
 
 
 @register("td3")
@@ -272,7 +288,12 @@ class TD3Learner(SB3Learner):
 
     algorithm = TD3
     action_spaces = (spaces.Box,)
-    adapter_keys = ("n_envs", "keep_replay_in_new_world", "action_noise_sigma")
+    adapter_keys = (
+        "n_envs",
+        "keep_replay_in_new_world",
+        "learning_starts_in_new_world",
+        "action_noise_sigma",
+    )
 
 
 @register("dqn")
@@ -284,7 +305,12 @@ class DQNLearner(SB3Learner):
 
     algorithm = DQN
     action_spaces = (spaces.Discrete,)
-    adapter_keys = ("n_envs", "keep_replay_in_new_world", "exploration_steps")
+    adapter_keys = (
+        "n_envs",
+        "keep_replay_in_new_world",
+        "learning_starts_in_new_world",
+        "exploration_steps",
+    )
 
 
 @register("a2c")

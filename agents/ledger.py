@@ -4,6 +4,11 @@ Every agent trains and is evaluated on environments wrapped by a ``Ledger``. An
 agent cannot report what it spent; the ledger sees every finished episode and
 writes it down. Training and evaluation use separate ledgers, so evaluation
 episodes are never counted as training trials.
+
+An agent whose first steps in a world are not its policy's (an off-policy learner's
+random steps that fill its replay buffer) declares them with ``start_warm_up``; the
+ledger then marks each trial that ended in them, so its deaths are counted apart from
+those of learning, and still counted.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ class Trial:
     steps: int  #: environment steps the episode took
     episode_return: float  #: undiscounted sum of rewards
     outcome: str  #: ``info["outcome"]`` if the env reports one, else "success"/"death"/"failure"
+    warm_up: bool = False  #: its last step was one of a declared warm-up (``Ledger.start_warm_up``)
 
 
 @dataclass
@@ -46,6 +52,8 @@ class Ledger:
     _latest: tuple[Trial, dict[str, Any]] | None = field(default=None, repr=False)
     #: the training budget: no agent trains past this many trials (None: no limit)
     limit: int | None = None
+    #: a warm-up an agent declared: the env steps counted after the first and up to the second
+    warm_up_steps: tuple[int, int] = (0, 0)
 
     def make_env(self) -> gym.Env:
         return LedgerWrapper(self.env_factory(), self)
@@ -62,6 +70,24 @@ class Ledger:
     def n_deaths(self) -> int:
         return sum(t.death for t in self.trials)
 
+    @property
+    def n_warm_up_trials(self) -> int:
+        """Trials that ended during a declared warm-up."""
+        return sum(t.warm_up for t in self.trials)
+
+    @property
+    def n_warm_up_deaths(self) -> int:
+        """Deaths in trials that ended during a declared warm-up."""
+        return sum(t.death and t.warm_up for t in self.trials)
+
+    def start_warm_up(self, steps: int) -> None:
+        """Declare that the next ``steps`` env steps (over all envs of the ledger) are a warm-up:
+        actions the agent takes without its policy. A trial whose last step is one of them is
+        marked ``warm_up``; every trial is counted as ever."""
+        if steps < 0:
+            raise ValueError(f"a warm-up takes 0 or more steps, got {steps}")
+        self.warm_up_steps = (self.steps, self.steps + steps)
+
     def first_success(self) -> int | None:
         """1-based index of the first successful trial, or None if there was none."""
         return next((t.index for t in self.trials if t.success), None)
@@ -77,7 +103,9 @@ class Ledger:
         outcome = str(
             info.get("outcome", "success" if success else "death" if death else "failure")
         )
-        trial = Trial(self.n_trials + 1, success, death, steps, episode_return, outcome)
+        after, up_to = self.warm_up_steps  # the step that ended the trial is counted already
+        warm_up = after < self.steps <= up_to
+        trial = Trial(self.n_trials + 1, success, death, steps, episode_return, outcome, warm_up)
         self.trials.append(trial)
         if self.trace is not None:
             self._latest = (trial, info)

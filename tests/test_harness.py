@@ -116,23 +116,38 @@ def _ledger(world: str, limit: int | None = None) -> Ledger:
     return Ledger(lambda: ROCKET.make_env(world=world), limit=limit)
 
 
-def test_off_policy_learner_starts_a_new_world_with_an_empty_replay_buffer():
+def _unchanged(before, model) -> bool:
+    return all((a == b).all() for a, b in zip(before, model.policy.parameters(), strict=True))
+
+
+def test_off_policy_learner_starts_a_new_world_with_an_empty_buffer_and_no_random_steps():
     learner = _rocket_learner("sac", learning_starts=3, batch_size=4)
-    learner.train(_ledger("earth_moon"), 6)
+    home = _ledger("earth_moon")
+    learner.train(home, 6)
     assert learner.model.replay_buffer.size() >= 5  # SB3 drops the step on which learn() stops
+    assert home.n_warm_up_trials == 3  # its first learning_starts launches were random
     new = _ledger("super_earth")
     network = [p.detach().clone() for p in learner.model.policy.parameters()]
     learner.train(new, 3)
     assert 2 <= learner.model.replay_buffer.size() <= 3  # only the new world's launches
-    # Its warm-up again: no gradient step until the empty buffer holds learning_starts launches.
-    assert all(
-        (a == b).all() for a, b in zip(network, learner.model.policy.parameters(), strict=True)
+    # No warm-up again: its own policy fills the fresh buffer and it learns from the first step.
+    assert not _unchanged(network, learner.model) and new.n_warm_up_trials == 0
+    learner.close()
+
+
+def test_a_learner_may_ask_for_random_steps_in_a_new_world_and_the_ledger_marks_them():
+    learner = _rocket_learner(
+        "sac", learning_starts=3, batch_size=4, learning_starts_in_new_world=3
     )
+    learner.train(_ledger("earth_moon"), 6)
+    new = _ledger("super_earth")
+    network = [p.detach().clone() for p in learner.model.policy.parameters()]
+    learner.train(new, 3)
+    # no gradient step until the empty buffer holds learning_starts_in_new_world launches
+    assert _unchanged(network, learner.model)
     learner.train(new, 6)
-    assert 4 <= learner.model.replay_buffer.size() <= 6
-    assert any(
-        (a != b).any() for a, b in zip(network, learner.model.policy.parameters(), strict=True)
-    )
+    assert not _unchanged(network, learner.model)
+    assert [t.warm_up for t in new.trials] == [True] * 3 + [False] * 3
     learner.close()
 
 
@@ -151,12 +166,9 @@ def test_each_learner_takes_only_the_adapter_settings_it_uses():
         for cls in (PPOLearner, A2CLearner, SACLearner, TD3Learner, DQNLearner)
     }
     assert takes[PPOLearner] == takes[A2CLearner] == {"n_envs"}
-    assert (
-        takes[SACLearner]
-        == takes[TD3Learner]
-        == {"n_envs", "keep_replay_in_new_world", "action_noise_sigma"}
-    )
-    assert takes[DQNLearner] == {"n_envs", "keep_replay_in_new_world", "exploration_steps"}
+    in_new_world = {"keep_replay_in_new_world", "learning_starts_in_new_world"}
+    assert takes[SACLearner] == takes[TD3Learner] == {"n_envs", "action_noise_sigma", *in_new_world}
+    assert takes[DQNLearner] == {"n_envs", "exploration_steps", *in_new_world}
 
 
 def test_settings_are_checked_for_their_kind_but_text_stays_where_sb3_takes_it():

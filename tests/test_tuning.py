@@ -14,7 +14,7 @@ from agents.base import merge_settings
 from envs.rocket.env import RocketLaunchEnv
 from sandbox import tune
 from sandbox.run.agent_specs import read_agent_config
-from sandbox.run.job import SEED_SET_SIZE, TEST_SEED_BASE, VALIDATION_SEED_BASE
+from sandbox.run.job import SEED_SET_SIZE, TEST_SEED_BASE, VALIDATION_SEED_BASE, seed_set_base
 from sandbox.tuning import study as study_module
 from sandbox.tuning.spaces import SPACES, agent_class, space_of, trial_settings
 from sandbox.tuning.study import StudySettings, seed_figures
@@ -125,10 +125,13 @@ def test_the_tuner_evaluates_validation_situations_only(tmp_path, monkeypatch):
         assert config.eval_seed_base == config.decision_seed_base == VALIDATION_SEED_BASE
         assert config.transfer_env_kwargs is None and config.env_kwargs == {"world": "earth_moon"}
     played = [seed for seed in seeds if seed is not None]
-    assert not [seed for seed in played if TEST_SEED_BASE <= seed < TEST_SEED_BASE + SEED_SET_SIZE]
+    assert not [seed for seed in played if TEST_SEED_BASE <= seed < VALIDATION_SEED_BASE]
     validation = [seed for seed in played if seed >= VALIDATION_SEED_BASE]
     assert len(validation) == 4 * 30  # every evaluation episode, and only those, is validation
-    assert all(seed < VALIDATION_SEED_BASE + SEED_SET_SIZE for seed in validation)
+    own_sets = [seed_set_base(VALIDATION_SEED_BASE, config.seed) for config in configs]
+    assert all(
+        any(0 <= seed - base < SEED_SET_SIZE for base in own_sets) for seed in validation
+    )  # each from the validation set of its job's seed
 
 
 @pytest.mark.parametrize(

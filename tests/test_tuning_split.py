@@ -14,6 +14,7 @@ from agents.base import Agent, TaskSpec
 from sandbox.run.job import (
     SEED_SET_SIZE,
     TEST_SEED_BASE,
+    TEST_SETS,
     VALIDATION_SEED_BASE,
     JobConfig,
     evaluate,
@@ -35,8 +36,8 @@ def load_script(path: str):
 
 
 def test_validation_and_test_seeds_are_disjoint():
-    test = range(TEST_SEED_BASE, TEST_SEED_BASE + SEED_SET_SIZE)
-    validation = range(VALIDATION_SEED_BASE, VALIDATION_SEED_BASE + SEED_SET_SIZE)
+    test = range(TEST_SEED_BASE, TEST_SEED_BASE + TEST_SETS * SEED_SET_SIZE)  # every seed's
+    validation = range(VALIDATION_SEED_BASE, VALIDATION_SEED_BASE + TEST_SETS * SEED_SET_SIZE)
     assert not set(range(test.start, test.stop, 997)) & set(validation)
     assert test.stop <= validation.start or validation.stop <= test.start
     assert (
@@ -58,8 +59,9 @@ def test_searches_score_on_the_validation_set(script):
     assert load_script(script).SEED_BASE == VALIDATION_SEED_BASE
 
 
-def test_transfer_replay_measures_on_the_validation_set():
-    assert "eval_seed_base=VALIDATION_SEED_BASE" in (ROOT / SEARCHES[2]).read_text()
+@pytest.mark.parametrize("script", [SEARCHES[2], "benchmarks/city_dqn_epsilon.py"])
+def test_transfer_replay_and_epsilon_measure_on_the_validation_set(script):
+    assert "eval_seed_base=VALIDATION_SEED_BASE" in (ROOT / script).read_text()
 
 
 class SeedSpy(gym.Env):

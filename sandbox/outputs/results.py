@@ -156,6 +156,9 @@ def transfer_figures(
                 strict=True,
             )
         ]
+        if all("warm_up_training_deaths" in j["transfer"] for j in mine):  # jobs since the split
+            for key in ("warm_up_trials", "warm_up_training_deaths", "learning_training_deaths"):
+                figures[f"transfer_{key}"] = [j["transfer"][key] for j in mine]
     figures["relearn_fraction"] = [
         relearn_fraction(cont, fresh)
         for cont, fresh in zip(
@@ -237,7 +240,10 @@ def write_csv(path: Path, jobs: list[dict[str, Any]]) -> None:
 
 
 def table(summary: dict[str, Any], columns: Sequence[tuple[str, str, str]]) -> str:
-    """The printed table: median [range] over seeds; censored values shown as "> budget"."""
+    """The printed table: median [range] over seeds; censored values shown as "> budget". A
+    column no agent has the figure for (a run saved before the figure was measured) is left
+    out."""
+    columns = [column for column in columns if any(column[1] in e for e in summary.values())]
     header = ["agent", "seeds"] + [title for title, _, _ in columns]
     rows = []
     for agent, entry in summary.items():

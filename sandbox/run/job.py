@@ -1,11 +1,11 @@
-"""One job: one agent, one seed, trained on ledger-counted trials and evaluated on a
-fixed held-out set at the points of the run's evaluation grid, the same for every agent.
+"""One job: one agent, one seed, trained on ledger-counted trials and evaluated on its
+seed's held-out sets at the points of the run's evaluation grid, the same for every agent.
 
-At each point the agent plays two disjoint sets of situations: the validation set, which
-every decision reads (training stops once the agent is reliable on it at two points in a
-row, and "trials to reliable" is the first point of that streak), and the test set, which
-no decision reads and which every reported success comes from; a reliable streak is also
-checked on the test set and the job says whether it held there.
+At each point the agent plays two disjoint sets of situations, both its seed's own: the
+validation set, which every decision reads (training stops once the agent is reliable on it
+at two points in a row, and "trials to reliable" is the first point of that streak), and the
+test set, which no decision reads and which every reported success comes from; a reliable
+streak is also checked on the test set and the job says whether it held there.
 
 A job's phase is ``train`` (train in the task's world; then, if a transfer world is
 configured, evaluate there zero-shot and keep training there) or ``scratch`` (a
@@ -31,17 +31,31 @@ from sandbox.outputs.stats import points_within
 from sandbox.studies import StudyContext, get_study
 from sandbox.tasks import Task, get_task
 
-#: The held-out TEST set: evaluation episode i resets with seed TEST_SEED_BASE + i, for every
-#: agent; the tables report it. Hyperparameter searches score on the VALIDATION set instead,
-#: seeds VALIDATION_SEED_BASE + i: the two ranges are disjoint for up to SEED_SET_SIZE
-#: episodes, and training episodes follow from the agent's seed (0, 1, ...), far below both.
+#: The held-out sets, drawn per seed from the env's own distribution of situations: seed s's
+#: TEST set (the tables report it) resets episode i with TEST_SEED_BASE + s * SEED_SET_SIZE + i,
+#: its VALIDATION set (every decision reads it) with VALIDATION_SEED_BASE + s * SEED_SET_SIZE
+#: + i. Every agent at seed s plays the same two sets, so agents stay paired seed by seed. The
+#: test sets of seeds 0 to TEST_SETS - 1 fill the range below the validation sets, which run
+#: upwards without end; training episodes follow from the agent's seed, far below both.
 TEST_SEED_BASE = 1_000_000
 VALIDATION_SEED_BASE = 2_000_000
-SEED_SET_SIZE = 1_000_000
+SEED_SET_SIZE = 10_000  #: the most episodes one seed's set holds
+TEST_SETS = (VALIDATION_SEED_BASE - TEST_SEED_BASE) // SEED_SET_SIZE  #: seeds with a test set
 TRACES_KEPT = 5  #: paths of this many first training trials are kept (and of the latest one)
 #: training stops once the agent is reliable on the validation set at this many evaluation
 #: points in a row; the first of them is its "trials to reliable"
 RELIABLE_CHECKS = 2
+
+
+def seed_set_base(set_base: int, seed: int) -> int:
+    """The first reset seed of ``seed``'s share of the set that starts at ``set_base`` (the test
+    or the validation set): its episode i resets with the result + i, i < SEED_SET_SIZE."""
+    if seed < 0 or (set_base == TEST_SEED_BASE and seed >= TEST_SETS):
+        raise ValueError(
+            f"seed {seed} has no test set: seeds 0 to {TEST_SETS - 1} have one each, apart "
+            "from every validation set"
+        )
+    return set_base + seed * SEED_SET_SIZE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +85,7 @@ class JobConfig:
     agent_settings: dict[str, Any] | None = None  #: the agent's full settings (None: its defaults)
     plugins: tuple[str, ...] = ()  #: modules or files imported before anything is looked up
     #: the held-out set the job reports: the test set, or VALIDATION_SEED_BASE for searches
+    #: (the job plays its seed's share of it: ``seed_set_base``)
     eval_seed_base: int = TEST_SEED_BASE
     #: the situations every decision reads (stopping, reliable): the validation set
     decision_seed_base: int = VALIDATION_SEED_BASE
@@ -97,12 +112,13 @@ def evaluate(
 ) -> Evaluation:
     """Run ``episodes`` held-out episodes with ``agent.act``; nothing here is a training trial.
 
-    Episode ``i`` resets with seed ``seed_base + i``: by default the test set, the same
-    for every agent, seed and evaluation point; searches pass ``VALIDATION_SEED_BASE``.
+    Episode ``i`` resets with seed ``seed_base + i``: a job passes its seed's share of the
+    test or validation set (``seed_set_base``), the same for every agent and evaluation point.
     """
     if episodes > SEED_SET_SIZE:
         raise ValueError(
-            f"at most {SEED_SET_SIZE:,} evaluation episodes keep the test and validation sets apart"
+            f"at most {SEED_SET_SIZE:,} evaluation episodes keep one seed's held-out set apart "
+            "from the next one's"
         )
     ledger = Ledger(make_env)
     env = ledger.make_env()
@@ -175,6 +191,10 @@ class Stage:
             if reliable
             else None,
             "total_training_deaths": self.ledger.n_deaths,
+            # the ledger's split: trials that ended in the agent's random warm-up, and the rest
+            "warm_up_trials": self.ledger.n_warm_up_trials,
+            "warm_up_training_deaths": self.ledger.n_warm_up_deaths,
+            "learning_training_deaths": self.ledger.n_deaths - self.ledger.n_warm_up_deaths,
             "total_evaluation_deaths": sum(row["eval_deaths"] for row in self.evaluations),
             "evaluations": self.evaluations,
         }
@@ -224,12 +244,14 @@ def evaluate_both(
 ) -> tuple[Evaluation, Evaluation]:
     """The reported evaluation (test set) and the one decisions read (validation set); one
     and the same when a search reports on the validation set itself."""
+    reported_base = seed_set_base(config.eval_seed_base, config.seed)
     reported = evaluate(
-        agent, make_env, config.eval_episodes, trace=task.trace, seed_base=config.eval_seed_base
+        agent, make_env, config.eval_episodes, trace=task.trace, seed_base=reported_base
     )
     if config.decision_seed_base == config.eval_seed_base:
         return reported, reported
-    decision = evaluate(agent, make_env, config.eval_episodes, seed_base=config.decision_seed_base)
+    decision_base = seed_set_base(config.decision_seed_base, config.seed)
+    decision = evaluate(agent, make_env, config.eval_episodes, seed_base=decision_base)
     return reported, decision
 
 
@@ -337,7 +359,8 @@ def run_job(
                     task,
                     dict(home_kwargs),
                     dict(config.study_settings or {}),
-                    config.eval_seed_base,
+                    seed_set_base(config.eval_seed_base, config.seed),
+                    SEED_SET_SIZE,
                 )
                 job[study.name] = study.after_training(agent, context)
         if config.phase == "train" and config.transfer_env_kwargs is not None:

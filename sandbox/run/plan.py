@@ -19,7 +19,7 @@ from typing import Any
 from agents.plugins import PluginError
 from sandbox.command_line import UsageError, option_dest
 from sandbox.run.agent_specs import RunAgent, resolve_agents
-from sandbox.run.job import JobConfig
+from sandbox.run.job import SEED_SET_SIZE, TEST_SETS, JobConfig
 from sandbox.studies import Study, get_study
 from sandbox.tasks import Size, Task
 
@@ -152,6 +152,11 @@ def run_size(source: Task | Study, args: argparse.Namespace) -> Size:
         size = replace(size, seeds=args.seeds)
     if args.eval_episodes is not None:
         size = replace(size, eval_episodes=args.eval_episodes)
+    # Each seed plays its own held-out sets (sandbox.run.job.seed_set_base), of bounded size.
+    if size.seeds > TEST_SETS:
+        raise UsageError(f"--seeds: at most {TEST_SETS}, each with its own test set")
+    if size.eval_episodes > SEED_SET_SIZE:
+        raise UsageError(f"--eval-episodes: at most {SEED_SET_SIZE:,}, one seed's held-out set")
     return size
 
 

@@ -46,7 +46,10 @@ class StudyContext:
     task: Task
     env_kwargs: dict[str, Any]  #: the world the agent trained in
     settings: dict[str, Any]  #: the study's settings for this run (default or ``--full``)
-    eval_seed_base: int  #: episode seeds from here on are the held-out set
+    #: the agent's seed's held-out set: its episode i resets with ``eval_seed_base + i``, drawn
+    #: per seed (another seed plays another set, every agent at this seed the same one)
+    eval_seed_base: int
+    eval_set_size: int  #: the most episodes that set holds; seeds past it belong to other sets
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,17 @@ from sandbox.tasks import Size
 
 
 def after_training(agent: Agent, context: StudyContext) -> dict[str, Any]:
+    grid = GridSpec(**context.settings)
+    if grid.episodes_per_cell > context.eval_set_size:
+        raise ValueError(
+            f"episodes_per_cell={grid.episodes_per_cell} is more than the "
+            f"{context.eval_set_size:,} situations of one seed's held-out set"
+        )
     return evaluate_grid(
         agent,
         context.task,
         context.env_kwargs,
-        GridSpec(**context.settings),
+        grid,
         context.eval_seed_base,
     )
 

@@ -385,6 +385,10 @@ CITY = Task(
         ("zero-shot deaths/episode", "transfer_zero_shot_deaths_per_episode", "fraction"),
         *TRANSFER_COLUMNS[1:],
         ("deaths there (training + evaluation)", "transfer_deaths_total", "count"),
+        # training deaths there split by the ledger: in the learner's random warm-up, if any,
+        # and in the rest, the deaths of learning
+        ("training deaths there: warm-up", "transfer_warm_up_training_deaths", "count"),
+        ("training deaths there: learning", "transfer_learning_training_deaths", "count"),
     ),
     plots=(plot_deaths, plot_maps),
     data_files=map_files,

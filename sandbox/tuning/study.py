@@ -9,9 +9,10 @@ Every agent of a task gets the same study; only the search space is its own
 - **budget**: ``BUDGETS[task]`` training trials per seed (rocket 3,000 launches, city 200
   walks), each job stopping early once reliable, as in a run;
 - **evaluation**: ``EVAL_EPISODES`` (30) episodes at about ``EVAL_POINTS`` (16) log-spaced
-  points, every one on the validation situations (seeds ``VALIDATION_SEED_BASE + i``) of the
-  task's home world: both the set a job reports and the one its decisions (stopping,
-  reliable) read. No test situation and no transfer world is ever played;
+  points, every one on the validation situations of the task's home world (each training
+  seed's own set, ``sandbox.run.job.seed_set_base``, the same for every configuration):
+  both the set a job reports and the one its decisions (stopping, reliable) read. No test
+  situation and no transfer world is ever played;
 - **objective**: the area under the validation success curve against log trials: the mean
   success at the evaluation points from 10 trials to the budget (log-spaced, so equal
   weight per doubling of trials), a job that stopped early holding its last value; the mean
@@ -49,7 +50,7 @@ from optuna.trial import FrozenTrial, TrialState
 from agents.base import toml_value
 from sandbox.outputs.run_data import value_at
 from sandbox.outputs.stats import format_count, log_spaced_points
-from sandbox.run.job import VALIDATION_SEED_BASE, JobConfig, run_job
+from sandbox.run.job import SEED_SET_SIZE, VALIDATION_SEED_BASE, JobConfig, run_job
 from sandbox.run.provenance import git_state, provenance
 from sandbox.tasks import get_task
 from sandbox.tuning import (
@@ -373,8 +374,9 @@ def write_record(
             "trials_requested": trials,
             "trials_finished": sum(record["state"] != "interrupted" for record in records),
             "training_seeds": settings.training_seeds(),
-            "evaluated_on": "validation situations of the home world only (episode i resets "
-            f"with seed {VALIDATION_SEED_BASE:,} + i), both for the figures and the decisions",
+            "evaluated_on": "validation situations of the home world only (seed s's episode i "
+            f"resets with seed {VALIDATION_SEED_BASE:,} + {SEED_SET_SIZE:,} s + i), both for the "
+            "figures and the decisions",
             "eval_seed_base": VALIDATION_SEED_BASE,
             "decision_seed_base": VALIDATION_SEED_BASE,
             "objective": OBJECTIVE,
