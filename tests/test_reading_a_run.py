@@ -113,6 +113,17 @@ def test_an_agent_with_other_settings_than_the_reference_gets_no_reference_curve
         plt.close(figure)
 
 
+def test_a_setting_that_acts_only_in_a_new_world_keeps_the_reference_curve(tmp_path):
+    recorded = json.loads((REFERENCE / "config.json").read_text())["agent_details"]
+    recorded["sac"]["settings"] = {**recorded["sac"]["settings"], "learning_starts_in_new_world": 9}
+    run = demo_run(tmp_path / "run", agent_details=recorded)
+    figure = success_figure(run)
+    try:
+        assert "sac" in drawn_references(figure) and notes(figure) == []
+    finally:
+        plt.close(figure)
+
+
 def test_a_full_run_and_the_reference_itself_draw_no_reference(tmp_path):
     assert reference_of(demo_run(tmp_path / "full", full=True)) is None
     assert reference_of(RunData.load(REFERENCE)) is None

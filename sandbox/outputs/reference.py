@@ -52,6 +52,7 @@ class Reference:
     folder: Path  #: where it is (or would be)
     run: RunData | None  #: loaded when it ran in the run's world(s)
     missing: str = ""  #: when ``run`` is None: a short line for a figure, e.g. "no committed ..."
+    transfer: bool = False  #: read for the new world too (its settings there count)
 
     def agents(self, run: RunData) -> tuple[list[str], list[str]]:
         """The run's agents the reference has with the same code and settings, and the others."""
@@ -60,7 +61,9 @@ class Reference:
         ours, theirs = run.config.get("agent_details", {}), self.run.config.get("agent_details", {})
         same, other = [], []
         for agent in run.summary:
-            known = agent in self.run.summary and _same_agent(ours.get(agent), theirs.get(agent))
+            known = agent in self.run.summary and _same_agent(
+                ours.get(agent), theirs.get(agent), self.transfer
+            )
             (same if known else other).append(agent)
         return same, other
 
@@ -77,11 +80,26 @@ class Reference:
         return f"{drawn_as}: reference (--full, {seeds} seeds)"
 
 
-def _same_agent(ours: dict[str, Any] | None, theirs: dict[str, Any] | None) -> bool:
-    """Both recorded the same class and settings (a run that recorded none is taken as the same)."""
+#: settings that act only once an agent moves to a new world: they do not change its curve
+#: in the training world
+NEW_WORLD_SETTINGS = frozenset({"keep_replay_in_new_world", "learning_starts_in_new_world"})
+
+
+def _same_agent(
+    ours: dict[str, Any] | None, theirs: dict[str, Any] | None, transfer: bool = False
+) -> bool:
+    """Both recorded the same class and settings (a run that recorded none is taken as the
+    same); without ``transfer``, the settings that act only in a new world are left out."""
     if not ours or not theirs:
         return True
-    return all(ours.get(key) == theirs.get(key) for key in ("class", "settings"))
+
+    def acting(details: dict[str, Any]) -> dict[str, Any]:
+        settings = details.get("settings") or {}
+        if transfer:
+            return settings
+        return {k: v for k, v in settings.items() if k not in NEW_WORLD_SETTINGS}
+
+    return ours.get("class") == theirs.get("class") and acting(ours) == acting(theirs)
 
 
 def reference_of(run: RunData, transfer: bool = False) -> Reference | None:
@@ -100,7 +118,7 @@ def reference_of(run: RunData, transfer: bool = False) -> Reference | None:
         if run.config.get(key) != config.get(key):
             world = world_name(run.config.get(key) or {})
             return Reference(folder, None, f"no committed reference for this world ({world})")
-    return Reference(folder, load_reference(folder))
+    return Reference(folder, load_reference(folder), transfer=transfer)
 
 
 def _of_study(study: str | None) -> str:
