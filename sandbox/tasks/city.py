@@ -315,10 +315,10 @@ CITY = Task(
     agents=("traffic-planner", "learned-model", "random", "ppo", "dqn", "a2c"),
     # The default run fits in 5 minutes on 2 cores (its longest job first). DQN, the best
     # learner, makes a gradient step per env step, yet gets 250 walks so that the story's
-    # learner shows it starts to learn: after 250 walks its held-out success was 33 and 42 %
-    # on seeds 0 and 1, where after 50 it was 0 %. A DQN job of 250 walks takes 170-185 s
-    # beside another job, so the demo runs one seed (two took 254-304 s); A2C (2 % after 100
-    # walks, 60 s a job) gets 50 and each set 12 walks.
+    # learner shows it starts to learn: after 250 walks its held-out success on seed 0 was
+    # 33 % (42 % with epsilon ending at 0.1), where after 50 it was 0 %. A DQN job of 250
+    # walks takes 120-185 s beside another job, so the demo runs one seed (two took 254-304
+    # s); A2C (2 % after 100 walks, 60 s a job) gets 50 and each set 12 walks.
     default=Size(
         budget=100,
         seeds=1,
