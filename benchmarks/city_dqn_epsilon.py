@@ -36,7 +36,7 @@ import torch
 
 from agents.base import TaskSpec
 from agents.plugins import load_agent
-from sandbox.outputs.stats import format_censored
+from sandbox.outputs.stats import format_censored, log_spaced_points
 from sandbox.run.job import VALIDATION_SEED_BASE, JobConfig, train_stage
 from sandbox.tasks.city import CITY
 from sandbox.tuning import FIRST_SEED
@@ -60,7 +60,7 @@ def epsilon_run(epsilon: float, seed: int, budget: int, eval_points: int, episod
         seed=seed,
         budget=budget,
         eval_episodes=episodes,
-        eval_points=eval_points,
+        eval_grid=tuple(log_spaced_points(budget, eval_points)),
         reliable_bar=NEVER_STOP,
         env_kwargs={"map": "train"},
         eval_seed_base=VALIDATION_SEED_BASE,

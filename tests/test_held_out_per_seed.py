@@ -86,7 +86,7 @@ def played_test_seeds(monkeypatch, agent_spec: str, seed: int, study: str | None
         seed=seed,
         budget=2,
         eval_episodes=3,
-        eval_points=1,
+        eval_grid=(),
         reliable_bar=0.9,
         study=study,
     )
@@ -109,8 +109,8 @@ SEED_SPY = Study(
     name="seed-spy",
     task="rocket",
     description="records the held-out set it is given",
-    default=Size(budget=1, seeds=1, eval_episodes=1, eval_points=1),
-    full=Size(budget=1, seeds=1, eval_episodes=1, eval_points=1),
+    default=Size(budget=1, seeds=1, eval_episodes=1, eval_points_per_decade=1),
+    full=Size(budget=1, seeds=1, eval_episodes=1, eval_points_per_decade=1),
     after_training=lambda agent, context: {"eval_seed_base": context.eval_seed_base},
 )
 

@@ -77,7 +77,7 @@ def transfer_job(warm_up: int) -> dict:
             seed=0,
             budget=3,
             eval_episodes=1,
-            eval_points=1,
+            eval_grid=(),
             reliable_bar=0.9,
             env_kwargs={"map": "train"},
             transfer_env_kwargs={"map": "new"},
