@@ -101,27 +101,30 @@ def test_a_run_in_another_world_says_it_has_no_reference(tmp_path):
     assert "no committed reference for this world" in demo_note(run)
 
 
-def test_an_agent_with_other_settings_than_the_reference_gets_no_reference_curve(tmp_path):
+def curves_with_a_changed_setting(tmp_path: Path, agent: str, key: str, value) -> tuple:
+    """The reference curves and notes of a demo run's success plot when ``agent`` ran with
+    ``key`` set to ``value`` and every other setting as the reference recorded."""
     recorded = json.loads((REFERENCE / "config.json").read_text())["agent_details"]
-    recorded["ppo"]["settings"] = {**recorded["ppo"]["settings"], "learning_rate": 0.5}
+    recorded[agent]["settings"] = {**recorded[agent]["settings"], key: value}
     run = demo_run(tmp_path / "run", agent_details=recorded)
     figure = success_figure(run)
     try:
-        assert drawn_references(figure) == set(run.summary) - {"ppo"}
-        assert notes(figure) == ["no committed reference for ppo"]
+        return set(run.summary), drawn_references(figure), notes(figure)
     finally:
         plt.close(figure)
+
+
+def test_an_agent_with_other_settings_than_the_reference_gets_no_reference_curve(tmp_path):
+    agents, drawn, said = curves_with_a_changed_setting(tmp_path, "ppo", "learning_rate", 0.5)
+    assert drawn == agents - {"ppo"}
+    assert said == ["no committed reference for ppo"]
 
 
 def test_a_setting_that_acts_only_in_a_new_world_keeps_the_reference_curve(tmp_path):
-    recorded = json.loads((REFERENCE / "config.json").read_text())["agent_details"]
-    recorded["sac"]["settings"] = {**recorded["sac"]["settings"], "learning_starts_in_new_world": 9}
-    run = demo_run(tmp_path / "run", agent_details=recorded)
-    figure = success_figure(run)
-    try:
-        assert "sac" in drawn_references(figure) and notes(figure) == []
-    finally:
-        plt.close(figure)
+    _, drawn, said = curves_with_a_changed_setting(
+        tmp_path, "sac", "learning_starts_in_new_world", 9
+    )
+    assert "sac" in drawn and said == []
 
 
 def test_a_full_run_and_the_reference_itself_draw_no_reference(tmp_path):
