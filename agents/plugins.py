@@ -31,6 +31,7 @@ BUILTIN_AGENTS: dict[str, str | dict[str, str]] = {
         "rocket": "agents.learned_rocket:LearnedRocketModel",
         "city": "agents.learned_city:LearnedCityModel",
     },
+    "bandit": "agents.bandit_rocket:RocketBandit",
     "planner": "agents.rocket_planner:PhysicsPlanner",
     "traffic-planner": "agents.city_planner:TrafficPlanner",
     "random": "agents.random_agent:RandomAgent",
