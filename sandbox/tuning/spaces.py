@@ -14,9 +14,10 @@ The learners' spaces are the RL Baselines3 Zoo's samplers (``rl_zoo3/hyperparams
   networks' ``tau`` change nothing there and are not searched; exploration is (PPO's
   ``log_std_init``, the range of the Zoo's gSDE sampler; SAC's ``ent_coef``; TD3's noise).
 
-The learned models search as many of their own settings, over ranges of about a factor of
-four around their defaults. Every space holds today's settings (``agents/settings/*.toml``
-for the learners, the defaults of ``agents/learned_rocket.py`` and
+The learned models, and the rocket's neural bandit (the learned model's machinery on the
+reward), search as many of their own settings, over ranges of about a factor of four around
+their defaults. Every space holds today's settings (``agents/settings/*.toml`` for the
+learners, the defaults of ``agents/learned_rocket.py``, ``agents/bandit_rocket.py`` and
 ``agents/learned_city.py``): a study runs them first, so the search can only improve on
 today's choice.
 """
@@ -251,6 +252,22 @@ SPACES: dict[str, dict[str, SearchSpace]] = {
                 whole("refit_every_launch_until", 10, 200, log=True),
                 real("miss_softening_moon_radii", 5.0, 100.0, log=True),
                 real("distance_veto_moon_radii", 3.0, 40.0, log=True),
+            ),
+            note="about a factor of four around the defaults",
+        ),
+        # the learned model's machinery on the reward: it has no softening or veto, and
+        # searches instead the ensemble's size and weight decay, which set how far its
+        # members disagree, and so how it explores
+        "bandit": SearchSpace(
+            (
+                choice("hidden", [32, 32], [64, 64], [128, 128]),
+                real("learning_rate", 3e-4, 3e-3, log=True),
+                whole("fit_steps", 50, 800, log=True),
+                powers_of_two("batch_size", 5, 8),
+                whole("random_launches", 2, 32, log=True),
+                whole("refit_every_launch_until", 10, 200, log=True),
+                whole("members", 2, 16, log=True),
+                real("weight_decay", 2.5e-6, 4e-5, log=True),
             ),
             note="about a factor of four around the defaults",
         ),
