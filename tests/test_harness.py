@@ -169,6 +169,10 @@ def test_each_learner_takes_only_the_adapter_settings_it_uses():
     in_new_world = {"keep_replay_in_new_world", "learning_starts_in_new_world"}
     assert takes[SACLearner] == takes[TD3Learner] == {"n_envs", "action_noise_sigma", *in_new_world}
     assert takes[DQNLearner] == {"n_envs", "exploration_steps", *in_new_world}
+    # the rocket's burn point relative to the Moon: the learners that act on the rocket, there
+    for cls in (PPOLearner, SACLearner, TD3Learner):
+        assert set(ADAPTER_KEYS) & cls.settings_keys("rocket") == takes[cls] | {"burn_angle_input"}
+    assert "burn_angle_input" not in A2CLearner.settings_keys("rocket")
 
 
 def test_settings_are_checked_for_their_kind_but_text_stays_where_sb3_takes_it():
