@@ -11,7 +11,7 @@ import pytest
 
 from agents import Ledger, TaskSpec
 from agents.base import SettingsError
-from agents.learners import PPOLearner, SACLearner, TD3Learner
+from agents.learners import PPOLearner, SACLearner, SACUTDLearner, TD3Learner
 from agents.rocket_frame import (
     MoonRelativeFrame,
     moon_phase_rad,
@@ -148,7 +148,7 @@ def test_act_answers_in_absolute_terms_as_the_wrapper_flies(learner):
 
 
 def test_the_learners_that_act_on_the_rocket_take_it_there_alone():
-    for learner in (PPOLearner, SACLearner, TD3Learner):
+    for learner in (PPOLearner, SACLearner, TD3Learner, SACUTDLearner):
         assert "burn_angle_input" in learner.settings_keys("rocket")
         assert "burn_angle_input" not in learner.settings_keys("city")
         assert learner.resolve_settings("rocket", RELATIVE)["burn_angle_input"] == "relative"
