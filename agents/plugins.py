@@ -37,6 +37,7 @@ BUILTIN_AGENTS: dict[str, str | dict[str, str]] = {
     "random": "agents.random_agent:RandomAgent",
     "ppo": "agents.learners:PPOLearner",
     "sac": "agents.learners:SACLearner",
+    "sac-utd": "agents.learners:SACUTDLearner",
     "td3": "agents.learners:TD3Learner",
     "dqn": "agents.learners:DQNLearner",
     "a2c": "agents.learners:A2CLearner",
