@@ -50,6 +50,9 @@ class RocketBandit(LearnedRocketModel):
         for key in SIGNED_MISS_ONLY:
             del settings[key]
         settings.update(burn_angle_input="absolute", feedback="reward")
+        # how the reward is predicted: "scaled" (one output, reward / 10) or "split" (the hit
+        # and the miss term apart: the reward's two modes); the study chooses
+        settings["reward_target"] = "scaled"
         return settings
 
     def __init__(self, spec: TaskSpec, seed: int, settings: dict[str, Any] | None = None):

@@ -177,15 +177,47 @@ class RewardFeedback:
         return -predicted.mean(axis=0) + predicted.std(axis=0)
 
 
+class SplitRewardFeedback(RewardFeedback):
+    """The outcome is the reward the env returned, and nothing else, read as the sum it is
+    documented to be (``10 * hit - ln(1 + closest approach / Moon radius)``; a hit's reward
+    is exactly 10, a miss's at most 0): the networks predict the hit (0 or 1) and the miss
+    term (divided by ``REWARD_SCALE``) as two outputs, so a rare hit is not averaged into
+    the misses around it; planning maximises the expected reward they give, less the
+    members' spread, as ``RewardFeedback`` does. A model of the reward's two modes, still
+    of the reward alone: nothing is read from ``info``."""
+
+    outputs = 2
+
+    def targets(self, rewards: np.ndarray | float) -> np.ndarray:
+        rewards = np.asarray(rewards, dtype=float)
+        hit = (rewards > 0.5 * REWARD_SCALE).astype(float)
+        return np.stack([hit, (rewards - REWARD_SCALE * hit) / REWARD_SCALE], axis=-1)
+
+    def cost(self, mean: np.ndarray, variance: np.ndarray) -> np.ndarray:
+        hit = np.clip(mean[..., 0], 0.0, 1.0)
+        predicted = hit + (1.0 - hit) * np.minimum(mean[..., 1], 0.0)
+        return -predicted.mean(axis=0) + predicted.std(axis=0)
+
+
+#: what a reward-fed model's ``reward_target`` setting may name
+REWARD_TARGETS = {"scaled": RewardFeedback, "split": SplitRewardFeedback}
+
+
 def feedback_from(settings: dict[str, Any]) -> SignedMissFeedback | RewardFeedback:
-    """The strategy the ``feedback`` setting names (a one-line ValueError for any other)."""
+    """The strategy the ``feedback`` setting names (a one-line ValueError for any other);
+    with ``"reward"``, the ``reward_target`` setting (default ``"scaled"``) says how the
+    reward is predicted."""
     if settings["feedback"] == "signed_miss":
         return SignedMissFeedback(
             float(settings["miss_softening_moon_radii"]),
             float(settings["distance_veto_moon_radii"]),
         )
     if settings["feedback"] == "reward":
-        return RewardFeedback()
+        target = settings.get("reward_target", "scaled")
+        if target not in REWARD_TARGETS:
+            valid = " or ".join(repr(name) for name in REWARD_TARGETS)
+            raise ValueError(f"reward_target must be {valid}, got {target!r}")
+        return REWARD_TARGETS[target]()
     valid = " or ".join(repr(name) for name in FEEDBACKS)
     raise ValueError(f"feedback must be {valid}, got {settings['feedback']!r}")
 

@@ -3,11 +3,12 @@ learners' frame, listed and run by name like every built-in agent."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from agents.bandit_rocket import SIGNED_MISS_ONLY, RocketBandit
 from agents.base import SettingsError
-from agents.learned_rocket import LearnedRocketModel, RewardFeedback
+from agents.learned_rocket import LearnedRocketModel, RewardFeedback, SplitRewardFeedback
 from agents.plugins import load_agent
 from sandbox.run.job import JobConfig, run_job
 from tests.test_learned_rocket import agent_for
@@ -20,8 +21,8 @@ def test_it_is_a_named_learner_on_the_reward_in_the_learners_frame():
     learned = LearnedRocketModel.default_settings("rocket")
     assert bandit["feedback"] == "reward" and bandit["burn_angle_input"] == "absolute"
     # the learned model's settings, less the two that shape the signed miss
-    assert set(bandit) == set(learned) - set(SIGNED_MISS_ONLY)
-    for key in set(bandit) - {"feedback", "burn_angle_input"}:
+    assert set(bandit) == set(learned) - set(SIGNED_MISS_ONLY) | {"reward_target"}
+    for key in set(bandit) - {"feedback", "burn_angle_input", "reward_target"}:
         assert bandit[key] == learned[key], key
 
 
@@ -55,3 +56,21 @@ def test_a_tiny_run_through_the_job_path():
     job = run_job(config)
     assert job["trials_spent"] == 12
     assert [row["trials"] for row in job["evaluations"]] == [4, 12]
+
+
+def test_the_split_target_reads_the_reward_as_its_two_modes():
+    spec = agent_for("earth_moon").spec
+    bandit = RocketBandit(
+        spec, 0, RocketBandit.resolve_settings("rocket", {"reward_target": "split"})
+    )
+    assert isinstance(bandit.feedback, SplitRewardFeedback)
+    assert bandit.ensemble.weights[-1].shape[2] == 4  # two outputs, each a mean and a variance
+    targets = bandit.feedback.targets(np.array([10.0, -2.0, 0.0]))
+    np.testing.assert_allclose(targets, [[1.0, 0.0], [0.0, -0.2], [0.0, 0.0]])
+    # a sure hit costs less than a near miss, which costs less than a far one
+    mean = np.array([[[1.0, 0.0], [0.0, -0.05], [0.0, -0.5]]])
+    cost = bandit.feedback.cost(mean, np.zeros_like(mean))
+    assert cost[0] < cost[1] < cost[2]
+    with pytest.raises(ValueError) as error:
+        RocketBandit(spec, 0, RocketBandit.resolve_settings("rocket", {"reward_target": "x"}))
+    assert len(str(error.value).splitlines()) == 1 and "'split'" in str(error.value)

@@ -289,8 +289,10 @@ SPACES: dict[str, dict[str, SearchSpace]] = {
                 whole("refit_every_launch_until", 10, 200, log=True),
                 whole("members", 2, 16, log=True),
                 real("weight_decay", 2.5e-6, 4e-5, log=True),
+                choice("reward_target", "scaled", "split"),
             ),
-            note="about a factor of four around the defaults",
+            note="about a factor of four around the defaults; the reward as one output or "
+            "its two modes apart",
         ),
     },
     "city": {
