@@ -46,6 +46,7 @@ CELL_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 #: the cell gives it over its defaults
 Cell = tuple[str, dict[str, Any]]
 BUILTIN_STUDIES = {
+    "decomposition": "sandbox.studies.decomposition:DECOMPOSITION",
     "generalization": "sandbox.studies.generalization:GENERALIZATION",
     "sight": "sandbox.studies.sight:SIGHT",
 }
