@@ -102,6 +102,11 @@ def test_a_cell_label_must_be_safe_in_file_names_and_in_set():
     for label in ("sac.rel", "sac@rel", "a:b", "-x", "a b"):
         with pytest.raises(ValueError, match="cell label"):
             Study("bad", "rocket", "", TINY, TINY, cells={label: ("sac", {})})
+    typo = Size(
+        budget=10, seeds=1, eval_episodes=2, eval_points_per_decade=1, agent_budgets={"sca": 5}
+    )
+    with pytest.raises(ValueError, match="a budget for 'sca', which is no cell"):
+        Study("bad", "rocket", "", typo, TINY, cells={"sac": ("sac", {})})
     with pytest.raises(ValueError, match="not both"):
         Study("bad", "rocket", "", TINY, TINY, agents=("sac",), cells={"s": ("sac", {})})
 

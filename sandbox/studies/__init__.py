@@ -102,6 +102,13 @@ class Study:
             raise ValueError(
                 f"study {self.name!r}: give its agents as cells or as agents, not both"
             )
+        for size in (self.default, self.full):
+            stray = sorted(set(size.agent_budgets) - set(self.cells)) if self.cells else []
+            if stray:
+                raise ValueError(
+                    f"study {self.name!r}: a budget for {stray[0]!r}, which is no cell; cells: "
+                    f"{', '.join(self.cells)}"
+                )
         for label, cell in self.cells.items():
             if not CELL_LABEL.fullmatch(label):
                 raise ValueError(
