@@ -163,7 +163,7 @@ def format_ratio(pair: dict[str, Any]) -> str:
 
 
 def settings_words(settings: dict[str, Any]) -> str:
-    return ", ".join(f"{key} {value}" for key, value in settings.items()) or "its own"
+    return ", ".join(f"{key} {value}" for key, value in settings.items()) or "defaults"
 
 
 def text_table(header: list[str], rows: list[list[str]]) -> str:
@@ -230,7 +230,7 @@ def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
             (
                 "Decomposition: what each factor is worth, the ratio of neighbouring cells' "
                 'trials to reliable, paired by seed (above 1: the change saved trials; "> x": '
-                "'from' never got there, \"< x\": 'to' never did)",
+                "'from' never got there, \"< x\": 'to' never did; censored: neither did)",
                 pairs,
             )
         )
