@@ -325,29 +325,33 @@ DECOMPOSITION = decomposition_study(
     "feedback, physics): trials to reliable per cell, ratios between neighbours",
     cells=CELLS,
     pairs=(*PAIRS, WHOLE),
-    # The default run shows the table's shape in under 5 minutes on 2 cores, one seed: every
-    # learner is far from reliable at these budgets (the SAC cells show "> budget", which is
+    # The default run shows the table's shape within 5 minutes on 2 cores, one seed: the
+    # learners are far from reliable at these budgets (the SAC cells show "> budget", which is
     # what they are), and a pair of two censored cells says so. The learned-model and bandit
-    # cells refit their models after every one of the first 50 launches: 200 launches take
-    # about 45 s. SAC takes 0.04 s a launch; with 20 gradient steps a launch, 0.35-0.45 s, and
-    # its first 100 launches are SB3's random warm-up, so 200 leave it 100 that learn.
+    # cells refit their models after every one of the first 50 launches: 150 launches take
+    # 40-60 s. SAC takes 0.04 s a launch, so 1,000 launches; sac-utd, 0.4-1.2 s a launch after
+    # SB3's random warm-up of 100: 150 launches give it 1,000 gradient steps, about what SAC
+    # makes in its 1,000. Measured with every cell, beside other work (load 5 on 2 cores):
+    # 5 min 16 s with 200 launches for the learned-model, bandit and sac-utd cells, the
+    # sac-utd cells 116-118 s each; an idle machine takes about half as long.
     default=Size(
-        budget=200,
+        budget=150,
         seeds=1,
         eval_episodes=20,
         eval_points_per_decade=3,
         agent_budgets={
             "sac": 1_000,
             "sac-rel": 1_000,
-            "sac-utd": 200,
-            "sac-utd-rel": 200,
+            "sac-utd": 150,
+            "sac-utd-rel": 150,
             "planner": 30,
         },
     ),
-    # The reference, 10 seeds (the order-statistic interval reaches 95 %: the 2nd lowest to
-    # the 2nd highest seed). SAC was reliable after about 10,000 launches in the rocket's
-    # reference; with 20 gradient steps a launch it costs ten times the seconds, so those cells
-    # get what fits: 2,000 launches, 10-15 minutes a seed. About 4-5 hours on 2 cores.
+    # The reference, 10 seeds (the order-statistic interval of the median reaches 95 %: the
+    # 2nd lowest to the 2nd highest seed). SAC was reliable after about 10,000 launches in the
+    # rocket's reference; with 20 gradient steps a launch SAC costs 15 times the seconds, so
+    # those cells get what fits, 2,000 launches (about 20 minutes a seed), and the bandit
+    # (0.25 s a launch) the learned model's 3,000. About 14 CPU-hours: 7 hours on 2 cores.
     full=Size(
         budget=3_000,
         seeds=10,
