@@ -331,9 +331,9 @@ DECOMPOSITION = decomposition_study(
     # cells refit their models after every one of the first 50 launches: 150 launches take
     # 40-60 s. SAC takes 0.04 s a launch, so 1,000 launches; sac-utd, 0.4-1.2 s a launch after
     # SB3's random warm-up of 100: 150 launches give it 1,000 gradient steps, about what SAC
-    # makes in its 1,000. Measured with every cell, beside other work (load 5 on 2 cores):
-    # 5 min 16 s with 200 launches for the learned-model, bandit and sac-utd cells, the
-    # sac-utd cells 116-118 s each; an idle machine takes about half as long.
+    # makes in its 1,000. Measured with every cell, beside other work (load 7-8 on 2 cores):
+    # 5 min 35 s, of which 2 min 49 s of CPU (the workers' and the results'), so about 2
+    # minutes on 2 idle cores; with 200 launches for those cells, 3 min 35 s of CPU.
     default=Size(
         budget=150,
         seeds=1,
