@@ -30,7 +30,7 @@ from sandbox.outputs.stats import (
     ratio_bounds,
 )
 from sandbox.studies import Cell, Study
-from sandbox.studies.decomposition_plot import plot_decomposition
+from sandbox.studies.decomposition_plot import plot_decomposition, ratio_number
 from sandbox.tasks import Size
 
 #: where a run's summary keeps the study's figures
@@ -145,15 +145,6 @@ def summarise_decomposition(
             seeds, bounds = pair_bounds(figures[pair.start], figures[pair.end])
             measured.append({**asdict(pair), "seeds": seeds, "ratio_bounds": bounds})
     return {KEY: {"factors": factors, "cells": figures, "pairs": measured}}
-
-
-def ratio_number(value: float) -> str:
-    """A ratio of trial counts, to about three figures: 0.52, 3.2, 48, 1,250."""
-    if value >= 100:
-        return f"{value:,.0f}"
-    if value >= 10:
-        return f"{value:.1f}".removesuffix(".0")
-    return f"{value:.2f}"
 
 
 def format_ratio(pair: dict[str, Any]) -> str:

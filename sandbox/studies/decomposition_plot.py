@@ -18,6 +18,15 @@ from sandbox.pictures.drawing import color, wrap_to_width
 ARROW_FACTOR = 2.2
 
 
+def ratio_number(value: float) -> str:
+    """A ratio of trial counts as the table and the plot write it: 0.52, 3.26, 48, 1,250."""
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}".removesuffix(".0")
+    return f"{value:.2f}"
+
+
 def plot_decomposition(run: RunData) -> Path | None:
     found = run.summary_file.get("decomposition")
     if not found or not found["cells"]:
@@ -110,14 +119,20 @@ def draw_pairs(axes, pairs: list[dict[str, Any]]) -> None:
         low, high = censored_median(lows), censored_median(highs)
         if high is not None and low is not None and abs(high - low) < 5e-5 and low > 0:
             axes.plot(low, y, "o", color="k", ms=7, zorder=3)
-            axes.text(low, y + 0.22, f"{low:.3g}", fontsize=7, ha="center")
+            axes.text(low, y + 0.22, ratio_number(low), fontsize=7, ha="center")
         elif high is None and low is not None and low > 0:
-            arrow(axes, low, y, low * ARROW_FACTOR, f"> {low:.3g}")
+            arrow(axes, low, y, low * ARROW_FACTOR, f"> {ratio_number(low)}")
         elif high is not None and (low is None or low <= 0):
-            arrow(axes, high, y, high / ARROW_FACTOR, f"< {high:.3g}")
+            arrow(axes, high, y, high / ARROW_FACTOR, f"< {ratio_number(high)}")
         elif high is not None and low is not None:
             axes.plot([low, high], [y, y], color="k", lw=4, zorder=3)
-            axes.text(high, y + 0.22, f"{low:.3g}..{high:.3g}", fontsize=7, ha="center")
+            axes.text(
+                high,
+                y + 0.22,
+                f"{ratio_number(low)}..{ratio_number(high)}",
+                fontsize=7,
+                ha="center",
+            )
         else:
             axes.text(1.0, y, " unknown: neither cell reliable", fontsize=7, va="center")
     axes.axvline(1.0, color="k", ls=":", lw=1)
