@@ -3,9 +3,11 @@
 Hyperparameters start from the RL Baselines3 Zoo values for the nearest Zoo task
 and were searched a little on each task here (``benchmarks/tune_learners.py`` and
 ``benchmarks/tune_city_learners.py`` run those searches). The choice per task, with
-the reason beside each value, is data: ``agents/settings/<algorithm>.toml``. A run
-overrides it with ``--set ppo.learning_rate=3e-4`` or ``--agent-config FILE``. All
-learners run on the CPU with one torch thread.
+the reason beside each value, is data: ``agents/settings/<algorithm>.toml`` (a variant
+of an algorithm, such as ``sac-utd``, has a file of its own). A run overrides it with
+``--set ppo.learning_rate=3e-4`` or ``--agent-config FILE``. All learners run on the CPU
+with one torch thread. On the rocket they may act in the Moon's frame
+(``burn_angle_input = "relative"``, ``agents/rocket_frame.py``).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import inspect
 import tomllib
 import types
 import typing
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
+import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium import spaces
@@ -33,6 +37,13 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agents.base import Agent, TaskSpec, register
 from agents.ledger import Ledger
+from agents.rocket_frame import (
+    BURN_ANGLE_TASK,
+    MoonRelativeFrame,
+    check_burn_angle_input,
+    to_absolute_action,
+    to_relative_observation,
+)
 
 SETTINGS_DIR = (
     Path(__file__).parent / "settings"
@@ -46,7 +57,12 @@ ADAPTER_KEYS = {
     "action_noise_sigma": 0.1,  # Gaussian action noise on every action dimension (default none)
     "exploration_steps": 10_000,  # env steps over which epsilon decays (default: SB3's schedule)
     "learning_starts_in_new_world": 0,  # random warm-up steps in a new world (default 0: none)
+    # the rocket's burn point as the env takes it, or relative to the Moon's phase
+    # (agents/rocket_frame.py); the rocket's only
+    "burn_angle_input": "absolute",
 }
+#: adapter keys that apply to one task only: a learner takes them there alone
+ADAPTER_KEY_TASKS = {"burn_angle_input": BURN_ANGLE_TASK}
 #: SB3 constructor arguments the adapter sets itself
 _SET_BY_ADAPTER = {
     "self",
@@ -61,9 +77,9 @@ _SET_BY_ADAPTER = {
 
 
 @cache
-def settings_file(algorithm: str) -> dict[str, Any]:
-    """The tables of ``agents/settings/<algorithm>.toml``, by task."""
-    path = SETTINGS_DIR / f"{algorithm}.toml"
+def settings_file(name: str) -> dict[str, Any]:
+    """The tables of ``agents/settings/<name>.toml``, by task."""
+    path = SETTINGS_DIR / f"{name}.toml"
     return tomllib.loads(path.read_text()) if path.exists() else {}
 
 
@@ -123,6 +139,8 @@ class SB3Learner(Agent):
     action_spaces: ClassVar[tuple[type[spaces.Space], ...]]
     #: the keys of ``ADAPTER_KEYS`` this learner takes
     adapter_keys: ClassVar[tuple[str, ...]] = ("n_envs",)
+    #: the stem of its settings file in ``agents/settings/`` ("": the algorithm's name)
+    settings_name: ClassVar[str] = ""
     # Each learner's seconds_per_trial: wall seconds per trial in the default runs (2 cores,
     # load about 3), evaluations included; they spend their whole budget there, so per
     # planned trial too. SAC, TD3 and DQN make a gradient step per env step.
@@ -137,12 +155,25 @@ class SB3Learner(Agent):
 
     @classmethod
     def default_settings(cls, task: str) -> dict[str, Any]:
-        return copy.deepcopy(settings_file(cls.algorithm.__name__.lower()).get(task, {}))
+        name = cls.settings_name or cls.algorithm.__name__.lower()
+        return copy.deepcopy(settings_file(name).get(task, {}))
+
+    @classmethod
+    def task_adapter_keys(cls, task: str) -> tuple[str, ...]:
+        """The keys of ``adapter_keys`` that apply to ``task``."""
+        return tuple(key for key in cls.adapter_keys if ADAPTER_KEY_TASKS.get(key, task) == task)
 
     @classmethod
     def settings_keys(cls, task: str) -> set[str]:
         accepted = set(inspect.signature(cls.algorithm.__init__).parameters) - _SET_BY_ADAPTER
-        return accepted | set(cls.adapter_keys)
+        return accepted | set(cls.task_adapter_keys(task))
+
+    @classmethod
+    def check_settings(cls, task: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+        # Before the keys are checked: for another task the line says whose setting it is.
+        if "burn_angle_input" in settings and "burn_angle_input" in cls.adapter_keys:
+            check_burn_angle_input(cls.name or cls.__name__, task, settings["burn_angle_input"])
+        return super().check_settings(task, settings)
 
     @classmethod
     def setting_references(cls, task: str) -> dict[str, Any]:
@@ -156,7 +187,7 @@ class SB3Learner(Agent):
         }
         references = {
             **defaults,
-            **{key: ADAPTER_KEYS[key] for key in cls.adapter_keys},
+            **{key: ADAPTER_KEYS[key] for key in cls.task_adapter_keys(task)},
             **cls.default_settings(task),
         }
         return {
@@ -172,28 +203,32 @@ class SB3Learner(Agent):
         self.learning_starts_in_new_world = int(
             self.settings.get("learning_starts_in_new_world", 0)
         )
+        #: trains and acts in the Moon's frame (the rocket's ``burn_angle_input = "relative"``)
+        self.moon_relative = self.settings.get("burn_angle_input", "absolute") == "relative"
         self.model: BaseAlgorithm | None = None
         self._model_ledger: Ledger | None = None
         torch.set_num_threads(1)
 
+    def _make_env(self, ledger: Ledger) -> gym.Env:
+        """One env the learner trains in: the ledger's, in the Moon's frame if so set."""
+        env = ledger.make_env()
+        return MoonRelativeFrame(env) if self.moon_relative else env
+
     def _vec_env(self, ledger: Ledger) -> DummyVecEnv:
-        venv = DummyVecEnv([ledger.make_env for _ in range(self.n_envs)])
+        venv = DummyVecEnv([lambda: self._make_env(ledger) for _ in range(self.n_envs)])
         venv.seed(self.seed)
         return venv
 
     def _build(self, ledger: Ledger) -> BaseAlgorithm:
         # A deep copy: SB3 edits policy_kwargs in place.
-        kwargs = copy.deepcopy(self.settings)
-        kwargs.pop("n_envs", None)
-        kwargs.pop("keep_replay_in_new_world", None)
-        kwargs.pop("learning_starts_in_new_world", None)
-        sigma = kwargs.pop("action_noise_sigma", None)
+        kwargs = {k: v for k, v in copy.deepcopy(self.settings).items() if k not in ADAPTER_KEYS}
+        sigma = self.settings.get("action_noise_sigma")
         if sigma is not None:
             n_actions = self.action_space.shape[0]
             kwargs["action_noise"] = NormalActionNoise(
                 np.zeros(n_actions), sigma * np.ones(n_actions)
             )
-        exploration_steps = kwargs.pop("exploration_steps", None)
+        exploration_steps = self.settings.get("exploration_steps")
         model = self.algorithm(
             "MlpPolicy", self._vec_env(ledger), seed=self.seed, device="cpu", verbose=0, **kwargs
         )
@@ -244,6 +279,11 @@ class SB3Learner(Agent):
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> Any:
         if self.model is None:
             raise RuntimeError(f"{self.name} must train before it acts")
+        if self.moon_relative:
+            relative, _ = self.model.predict(
+                to_relative_observation(observation), deterministic=True
+            )
+            return to_absolute_action(relative, observation)
         action, _ = self.model.predict(observation, deterministic=True)
         return action
 
@@ -261,6 +301,7 @@ class PPOLearner(SB3Learner):
 
     algorithm = PPO
     action_spaces = (spaces.Box, spaces.Discrete)
+    adapter_keys = ("n_envs", "burn_angle_input")
 
 
 @register("sac")
@@ -277,7 +318,28 @@ class SACLearner(SB3Learner):
         "keep_replay_in_new_world",
         "learning_starts_in_new_world",
         "action_noise_sigma",
+        "burn_angle_input",
     )
+
+
+@register("sac-utd")
+class SACUTDLearner(SACLearner):
+    """Soft Actor-Critic at a high update-to-data ratio (many gradient steps per env step,
+    as REDQ and DroQ make them), Stable-Baselines3.
+
+    SB3's own SAC with ``gradient_steps`` > 1: after every env step (a launch, on the
+    rocket) it makes that many gradient steps on its replay buffer; 20 by default, the
+    ratio REDQ (Chen et al., 2021) and DroQ (Hiraoka et al., 2022) run at. Their critics,
+    an ensemble of ten with a random pair chosen for each target (REDQ) or dropout and
+    layer normalisation (DroQ), are what keep so many updates from overfitting; they are
+    not here. sb3-contrib has neither algorithm, and sbx, which has DroQ, needs JAX: a
+    maintained SAC at the same ratio is the dependency-free half of the idea, and it asks
+    what the updates per launch alone are worth. Settings: ``agents/settings/sac-utd.toml``.
+    """
+
+    seconds_per_trial = {"rocket": 0.6}  # see SB3Learner; 15 times SAC's CPU time per launch
+
+    settings_name = "sac-utd"
 
 
 @register("td3")
@@ -293,6 +355,7 @@ class TD3Learner(SB3Learner):
         "keep_replay_in_new_world",
         "learning_starts_in_new_world",
         "action_noise_sigma",
+        "burn_angle_input",
     )
 
 

@@ -103,13 +103,19 @@ def test_same_seed_same_results(agent):
     assert first["trials_to_first_success"] == second["trials_to_first_success"]
 
 
-def _rocket_learner(name: str, **settings):
+def _rocket_spec():
     from agents.base import TaskSpec
 
     probe = ROCKET.make_env(world="earth_moon")
     spec = TaskSpec("rocket", probe.observation_space, probe.action_space, {"world": "earth_moon"})
     probe.close()
-    return load_agent(name)(spec, seed=0, settings={"policy_kwargs": {"net_arch": [8]}, **settings})
+    return spec
+
+
+def _rocket_learner(name: str, **settings):
+    return load_agent(name)(
+        _rocket_spec(), seed=0, settings={"policy_kwargs": {"net_arch": [8]}, **settings}
+    )
 
 
 def _ledger(world: str, limit: int | None = None) -> Ledger:
@@ -158,17 +164,58 @@ def test_each_learner_takes_only_the_adapter_settings_it_uses():
         DQNLearner,
         PPOLearner,
         SACLearner,
+        SACUTDLearner,
         TD3Learner,
     )
 
     takes = {
         cls: set(ADAPTER_KEYS) & cls.settings_keys("city")
-        for cls in (PPOLearner, A2CLearner, SACLearner, TD3Learner, DQNLearner)
+        for cls in (PPOLearner, A2CLearner, SACLearner, SACUTDLearner, TD3Learner, DQNLearner)
     }
     assert takes[PPOLearner] == takes[A2CLearner] == {"n_envs"}
     in_new_world = {"keep_replay_in_new_world", "learning_starts_in_new_world"}
-    assert takes[SACLearner] == takes[TD3Learner] == {"n_envs", "action_noise_sigma", *in_new_world}
+    off_policy = {"n_envs", "action_noise_sigma", *in_new_world}
+    assert takes[SACLearner] == takes[SACUTDLearner] == takes[TD3Learner] == off_policy
     assert takes[DQNLearner] == {"n_envs", "exploration_steps", *in_new_world}
+    # the rocket's burn point relative to the Moon: the learners that act on the rocket, there
+    for cls in (PPOLearner, SACLearner, SACUTDLearner, TD3Learner):
+        assert set(ADAPTER_KEYS) & cls.settings_keys("rocket") == takes[cls] | {"burn_angle_input"}
+    assert "burn_angle_input" not in A2CLearner.settings_keys("rocket")
+
+
+def test_sac_utd_is_sac_with_its_own_file_and_many_updates_per_launch():
+    from agents.learners import SACLearner, SACUTDLearner
+
+    assert load_agent("sac-utd") is SACUTDLearner and SACUTDLearner.kind == "learner"
+    sac, utd = SACLearner.default_settings("rocket"), SACUTDLearner.default_settings("rocket")
+    assert utd["gradient_steps"] == 20 and utd["train_freq"] == sac["gradient_steps"] == 1
+    assert {**utd, "gradient_steps": 1} == sac  # SAC's table, but for the updates
+    updates = {}
+    for cls in (SACLearner, SACUTDLearner):
+        small = {"learning_starts": 3, "batch_size": 4, "policy_kwargs": {"net_arch": [8]}}
+        learner = cls(_rocket_spec(), 0, cls.resolve_settings("rocket", small))
+        learner.train(_ledger("earth_moon"), 8)
+        updates[cls] = learner.model._n_updates
+        learner.close()
+    assert updates[SACUTDLearner] == 20 * updates[SACLearner] > 0
+
+
+def test_set_tells_sac_from_sac_utd():
+    from sandbox.run.agent_specs import parse_assignment, resolve_agents
+
+    labels = ["sac", "sac-utd"]
+    assert parse_assignment("sac-utd.gradient_steps=10", labels) == (
+        "sac-utd",
+        {"gradient_steps": 10},
+    )
+    assert parse_assignment("sac.gradient_steps=2", labels) == ("sac", {"gradient_steps": 2})
+    with pytest.raises(ValueError, match="'sac' is no agent of this run"):
+        parse_assignment("sac.gradient_steps=2", ["sac-utd"])
+    sac, utd = resolve_agents(
+        ROCKET, "sac,sac-utd", ["sac-utd.gradient_steps=10", "sac.batch_size=64"], None
+    )
+    assert (sac.settings["gradient_steps"], sac.settings["batch_size"]) == (1, 64)
+    assert (utd.settings["gradient_steps"], utd.settings["batch_size"]) == (10, 256)
 
 
 def test_settings_are_checked_for_their_kind_but_text_stays_where_sb3_takes_it():

@@ -1,12 +1,16 @@
 """The learned-model agent: it learns to hit on a small budget where random search does
 not, from what the env returns alone (never the hidden constants), starts a new world
-with its networks and without the old world's launches, and repeats itself."""
+with its networks and without the old world's launches, and repeats itself. With
+``feedback = "reward"`` it learns from the reward alone, never the telemetry."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
+from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -80,20 +84,20 @@ def test_a_new_world_keeps_the_networks_and_drops_the_old_launches():
     agent = agent_for("earth_moon", random_launches=4, refit_every_launch_until=20)
     home = Ledger(lambda: ROCKET.make_env(world="earth_moon"))
     agent.train(home, 12)
-    assert len(agent.misses) == 12 and agent.fitted_on == 12
-    home_misses, kept = list(agent.misses), weights(agent)
+    assert len(agent.outcomes) == 12 and agent.fitted_on == 12
+    home_misses, kept = list(agent.outcomes), weights(agent)
 
     new = Ledger(lambda: ROCKET.make_env(world="super_earth"))
     agent.train(new, 3)  # the random launches that seed the new world's data: no refit yet
-    assert len(agent.misses) == len(agent.inputs) == 3 and agent.fitted_on == 0
-    assert not set(agent.misses) & set(home_misses)
+    assert len(agent.outcomes) == len(agent.inputs) == 3 and agent.fitted_on == 0
+    assert not set(agent.outcomes) & set(home_misses)
     # the networks were kept as they were
     assert all(torch.equal(a, b) for a, b in zip(kept, weights(agent), strict=True))
     agent.train(new, 6)  # refitted from those weights on the new world's launches alone
-    assert len(agent.misses) == agent.fitted_on == 6
+    assert len(agent.outcomes) == agent.fitted_on == 6
     assert any(not torch.equal(a, b) for a, b in zip(kept, weights(agent), strict=True))
     agent.train(home, 13)  # and back home: the home launches were dropped for good
-    assert len(agent.misses) == 1
+    assert len(agent.outcomes) == 1
 
 
 @pytest.mark.slow
@@ -102,7 +106,7 @@ def test_the_signed_miss_is_within_one_moon_radius_exactly_on_hits():
     ledger = Ledger(lambda: ROCKET.make_env(world="super_earth"))
     agent.train(ledger, 30)
     hits = np.array([trial.success for trial in ledger.trials])
-    misses = np.abs(agent.misses)
+    misses = np.abs(agent.outcomes)
     assert hits.any() and (~hits).any()
     assert (misses[hits] <= 1.0).all() and (misses[~hits] > 1.0).all()
 
@@ -133,3 +137,65 @@ def test_same_seed_same_results():
     agent.train(Ledger(lambda: ROCKET.make_env(world="earth_moon")), 10)
     observation = np.array([0.6, 0.8, 0.1], dtype=np.float32)
     assert np.array_equal(agent.act(observation, {}), agent.act(observation, {}))
+
+
+class LedgerOnlyInfo(dict):
+    """An ``info`` whose every key but the ledger's raises when read."""
+
+    LEDGER_KEYS = ("is_success", "death", "outcome")
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.LEDGER_KEYS:
+            raise AssertionError(f"read info[{key!r}]")
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key not in self.LEDGER_KEYS:
+            raise AssertionError(f"read info[{key!r}]")
+        return super().get(key, default)
+
+
+class HiddenTelemetry(gym.Wrapper):
+    """The rocket with its telemetry and closest approach poisoned, and no other info."""
+
+    def step(self, action):
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        poisoned = {"telemetry": None, "closest_approach_km": math.nan}
+        kept = {key: info[key] for key in LedgerOnlyInfo.LEDGER_KEYS if key in info}
+        return observation, reward, terminated, truncated, LedgerOnlyInfo(poisoned | kept)
+
+
+def test_a_feedback_it_does_not_know_is_refused_in_one_line():
+    with pytest.raises(ValueError) as error:
+        agent_for("earth_moon", feedback="miss")
+    message = str(error.value)
+    assert len(message.splitlines()) == 1
+    assert "'signed_miss'" in message and "'reward'" in message and "'miss'" in message
+
+
+def test_the_reward_feedback_predicts_one_output_and_maximises_it():
+    agent = agent_for("earth_moon", feedback="reward", members=3, hidden=[8])
+    assert agent.ensemble.outputs == 1
+    assert agent.feedback.targets(np.array([10.0, -2.0]))[:, 0].tolist() == [1.0, -0.2]
+    # the higher predicted reward costs less; in act, so does the members' agreement
+    agreed = np.array([[[0.5]], [[0.5]], [[0.5]]])
+    split = np.array([[[1.0]], [[0.5]], [[0.0]]])
+    assert agent.feedback.cost(agreed, agreed) < agent.feedback.cost(split, split)
+    assert agent.feedback.cost(agreed[:1] + 0.1, agreed[:1]) < agent.feedback.cost(
+        agreed[:1], agreed[:1]
+    )
+
+
+@pytest.mark.slow
+def test_the_reward_feedback_learns_without_reading_the_telemetry():
+    def make():
+        return HiddenTelemetry(ROCKET.make_env(world="super_earth"))
+
+    reward_agent = agent_for("super_earth", feedback="reward")
+    ledger = Ledger(make)
+    reward_agent.train(ledger, 30)
+    assert reward_agent.outcomes == [trial.episode_return for trial in ledger.trials]
+    assert ledger.n_successes >= 3  # 17 and 6 in 40 launches on seeds 0 and 1, when written
+    # the seal holds: the signed miss cannot be read through it
+    with pytest.raises(AssertionError, match="read info"):
+        agent_for("super_earth").train(Ledger(make), 1)

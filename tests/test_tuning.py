@@ -192,7 +192,7 @@ def test_a_study_with_other_settings_in_the_folder_is_refused(tmp_path, capsys):
     ("argv", "named"),
     [
         (["mars", "--agent", "ppo"], "city"),  # (choose from rocket, city), quoted or not
-        (["rocket", "--agent", "dqn"], "ppo, sac, td3, learned-model"),
+        (["rocket", "--agent", "dqn"], "ppo, sac, sac-utd, td3, learned-model"),
         (["city", "--agent", "traffic-planner"], "ppo, dqn, a2c, learned-model"),
         (["rocket", "--agent", "sac", "--trials", "0"], "--trials"),
         (["rocket", "--agent", "sac", "--seeds", "two"], "--seeds"),

@@ -12,11 +12,15 @@ The learners' spaces are the RL Baselines3 Zoo's samplers (``rl_zoo3/hyperparams
 - no ``activation_fn``: a class is no setting a TOML file can hold;
 - the rocket's launch is one step (a contextual bandit): gamma, GAE's lambda and the target
   networks' ``tau`` change nothing there and are not searched; exploration is (PPO's
-  ``log_std_init``, the range of the Zoo's gSDE sampler; SAC's ``ent_coef``; TD3's noise).
+  ``log_std_init``, the range of the Zoo's gSDE sampler; SAC's ``ent_coef``; TD3's noise);
+- SAC at a high update-to-data ratio (``sac-utd``) searches SAC's space with the ratio in
+  place of ``train_freq``: gradient steps after every launch, 5, 10 or 20 (REDQ's and
+  DroQ's).
 
-The learned models search as many of their own settings, over ranges of about a factor of
-four around their defaults. Every space holds today's settings (``agents/settings/*.toml``
-for the learners, the defaults of ``agents/learned_rocket.py`` and
+The learned models, and the rocket's neural bandit (the learned model's machinery on the
+reward), search as many of their own settings, over ranges of about a factor of four around
+their defaults. Every space holds today's settings (``agents/settings/*.toml`` for the
+learners, the defaults of ``agents/learned_rocket.py``, ``agents/bandit_rocket.py`` and
 ``agents/learned_city.py``): a study runs them first, so the search can only improve on
 today's choice.
 """
@@ -226,6 +230,23 @@ def continuous_off_policy(exploration: Param) -> SearchSpace:
     )
 
 
+def high_update_off_policy(exploration: Param) -> SearchSpace:
+    """SAC-UTD's space for the rocket: SAC's, with an update burst after every launch
+    (``train_freq`` 1, as REDQ and DroQ update) whose size is searched: the update-to-data
+    ratio, from a quarter of theirs to theirs."""
+    return SearchSpace(
+        (
+            powers_of_two("batch_size", 5, 10),
+            LEARNING_RATE,
+            OFF_POLICY_NETS,
+            choice("learning_starts", 0, 100, 1000),
+            exploration,
+            choice("gradient_steps", 5, 10, 20),
+        ),
+        note=ONE_STEP_NOTE + "; train_freq stays 1, gradient_steps is the update-to-data ratio",
+    )
+
+
 #: task -> agent -> what its study searches
 SPACES: dict[str, dict[str, SearchSpace]] = {
     "rocket": {
@@ -240,6 +261,7 @@ SPACES: dict[str, dict[str, SearchSpace]] = {
             note=ONE_STEP_NOTE,
         ),
         "sac": continuous_off_policy(real("ent_coef", 1e-4, 0.1, log=True)),
+        "sac-utd": high_update_off_policy(real("ent_coef", 1e-4, 0.1, log=True)),
         "td3": continuous_off_policy(real("action_noise_sigma", 0.005, 0.5, log=True)),
         "learned-model": SearchSpace(
             (
@@ -251,6 +273,22 @@ SPACES: dict[str, dict[str, SearchSpace]] = {
                 whole("refit_every_launch_until", 10, 200, log=True),
                 real("miss_softening_moon_radii", 5.0, 100.0, log=True),
                 real("distance_veto_moon_radii", 3.0, 40.0, log=True),
+            ),
+            note="about a factor of four around the defaults",
+        ),
+        # the learned model's machinery on the reward: it has no softening or veto, and
+        # searches instead the ensemble's size and weight decay, which set how far its
+        # members disagree, and so how it explores
+        "bandit": SearchSpace(
+            (
+                choice("hidden", [32, 32], [64, 64], [128, 128]),
+                real("learning_rate", 3e-4, 3e-3, log=True),
+                whole("fit_steps", 50, 800, log=True),
+                powers_of_two("batch_size", 5, 8),
+                whole("random_launches", 2, 32, log=True),
+                whole("refit_every_launch_until", 10, 200, log=True),
+                whole("members", 2, 16, log=True),
+                real("weight_decay", 2.5e-6, 4e-5, log=True),
             ),
             note="about a factor of four around the defaults",
         ),
