@@ -107,7 +107,8 @@ def add_agent_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--agents",
         help="comma-separated agents: names (python -m sandbox.agents lists them), "
-        "package.module:Class or path/to/file.py:Class (default: the task's standard set)",
+        "package.module:Class or path/to/file.py:Class (default: the task's standard set); "
+        "with a study of cells (decomposition), some of its cells by label (default: all)",
     )
     group.add_argument(
         "--set",

@@ -138,6 +138,8 @@ PLOT_CAPTIONS = {
     "training region outlined in red",
     "sight": "Deaths per training walk and final held-out success against how far every agent "
     "sees the traffic",
+    "decomposition": "Each cell's trials to reliable (left) and what each change of one factor "
+    "is worth, the ratio of neighbouring cells paired by seed (right)",
 }
 #: in ``<run>/animations/``: each animation's caption (written with the animations)
 ANIMATIONS_INDEX = "animations.json"

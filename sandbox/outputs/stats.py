@@ -16,7 +16,7 @@ censored ("> budget"), never a number made up from the budget.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 
 import numpy as np
@@ -109,11 +109,17 @@ def format_rates(values: Sequence[float]) -> str:
 Bounds = tuple[float, float | None]
 
 
-def ratio_bounds(numerator: float | None, denominator: float | None, budget: float) -> Bounds:
-    """What a ratio of two trial counts is known to be when either may be censored at
-    ``budget`` (``None``: never reached within it). Numerator censored: the ratio is above
-    budget / denominator; denominator censored: below numerator / budget (0 when the
-    numerator is 0); both: anything."""
+def ratio_bounds(
+    numerator: float | None,
+    denominator: float | None,
+    budget: float,
+    denominator_budget: float | None = None,
+) -> Bounds:
+    """What a ratio of two trial counts is known to be when either may be censored at its
+    budget (``None``: never reached within it): ``budget`` for the numerator and
+    ``denominator_budget`` (default: the same) for the denominator. Numerator censored: the
+    ratio is above budget / denominator; denominator censored: below numerator /
+    denominator_budget (0 when the numerator is 0); both: anything."""
     if numerator is not None and denominator is not None:
         value = 0.0 if numerator == 0 else numerator / max(denominator, 1e-12)
         return (value, value)
@@ -121,39 +127,50 @@ def ratio_bounds(numerator: float | None, denominator: float | None, budget: flo
         return (0.0, None)
     if numerator is None:
         return (budget / max(float(denominator), 1e-12), None)
-    return (0.0, numerator / budget)
+    return (0.0, numerator / (budget if denominator_budget is None else denominator_budget))
 
 
-def _bounded(low: float | None, high: float | None) -> str:
-    """One figure known to lie between ``low`` and ``high`` (None: no upper bound)."""
+def two_decimals(value: float) -> str:
+    """A fraction as the tables show it: 0.25."""
+    return f"{value:.2f}"
+
+
+def _bounded(
+    low: float | None, high: float | None, number: Callable[[float], str] = two_decimals
+) -> str:
+    """One figure known to lie between ``low`` and ``high`` (None: no upper bound), each
+    written by ``number``."""
     if low is None:  # a percentile that fell among unbounded values, on the low side
         low = 0.0
     if high is not None and abs(high - low) < 5e-5:
-        return f"{low:.2f}"
+        return number(low)
     if high is None:
-        return "unknown" if low <= 0 else f"> {low:.2f}"
+        return "unknown" if low <= 0 else f"> {number(low)}"
     if low <= 0:
-        return f"< {high:.2f}"
-    return f"{low:.2f}..{high:.2f}"
+        return f"< {number(high)}"
+    return f"{number(low)}..{number(high)}"
 
 
-def format_fractions(bounds: Sequence[Bounds]) -> str:
+def format_fractions(
+    bounds: Sequence[Bounds], number: Callable[[float], str] = two_decimals
+) -> str:
     """``median [interval]`` of a ratio over seeds, every seed counted: a censored ratio
     enters as the bound its data give it (``ratio_bounds``). The median and each end of the
     interval are computed on the seeds' lower bounds and on their upper bounds alike: where
     the two agree the figure is a number, else it is shown as a bound ("> 2.00", "< 0.30")
-    or a range ("0.25..0.50"). The count of seeds censored each way follows."""
+    or a range ("0.25..0.50"), each number written by ``number``. The count of seeds
+    censored each way follows."""
     if not bounds:
         return "-"
     lows = [low for low, _ in bounds]
     highs = [high for _, high in bounds]
-    text = _bounded(censored_median(lows), censored_median(highs))
+    text = _bounded(censored_median(lows), censored_median(highs), number)
     low_interval, high_interval = median_interval(lows), median_interval(highs)
     if text == "unknown":  # too few seeds bound it: the median itself is censored
         text = "censored"
     elif low_interval is not None and high_interval is not None:
-        start = _bounded(low_interval[0], high_interval[0])
-        end = _bounded(low_interval[1], high_interval[1])
+        start = _bounded(low_interval[0], high_interval[0], number)
+        end = _bounded(low_interval[1], high_interval[1], number)
         text += f" [{start} to {end}]"
     if all(low <= 0 and high is None for low, high in bounds):
         return text  # no seed says anything: both figures never reached on every seed

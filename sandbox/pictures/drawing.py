@@ -33,6 +33,14 @@ COLORS = {
     "dqn": "tab:purple",
     "a2c": "tab:brown",
     "learned-model": "tab:cyan",
+    # the decomposition study's cells: each family in shades of its agent's colour, so that
+    # nine cells in one run stay apart (a colour from the name alone gives two of them the same)
+    "sac-rel": "sandybrown",
+    "sac-utd": "saddlebrown",
+    "sac-utd-rel": "peru",
+    "bandit": "darkviolet",
+    "bandit-rel": "orchid",
+    "learned-model-abs": "darkcyan",
 }
 #: type sizes in an animation, points: a panel's title, and its clock and the captions (at the
 #: animation's 120 dpi, 10 pt is 17 pixels high: readable when projected)

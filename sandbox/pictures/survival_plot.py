@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 
 from sandbox.outputs.run_data import RunData, best_learner
 from sandbox.outputs.survival import EVENTS, kaplan_meier, log_rank_tests, waits
-from sandbox.pictures.drawing import color
+from sandbox.pictures.drawing import color, wrap_to_width
 
 
 def plot_survival(run: RunData) -> Path | None:
@@ -36,10 +36,12 @@ def plot_survival(run: RunData) -> Path | None:
         axes.set_xlabel("training trials (log scale)")
         axes.set_ylabel(f"share of seeds not yet {event}")
         note = _versus_best(run, tests[key])
-        axes.set_title(f"Waiting for {event}" + (f"\n{note}" if note else ""), fontsize=9)
+        title = f"Waiting for {event}" + (f"\n{note}" if note else "")
+        axes.set_title(wrap_to_width(title, axes, 9), fontsize=9)
         axes.grid(alpha=0.3, which="both")
     handles, labels = panels[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=8)
+    # one row for a few agents, two or more for a study's many cells
+    figure.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 6), fontsize=8)
     figure.suptitle(
         "Kaplan-Meier estimates over seeds (ticks: seeds censored at the budget); log-rank "
         "tests between every pair of agents in survival.json",

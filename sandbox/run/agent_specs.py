@@ -30,15 +30,22 @@ class RunAgent:
     spec: str  #: a name, ``module:Class`` or an absolute ``file.py:Class``
     cls: type[Agent]
     settings: dict[str, Any]
+    #: the settings a study's cell gives the agent over its defaults (None: not a cell)
+    cell_settings: dict[str, Any] | None = None
 
     def details(self) -> dict[str, Any]:
         """What the run records of the agent."""
+        description = self.cls.summary_line()
+        if self.cell_settings is not None:
+            given = ", ".join(f"{key} {value}" for key, value in self.cell_settings.items())
+            description = f"{self.spec}" + (f" with {given}" if given else "") + f": {description}"
         return {
             "spec": self.spec,
             "class": f"{self.cls.__module__}:{self.cls.__qualname__}",
             "kind": self.cls.kind,
-            "description": self.cls.summary_line(),
+            "description": description,
             "settings": self.settings,
+            **({"cell_settings": self.cell_settings} if self.cell_settings is not None else {}),
         }
 
 
@@ -66,30 +73,8 @@ def resolve_agents(
         )
     resolved: list[tuple[str, str, type[Agent]]] = []
     for spec in dict.fromkeys(specs):
-        try:
-            cls = load_agent(spec, task.name)
-        except PluginError as error:
-            if names_a_file(spec):
-                raise ValueError(str(error)) from None
-            # a name no module imported so far registers may be a plug-in's
-            plugin_hint = (
-                ""
-                if is_code_path(spec)
-                else "; an agent that a plug-in registers needs --plugin MODULE first "
-                "(python -m sandbox.agents --plugin MODULE lists them)"
-            )
-            raise ValueError(
-                f"{error}; valid agents for {task.name}: "
-                f"{', '.join(valid_agents(task.name, action_space))}, "
-                f"or package.module:Class, or path/to/file.py:Class{plugin_hint}"
-            ) from None
+        cls = load_playing(task, spec, action_space)
         label = cls.name or (cls.__name__ if is_code_path(spec) else spec)
-        if not plays(cls, task.name, action_space):
-            raise ValueError(
-                f"agent {label!r} plays {cls.plays_description()}, not {task.name}; valid agents "
-                "for "
-                f"{task.name}: {', '.join(valid_agents(task.name, action_space))}"
-            )
         if any(label == other for other, _, _ in resolved):
             raise ValueError(
                 f"two agents of this run are named {label!r}; register one under another name"
@@ -104,6 +89,85 @@ def resolve_agents(
         RunAgent(label, spec, cls, cls.resolve_settings(task.name, overrides.get(label)))
         for label, spec, cls in resolved
     ]
+
+
+def load_playing(task: Task, spec: str, action_space: gym.Space | None = None) -> type[Agent]:
+    """The agent class ``spec`` names, if it plays ``task``; ``ValueError`` (one line, naming
+    the valid agents) if it names none or one that cannot play the task."""
+    try:
+        cls = load_agent(spec, task.name)
+    except PluginError as error:
+        if names_a_file(spec):
+            raise ValueError(str(error)) from None
+        # a name no module imported so far registers may be a plug-in's
+        plugin_hint = (
+            ""
+            if is_code_path(spec)
+            else "; an agent that a plug-in registers needs --plugin MODULE first "
+            "(python -m sandbox.agents --plugin MODULE lists them)"
+        )
+        raise ValueError(
+            f"{error}; valid agents for {task.name}: "
+            f"{', '.join(valid_agents(task.name, action_space))}, "
+            f"or package.module:Class, or path/to/file.py:Class{plugin_hint}"
+        ) from None
+    if not plays(cls, task.name, action_space):
+        label = cls.name or (cls.__name__ if is_code_path(spec) else spec)
+        raise ValueError(
+            f"agent {label!r} plays {cls.plays_description()}, not {task.name}; valid agents "
+            f"for {task.name}: {', '.join(valid_agents(task.name, action_space))}"
+        )
+    return cls
+
+
+def resolve_cells(
+    task: Task,
+    study: str,
+    cells: dict[str, tuple[str, dict[str, Any]]],
+    text: str | None,
+    assignments: list[str],
+    config_file: Path | None,
+    action_space: gym.Space | None = None,
+) -> list[RunAgent]:
+    """The run's agents when its study declares cells: every cell, or those ``text`` (the
+    ``--agents`` option) picks by label, each with the cell's settings merged over the
+    agent's defaults and the run's overrides over both. ``ValueError`` (one line) for a
+    label that is no cell, a cell whose agent or setting this installation lacks, or
+    settings the agent does not take."""
+    labels = list(cells)
+    if text is not None:
+        picked = list(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
+        unknown = [label for label in picked if label not in cells]
+        if unknown or not picked:
+            what = f"{unknown[0]!r} is no cell" if unknown else "--agents is empty"
+            raise ValueError(
+                f"{what} of the study {study}; with a study of cells, --agents picks some of "
+                f"them by label: {', '.join(cells)}"
+            )
+        labels = picked
+    overrides = read_agent_config(config_file, labels) if config_file is not None else {}
+    for assignment in assignments:
+        label, settings = parse_assignment(assignment, labels)
+        overrides[label] = merge_settings(overrides.get(label, {}), settings)
+    agents, failed = [], {}
+    for label in labels:
+        spec, cell_settings = cells[label]
+        try:
+            cls = load_playing(task, spec, action_space)
+            settings = cls.resolve_settings(
+                task.name, merge_settings(cell_settings, overrides.get(label, {}))
+            )
+        except ValueError as error:  # SettingsError too: a setting this agent lacks
+            failed[label] = f"cell {label!r} of the study {study} ({spec}): {error}"
+            continue
+        agents.append(RunAgent(label, _portable(spec), cls, settings, dict(cell_settings)))
+    if failed:
+        runnable = ", ".join(agent.label for agent in agents) or "none"
+        raise ValueError(
+            f"{next(iter(failed.values()))}; cells that cannot run here: {', '.join(failed)}; "
+            f"--agents picks the others ({runnable})"
+        )
+    return agents
 
 
 def _portable(spec: str) -> str:

@@ -18,9 +18,9 @@ from typing import Any
 
 from agents.plugins import PluginError
 from sandbox.command_line import UsageError, option_dest
-from sandbox.run.agent_specs import RunAgent, resolve_agents
+from sandbox.run.agent_specs import RunAgent, resolve_agents, resolve_cells
 from sandbox.run.job import SEED_SET_SIZE, TEST_SETS, JobConfig
-from sandbox.studies import Study, get_study
+from sandbox.studies import Study, get_study, split_variant
 from sandbox.tasks import Size, Task
 
 COMMAND = "python -m sandbox.compare"  #: how a run's command line is recorded
@@ -52,7 +52,8 @@ class RunPlan:
 
     @property
     def labels(self) -> list[str]:
-        """The agents of the tables, in order (``agent@variant`` for a study's variants)."""
+        """The agents of the tables, in order (``agent@variant`` for a study's variants; a
+        study's cells by their labels)."""
         return list(dict.fromkeys(config.agent for config in self.configs))
 
     def record(self, provenance: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +64,7 @@ class RunPlan:
             "command": self.command,
             "full": self.full,
             "agents": self.labels,
-            "agent_details": {label: details[label.partition("@")[0]] for label in self.labels},
+            "agent_details": {label: details[split_variant(label)[0]] for label in self.labels},
             "plugins": list(self.plugins),
             "seeds": list(range(self.size.seeds)),
             "size": asdict(self.size),
@@ -93,9 +94,20 @@ def plan_run(task: Task, tasks: list[Task], args: argparse.Namespace) -> RunPlan
     if study is not None and study.agents and args.agents is None:
         default_agents = ",".join(study.agents)
     try:
-        agents = resolve_agents(
-            task, args.agents or default_agents, args.settings, args.agent_config, action_space
-        )
+        if study is not None and study.cells:
+            agents = resolve_cells(
+                task,
+                study.name,
+                study.cells,
+                args.agents,
+                args.settings,
+                args.agent_config,
+                action_space,
+            )
+        else:
+            agents = resolve_agents(
+                task, args.agents or default_agents, args.settings, args.agent_config, action_space
+            )
     except ValueError as error:
         raise UsageError(str(error)) from None
     check_executor(args)

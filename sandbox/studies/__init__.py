@@ -16,6 +16,11 @@ around the standard protocol:
 A study with ``variants`` runs every agent once per variant of the world (say, per
 sight radius), each under the name ``agent@variant``.
 
+A study with ``cells`` runs agents with settings of its own, each under a label of its
+own: ``"sac-rel": ("sac", {"burn_angle_input": "relative"})`` runs SAC with that setting
+as ``sac-rel`` in every table, file and ``--set sac-rel.KEY=VALUE``. ``--agents`` then
+picks some of the cells by label.
+
 The sandbox finds studies built in (``BUILTIN_STUDIES``), declared by installed
 packages under the entry-point group ``sandbox.studies``, or registered with
 ``register_study`` by a module imported so far (``--plugin``).
@@ -23,6 +28,7 @@ packages under the entry-point group ``sandbox.studies``, or registered with
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +39,14 @@ from agents.plugins import PluginError, declared, load_object
 from sandbox.tasks import Size, Task
 
 STUDY_ENTRY_POINTS = "sandbox.studies"
+#: a cell's label: it names files and is the prefix of ``--set LABEL.KEY=VALUE``, so no dots,
+#: colons, ``@`` (a variant's mark), slashes or spaces
+CELL_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+#: a study's cell: the agent (a name, ``module:Class`` or ``file.py:Class``) and the settings
+#: the cell gives it over its defaults
+Cell = tuple[str, dict[str, Any]]
 BUILTIN_STUDIES = {
+    "decomposition": "sandbox.studies.decomposition:DECOMPOSITION",
     "generalization": "sandbox.studies.generalization:GENERALIZATION",
     "sight": "sandbox.studies.sight:SIGHT",
 }
@@ -69,6 +82,10 @@ class Study:
     #: variants of the world, by name: every agent runs in each, named ``agent@variant``,
     #: with these env keyword arguments added to both worlds (empty: one world, no suffix)
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: agents with settings, by label (``"sac-rel": ("sac", {"burn_angle_input": "relative"})``):
+    #: the study's agents instead of ``agents``, each under its label; a setting of ``--set``
+    #: or ``--agent-config`` is merged over the cell's
+    cells: dict[str, Cell] = field(default_factory=dict)
     after_training: Callable[[Agent, StudyContext], dict[str, Any]] | None = None
     summarise: (
         Callable[[list[dict[str, Any]], list[str], dict[str, Any]], dict[str, Any]] | None
@@ -79,6 +96,35 @@ class Study:
     #: paragraphs for the run's report, each built from the summary's numbers
     findings: Callable[[dict[str, Any]], list[str]] = lambda summary_file: []
     plots: tuple[Callable[[Any], Path | None], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.cells and self.agents:
+            raise ValueError(
+                f"study {self.name!r}: give its agents as cells or as agents, not both"
+            )
+        for size in (self.default, self.full):
+            stray = sorted(set(size.agent_budgets) - set(self.cells)) if self.cells else []
+            if stray:
+                raise ValueError(
+                    f"study {self.name!r}: a budget for {stray[0]!r}, which is no cell; cells: "
+                    f"{', '.join(self.cells)}"
+                )
+        for label, cell in self.cells.items():
+            if not CELL_LABEL.fullmatch(label):
+                raise ValueError(
+                    f"study {self.name!r}: cell label {label!r} must be letters, digits, '-' and "
+                    "'_' (it names files and is the AGENT of --set AGENT.KEY=VALUE)"
+                )
+            if not (
+                isinstance(cell, tuple)
+                and len(cell) == 2
+                and isinstance(cell[0], str)
+                and isinstance(cell[1], dict)
+            ):
+                raise ValueError(
+                    f"study {self.name!r}: cell {label!r} must be (agent, settings), e.g. "
+                    '("sac", {"gradient_steps": 2})'
+                )
 
 
 _REGISTERED: dict[tuple[str, str], Study] = {}

@@ -1,0 +1,359 @@
+"""The decomposition study of the rocket: how much of the distance from SAC to the planner
+each difference between them makes.
+
+SAC and the learned-model agent differ in four ways at once: the frame of their inputs (the
+learned model sees the burn point relative to the Moon's phase, SAC absolute angles), their
+feedback (the signed miss read from telemetry against the reward), their compute per launch
+(thousands of gradient steps against SAC's one) and having a model of the launch at all
+(SAC learns a policy). The planner adds the physics. Each *cell* is one agent with settings;
+two cells are *neighbours* when they differ in one of those factors, and the ratio of their
+trials to reliable, seed by seed on the same test situations, is what that factor is worth
+there. Cells and pairs are data (``CELLS``, ``PAIRS``); another set of them is another study
+(``decomposition_study``).
+
+    python -m sandbox.compare rocket --study decomposition
+    python -m sandbox.compare rocket --study decomposition --agents learned-model-abs,learned-model
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sandbox.outputs.stats import (
+    Bounds,
+    censored_median,
+    format_censored,
+    format_fractions,
+    format_rates,
+    ratio_bounds,
+)
+from sandbox.studies import Cell, Study
+from sandbox.studies.decomposition_plot import plot_decomposition, ratio_number
+from sandbox.tasks import Size
+
+#: where a run's summary keeps the study's figures
+KEY = "decomposition"
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two neighbouring cells: ``start`` and ``end`` differ in ``factor`` alone."""
+
+    factor: str  #: what changes, in a few words (the pairs table's first column)
+    start: str  #: the cell it changes from
+    end: str  #: the cell it changes to
+
+
+#: What each factor changes, from the first cell of its pairs to the second.
+FACTORS = {
+    "frame": "inputs: absolute angles -> the burn point relative to the Moon's phase",
+    "compute": "gradient steps per launch: 1 -> 20",
+    "reward model": "a policy -> a learned model of the reward, planned on (a contextual bandit)",
+    "feedback": "learned from: the reward -> the signed miss read from telemetry",
+    "physics model": "a learned model -> Newton's law with the nominal constants",
+}
+
+#: The cells, cheapest learner first. "sac" and "learned-model" are those agents as they are
+#: (SAC sees absolute angles and learns from the reward; the learned model sees the burn point
+#: relative to the Moon's phase and learns the signed miss); every other cell changes one or
+#: two of that.
+CELLS: dict[str, Cell] = {
+    "sac": ("sac", {}),
+    "sac-rel": ("sac", {"burn_angle_input": "relative"}),
+    "sac-utd": ("sac-utd", {}),
+    "sac-utd-rel": ("sac-utd", {"burn_angle_input": "relative"}),
+    "bandit": ("bandit", {}),
+    "bandit-rel": ("bandit", {"burn_angle_input": "relative"}),
+    "learned-model-abs": ("learned-model", {"burn_angle_input": "absolute"}),
+    "learned-model": ("learned-model", {}),
+    "planner": ("planner", {}),
+}
+
+#: The neighbours: each pair's two cells differ in its factor alone.
+PAIRS: tuple[Pair, ...] = (
+    Pair("frame", "sac", "sac-rel"),
+    Pair("frame", "sac-utd", "sac-utd-rel"),
+    Pair("frame", "bandit", "bandit-rel"),
+    Pair("frame", "learned-model-abs", "learned-model"),
+    Pair("compute", "sac", "sac-utd"),
+    Pair("compute", "sac-rel", "sac-utd-rel"),
+    Pair("reward model", "sac-utd", "bandit"),
+    Pair("reward model", "sac-utd-rel", "bandit-rel"),
+    Pair("feedback", "bandit", "learned-model-abs"),
+    Pair("feedback", "bandit-rel", "learned-model"),
+    Pair("physics model", "learned-model", "planner"),
+)
+#: the whole distance the pairs split up, measured the same way
+WHOLE = Pair("the whole distance", "sac", "planner")
+
+
+def cell_figures(jobs: list[dict[str, Any]], label: str) -> dict[str, Any] | None:
+    """A cell's per-seed figures (None where censored at its budget), seeds in order; None
+    if the cell has no finished job."""
+    mine = sorted(
+        (j for j in jobs if j["agent"] == label and j["phase"] == "train"),
+        key=lambda j: j["seed"],
+    )
+    if not mine:
+        return None
+    return {
+        "budget": mine[0]["budget"],
+        "seeds": [j["seed"] for j in mine],
+        "trials_to_first_success": [j["trials_to_first_success"] for j in mine],
+        "trials_to_reliable": [j["trials_to_reliable"] for j in mine],
+        "final_success_rate": [j["final_success_rate"] for j in mine],
+        "trials_spent": [j["trials_spent"] for j in mine],
+    }
+
+
+def pair_bounds(start: dict[str, Any], end: dict[str, Any]) -> tuple[list[int], list[Bounds]]:
+    """The seeds both cells ran and, per seed, what start's trials to reliable over end's is
+    known to be (``ratio_bounds``: above a bound where start never got there within its
+    budget, below one where end did not). Seed s plays the same test set in every cell, so
+    the two cells are paired by seed."""
+    by_seed = {
+        seed: value for seed, value in zip(end["seeds"], end["trials_to_reliable"], strict=True)
+    }
+    seeds, bounds = [], []
+    for seed, top in zip(start["seeds"], start["trials_to_reliable"], strict=True):
+        if seed not in by_seed:
+            continue
+        seeds.append(seed)
+        bounds.append(ratio_bounds(top, by_seed[seed], start["budget"], end["budget"]))
+    return seeds, bounds
+
+
+def summarise_decomposition(
+    jobs: list[dict[str, Any]],
+    cells: dict[str, Cell],
+    pairs: Sequence[Pair],
+    factors: dict[str, str],
+) -> dict[str, Any]:
+    """``decomposition``: what each factor changes; per cell that ran, its agent, the
+    settings the cell gives it and its per-seed figures; per pair whose two cells ran, the
+    seeds and each seed's ratio bounds."""
+    figures = {
+        label: {"agent": agent, "cell_settings": settings, **found}
+        for label, (agent, settings) in cells.items()
+        if (found := cell_figures(jobs, label)) is not None
+    }
+    measured = []
+    for pair in pairs:
+        if pair.start in figures and pair.end in figures:
+            seeds, bounds = pair_bounds(figures[pair.start], figures[pair.end])
+            measured.append({**asdict(pair), "seeds": seeds, "ratio_bounds": bounds})
+    return {KEY: {"factors": factors, "cells": figures, "pairs": measured}}
+
+
+def format_ratio(pair: dict[str, Any]) -> str:
+    """A pair's ratio as the table shows it: median [interval] over seeds, "> x" / "< x"
+    where a censored cell bounds it."""
+    return format_fractions([tuple(b) for b in pair["ratio_bounds"]], ratio_number)
+
+
+def settings_words(settings: dict[str, Any]) -> str:
+    return ", ".join(f"{key} {value}" for key, value in settings.items()) or "defaults"
+
+
+def text_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
+    if KEY not in summary_file:
+        return []
+    found = summary_file[KEY]
+    cell_rows = [
+        [
+            label,
+            cell["agent"],
+            settings_words(cell["cell_settings"]),
+            str(len(cell["seeds"])),
+            f"{cell['budget']:,}",
+            format_censored(cell["trials_to_first_success"], cell["budget"]),
+            format_censored(cell["trials_to_reliable"], cell["budget"]),
+            format_rates(cell["final_success_rate"]),
+        ]
+        for label, cell in found["cells"].items()
+    ]
+    cells = text_table(
+        [
+            "cell",
+            "agent",
+            "settings",
+            "seeds",
+            "budget",
+            "trials to first success",
+            "trials to reliable",
+            "final success",
+        ],
+        cell_rows,
+    )
+    out = [
+        (
+            "Decomposition: each cell's trials, on the same test situations seed by seed "
+            '(censored: "> budget")',
+            cells,
+        )
+    ]
+    if found["pairs"]:
+        pair_rows = [
+            [
+                pair["factor"],
+                pair["start"],
+                pair["end"],
+                str(len(pair["seeds"])),
+                format_ratio(pair),
+            ]
+            for pair in found["pairs"]
+        ]
+        pairs = text_table(
+            ["factor", "from", "to", "seeds", "trials to reliable, from / to"], pair_rows
+        )
+        out.append(
+            (
+                "Decomposition: what each factor is worth, the ratio of neighbouring cells' "
+                'trials to reliable, paired by seed (above 1: the change saved trials; "> x": '
+                "'from' never got there, \"< x\": 'to' never did; censored: neither did)",
+                pairs,
+            )
+        )
+    return out
+
+
+def findings(summary_file: dict[str, Any]) -> list[str]:
+    """One paragraph per factor measured, from the pairs' numbers."""
+    if KEY not in summary_file or not summary_file[KEY]["pairs"]:
+        return []
+    found = summary_file[KEY]
+    seeds = max(len(pair["seeds"]) for pair in found["pairs"])
+    over = f"medians over {seeds} seeds, paired by seed" if seeds > 1 else "one seed"
+    by_factor: dict[str, list[dict[str, Any]]] = {}
+    for pair in found["pairs"]:
+        by_factor.setdefault(pair["factor"], []).append(pair)
+    paragraphs = []
+    for factor, pairs in by_factor.items():
+        changes = found["factors"].get(factor)
+        parts = [
+            f"{pair['start']} -> {pair['end']}: {format_ratio(pair)}"
+            + reading(pair, found["cells"])
+            for pair in pairs
+        ]
+        paragraphs.append(
+            f"**Decomposition, {factor}** ("
+            + (f"{changes}; " if changes else "")
+            + f"trials to reliable of the first cell over the second's, {over}): "
+            + "; ".join(parts)
+            + "."
+        )
+    return paragraphs
+
+
+def reading(pair: dict[str, Any], cells: dict[str, Any]) -> str:
+    """In words, what a pair's median says: which cell needed fewer trials, or that neither
+    cell's budget was enough to tell."""
+    bounds = pair["ratio_bounds"]
+    low = censored_median([b[0] for b in bounds])
+    high = censored_median([b[1] for b in bounds])
+    start, end = cells[pair["start"]], cells[pair["end"]]
+    if low is not None and low > 1:
+        return f" ({pair['end']} needed fewer trials)"
+    if high is not None and high < 1:
+        return f" ({pair['start']} needed fewer trials)"
+    if high is None and (low is None or low <= 0):
+        return (
+            f" (neither was reliable within its budget, {start['budget']:,} and "
+            f"{end['budget']:,} trials: a larger budget would tell)"
+        )
+    return ""
+
+
+def decomposition_study(
+    name: str,
+    description: str,
+    cells: dict[str, Cell],
+    pairs: Sequence[Pair],
+    default: Size,
+    full: Size,
+    factors: dict[str, str] | None = None,
+) -> Study:
+    """A study of ``cells`` (label -> (agent, settings)) whose tables give each cell's trials
+    and each pair's ratio; ``factors``: what each factor of the pairs changes, in words
+    (default ``FACTORS``). Every pair names two of the cells."""
+    for pair in pairs:
+        missing = [label for label in (pair.start, pair.end) if label not in cells]
+        if missing:
+            raise ValueError(f"study {name!r}: pair {pair} names {missing[0]!r}, which is no cell")
+    return Study(
+        name=name,
+        task="rocket",
+        description=description,
+        default=default,
+        full=full,
+        cells=cells,
+        summarise=lambda jobs, labels, settings: summarise_decomposition(
+            jobs,
+            {label: cells[label] for label in labels if label in cells},
+            pairs,
+            FACTORS if factors is None else factors,
+        ),
+        tables=tables,
+        findings=findings,
+        plots=(plot_decomposition,),
+    )
+
+
+DECOMPOSITION = decomposition_study(
+    name="decomposition",
+    description="SAC to the planner one factor at a time (frame, compute, reward model, "
+    "feedback, physics): trials to reliable per cell, ratios between neighbours",
+    cells=CELLS,
+    pairs=(*PAIRS, WHOLE),
+    # The default run shows the table's shape within 5 minutes on 2 cores, one seed: the
+    # learners are far from reliable at these budgets (the SAC cells show "> budget", which is
+    # what they are), and a pair of two censored cells says so. The learned-model and bandit
+    # cells refit their models after every one of the first 50 launches: 150 launches take
+    # 40-60 s. SAC takes 0.04 s a launch, so 1,000 launches; sac-utd, 0.4-1.2 s a launch after
+    # SB3's random warm-up of 100: 150 launches give it 1,000 gradient steps, about what SAC
+    # makes in its 1,000. Measured with every cell, beside other work (load 7-8 on 2 cores):
+    # 5 min 35 s, of which 2 min 49 s of CPU (the workers' and the results'), so about 2
+    # minutes on 2 idle cores; with 200 launches for those cells, 3 min 35 s of CPU.
+    default=Size(
+        budget=150,
+        seeds=1,
+        eval_episodes=20,
+        eval_points_per_decade=3,
+        agent_budgets={
+            "sac": 1_000,
+            "sac-rel": 1_000,
+            "sac-utd": 150,
+            "sac-utd-rel": 150,
+            "planner": 30,
+        },
+    ),
+    # The reference, 10 seeds (the order-statistic interval of the median reaches 95 %: the
+    # 2nd lowest to the 2nd highest seed). SAC was reliable after about 10,000 launches in the
+    # rocket's reference; with 20 gradient steps a launch SAC costs 15 times the seconds, so
+    # those cells get what fits, 2,000 launches (about 20 minutes a seed), and the bandit
+    # (0.25 s a launch) the learned model's 3,000. About 14 CPU-hours: 7 hours on 2 cores.
+    full=Size(
+        budget=3_000,
+        seeds=10,
+        eval_episodes=50,
+        eval_points_per_decade=5,
+        agent_budgets={
+            "sac": 10_000,
+            "sac-rel": 10_000,
+            "sac-utd": 2_000,
+            "sac-utd-rel": 2_000,
+            "planner": 30,
+        },
+    ),
+)
