@@ -46,7 +46,9 @@ class Measure:
 
 def family_agents(run: RunData) -> dict[str, str]:
     """The agent that stands for each family in this run: the best learner (the same rule
-    as the run's headline), the first learned-model agent and the first planner."""
+    as the run's headline), the first learned-model agent and the first planner; a study's
+    cell named after its family (``learned-model``, ``planner``), which runs the agent as it
+    is, stands before the other cells of that kind (``learned-model-abs``)."""
     agents = {}
     learner = best_learner(run)
     if learner:
@@ -54,7 +56,7 @@ def family_agents(run: RunData) -> dict[str, str]:
     for family in ("learned-model", "planner"):
         mine = run.agents_of_kind(family)
         if mine:
-            agents[family] = mine[0]
+            agents[family] = family if family in mine else mine[0]
     return agents
 
 
