@@ -31,7 +31,10 @@ BUILTIN_AGENTS: dict[str, str | dict[str, str]] = {
         "rocket": "agents.learned_rocket:LearnedRocketModel",
         "city": "agents.learned_city:LearnedCityModel",
     },
-    "planner": "agents.rocket_planner:PhysicsPlanner",
+    "planner": {
+        "rocket": "agents.rocket_planner:PhysicsPlanner",
+        "flight": "agents.flight_planner:FlightPlanner",
+    },
     "traffic-planner": "agents.city_planner:TrafficPlanner",
     "random": "agents.random_agent:RandomAgent",
     "ppo": "agents.learners:PPOLearner",

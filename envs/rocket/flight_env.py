@@ -28,15 +28,14 @@ OUTCOMES = ("flying", "captured", "crashed", "earth", "escaped", "out_of_fuel", 
 RESET_OPTIONS = ("moon_phase_rad", "moon_distance_km", "transfer_delta_v_km_s")
 
 
-def sphere_of_influence_km(world: RocketWorld, moon_distance_km: float) -> float:
-    """Laplace's sphere of influence of the moon (km), from the published constants."""
-    ratio = world.nominal.gm_moon / world.nominal.gm_earth
-    return moon_distance_km * ratio**0.4
+def sphere_of_influence_km(gm_earth: float, gm_moon: float, moon_distance_km: float) -> float:
+    """Laplace's sphere of influence of the moon (km); the env uses the nominal constants."""
+    return moon_distance_km * (gm_moon / gm_earth) ** 0.4
 
 
-def reach_delta_v_km_s(world: RocketWorld, moon_distance_km: float) -> float:
-    """The prograde delta-v (nominal constants) whose planet-only orbit peaks at the moon."""
-    gm, r0 = world.nominal.gm_earth, world.parking_radius_km
+def reach_delta_v_km_s(gm: float, r0: float, moon_distance_km: float) -> float:
+    """The prograde delta-v from a circular orbit of radius ``r0`` whose planet-only orbit
+    peaks at the moon (``gm``: the planet's, km^3/s^2)."""
     apogee_speed = math.sqrt(2.0 * gm * moon_distance_km / (r0 * (r0 + moon_distance_km)))
     return apogee_speed - math.sqrt(gm / r0)
 
@@ -90,6 +89,26 @@ def local_frame(
     return (px, py), (nx, ny)
 
 
+def flight_facts(
+    published: dict[str, Any], given: dict[str, float | None] | None = None
+) -> dict[str, Any]:
+    """A world's published facts with the flight's own: the burn bounds, the propellant
+    budget and the decision intervals, as given (the env's arguments) or by default
+    derived from the published facts (see the env's Arguments)."""
+    moon_surface_speed = math.sqrt(published["nominal"]["gm_moon"] / published["moon_radius_km"])
+    largest = published["delta_v_km_s"][1]
+    facts = {
+        **published,
+        "departure_max_km_s": 1.25 * largest,
+        "correction_max_km_s": moon_surface_speed,
+        "propellant_km_s": largest + moon_surface_speed,
+        "cruise_interval_s": 2.0 * published["telemetry_interval_s"],
+        "approach_interval_s": 0.5 * published["telemetry_interval_s"],
+    }
+    facts.update({key: float(value) for key, value in (given or {}).items() if value is not None})
+    return facts
+
+
 class RocketFlightEnv(gym.Env):
     """
     ## Description
@@ -109,7 +128,8 @@ class RocketFlightEnv(gym.Env):
     time (default: 2 tracking intervals, 4 h on earth_moon), or every
     `approach_interval_s` (default: half a tracking interval) while the tracked rocket is
     within the moon's sphere of influence `d (GM_moon / GM_planet)^0.4` (nominal
-    constants): about 20 to 60 decisions a flight.
+    constants), or would be within it after a cruise interval at its tracked closing
+    speed: about 20 to 60 decisions a flight on earth_moon, 10 to 30 on super_earth.
 
     ## Action Space
 
@@ -200,13 +220,6 @@ class RocketFlightEnv(gym.Env):
         self._dispersion = (w.burn_magnitude_sd, w.burn_pointing_sd_rad)
         self.moon_surface_speed_km_s = math.sqrt(w.nominal.gm_moon / w.moon_radius_km)
         self.parking_speed_km_s = math.sqrt(w.nominal.gm_earth / w.parking_radius_km)
-        defaults = {
-            "departure_max_km_s": 1.25 * w.delta_v_km_s[1],
-            "correction_max_km_s": self.moon_surface_speed_km_s,
-            "propellant_km_s": w.delta_v_km_s[1] + self.moon_surface_speed_km_s,
-            "cruise_interval_s": 2.0 * w.telemetry_interval_s,
-            "approach_interval_s": 0.5 * w.telemetry_interval_s,
-        }
         given = {
             "departure_max_km_s": departure_max_km_s,
             "correction_max_km_s": correction_max_km_s,
@@ -215,28 +228,16 @@ class RocketFlightEnv(gym.Env):
             "approach_interval_s": approach_interval_s,
         }
         for key, value in given.items():
-            if value is None:
-                continue
             number = _finite(value)
-            if number is None or number <= 0.0:
+            if value is not None and (number is None or number <= 0.0):
                 raise ValueError(f"{key} must be a positive finite number, got {value!r}")
-            defaults[key] = number
-        self.departure_max_km_s = defaults["departure_max_km_s"]
-        self.correction_max_km_s = defaults["correction_max_km_s"]
-        self.propellant_budget_km_s = defaults["propellant_km_s"]
-        self.cruise_interval_s = defaults["cruise_interval_s"]
-        self.approach_interval_s = defaults["approach_interval_s"]
+        self._published = flight_facts(w.published(), given)
+        self.departure_max_km_s = self._published["departure_max_km_s"]
+        self.correction_max_km_s = self._published["correction_max_km_s"]
+        self.propellant_budget_km_s = self._published["propellant_km_s"]
+        self.cruise_interval_s = self._published["cruise_interval_s"]
+        self.approach_interval_s = self._published["approach_interval_s"]
         self.max_flight_s = w.max_flight_days * 86400.0
-        self._published = w.published()
-        self._published.update(
-            {
-                "departure_max_km_s": self.departure_max_km_s,
-                "correction_max_km_s": self.correction_max_km_s,
-                "propellant_km_s": self.propellant_budget_km_s,
-                "cruise_interval_s": self.cruise_interval_s,
-                "approach_interval_s": self.approach_interval_s,
-            }
-        )
         limit = OBSERVATION_LIMIT
         self.observation_space = spaces.Box(-limit, limit, shape=(14,), dtype=np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
@@ -253,13 +254,13 @@ class RocketFlightEnv(gym.Env):
         draw = float(self.np_random.uniform())
         phase = chosen.get("moon_phase_rad", phase) % (2.0 * math.pi)
         distance = chosen.get("moon_distance_km", distance)
-        low = reach_delta_v_km_s(w, distance)
+        low = reach_delta_v_km_s(w.nominal.gm_earth, w.parking_radius_km, distance)
         high = max(low, w.delta_v_km_s[1])
         transfer = chosen.get("transfer_delta_v_km_s", low + draw * (high - low))
         start_angle = phase - transfer_lead_rad(w, distance, transfer)
         self._situation = (phase, distance, transfer)
         self._coaster = Coaster(w, self._true, phase, distance)
-        self.soi_km = sphere_of_influence_km(w, distance)
+        self.soi_km = sphere_of_influence_km(w.nominal.gm_earth, w.nominal.gm_moon, distance)
         r0 = w.parking_radius_km
         speed = math.sqrt(self._true.gm_earth / r0)
         c, s = math.cos(start_angle), math.sin(start_angle)
@@ -334,8 +335,18 @@ class RocketFlightEnv(gym.Env):
         return np.clip(np.array(values, dtype=np.float32), -limit, limit)
 
     def _near_moon(self, state: tuple[float, float, float, float]) -> bool:
+        """Whether the state is inside the moon's sphere of influence."""
         mx, my = self._moon[0], self._moon[1]
         return math.hypot(state[0] - mx, state[1] - my) < self.soi_km
+
+    def _approaching(self, state: tuple[float, float, float, float]) -> bool:
+        """Inside the sphere of influence, or closing on it fast enough to be inside it
+        before a cruise interval is up."""
+        rx, ry = state[0] - self._moon[0], state[1] - self._moon[1]
+        vx, vy = state[2] - self._moon[2], state[3] - self._moon[3]
+        q = math.hypot(rx, ry)
+        closing = max(0.0, -(rx * vx + ry * vy) / q)
+        return q - closing * self.cruise_interval_s < self.soi_km
 
     # ------------------------------------------------------------------ step
 
@@ -384,7 +395,7 @@ class RocketFlightEnv(gym.Env):
         elif self._propellant <= 1e-9:
             outcome = "out_of_fuel"
         else:
-            near = self._near_moon(self._tracked)
+            near = self._approaching(self._tracked)
             interval = self.approach_interval_s if near else self.cruise_interval_s
             end = self._coaster.coast(
                 self._t, x, y, vx, vy, min(self._t + interval, self.max_flight_s)

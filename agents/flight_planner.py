@@ -1,0 +1,388 @@
+"""The physics planner for the flight: model-predictive control on Newton's law.
+
+At every decision the planner predicts the rest of the flight on its own model (a
+point-mass planet and moon, the published facts, its current estimates of
+``gm_earth``, ``gm_moon`` and ``engine_efficiency``, nominal at first) from the tracked
+state, and re-solves its plan from there:
+
+1. **departure** (the first decision): a prograde burn, the smallest whose model flight
+   passes the moon at the aimed periselene (``aim_periselene_radii``): a scan over the
+   delta-v, then secant steps on the impact parameter of the moon's hyperbola;
+2. **midcourse**: while the predicted periselene stays in ``periselene_band_radii`` it
+   coasts; otherwise the smallest burn (two components, minimum norm) that brings the
+   impact parameter back to the aimed one, by Newton steps on the model;
+3. **braking**: at the decision nearest the predicted periselene (or once past it), the
+   smallest burn to a bound orbit about the moon with apses inside the capture bounds,
+   with margins for the uncertain ``gm_moon`` (``agents.flight_model.capture_velocity``).
+   If tracking then shows the orbit outside them, the next decision burns again.
+
+After each flight it fits the three constants to the flight's tracking (each arc from a
+decision's tracked state and commanded burn to the next tracked position,
+``agents.flight_model.ArcFit``), so the next flight's predictions, and its burns, are
+nearer the truth. It never sees the true constants or the engine's dispersion.
+
+Units: km, s, km/s.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, NamedTuple
+
+import numpy as np
+from scipy.optimize import brentq
+
+from agents.base import Agent, TaskSpec, config_from_settings, dataclass_settings
+from agents.flight_model import (
+    ArcFit,
+    FlightPlannerConfig,
+    capture_velocity,
+    encounter,
+    impact_parameter_km,
+    make_arcs,
+    periselene_km,
+    positions_at_end,
+    propagate_from,
+)
+from agents.ledger import Ledger
+from agents.rocket_model import CONSTANT_NAMES, Facts
+from envs.rocket.flight_env import (
+    flight_facts,
+    local_frame,
+    reach_delta_v_km_s,
+    sphere_of_influence_km,
+)
+from envs.rocket.world import load_world
+
+DIFFERENCE_KM_S = 1e-3  # the burn step of the finite-difference Jacobian (1 m/s)
+
+
+class FlightRecord(NamedTuple):
+    """One training flight, for plots and reports."""
+
+    outcome: str
+    decisions: int
+    propellant_used_km_s: float
+    model: dict[str, float]  #: the constants the flight was planned with
+
+
+class Situation(NamedTuple):
+    """What the planner knows at a decision (km, km/s, s)."""
+
+    t: float
+    position: np.ndarray
+    velocity: np.ndarray
+    moon_phase: float  # the moon's phase at t = 0
+    moon_distance: float
+    decision: int
+    soi_km: float
+
+
+class FlightPlanner(Agent):
+    """Flies each flight by model-predictive control on its own Newtonian model (a
+    departure, midcourse corrections, a braking burn) and fits the model's constants to
+    its flights' tracking. See the module docstring."""
+
+    name = "planner"
+    kind = "planner"
+    tasks = ("flight",)
+    identifies_worlds = True
+    seconds_per_trial = {"flight": 3.0}
+
+    @classmethod
+    def default_settings(cls, task: str) -> dict[str, Any]:
+        return dataclass_settings(FlightPlannerConfig)
+
+    def __init__(self, spec: TaskSpec, seed: int, settings: dict[str, Any] | None = None):
+        super().__init__(spec, seed, settings)
+        self.config = config_from_settings(FlightPlannerConfig, self.settings)
+        self.history: list[FlightRecord] = []  #: every training flight, in order
+        self.estimates: list[dict[str, float]] = []  #: the constants after each flight
+        self.plan_seconds: list[float] = []  #: wall time of every decision
+        self._fit: ArcFit | None = None
+        self._world: dict[str, Any] | None = None
+        self._arrival_s: float | None = None  #: when the departure plan meets the moon
+
+    @property
+    def constants(self) -> dict[str, float] | None:
+        """The model's current constants, or None before any world is seen."""
+        if self._fit is None:
+            return None
+        return dict(zip(CONSTANT_NAMES, map(float, self._fit.constants), strict=True))
+
+    # ------------------------------------------------------------------ what it knows
+
+    def _published(self, info: dict[str, Any]) -> dict[str, Any]:
+        if "world" in info:
+            return info["world"]
+        if self._world is not None:
+            return self._world
+        kwargs = self.spec.env_kwargs
+        world = kwargs.get("world", "earth_moon")
+        published = (world if hasattr(world, "published") else load_world(world)).published()
+        return flight_facts(published, {k: v for k, v in kwargs.items() if k != "world"})
+
+    def _ensure_model(self, world: dict[str, Any]) -> ArcFit:
+        facts = Facts.from_published(world)
+        if self._fit is None or self._fit.facts != facts:
+            self._fit = ArcFit(facts, self.config)
+        self._world = world
+        return self._fit
+
+    def _situation(self, observation: np.ndarray, info: dict[str, Any], world) -> Situation:
+        if "tracked" in info:
+            tracked = info["tracked"]
+            t = float(tracked["t_s"])
+            position = np.array(tracked["position_km"], dtype=float)
+            velocity = np.array(tracked["velocity_km_s"], dtype=float)
+            moon = np.array(tracked["moon_km"], dtype=float)
+        else:  # from the observation alone (float32: about 0.02 km, 0.5 mm/s)
+            obs = np.asarray(observation, dtype=float)
+            scale_r = world["moon_distance_km"][1]
+            scale_v = math.sqrt(world["nominal"]["gm_earth"] / world["parking_radius_km"])
+            t = float(obs[13]) * world["max_flight_days"] * 86400.0
+            position, velocity, moon = obs[0:2] * scale_r, obs[2:4] * scale_v, obs[4:6] * scale_r
+        distance = float(np.hypot(*moon))
+        rate = float(self._fit.facts.moon_rate(distance))
+        phase = float(info.get("moon_phase_rad", math.atan2(moon[1], moon[0]) - rate * t))
+        distance = float(info.get("moon_distance_km", distance))
+        decision = int(info.get("decision", 0 if t == 0.0 else 1))
+        nominal = world["nominal"]
+        soi = info.get("sphere_of_influence_km") or sphere_of_influence_km(
+            nominal["gm_earth"], nominal["gm_moon"], distance
+        )
+        return Situation(t, position, velocity, phase, distance, decision, soi)
+
+    # ------------------------------------------------------------------ deciding
+
+    def reset_episode(self) -> None:
+        self._arrival_s = None
+
+    def act(self, observation: np.ndarray, info: dict[str, Any]) -> np.ndarray:
+        world = self._published(info)
+        fit = self._ensure_model(world)
+        started = time.perf_counter()
+        now = self._situation(observation, info, world)
+        constants = fit.constants
+        if now.decision == 0:
+            burn = self._departure(now, constants, world)
+        else:
+            burn = self._correction(now, constants, world)
+        self.plan_seconds.append(time.perf_counter() - started)
+        return self._action(now, burn / constants[2], world)
+
+    def _action(self, now: Situation, command: np.ndarray, world: dict[str, Any]) -> np.ndarray:
+        """The action that commands ``command`` (inertial, km/s) in the env's local frame."""
+        bound = world["departure_max_km_s"] if now.decision == 0 else world["correction_max_km_s"]
+        r, v = now.position, now.velocity
+        moon_r, moon_v = self._moon(now, now.t)
+        if np.hypot(*(r - moon_r)) < now.soi_km:
+            r, v = r - moon_r, v - moon_v
+        along, out = local_frame(r[0], r[1], v[0], v[1])
+        action = np.array([command @ np.array(along), command @ np.array(out)]) / bound
+        return np.clip(action, -1.0, 1.0).astype(np.float32)
+
+    def _moon(self, now: Situation, t: float) -> tuple[np.ndarray, np.ndarray]:
+        rate = float(self._fit.facts.moon_rate(now.moon_distance))
+        angle = now.moon_phase + rate * t
+        d = now.moon_distance
+        c, s = math.cos(angle), math.sin(angle)
+        return np.array([d * c, d * s]), np.array([-d * rate * s, d * rate * c])
+
+    def _predict(self, now: Situation, constants: np.ndarray, burns: np.ndarray):
+        """The model's encounters after each delivered burn (2, N) at this decision."""
+        n = burns.shape[1]
+        state = np.vstack([np.repeat(now.position[:, None], n, 1), now.velocity[:, None] + burns])
+        t_end = self._fit.facts.max_flight_days * 86400.0
+        paths = propagate_from(
+            self._fit.facts,
+            constants[0],
+            constants[1],
+            state,
+            np.full(n, now.t),
+            now.moon_phase,
+            now.moon_distance,
+            np.full(n, t_end),
+            self.config.sundman_step,
+            approach=True,
+        )
+        return encounter(paths)
+
+    def _aim_km(self, constants: np.ndarray, v_infinity: np.ndarray) -> np.ndarray:
+        radius = self.config.aim_periselene_radii * self._fit.facts.moon_radius_km
+        return np.array([impact_parameter_km(constants[1], radius, v) for v in v_infinity])
+
+    def _departure(self, now: Situation, constants: np.ndarray, world) -> np.ndarray:
+        """The delivered prograde departure burn (inertial, km/s) that aims at the periselene."""
+        efficiency = constants[2]
+        prograde = now.velocity / np.hypot(*now.velocity)
+        reach = reach_delta_v_km_s(constants[0], world["parking_radius_km"], now.moon_distance)
+        low = 0.95 * reach  # the moon pulls in flights the conic says fall short
+        high = world["departure_max_km_s"] * efficiency
+        sizes = np.linspace(low, high, self.config.departure_scan_points)
+        passes = self._predict(now, constants, prograde[:, None] * sizes)
+        aim = self._aim_km(constants, passes.v_infinity_km_s)
+        best = None
+        for side in (1.0, -1.0):
+            miss = passes.impact_km - side * aim
+            usable = passes.closest_km < 0.5 * now.moon_distance
+            for i in range(len(sizes) - 1):
+                if usable[i] and usable[i + 1] and np.signbit(miss[i]) != np.signbit(miss[i + 1]):
+                    if best is None or sizes[i] < best[0]:
+                        best = (sizes[i], sizes[i + 1], miss[i], miss[i + 1], side)
+                    break
+        if best is None:  # no pass at the aim: come as close as the model can
+            i = int(np.argmin(passes.closest_km))
+            self._arrival_s = float(passes.time_s[i])
+            return prograde * sizes[i]
+        a, b, _, _, side = best
+
+        def miss(size: float) -> float:
+            one = self._predict(now, constants, prograde[:, None] * np.array([size]))
+            self._arrival_s = float(one.time_s[0])
+            return float(one.impact_km[0] - side * self._aim_km(constants, one.v_infinity_km_s)[0])
+
+        size = brentq(miss, a, b, xtol=1e-5, maxiter=30)
+        miss(size)  # the arrival time of the chosen burn
+        return prograde * size
+
+    def _correction(self, now: Situation, constants: np.ndarray, world) -> np.ndarray:
+        """The delivered burn (inertial, km/s) at a decision after departure: none, a
+        midcourse correction, or a braking burn."""
+        facts = self._fit.facts
+        r_moon = facts.moon_radius_km
+        moon_r, moon_v = self._moon(now, now.t)
+        relative_r, relative_v = now.position - moon_r, now.velocity - moon_v
+        distance = float(np.hypot(*relative_r))
+        gm_m = constants[1]
+        energy = 0.5 * float(relative_v @ relative_v) - gm_m / distance
+        zero = np.zeros((2, 1))
+        passing = self._predict(now, constants, zero)
+        interval = world["approach_interval_s"]
+        if distance < now.soi_km and (
+            energy < 0.0
+            or passing.time_s[0] - now.t <= 0.5 * interval
+            or float(relative_r @ relative_v) > 0.0
+        ):
+            target = capture_velocity(
+                gm_m,
+                relative_r,
+                relative_v,
+                (self.config.least_periselene_radii * r_moon, 2.5 * r_moon),
+                self.config.aim_aposelene_soi * now.soi_km,
+            )
+            return target - relative_v
+        low, high = self.config.periselene_band_radii
+        rp = _periselene(gm_m, passing)
+        if low * r_moon <= rp <= high * r_moon:
+            return np.zeros(2)
+        if passing.closest_km[0] > now.soi_km:
+            return self._toward_the_moon(now, constants, passing, world)
+        side = 1.0 if passing.impact_km[0] >= 0.0 else -1.0
+        burn = np.zeros(2)
+        for _ in range(self.config.newton_iterations):
+            trial = burn[:, None] + np.array(
+                [[0.0, DIFFERENCE_KM_S, 0.0], [0.0, 0.0, DIFFERENCE_KM_S]]
+            )
+            passes = self._predict(now, constants, trial)
+            miss = passes.impact_km - side * self._aim_km(constants, passes.v_infinity_km_s)
+            gradient = (miss[1:] - miss[0]) / DIFFERENCE_KM_S
+            if not np.all(np.isfinite(gradient)) or gradient @ gradient == 0.0:
+                break
+            step = -miss[0] * gradient / (gradient @ gradient)
+            limit = world["correction_max_km_s"] * constants[2]
+            burn = burn + step * min(1.0, limit / max(np.hypot(*step), 1e-12))
+            if abs(miss[0]) < 0.05 * r_moon:
+                break
+        return burn
+
+    def _toward_the_moon(self, now: Situation, constants: np.ndarray, passing, world) -> np.ndarray:
+        """A far miss: the burn that puts the model's rocket on the moon's centre at the
+        planned arrival time (Newton steps on the 2D miss there; the impact parameter of
+        a far pass is no guide)."""
+        arrival = self._arrival_s
+        if arrival is None or arrival < now.t + world["cruise_interval_s"]:
+            arrival = float(passing.time_s[0])
+        target, _ = self._moon(now, arrival)
+        facts = self._fit.facts
+        burn = np.zeros(2)
+        limit = world["correction_max_km_s"] * constants[2]
+        for _ in range(self.config.newton_iterations):
+            trial = burn[:, None] + DIFFERENCE_KM_S * np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+            state = np.vstack(
+                [np.repeat(now.position[:, None], 3, 1), now.velocity[:, None] + trial]
+            )
+            paths = propagate_from(
+                facts,
+                constants[0],
+                constants[1],
+                state,
+                np.full(3, now.t),
+                now.moon_phase,
+                now.moon_distance,
+                np.full(3, arrival),
+                self.config.sundman_step,
+                approach=False,
+            )
+            ends = positions_at_end(paths, np.full(3, arrival))
+            miss = ends[:, 0] - target
+            jacobian = (ends[:, 1:] - ends[:, :1]) / DIFFERENCE_KM_S
+            try:
+                step = -np.linalg.solve(jacobian, miss)
+            except np.linalg.LinAlgError:
+                break
+            burn = burn + step * min(1.0, limit / max(np.hypot(*step), 1e-12))
+            if np.hypot(*miss) < facts.moon_radius_km:
+                break
+        return burn
+
+    # ------------------------------------------------------------------ training
+
+    def _train(self, ledger: Ledger, until_trials: int) -> None:
+        if self._env_ledger is not None and ledger is not self._env_ledger:
+            self._fit = None  # a new world: identification starts again from nominal
+        env = self.training_env(ledger)
+        while ledger.n_trials < until_trials:
+            observation, info = env.reset()
+            self.reset_episode()
+            model = None
+            start = info
+            done = False
+            while not done:
+                action = self.act(observation, info)
+                model = model or self.constants
+                observation, _, terminated, truncated, info = env.step(action)
+                done = terminated or truncated
+            self._learn(start, info, model)
+
+    def _learn(self, start: dict[str, Any], end: dict[str, Any], model: dict[str, float]) -> None:
+        """Keep the flight for reports and fit the constants to its tracking."""
+        world = self._published(end)
+        self.history.append(
+            FlightRecord(
+                str(end["outcome"]),
+                int(end["decision"]),
+                float(start["propellant_km_s"]) - float(end["propellant_km_s"]),
+                model,
+            )
+        )
+        arcs = make_arcs(
+            end["telemetry"],
+            float(end["moon_phase_rad"]),
+            float(end["moon_distance_km"]),
+            world,
+            self.config,
+        )
+        if arcs is not None:
+            self._ensure_model(world).add(arcs)
+        self.estimates.append(self.constants)
+
+
+def _periselene(gm_moon: float, passing) -> float:
+    """The model's predicted periselene (km from the centre) of the first trajectory."""
+    if passing.energy[0] <= 0.0:
+        return float(passing.closest_km[0])
+    return periselene_km(
+        gm_moon, abs(float(passing.impact_km[0])), float(passing.v_infinity_km_s[0])
+    )
