@@ -41,6 +41,18 @@ class FlightPlannerConfig:
     #: ... and whose periselene is at least this many moon radii from the centre
     least_periselene_radii: float = 1.15
     newton_iterations: int = 3  #: re-linearisations of a correction at one decision
+    #: a far miss is corrected toward arrivals at these multiples of the planned time to go
+    arrival_factors: tuple[float, ...] = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0)
+    #: a near pass's corrections are searched this far (km/s) along the burns that keep
+    #: its impact parameter ...
+    midcourse_scan_km_s: tuple[float, ...] = tuple(np.linspace(-0.3, 0.3, 9).round(3))
+    #: ... among those that move its arrival by at most this fraction of the time to go
+    arrival_shift: float = 0.3
+    #: a correction's delta-v counts this much more than the braking it saves: its
+    #: benefit is predicted on a model that may be off, from a state tracked with errors
+    burn_risk: float = 1.0
+    #: a pass in the band is corrected only if that saves this much delta-v (km/s)
+    least_saving_km_s: float = 0.03
     departure_scan_points: int = 33  #: departure delta-v values scanned
     #: prior sd of ln(constant / nominal), gm_earth, gm_moon, engine_efficiency
     prior_log_sd: tuple[float, float, float] = (0.3, 0.3, 0.3)

@@ -103,6 +103,8 @@ class FlightPlanner(Agent):
         self._fit: ArcFit | None = None
         self._world: dict[str, Any] | None = None
         self._arrival_s: float | None = None  #: when the departure plan meets the moon
+        #: the pass is in the band and a search found no burn worth making: coast on
+        self._settled = False
 
     @property
     def constants(self) -> dict[str, float] | None:
@@ -158,6 +160,7 @@ class FlightPlanner(Agent):
 
     def reset_episode(self) -> None:
         self._arrival_s = None
+        self._settled = False
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> np.ndarray:
         world = self._published(info)
@@ -214,37 +217,51 @@ class FlightPlanner(Agent):
         return np.array([impact_parameter_km(constants[1], radius, v) for v in v_infinity])
 
     def _departure(self, now: Situation, constants: np.ndarray, world) -> np.ndarray:
-        """The delivered prograde departure burn (inertial, km/s) that aims at the periselene."""
-        efficiency = constants[2]
+        """The delivered prograde departure burn (inertial, km/s): of those whose model
+        flight passes the moon at the aimed periselene, on either side, the one that
+        costs least with the braking it leaves."""
         prograde = now.velocity / np.hypot(*now.velocity)
-        reach = reach_delta_v_km_s(constants[0], world["parking_radius_km"], now.moon_distance)
-        low = 0.95 * reach  # the moon pulls in flights the conic says fall short
-        high = world["departure_max_km_s"] * efficiency
-        sizes = np.linspace(low, high, self.config.departure_scan_points)
+        radius, speed = float(np.hypot(*now.position)), float(np.hypot(*now.velocity))
+        # the speed whose model conic peaks at the moon, less the tracked speed (the parking
+        # orbit is circular for the true GM, not the model's); and the moon pulls in flights
+        # the conic says fall short
+        apogee_speed = math.sqrt(constants[0] / radius) + reach_delta_v_km_s(
+            constants[0], radius, now.moon_distance
+        )
+        low = 0.97 * apogee_speed - speed
+        high = world["departure_max_km_s"] * constants[2]
+        sizes = np.linspace(low, max(low, high), self.config.departure_scan_points)
         passes = self._predict(now, constants, prograde[:, None] * sizes)
         aim = self._aim_km(constants, passes.v_infinity_km_s)
-        best = None
-        for side in (1.0, -1.0):
-            miss = passes.impact_km - side * aim
-            usable = passes.closest_km < 0.5 * now.moon_distance
-            for i in range(len(sizes) - 1):
-                if usable[i] and usable[i + 1] and np.signbit(miss[i]) != np.signbit(miss[i + 1]):
-                    if best is None or sizes[i] < best[0]:
-                        best = (sizes[i], sizes[i + 1], miss[i], miss[i + 1], side)
-                    break
-        if best is None:  # no pass at the aim: come as close as the model can
+        usable = passes.closest_km < 0.5 * now.moon_distance
+        brackets = [
+            (sizes[i], sizes[i + 1], side)
+            for side in (1.0, -1.0)
+            for i in range(len(sizes) - 1)
+            if usable[i]
+            and usable[i + 1]
+            and np.signbit(passes.impact_km[i] - side * aim[i])
+            != np.signbit(passes.impact_km[i + 1] - side * aim[i + 1])
+        ]
+        if not brackets:  # no pass at the aim: come as close as the model can
             i = int(np.argmin(passes.closest_km))
             self._arrival_s = float(passes.time_s[i])
             return prograde * sizes[i]
-        a, b, _, _, side = best
+        best = (math.inf, 0.0, 0.0)
+        for a, b, side in brackets:
 
-        def miss(size: float) -> float:
+            def miss(size: float, side: float = side) -> float:
+                one = self._predict(now, constants, prograde[:, None] * np.array([size]))
+                return float(
+                    one.impact_km[0] - side * self._aim_km(constants, one.v_infinity_km_s)[0]
+                )
+
+            size = brentq(miss, a, b, xtol=1e-5, maxiter=30)
             one = self._predict(now, constants, prograde[:, None] * np.array([size]))
-            self._arrival_s = float(one.time_s[0])
-            return float(one.impact_km[0] - side * self._aim_km(constants, one.v_infinity_km_s)[0])
-
-        size = brentq(miss, a, b, xtol=1e-5, maxiter=30)
-        miss(size)  # the arrival time of the chosen burn
+            cost = size + float(self._braking_cost(constants, now, one.v_infinity_km_s)[0])
+            if cost < best[0]:
+                best = (cost, size, float(one.time_s[0]))
+        _, size, self._arrival_s = best
         return prograde * size
 
     def _correction(self, now: Situation, constants: np.ndarray, world) -> np.ndarray:
@@ -274,68 +291,133 @@ class FlightPlanner(Agent):
             )
             return target - relative_v
         low, high = self.config.periselene_band_radii
-        rp = _periselene(gm_m, passing)
-        if low * r_moon <= rp <= high * r_moon:
+        in_band = low * r_moon <= _periselene(gm_m, passing) <= high * r_moon
+        if in_band and self._settled:
             return np.zeros(2)
         if passing.closest_km[0] > now.soi_km:
-            return self._toward_the_moon(now, constants, passing, world)
-        side = 1.0 if passing.impact_km[0] >= 0.0 else -1.0
-        burn = np.zeros(2)
-        for _ in range(self.config.newton_iterations):
-            trial = burn[:, None] + np.array(
-                [[0.0, DIFFERENCE_KM_S, 0.0], [0.0, 0.0, DIFFERENCE_KM_S]]
-            )
-            passes = self._predict(now, constants, trial)
-            miss = passes.impact_km - side * self._aim_km(constants, passes.v_infinity_km_s)
-            gradient = (miss[1:] - miss[0]) / DIFFERENCE_KM_S
-            if not np.all(np.isfinite(gradient)) or gradient @ gradient == 0.0:
-                break
-            step = -miss[0] * gradient / (gradient @ gradient)
-            limit = world["correction_max_km_s"] * constants[2]
-            burn = burn + step * min(1.0, limit / max(np.hypot(*step), 1e-12))
-            if abs(miss[0]) < 0.05 * r_moon:
-                break
+            burn = self._toward_the_moon(now, constants, passing, world)
+        else:
+            burn = self._midcourse(now, constants, passing, world, in_band)
+        self._settled = in_band and not burn.any()
         return burn
 
+    def _midcourse(
+        self, now: Situation, constants: np.ndarray, passing, world, in_band: bool
+    ) -> np.ndarray:
+        """A near pass: the minimum-norm burn that brings the impact parameter to the aim
+        (Newton steps), or, if it costs less with the braking it leaves, one of the burns
+        moved from it along the direction that keeps the impact parameter (each then
+        Newton-corrected); none if the pass is in the band and no burn saves
+        ``least_saving_km_s``."""
+        r_moon = self._fit.facts.moon_radius_km
+        side = 1.0 if passing.impact_km[0] >= 0.0 else -1.0
+        limit = world["correction_max_km_s"] * constants[2]
+        offsets = DIFFERENCE_KM_S * np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+
+        def capped(burns: np.ndarray) -> np.ndarray:
+            return burns * np.minimum(1.0, limit / np.maximum(np.hypot(*burns), 1e-12))[None, :]
+
+        base, gradient = np.zeros(2), None
+        for _ in range(self.config.newton_iterations):
+            passes = self._predict(now, constants, base[:, None] + offsets)
+            miss = passes.impact_km - side * self._aim_km(constants, passes.v_infinity_km_s)
+            slope = (miss[1:] - miss[0]) / DIFFERENCE_KM_S
+            if not np.all(np.isfinite(slope)) or slope @ slope == 0.0:
+                break
+            gradient = slope
+            base = capped((base - miss[0] * slope / (slope @ slope))[:, None])[:, 0]
+        if gradient is None:
+            return np.zeros(2)
+        norm2 = float(gradient @ gradient)
+        along = np.array([-gradient[1], gradient[0]]) / math.sqrt(norm2)
+        reach = np.asarray(self.config.midcourse_scan_km_s)
+        burns = np.hstack([base[:, None], base[:, None] + along[:, None] * reach[None, :]])
+        for _ in range(self.config.newton_iterations):
+            passes = self._predict(now, constants, burns[:, 1:])
+            miss = passes.impact_km - side * self._aim_km(constants, passes.v_infinity_km_s)
+            burns[:, 1:] = capped(burns[:, 1:] - gradient[:, None] * (miss / norm2)[None, :])
+        passes = self._predict(now, constants, burns)
+        miss = passes.impact_km - side * self._aim_km(constants, passes.v_infinity_km_s)
+        cost = (1.0 + self.config.burn_risk) * np.hypot(*burns) + self._braking_cost(
+            constants, now, passes.v_infinity_km_s
+        )
+        # a pass that the model reaches on another branch (a later, slower arrival) is one
+        # the next decision's tracking would not keep to
+        to_go = passing.time_s[0] - now.t
+        other_branch = np.abs(passes.time_s - passing.time_s[0]) > self.config.arrival_shift * to_go
+        unreached = ~(np.abs(miss) < 0.2 * r_moon)
+        cost[1:][(unreached | other_branch)[1:]] = np.inf
+        best = int(np.argmin(cost))
+        idle = self._braking_cost(constants, now, passing.v_infinity_km_s)[0]
+        if in_band and not cost[best] < idle - self.config.least_saving_km_s:
+            return np.zeros(2)  # nothing worth its propellant
+        return burns[:, best]
+
     def _toward_the_moon(self, now: Situation, constants: np.ndarray, passing, world) -> np.ndarray:
-        """A far miss: the burn that puts the model's rocket on the moon's centre at the
-        planned arrival time (Newton steps on the 2D miss there; the impact parameter of
-        a far pass is no guide)."""
-        arrival = self._arrival_s
-        if arrival is None or arrival < now.t + world["cruise_interval_s"]:
-            arrival = float(passing.time_s[0])
-        target, _ = self._moon(now, arrival)
+        """A far miss: the burn that puts the model's rocket on the moon's centre, at the
+        arrival time (of a few around the planned one) that costs least with the braking
+        it leaves. Newton steps on the 2D miss at each arrival time, all in one batch (the
+        impact parameter of a far pass is no guide)."""
         facts = self._fit.facts
-        burn = np.zeros(2)
+        planned = self._arrival_s
+        if planned is None or planned < now.t + world["cruise_interval_s"]:
+            planned = float(passing.time_s[0])
+        arrivals = now.t + (planned - now.t) * np.asarray(self.config.arrival_factors)
+        arrivals = arrivals[arrivals < facts.max_flight_days * 86400.0 - world["cruise_interval_s"]]
+        if len(arrivals) == 0:
+            arrivals = np.array([planned])
+        m = len(arrivals)
+        angle = now.moon_phase + float(facts.moon_rate(now.moon_distance)) * arrivals
+        targets = now.moon_distance * np.array([np.cos(angle), np.sin(angle)])  # (2, m)
+        offsets = DIFFERENCE_KM_S * np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])  # (2, 3)
+        t_end = np.repeat(arrivals, 3)
+        burns = np.zeros((2, m))
         limit = world["correction_max_km_s"] * constants[2]
         for _ in range(self.config.newton_iterations):
-            trial = burn[:, None] + DIFFERENCE_KM_S * np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
-            state = np.vstack(
-                [np.repeat(now.position[:, None], 3, 1), now.velocity[:, None] + trial]
-            )
+            trial = (burns[:, :, None] + offsets[:, None, :]).reshape(2, 3 * m)
             paths = propagate_from(
                 facts,
                 constants[0],
                 constants[1],
-                state,
-                np.full(3, now.t),
+                np.vstack(
+                    [np.repeat(now.position[:, None], 3 * m, 1), now.velocity[:, None] + trial]
+                ),
+                np.full(3 * m, now.t),
                 now.moon_phase,
                 now.moon_distance,
-                np.full(3, arrival),
+                t_end,
                 self.config.sundman_step,
                 approach=False,
             )
-            ends = positions_at_end(paths, np.full(3, arrival))
-            miss = ends[:, 0] - target
-            jacobian = (ends[:, 1:] - ends[:, :1]) / DIFFERENCE_KM_S
-            try:
-                step = -np.linalg.solve(jacobian, miss)
-            except np.linalg.LinAlgError:
-                break
-            burn = burn + step * min(1.0, limit / max(np.hypot(*step), 1e-12))
-            if np.hypot(*miss) < facts.moon_radius_km:
-                break
-        return burn
+            ends = positions_at_end(paths, t_end).reshape(2, m, 3)
+            miss = ends[:, :, 0] - targets
+            jacobian = (ends[:, :, 1:] - ends[:, :, :1]) / DIFFERENCE_KM_S  # (2, m, 2)
+            for k in range(m):
+                try:
+                    step = -np.linalg.solve(jacobian[:, k, :], miss[:, k])
+                except np.linalg.LinAlgError:
+                    continue
+                burns[:, k] += step * min(1.0, limit / max(float(np.hypot(*step)), 1e-12))
+        passes = self._predict(now, constants, burns)
+        cost = (1.0 + self.config.burn_risk) * np.hypot(*burns) + self._braking_cost(
+            constants, now, passes.v_infinity_km_s
+        )
+        cost[passes.closest_km > now.soi_km] = np.inf
+        if not np.isfinite(cost).any():
+            return burns[:, int(np.argmin(passes.closest_km))]
+        best = int(np.argmin(cost))
+        self._arrival_s = float(passes.time_s[best])
+        return burns[:, best]
+
+    def _braking_cost(
+        self, constants: np.ndarray, now: Situation, v_infinity: np.ndarray
+    ) -> np.ndarray:
+        """The braking burn (km/s) at the aimed periselene into the aimed capture orbit, for
+        arrivals at these hyperbolic excess speeds."""
+        gm = constants[1]
+        rp = self.config.aim_periselene_radii * self._fit.facts.moon_radius_km
+        ra = max(rp, self.config.aim_aposelene_soi * now.soi_km)
+        return np.sqrt(v_infinity**2 + 2.0 * gm / rp) - math.sqrt(2.0 * gm * ra / (rp * (rp + ra)))
 
     # ------------------------------------------------------------------ training
 

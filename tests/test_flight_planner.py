@@ -66,7 +66,9 @@ def test_captured_within_three_flights_on_earth_moon():
     assert len(planner.history) == len(planner.estimates) == ledger.n_trials
 
 
-@pytest.mark.parametrize("base", ["earth_moon", "super_earth"])
+@pytest.mark.parametrize(
+    "base", [pytest.param("earth_moon", marks=pytest.mark.slow), "super_earth"]
+)
 def test_captured_within_three_flights_over_seeds(base):
     for seed in range(3):
         first, planner, _ = flights_to_capture(load_world(base), seed=seed)

@@ -24,6 +24,9 @@ CAPTURE_APOSELENE_SOI = 0.5
 #: the energy term of the shaping potential is capped at this many (surface orbital speed)^2
 ENERGY_TERM_CAP = 2.0
 OBSERVATION_LIMIT = 10.0
+#: decisions come at the approach interval within this fraction of the moon's distance
+#: from the planet too, where a departure's error is still cheap to take out
+NEAR_PLANET_FRACTION = 0.2
 OUTCOMES = ("flying", "captured", "crashed", "earth", "escaped", "out_of_fuel", "time_limit")
 RESET_OPTIONS = ("moon_phase_rad", "moon_distance_km", "transfer_delta_v_km_s")
 
@@ -126,10 +129,11 @@ class RocketFlightEnv(gym.Env):
 
     Decisions come at departure (t = 0) and then every `cruise_interval_s` of flight
     time (default: 2 tracking intervals, 4 h on earth_moon), or every
-    `approach_interval_s` (default: half a tracking interval) while the tracked rocket is
-    within the moon's sphere of influence `d (GM_moon / GM_planet)^0.4` (nominal
-    constants), or would be within it after a cruise interval at its tracked closing
-    speed: about 20 to 60 decisions a flight on earth_moon, 10 to 30 on super_earth.
+    `approach_interval_s` (default: half a tracking interval) while the tracked rocket
+    is within a fifth of the moon's distance from the planet, within the moon's sphere
+    of influence `d (GM_moon / GM_planet)^0.4` (nominal constants), or would be within
+    it after a cruise interval at its tracked closing speed: about 25 to 60 decisions a
+    flight on earth_moon, 10 to 30 on super_earth.
 
     ## Action Space
 
@@ -395,7 +399,9 @@ class RocketFlightEnv(gym.Env):
         elif self._propellant <= 1e-9:
             outcome = "out_of_fuel"
         else:
-            near = self._approaching(self._tracked)
+            x, y = self._tracked[0], self._tracked[1]
+            near_planet = math.hypot(x, y) < NEAR_PLANET_FRACTION * self._situation[1]
+            near = near_planet or self._approaching(self._tracked)
             interval = self.approach_interval_s if near else self.cruise_interval_s
             end = self._coaster.coast(
                 self._t, x, y, vx, vy, min(self._t + interval, self.max_flight_s)
