@@ -59,7 +59,9 @@ class FlightPlannerConfig:
     #: assumed size of an unmodelled burn error, as a fraction of the burn (1 sigma)
     burn_error_fraction: float = 0.01
     max_fit_flights: int = 6  #: flights whose arcs the fit keeps (the latest)
-    max_fit_evaluations: int = 20  #: least-squares evaluations per fit
+    max_fit_evaluations: int = 20  #: least-squares evaluations per fit after a flight
+    #: ... and per refit at a decision, on the flight under way too (0: no refits in flight)
+    in_flight_fit_evaluations: int = 8
 
 
 def propagate_from(
@@ -261,10 +263,12 @@ class ArcFit:
     def constants(self) -> np.ndarray:
         return self.nominal * np.exp(self.x)
 
-    def _residuals_and_jacobian(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _residuals_and_jacobian(
+        self, x: np.ndarray, flights: list[Arcs]
+    ) -> tuple[np.ndarray, np.ndarray]:
         variants = x[None, :] + np.vstack([np.zeros(3), self.STEP * np.eye(3)])  # (4, 3)
         rows, blocks = [], []
-        for arcs in self.flights:
+        for arcs in flights:
             k = len(arcs.t0)
             gm_e, gm_m, efficiency = (
                 np.repeat(self.nominal[j] * np.exp(variants[:, j]), k) for j in range(3)
@@ -297,12 +301,26 @@ class ArcFit:
     def add(self, arcs: Arcs) -> None:
         """Take in one more flight and refit."""
         self.flights = (self.flights + [arcs])[-self.config.max_fit_flights :]
+        self.x = self._solve(self.flights, self.config.max_fit_evaluations)
+
+    def refit(self, under_way: Arcs) -> None:
+        """Refit with the arcs of the flight under way too (not kept: ``add`` takes the
+        whole flight when it ends)."""
+        self.x = self._solve(self.flights + [under_way], self.config.in_flight_fit_evaluations)
+
+    def start_from_parking_orbit(self, radius_km: float, speed_km_s: float) -> None:
+        """Before any flight: the planet's GM from the tracked parking orbit, published as
+        circular (``GM = r v^2``; 1 m/s of tracking error is 0.03 %)."""
+        if not self.flights:
+            self.x[0] = np.clip(np.log(radius_km * speed_km_s**2 / self.nominal[0]), -1.0, 1.0)
+
+    def _solve(self, flights: list[Arcs], evaluations: int) -> np.ndarray:
         cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
 
         def evaluate(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             key = x.tobytes()
             if key not in cache:
-                cache[key] = self._residuals_and_jacobian(x)
+                cache[key] = self._residuals_and_jacobian(x, flights)
             return cache[key]
 
         result = least_squares(
@@ -314,9 +332,9 @@ class ArcFit:
             x_scale="jac",
             ftol=1e-6,
             xtol=1e-7,
-            max_nfev=self.config.max_fit_evaluations,
+            max_nfev=evaluations,
         )
-        self.x = result.x
+        return result.x
 
 
 def positions_at_end(paths: Paths, t_end: np.ndarray) -> np.ndarray:

@@ -105,6 +105,8 @@ class FlightPlanner(Agent):
         self._arrival_s: float | None = None  #: when the departure plan meets the moon
         #: the pass is in the band and a search found no burn worth making: coast on
         self._settled = False
+        #: the flight under way as the planner tracked it: states and the burns commanded
+        self._track: dict[str, list] | None = None
 
     @property
     def constants(self) -> dict[str, float] | None:
@@ -161,12 +163,22 @@ class FlightPlanner(Agent):
     def reset_episode(self) -> None:
         self._arrival_s = None
         self._settled = False
+        self._track = None
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> np.ndarray:
         world = self._published(info)
         fit = self._ensure_model(world)
         started = time.perf_counter()
         now = self._situation(observation, info, world)
+        self._record(now, info)
+        if now.decision == 0:
+            fit.start_from_parking_orbit(np.hypot(*now.position), np.hypot(*now.velocity))
+        elif self._track is not None and self.config.in_flight_fit_evaluations > 0:
+            under_way = make_arcs(
+                self._track, now.moon_phase, now.moon_distance, world, self.config
+            )
+            if under_way is not None:
+                fit.refit(under_way)
         constants = fit.constants
         if now.decision == 0:
             burn = self._departure(now, constants, world)
@@ -175,15 +187,47 @@ class FlightPlanner(Agent):
         self.plan_seconds.append(time.perf_counter() - started)
         return self._action(now, burn / constants[2], world)
 
+    def _record(self, now: Situation, info: dict[str, Any]) -> None:
+        """Keep the tracked state, and the burn the env reports it commanded at the last
+        decision, turned into the planet's frame as the env turned it (from the state
+        tracked there)."""
+        if now.decision == 0:
+            self._track = {key: [] for key in ("t_s", "position_km", "velocity_km_s", "burn_km_s")}
+        elif self._track is None or "burn" not in info or not self._track["t_s"]:
+            self._track = None  # no record of the flight so far: no refits in this one
+            return
+        else:
+            burn = info["burn"]
+            previous = Situation(
+                self._track["t_s"][-1],
+                np.array(self._track["position_km"][-1]),
+                np.array(self._track["velocity_km_s"][-1]),
+                *now[3:],
+            )
+            along, out = self._frame(previous, moon=burn["frame"] == "moon")
+            self._track["burn_km_s"][-1] = tuple(
+                burn["prograde_km_s"] * along + burn["radial_km_s"] * out
+            )
+        self._track["t_s"].append(now.t)
+        self._track["position_km"].append(tuple(now.position))
+        self._track["velocity_km_s"].append(tuple(now.velocity))
+        self._track["burn_km_s"].append((0.0, 0.0))
+
+    def _frame(self, now: Situation, moon: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The env's (prograde, radial) unit vectors at this tracked state."""
+        r, v = now.position, now.velocity
+        if moon:
+            moon_r, moon_v = self._moon(now, now.t)
+            r, v = r - moon_r, v - moon_v
+        along, out = local_frame(r[0], r[1], v[0], v[1])
+        return np.array(along), np.array(out)
+
     def _action(self, now: Situation, command: np.ndarray, world: dict[str, Any]) -> np.ndarray:
         """The action that commands ``command`` (inertial, km/s) in the env's local frame."""
         bound = world["departure_max_km_s"] if now.decision == 0 else world["correction_max_km_s"]
-        r, v = now.position, now.velocity
-        moon_r, moon_v = self._moon(now, now.t)
-        if np.hypot(*(r - moon_r)) < now.soi_km:
-            r, v = r - moon_r, v - moon_v
-        along, out = local_frame(r[0], r[1], v[0], v[1])
-        action = np.array([command @ np.array(along), command @ np.array(out)]) / bound
+        moon_r, _ = self._moon(now, now.t)
+        along, out = self._frame(now, moon=bool(np.hypot(*(now.position - moon_r)) < now.soi_km))
+        action = np.array([command @ along, command @ out]) / bound
         return np.clip(action, -1.0, 1.0).astype(np.float32)
 
     def _moon(self, now: Situation, t: float) -> tuple[np.ndarray, np.ndarray]:

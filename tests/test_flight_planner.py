@@ -103,3 +103,17 @@ def test_plans_from_the_observation_alone():
     planner.reset_episode()
     from_observation = planner.act(observation, {})
     np.testing.assert_allclose(from_info, from_observation, atol=2e-3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("base", ["earth_moon", "super_earth"])
+def test_captured_within_three_flights_when_constants_are_off_by_up_to_10_percent(base):
+    rng = np.random.default_rng(2025)
+    for k in range(4):
+        factors = rng.uniform(0.9, 1.1, size=3)
+        world = load_world(base)
+        world = dataclasses.replace(
+            world, true=world.nominal.scaled(**dict(zip(CONSTANT_NAMES, factors, strict=True)))
+        )
+        first, planner, _ = flights_to_capture(world, seed=k)
+        assert first is not None, (np.round(factors, 3), [r.outcome for r in planner.history])
