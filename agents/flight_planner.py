@@ -5,21 +5,29 @@ point-mass planet and moon, the published facts, its current estimates of
 ``gm_earth``, ``gm_moon`` and ``engine_efficiency``, nominal at first) from the tracked
 state, and re-solves its plan from there:
 
-1. **departure** (the first decision): a prograde burn, the smallest whose model flight
-   passes the moon at the aimed periselene (``aim_periselene_radii``): a scan over the
-   delta-v, then secant steps on the impact parameter of the moon's hyperbola;
+1. **departure** (the first decision): of the prograde burns whose model flight passes
+   the moon at the aimed periselene (``aim_periselene_radii``), on either side, the one
+   that costs least with the braking it leaves: a scan over the delta-v, then brentq on
+   the impact parameter of the moon's hyperbola;
 2. **midcourse**: while the predicted periselene stays in ``periselene_band_radii`` it
-   coasts; otherwise the smallest burn (two components, minimum norm) that brings the
-   impact parameter back to the aimed one, by Newton steps on the model;
+   coasts, unless a burn saves more braking than twice its own delta-v; otherwise the
+   smallest burn that brings the impact parameter back to the aim (Newton steps), or a
+   burn that keeps it and lowers the arrival speed, whichever costs least with the
+   braking. A pass far from the moon is aimed at its centre at the cheapest of a few
+   arrival times instead (the impact parameter of a far pass is no guide);
 3. **braking**: at the decision nearest the predicted periselene (or once past it), the
    smallest burn to a bound orbit about the moon with apses inside the capture bounds,
    with margins for the uncertain ``gm_moon`` (``agents.flight_model.capture_velocity``).
    If tracking then shows the orbit outside them, the next decision burns again.
 
-After each flight it fits the three constants to the flight's tracking (each arc from a
-decision's tracked state and commanded burn to the next tracked position,
-``agents.flight_model.ArcFit``), so the next flight's predictions, and its burns, are
-nearer the truth. It never sees the true constants or the engine's dispersion.
+It identifies the three constants from tracking: before its first departure, the
+planet's GM from the parking orbit (published as circular: ``GM = r v^2``); at every
+decision, from the arcs flown so far in this flight (each from a decision's tracked
+state and the burn the env reports it commanded, to the next tracked position) with
+those of its earlier flights (``agents.flight_model.ArcFit``); after each flight, from
+the whole flight. So burns after the departure use an efficiency the departure already
+revealed, and the next flight starts nearer the truth. It never sees the true
+constants or the engine's dispersion.
 
 Units: km, s, km/s.
 """
