@@ -190,9 +190,9 @@ class RocketFlightEnv(gym.Env):
     (`"time_limit"`). Mid-flight `outcome` is `"flying"`. `info` holds `is_success`,
     `outcome`, `decision`, `flight_time_s`, `propellant_km_s`, `tracked` (the tracked
     state in km and km/s), `burn`, `closest_approach_km`, `impact_speed_km_s`,
-    `reward_terms`, the world's published facts (`world`, never the true constants or
-    the dispersion), and at the end `telemetry` (every decision's tracked state and
-    commanded burn).
+    `reward_terms`; at reset and at the end the world's published facts (`world`, never
+    the true constants or the dispersion); at the end `telemetry` (every decision's
+    tracked state and commanded burn).
 
     ## Arguments
 
@@ -304,7 +304,7 @@ class RocketFlightEnv(gym.Env):
     def _track(self) -> None:
         """Tracking reports the rocket's state at this decision, with the published noise."""
         x, y, vx, vy = self._state
-        noise = self.np_random.normal(size=4)
+        noise = self.np_random.normal(size=4).tolist()
         sd_r, sd_v = self.world.tracking_position_sd_km, self.world.tracking_velocity_sd_km_s
         self._tracked = (
             x + sd_r * noise[0],
@@ -384,7 +384,7 @@ class RocketFlightEnv(gym.Env):
         x, y, vx, vy = self._state
         if size > 0.0:
             magnitude_sd, pointing_sd = self._dispersion
-            error = self.np_random.normal(size=2)
+            error = self.np_random.normal(size=2).tolist()
             scale = self._true.engine_efficiency * (1.0 + magnitude_sd * error[0])
             turn = pointing_sd * error[1]
             c, s = math.cos(turn), math.sin(turn)
@@ -433,7 +433,9 @@ class RocketFlightEnv(gym.Env):
         info["burn"] = {"prograde_km_s": prograde, "radial_km_s": radial, "frame": frame}
         info["impact_speed_km_s"] = impact_speed
         info["reward_terms"] = terms
-        if self._done:
+        if not self._done:
+            del info["world"]  # at reset and at the end: it does not change in flight
+        else:
             self._log(0.0, 0.0)
             info["telemetry"] = {
                 key: np.array(values, dtype=float) for key, values in self._telemetry.items()
