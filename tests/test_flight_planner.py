@@ -117,3 +117,13 @@ def test_captured_within_three_flights_when_constants_are_off_by_up_to_10_percen
         )
         first, planner, _ = flights_to_capture(world, seed=k)
         assert first is not None, (np.round(factors, 3), [r.outcome for r in planner.history])
+
+
+def test_same_seed_same_flight():
+    runs = []
+    for _ in range(2):
+        ledger, _, spec = sealed_flight(load_world("super_earth"))
+        planner = FlightPlanner(spec, seed=5)
+        planner.train(ledger, 1)
+        runs.append((planner.history[0], planner.constants))
+    assert runs[0] == runs[1]
