@@ -1,8 +1,10 @@
 """Decisions per second of ``sandbox/RocketFlight-v0`` on one core, and where they go.
 
-Two kinds of flight, per world: *random* (the departure of the episode's own transfer,
-then uniform random corrections: most flights crash, fall or escape early, as a
-learner's first ones do) and *guided* (the flight planner's own burns, recorded once,
+Three kinds of flight, per world: *uniform* (every action uniform over the action
+space, as an untrained learner's: most flights end at the first or second decision, on
+the planet or out of propellant, after long coasts near it), *random* (the departure of
+the episode's own transfer, then small random corrections: flights that leave, and
+crash, escape or run out of time) and *guided* (the flight planner's own burns, recorded once,
 then replayed: whole flights to the Moon, as a capable policy flies them). It prints
 decisions a second, decisions a flight, simulation steps a decision, and the share of
 the time spent coasting (the integrator) against the env's own bookkeeping.
@@ -19,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
 import time
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -45,9 +48,9 @@ def timed_coasts():
     return spent, lambda: setattr(Coaster, "coast", original)
 
 
-def run(env, flights: list[tuple[int, list[np.ndarray] | None]], rng) -> tuple[int, float, dict]:
-    """Fly each (seed, recorded actions or None for random ones); decisions, seconds and
-    the coasts' share."""
+def run(env, flights: list[tuple[int, Any]], rng) -> tuple[int, float, dict]:
+    """Fly each (seed, recorded actions, "uniform" or None for small random corrections);
+    decisions, seconds and the coasts' share."""
     spent, restore = timed_coasts()
     decisions, started = 0, time.perf_counter()
     try:
@@ -55,7 +58,9 @@ def run(env, flights: list[tuple[int, list[np.ndarray] | None]], rng) -> tuple[i
             env.reset(seed=seed)
             done, k = False, 0
             while not done:
-                if actions is not None:
+                if isinstance(actions, str):
+                    action = rng.uniform(-1.0, 1.0, 2)
+                elif actions is not None:
                     action = actions[min(k, len(actions) - 1)]
                 elif k == 0:
                     action = np.array([env._situation[2] / env.departure_max_km_s, 0.0])
@@ -100,6 +105,7 @@ def main() -> None:
         guided = planner_flights(world, args.guided, args.seed)
         replayed = [(args.seed + i, actions) for i, actions in enumerate(guided)]
         kinds = {
+            "uniform": [(args.seed + i, "uniform") for i in range(args.flights)],
             "random": [(args.seed + i, None) for i in range(args.flights)],
             "guided": (replayed * (args.flights // len(replayed) + 1))[: args.flights],
         }
