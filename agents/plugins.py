@@ -32,7 +32,10 @@ BUILTIN_AGENTS: dict[str, str | dict[str, str]] = {
         "city": "agents.learned_city:LearnedCityModel",
     },
     "bandit": "agents.bandit_rocket:RocketBandit",
-    "planner": "agents.rocket_planner:PhysicsPlanner",
+    "planner": {
+        "rocket": "agents.rocket_planner:PhysicsPlanner",
+        "flight": "agents.flight_planner:FlightPlanner",
+    },
     "traffic-planner": "agents.city_planner:TrafficPlanner",
     "random": "agents.random_agent:RandomAgent",
     "ppo": "agents.learners:PPOLearner",

@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from agents.base import Agent, TaskSpec, config_from_settings, dataclass_settings, register
+from agents.base import Agent, TaskSpec, config_from_settings, dataclass_settings
 from agents.ledger import Ledger
 from agents.rocket_identification import Fit, make_track
 from agents.rocket_model import CONSTANT_NAMES, Facts, PlannerConfig, conic_burn_angle, propagate
@@ -153,7 +153,6 @@ def shoot(
 # --------------------------------------------------------------------------- the agent
 
 
-@register("planner")
 class PhysicsPlanner(Agent):
     """Plans each launch by shooting on its own Newtonian model, and fits the model's
     constants (GM of both bodies, engine efficiency) to its launches' telemetry.
@@ -165,6 +164,7 @@ class PhysicsPlanner(Agent):
     # evaluation launches: about 5 s a job.
     seconds_per_trial = {"rocket": 0.17}
 
+    name = "planner"
     kind = "planner"
     tasks = ("rocket",)
     identifies_worlds = True

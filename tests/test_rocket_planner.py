@@ -52,7 +52,7 @@ def fresh_hits(planner: PhysicsPlanner, env: gym.Env, situations: int, seed: int
 
 
 def test_registered_for_the_rocket():
-    assert load_agent("planner") is PhysicsPlanner
+    assert load_agent("planner", "rocket") is PhysicsPlanner
     assert plays(PhysicsPlanner, "rocket") and not plays(PhysicsPlanner, "city")
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import MISSING, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,15 @@ SMALLEST, LARGEST = 1e-6, 1e12
 # tracking times are found to 1e-9 of an interval: doubles resolve t / interval << 1e7
 MAX_TRACKING_REPORTS = 100_000
 RANGES = ("moon_distance_km", "delta_v_km_s")
+#: the engine's dispersion: the simulator's secret, like the true constants
+HIDDEN = ("true", "burn_magnitude_sd", "burn_pointing_sd_rad")
+#: numbers a world may set to zero (no noise); every other number is positive
+MAY_BE_ZERO = (
+    "burn_magnitude_sd",
+    "burn_pointing_sd_rad",
+    "tracking_position_sd_km",
+    "tracking_velocity_sd_km_s",
+)
 
 
 class WorldError(ValueError):
@@ -71,6 +80,15 @@ class RocketWorld:
     telemetry_interval_s: float  # s, tracking stations report the rocket's position this often
     nominal: Constants  # published values
     true: Constants  # the values the simulator flies
+    # The flight (RocketFlight) only; optional in a world file. Each burn's delivered
+    # delta-v is off by a relative error and its direction by an angle, both Gaussian
+    # with these standard deviations (hidden): 0.5 % of a 3.1 km/s departure is 16 m/s,
+    # a miss of thousands of km at the Moon that midcourse corrections must take out.
+    burn_magnitude_sd: float = 0.005  # fraction of the delivered delta-v, 1 sigma, hidden
+    burn_pointing_sd_rad: float = 0.005  # rad, 1 sigma, hidden
+    # Tracking reports the rocket's state with Gaussian errors of these sizes (published).
+    tracking_position_sd_km: float = 1.0  # km per axis, 1 sigma
+    tracking_velocity_sd_km_s: float = 0.001  # km/s per axis, 1 sigma
 
     def __post_init__(self) -> None:
         problems = []
@@ -94,6 +112,8 @@ class RocketWorld:
                     for k, v in value.as_dict().items()
                     if (p := _number_problem(f"{f.name}.{k}", v))
                 ]
+            elif f.name in MAY_BE_ZERO and value == 0 and not isinstance(value, bool):
+                continue
             elif f.name != "name" and (problem := _number_problem(f.name, value)):
                 problems.append(problem)
         if (
@@ -128,9 +148,12 @@ class RocketWorld:
         return 2.0 * math.pi / period_s
 
     def published(self) -> dict[str, Any]:
-        """Everything a mission planner may know: the world without its true constants."""
+        """Everything a mission planner may know: the world without its true constants
+        and its engine's dispersion."""
         facts = {
-            f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("nominal", "true")
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("nominal", *HIDDEN)
         }
         facts["nominal"] = self.nominal.as_dict()
         facts["parking_radius_km"] = self.parking_radius_km
@@ -156,7 +179,8 @@ class RocketWorld:
     @classmethod
     def _from_dict(cls, data: dict[str, Any], name: str, where: str) -> RocketWorld:
         expected = {f.name for f in fields(cls)} - {"name"}
-        missing = sorted(expected - data.keys())
+        optional = {f.name for f in fields(cls) if f.default is not MISSING}
+        missing = sorted(expected - optional - data.keys())
         unknown = sorted(data.keys() - expected - {"name", "description"})
         if missing:
             raise WorldError(f"{where}: missing keys {missing}")
@@ -165,7 +189,7 @@ class RocketWorld:
         kwargs: dict[str, Any] = {"name": str(data.get("name", name))}
         try:
             for f in fields(cls):
-                if f.name == "name":
+                if f.name == "name" or (f.name in optional and f.name not in data):
                     continue
                 value = data[f.name]
                 if f.name in ("nominal", "true"):

@@ -26,7 +26,11 @@ from agents.plugins import PluginError, declared, load_object
 from sandbox.outputs.stats import evaluation_grid
 
 TASK_ENTRY_POINTS = "sandbox.tasks"
-BUILTIN_TASKS = {"rocket": "sandbox.tasks.rocket:ROCKET", "city": "sandbox.tasks.city:CITY"}
+BUILTIN_TASKS = {
+    "rocket": "sandbox.tasks.rocket:ROCKET",
+    "city": "sandbox.tasks.city:CITY",
+    "flight": "sandbox.tasks.flight:FLIGHT",
+}
 
 #: (column title, summary key, kind): kind "trials" is censored at the budget,
 #: "transfer-trials" at the transfer budget, "count" is a plain count, "rate" a

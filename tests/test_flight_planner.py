@@ -1,0 +1,129 @@
+"""The flight planner: captured within three flights on the presets, whose true constants
+are off nominal, behind a seal that hides them and the engine's dispersion."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import envs
+from agents.base import TaskSpec
+from agents.flight_planner import FlightPlanner
+from agents.ledger import Ledger
+from agents.plugins import load_agent, plays
+from agents.rocket_model import CONSTANT_NAMES
+from envs.rocket.world import RocketWorld, load_world
+from tests.test_rocket_planner import SealedEnv
+
+
+class SealedFlightWorld:
+    """A world whose published facts are readable and whose true constants and engine
+    dispersion are not."""
+
+    def __init__(self, world: RocketWorld):
+        self._world = world
+
+    def __getattr__(self, name):
+        if name in ("true", "burn_magnitude_sd", "burn_pointing_sd_rad"):
+            raise AssertionError(f"the planner read the world's hidden {name}")
+        return getattr(self._world, name)
+
+
+def sealed_flight(world: RocketWorld) -> tuple[Ledger, gym.Env, TaskSpec]:
+    """A ledger whose envs hide the world's secrets and themselves, a probe env, and the
+    spec an agent gets."""
+    sealed = SealedFlightWorld(world)
+
+    def make() -> gym.Env:
+        env = gym.make(envs.FLIGHT_ID, world=world)
+        env.unwrapped.world = sealed  # the simulator already holds what it flies
+        return SealedEnv(env)
+
+    probe = make()
+    spec = TaskSpec("flight", probe.observation_space, probe.action_space, {"world": sealed})
+    return Ledger(make), probe, spec
+
+
+def flights_to_capture(world: RocketWorld, seed: int, max_flights: int = 3):
+    ledger, _, spec = sealed_flight(world)
+    planner = FlightPlanner(spec, seed=seed)
+    while ledger.first_success() is None and ledger.n_trials < max_flights:
+        planner.train(ledger, ledger.n_trials + 1)
+    return ledger.first_success(), planner, ledger
+
+
+def test_registered_for_the_flight():
+    assert load_agent("planner", "flight") is FlightPlanner
+    assert plays(FlightPlanner, "flight") and not plays(FlightPlanner, "rocket")
+
+
+def test_captured_within_three_flights_on_earth_moon():
+    first, planner, ledger = flights_to_capture(load_world("earth_moon"), seed=0)
+    assert first is not None and first <= 3, [record.outcome for record in planner.history]
+    assert len(planner.history) == len(planner.estimates) == ledger.n_trials
+
+
+@pytest.mark.parametrize(
+    "base", [pytest.param("earth_moon", marks=pytest.mark.slow), "super_earth"]
+)
+def test_captured_within_three_flights_over_seeds(base):
+    for seed in range(3):
+        first, planner, _ = flights_to_capture(load_world(base), seed=seed)
+        assert first is not None, (seed, [record.outcome for record in planner.history])
+
+
+def test_identifies_the_constants_and_keeps_capturing():
+    world = load_world("super_earth")
+    _, _, spec = sealed_flight(world)
+    ledger, probe, spec = sealed_flight(world)
+    planner = FlightPlanner(spec, seed=1)
+    planner.train(ledger, 3)
+    assert ledger.n_successes == 3
+    for name in CONSTANT_NAMES:
+        assert planner.constants[name] == pytest.approx(getattr(world.true, name), rel=0.01)
+    observation, info = probe.reset(seed=123)
+    done = False
+    while not done:
+        observation, _, terminated, truncated, info = probe.step(planner.act(observation, info))
+        done = terminated or truncated
+    assert info["is_success"]
+
+
+def test_plans_from_the_observation_alone():
+    """With only the observation and the spec's published facts it still flies sensibly:
+    the departure it commands matches the one planned from info."""
+    world = dataclasses.replace(load_world("earth_moon"), true=load_world("earth_moon").nominal)
+    _, probe, spec = sealed_flight(world)
+    planner = FlightPlanner(spec, seed=0)
+    observation, info = probe.reset(seed=4)
+    from_info = planner.act(observation, info)
+    planner.reset_episode()
+    from_observation = planner.act(observation, {})
+    np.testing.assert_allclose(from_info, from_observation, atol=2e-3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("base", ["earth_moon", "super_earth"])
+def test_captured_within_three_flights_when_constants_are_off_by_up_to_10_percent(base):
+    rng = np.random.default_rng(2025)
+    for k in range(4):
+        factors = rng.uniform(0.9, 1.1, size=3)
+        world = load_world(base)
+        world = dataclasses.replace(
+            world, true=world.nominal.scaled(**dict(zip(CONSTANT_NAMES, factors, strict=True)))
+        )
+        first, planner, _ = flights_to_capture(world, seed=k)
+        assert first is not None, (np.round(factors, 3), [r.outcome for r in planner.history])
+
+
+def test_same_seed_same_flight():
+    runs = []
+    for _ in range(2):
+        ledger, _, spec = sealed_flight(load_world("super_earth"))
+        planner = FlightPlanner(spec, seed=5)
+        planner.train(ledger, 1)
+        runs.append((planner.history[0], planner.constants))
+    assert runs[0] == runs[1]
