@@ -77,7 +77,7 @@ def test_help_lists_the_studies_and_names_option_values(capsys):
         compare.main(["--help"])
     assert exited.value.code == 0
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
-    assert "rocket: generalization" in text and "city: sight" in text
+    assert "rocket: decomposition, generalization" in text and "city: sight" in text
     for shown in ("--world WORLD", "--map MAP", "--transfer-map MAP", "--sight CELLS"):
         assert shown in text, shown
     assert "TASK_OPTION" not in text
