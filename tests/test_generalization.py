@@ -226,9 +226,9 @@ def test_tables_show_each_k_and_the_misspecified_axis():
     assert "Misspecified physics" in findings[-1]
 
 
-def test_learners_copy_cleanly_for_each_k():
-    """SB3's models and the learned model's networks deep-copy: the agent given is not
-    trained by the launches in a changed world, its copy is."""
+def test_learners_copy_cleanly_for_each_k(tmp_path):
+    """SB3's models (logging to TensorBoard too) and the learned model's networks deep-copy:
+    the agent given is not trained by the launches in a changed world, its copy is."""
     import envs
     from agents.plugins import load_agent
     from sandbox.studies.adaptation import adapt
@@ -237,8 +237,10 @@ def test_learners_copy_cleanly_for_each_k():
         return gym.make(envs.ROCKET_ID, moon_phase_deg=(0.0, 60.0), **kwargs)
 
     probe = make()
-    rocket = TaskSpec("rocket", probe.observation_space, probe.action_space, {})
     for name in ("sac", "learned-model"):
+        rocket = TaskSpec(
+            "rocket", probe.observation_space, probe.action_space, {}, str(tmp_path / name)
+        )
         agent = load_agent(name, "rocket")(rocket, 0)
         from agents.ledger import Ledger
 

@@ -51,10 +51,18 @@ def adapt(agent: Agent, make_env: Callable[[], gym.Env], ks: tuple[int, ...]) ->
                 yield Adapted(agent, 0, 0, None)
                 continue
             if trained is None:
-                trained = copy.deepcopy(agent)
+                trained = copy_of(agent)
             ledger.limit = k
             trained.train(ledger, k)
             yield Adapted(trained, k, ledger.n_trials, trained.model_residual())
     finally:
         if trained is not None:
             trained.close()
+
+
+def copy_of(agent: Agent) -> Agent:
+    """A deep copy of ``agent``, sharing its learner's logger: with ``--tensorboard`` that is
+    a TensorBoard writer, which holds a lock and an open file and cannot be copied; the copy
+    logs its launches in the changed world into the same run."""
+    logger = getattr(getattr(agent, "model", None), "logger", None)
+    return copy.deepcopy(agent, {} if logger is None else {id(logger): logger})
