@@ -267,9 +267,10 @@ class Agent(ABC):
 
     def model_residual(self) -> float | None:
         """An optional hook for agents that carry a model of the world: how badly the model,
-        fitted to the agent's trials, still explains its latest one (normalised RMS: about 1
-        when the misfit is the data's noise). Studies record it to show whether an agent
-        noticed that its model is wrong; the default, for agents without one, is None."""
+        fitted to the agent's trials, still explains its latest one (a normalised RMS: small
+        when the model explains it, large when it cannot). Studies record it to show whether
+        an agent noticed that its model is wrong; the default, for agents without one, is
+        None."""
         return None
 
     def close(self) -> None:

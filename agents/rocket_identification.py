@@ -163,7 +163,7 @@ class Fit:
 
     def add(self, track: Track) -> float:
         """Take in one more launch and refit; the launch's normalised RMS residual after the
-        refit (about 1 when the model explains it to the tracking noise)."""
+        refit (at most ``consistent_rms`` when the model explains it)."""
         self.live.append(track)
         self._cache.clear()
         if self.rms()[-1] > self.config.consistent_rms and any(

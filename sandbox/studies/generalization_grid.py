@@ -419,7 +419,7 @@ def _grid_table_per_k(grid: dict[str, Any]) -> str:
         "success in region",
         "success at changed gravity",
         "success on grid",
-        "launches spent",
+        "launches spent in changed worlds",
     ]
     changed = [i for i, g in enumerate(grid["axes"]["gravity_scale"]) if g != 1.0]
     figures_per_k = {k: grid_figures_per_seed(at_k(grid, k)) for k in grid["per_k"]}

@@ -139,7 +139,7 @@ def misspecified_table(summary_file: dict[str, Any]) -> str:
         "launches per changed world",
         "seeds",
         *(f"success at {e:g} deg" for e in errors),
-        "launches spent",
+        "launches spent in changed worlds",
     ]
     rows = []
     agents = next(iter(found["per_k"].values()))["success"]
@@ -179,7 +179,7 @@ def residual_table(summary_file: dict[str, Any]) -> str | None:
             values += [r for e, r in zip(errors, residuals, strict=True) if e != 0.0]
             if all(v is None for v in values):
                 continue
-            rows.append([agent, k, *("-" if v is None else f"{v:.1f}" for v in values)])
+            rows.append([agent, k, *("-" if v is None else f"{v:.2f}" for v in values)])
     if not rows:
         return None
     rows.sort(key=lambda row: row[0])  # by agent, k ascending within it (a stable sort)

@@ -65,7 +65,7 @@ def plot_generalization(run: RunData) -> Path | None:
         else:
             extra = ""
             mine = grid_figures_per_seed(shown)[agent]
-            name = f"{agent}, {k} launches per changed world"
+            name = f"{agent}, k = {k}"
         title = (
             f"{name}: radius {format_radius(mine['radius_moon_phase_deg'], ' deg')} in phase,\n"
             f"{format_radius(mine['radius_gravity_scale'])} in gravity scale{extra}"
@@ -118,7 +118,7 @@ def plot_misspecified(run: RunData) -> Path | None:
     for axes, k in zip(axes_row[0], ks, strict=True):
         for agent, success in found["per_k"][k]["success"].items():
             axes.plot(errors, np.array(success) * 100, marker="o", label=agent)
-        axes.set_title(f"{k} launches in each such world first", fontsize=9)
+        axes.set_title(f"k = {k} launches in each such world first", fontsize=9)
         axes.set_xlabel("engine pointing error (deg, hidden)")
         axes.set_ylim(-5, 105)
     axes_row[0][0].set_ylabel("success (%, mean over seeds)")
