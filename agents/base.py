@@ -131,7 +131,8 @@ class Agent(ABC):
     #: tasks the agent can play; empty means any
     tasks: ClassVar[tuple[str, ...]] = ()
     #: True for agents that identify a changed world from a few trials of their own
-    #: (a planner fitting its model): studies let them spend those trials, counted.
+    #: (a planner fitting its model). Descriptive: the generalization study gives every
+    #: agent the same trials in each changed world, counted.
     identifies_worlds: ClassVar[bool] = False
     #: per task, a first guess of a job's wall seconds per planned training trial on one
     #: core, evaluations included, and its early stop if the agent is usually reliable
@@ -262,6 +263,14 @@ class Agent(ABC):
     def reset_episode(self) -> None:
         """An optional hook, called before each evaluation episode: agents with
         per-episode state override it to clear that state; the default does nothing."""
+        return None
+
+    def model_residual(self) -> float | None:
+        """An optional hook for agents that carry a model of the world: how badly the model,
+        fitted to the agent's trials, still explains its latest one (a normalised RMS: small
+        when the model explains it, large when it cannot). Studies record it to show whether
+        an agent noticed that its model is wrong; the default, for agents without one, is
+        None."""
         return None
 
     def close(self) -> None:

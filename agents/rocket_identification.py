@@ -161,8 +161,9 @@ class Fit:
         rows, _ = self.track_residuals(self.x, planet_arc_only)
         return [float(np.sqrt(np.mean(r * r))) if len(r) else 0.0 for r in rows]
 
-    def add(self, track: Track) -> None:
-        """Take in one more launch and refit."""
+    def add(self, track: Track) -> float:
+        """Take in one more launch and refit; the launch's normalised RMS residual after the
+        refit (at most ``consistent_rms`` when the model explains it)."""
         self.live.append(track)
         self._cache.clear()
         if self.rms()[-1] > self.config.consistent_rms and any(
@@ -177,6 +178,7 @@ class Fit:
         elif len(self.live) > self.config.max_live_launches:
             self._fold(len(self.live) - self.config.max_live_launches)
         self._cache.clear()
+        return rms[-1]
 
     def _fold(self, count: int) -> None:
         """Move the oldest ``count`` live tracks into the quadratic summary, linearised at x."""

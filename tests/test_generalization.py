@@ -1,4 +1,5 @@
-"""The generalization study: the grid, the radius, and honest transfer keys."""
+"""The generalization study: the grid, the radius, launches in changed worlds counted like
+for like, the misspecified-physics axis, and honest transfer keys."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import pytest
 from gymnasium import spaces
 
 from agents.base import Agent, TaskSpec
+from sandbox.studies.generalization import GENERALIZATION
 from sandbox.studies.generalization_grid import GridSpec, evaluate_grid, radius, summarise_grid
+from sandbox.studies.generalization_misspecified import evaluate_misspecified
 from sandbox.tasks import Task
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,18 +25,21 @@ ROOT = Path(__file__).resolve().parents[1]
 
 class SituationEnv(gym.Env):
     """A one-step stand-in for the rocket env that shows the situation in its observation:
-    (phase in degrees, gravity scale); a positive action succeeds."""
+    (phase in degrees, gravity scale, pointing error in degrees); a positive action
+    succeeds."""
 
-    def __init__(self, moon_phase_deg=(0.0, 360.0), gravity_scale=1.0, world=None):
-        self.observation_space = spaces.Box(-1e3, 1e3, (2,), np.float32)
+    def __init__(
+        self, moon_phase_deg=(0.0, 360.0), gravity_scale=1.0, pointing_error_deg=0.0, world=None
+    ):
+        self.observation_space = spaces.Box(-1e3, 1e3, (3,), np.float32)
         self.action_space = spaces.Box(-1, 1, (1,), np.float32)
-        self.range, self.gravity = moon_phase_deg, gravity_scale
+        self.range, self.gravity, self.pointing = moon_phase_deg, gravity_scale, pointing_error_deg
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
         phase = math.radians(self.np_random.uniform(*self.range))
         phase = (options or {}).get("moon_phase_rad", phase)
-        self.obs = np.array([math.degrees(phase), self.gravity], np.float32)
+        self.obs = np.array([math.degrees(phase), self.gravity, self.pointing], np.float32)
         return self.obs, {}
 
     def step(self, action):
@@ -59,8 +65,8 @@ class Perfect(Agent):
 
 class OnlyInRegion(Perfect):
     def act(self, observation, info):
-        phase, gravity = observation
-        inside = 0 <= phase <= 60 and gravity == 1.0
+        phase, gravity, pointing = observation
+        inside = 0 <= phase <= 60 and gravity == 1.0 and pointing == 0.0
         return np.array([1.0 if inside else -1.0])
 
 
@@ -127,6 +133,127 @@ def test_summary_reports_unbounded_as_text():
     }
     assert np.array(summary["generalization_grid"]["success"]["perfect"]).shape == (9, 24)
     json.dumps(summary)  # plain JSON, no infinities
+
+
+class LearnsFromItsLaunches(Agent):
+    """Succeeds everywhere it has launched at least twice in the world it trains in (its
+    state: the launches it counted), and in the training world from the start."""
+
+    def __init__(self, spec, seed, settings=None):
+        super().__init__(spec, seed, settings)
+        self.launches_here = 0
+        self.train_calls = 0
+
+    def _train(self, ledger, until_trials):
+        self.train_calls += 1
+        before = ledger.n_trials
+        self.play(ledger, until_trials)
+        self.launches_here += ledger.n_trials - before
+
+    def act(self, observation, info):
+        phase, gravity, pointing = observation
+        home = gravity == 1.0 and pointing == 0.0
+        return np.array([1.0 if home or self.launches_here >= 2 else -1.0])
+
+    def model_residual(self):
+        return float(self.launches_here)
+
+
+SMALL = GridSpec(
+    phase_cells=6,
+    training_sector_deg=(0.0, 60.0),
+    gravity_scales=(0.9, 1.0, 1.1),
+    episodes_per_cell=1,
+    identification_trials=(0, 1, 5),
+    pointing_errors_deg=(0.0, 5.0),
+    misspecified_episodes=2,
+)
+
+
+def test_every_agent_gets_k_launches_in_each_changed_world_counted_as_its_trials():
+    agent = LearnsFromItsLaunches(spec(), 0)
+    result = evaluate_grid(agent, FAKE, {"moon_phase_deg": (0.0, 60.0)}, SMALL, 1_000_000)
+    assert result["identification_trials"] == [0, 1, 5]
+    for k in (0, 1, 5):
+        found = result["per_k"][str(k)]
+        assert found["trials"] == [k, 0, k]  # the training world (1.0) is scored as it is
+        success = np.array(found["success"])
+        assert success[1].min() == 1.0
+        assert success[[0, 2]].min() == success[[0, 2]].max() == float(k >= 2)
+        # the residual a model reports after its k launches there; none at k = 0
+        assert found["residual"] == ([None, None, None] if k == 0 else [k, None, k])
+    assert result["success"] == result["per_k"]["0"]["success"]  # zero-shot, as before
+    # every k started from the same agent, which was never trained in a changed world
+    assert agent.train_calls == 0 and agent.launches_here == 0
+
+
+def test_k_zero_spends_no_launches_and_misspecified_worlds_are_scored_per_k():
+    agent = LearnsFromItsLaunches(spec(), 0)
+    only_zero = GridSpec(**{**SMALL.__dict__, "identification_trials": (0,)})
+    result = evaluate_grid(agent, FAKE, {}, only_zero, 1_000_000)
+    assert result["per_k"]["0"]["trials"] == [0, 0, 0] and agent.train_calls == 0
+    found = evaluate_misspecified(agent, FAKE, {"moon_phase_deg": (0.0, 60.0)}, SMALL, 1_000_000)
+    assert found["pointing_errors_deg"] == [0.0, 5.0]
+    assert [found["per_k"][k]["success"] for k in ("0", "1", "5")] == [[1, 0], [1, 0], [1, 1]]
+    assert [found["per_k"][k]["trials"] for k in ("0", "1", "5")] == [[0, 0], [0, 1], [0, 5]]
+    assert found["per_k"]["5"]["residual"] == [None, 5.0]
+    assert agent.train_calls == 0
+
+
+def test_tables_show_each_k_and_the_misspecified_axis():
+    settings = SMALL.__dict__
+    jobs = []
+    for seed in (0, 1):
+        agent = LearnsFromItsLaunches(spec(), seed)
+        found = evaluate_grid(agent, FAKE, {"moon_phase_deg": (0.0, 60.0)}, SMALL, 1_000_000)
+        found["misspecified"] = evaluate_misspecified(agent, FAKE, {}, SMALL, 1_000_000)
+        jobs.append({"agent": "learner", "phase": "train", "seed": seed, "generalization": found})
+    summary = GENERALIZATION.summarise(jobs, ["learner"], settings)
+    json.dumps(summary)
+    assert summary["generalization_grid"]["per_k"]["5"]["trials"]["learner"] == [5, 0, 5]
+    assert summary["misspecified_physics"]["per_k"]["1"]["success"]["learner"] == [1, 0]
+    tables = dict(GENERALIZATION.tables(summary))
+    assert len(tables) == 3
+    grid, misspecified, residuals = tables.values()
+    header, _, *rows = grid.splitlines()
+    assert "launches per changed world" in header and "launches spent" in header
+    assert [row.split()[:2] for row in rows] == [["learner", k] for k in ("0", "1", "5")]
+    header, _, *rows = misspecified.splitlines()
+    assert "success at 0 deg" in header and "success at 5 deg" in header
+    assert rows[0].split()[:3] == ["learner", "0", "2"] and rows[-1].split()[-1] == "5"
+    assert "gravity x0.9" in residuals and "pointing 5 deg" in residuals
+    findings = GENERALIZATION.findings(summary)
+    assert "Misspecified physics" in findings[-1]
+
+
+def test_learners_copy_cleanly_for_each_k(tmp_path):
+    """SB3's models (logging to TensorBoard too) and the learned model's networks deep-copy:
+    the agent given is not trained by the launches in a changed world, its copy is."""
+    import envs
+    from agents.plugins import load_agent
+    from sandbox.studies.adaptation import adapt
+
+    def make(**kwargs):
+        return gym.make(envs.ROCKET_ID, moon_phase_deg=(0.0, 60.0), **kwargs)
+
+    probe = make()
+    for name in ("sac", "learned-model"):
+        rocket = TaskSpec(
+            "rocket", probe.observation_space, probe.action_space, {}, str(tmp_path / name)
+        )
+        agent = load_agent(name, "rocket")(rocket, 0)
+        from agents.ledger import Ledger
+
+        agent.train(Ledger(make, limit=2), 2)
+        observation, info = probe.reset(seed=3)
+        before = np.array(agent.act(observation, info))
+        spent = [
+            (adapted.k, adapted.trials, adapted.agent is agent)
+            for adapted in adapt(agent, lambda: make(gravity_scale=1.1), (0, 3))
+        ]
+        assert spent == [(0, 0, True), (3, 3, False)], name
+        np.testing.assert_array_equal(np.array(agent.act(observation, info)), before)
+        agent.close()
 
 
 @pytest.mark.slow

@@ -207,3 +207,43 @@ def test_keeps_every_launch_for_plots_and_plans_quickly():
     assert telemetry["position_km"].shape == (len(telemetry["t_s"]), 2)
     assert hit == ledger.trials[-1].success
     assert np.median(planner.plan_seconds) < 1.0
+
+
+def test_in_a_changed_world_k_zero_is_zero_shot_and_k_launches_identify():
+    """The study's launches in a changed world (``sandbox.studies.adaptation``): with none the
+    planner flies the constants it fitted at home; with two it has identified the new GM,
+    and its fit explains them; the planner at home is left as it was."""
+    from sandbox.studies.adaptation import adapt
+
+    world = load_world("earth_moon")
+    planner, ledger, _ = planner_and_ledger(world)
+    planner.train(ledger, 2)
+    home = planner.constants
+
+    def changed() -> gym.Env:
+        return gym.make(envs.ROCKET_ID, world=world, gravity_scale=1.1)
+
+    found = {}
+    for adapted in adapt(planner, changed, (0, 2)):
+        hits = fresh_hits(adapted.agent, changed(), 2)
+        found[adapted.k] = (adapted.trials, hits, adapted.agent.constants, adapted.residual)
+    trials, hits, constants, residual = found[0]
+    assert (trials, hits, constants, residual) == (0, 0, home, None)  # zero-shot: home fit
+    trials, hits, constants, residual = found[2]
+    assert trials == 2 and hits == 2
+    assert constants["gm_earth"] == pytest.approx(1.1 * world.true.gm_earth, rel=0.02)
+    assert residual <= planner.config.consistent_rms
+    assert planner.constants == home and ledger.n_trials == 2
+
+
+def test_an_engine_off_prograde_is_physics_the_model_cannot_fit():
+    """A hidden pointing error (the model assumes a prograde burn) leaves a residual far
+    above what the fit accepts, and the seal holds."""
+    world = load_world("earth_moon")
+    tilted = dataclasses.replace(
+        world, true=dataclasses.replace(world.true, engine_pointing_error_rad=math.radians(10.0))
+    )
+    make, _, spec = sealed_rocket(tilted)
+    planner = PhysicsPlanner(spec, seed=0)
+    planner.train(Ledger(make), 2)
+    assert planner.model_residual() > 3 * planner.config.consistent_rms

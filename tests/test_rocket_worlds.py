@@ -200,3 +200,44 @@ def test_content_errors_name_the_file(tmp_path):
     text = replace_line(preset_text(), "max_flight_days", "max_flight_days = -1.0")
     with pytest.raises(WorldError, match="world.toml"):
         load_world(write(tmp_path, text))
+
+
+def test_engine_pointing_error_is_an_optional_hidden_constant(tmp_path):
+    world = load_world("earth_moon")
+    assert world.nominal.engine_pointing_error_rad == world.true.engine_pointing_error_rad == 0.0
+    text = preset_text().replace(
+        "engine_efficiency = 0.97", "engine_efficiency = 0.97\nengine_pointing_error_rad = 0.05"
+    )
+    tilted = load_world(write(tmp_path, text))
+    assert tilted.true.engine_pointing_error_rad == 0.05
+    facts = tilted.published()
+    assert facts["nominal"]["engine_pointing_error_rad"] == 0.0
+    assert 0.05 not in set(_numbers(facts))
+    with pytest.raises(WorldError, match="engine_pointing_error_rad"):
+        load_world(write(tmp_path, text.replace("= 0.05", "= 2.0")))  # beyond a right angle
+
+
+def test_pointing_error_flies_differently_and_stays_hidden():
+    import math
+
+    import numpy as np
+
+    from envs.rocket.env import RocketLaunchEnv
+
+    action = np.array([0.3, -0.9, 0.2])
+    flights = {}
+    for degrees in (0.0, 5.0):
+        env = RocketLaunchEnv(pointing_error_deg=degrees)
+        env.reset(seed=4)
+        _, _, _, _, info = env.step(action)
+        flights[degrees] = info
+        assert info["world"]["nominal"]["engine_pointing_error_rad"] == 0.0
+        scalars = set(_numbers({k: v for k, v in info.items() if k != "telemetry"}))
+        assert math.radians(5.0) not in scalars
+    tracked = [flights[d]["telemetry"]["position_km"] for d in (0.0, 5.0)]
+    assert not np.allclose(tracked[0][1], tracked[1][1])  # two hours after the burn
+    assert flights[0.0]["closest_approach_km"] != flights[5.0]["closest_approach_km"]
+    with pytest.raises(ValueError, match="pointing_error_deg"):
+        RocketLaunchEnv(pointing_error_deg=float("nan"))
+    with pytest.raises(ValueError, match="pointing_error_deg"):
+        RocketLaunchEnv(pointing_error_deg=120.0)

@@ -6,6 +6,7 @@ import copy
 import math
 import numbers
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,9 @@ class RocketLaunchEnv(gym.Env):
     | 0, 1  | burn point, a direction   | burn angle = atan2(a[1], a[0]) on the parking orbit, rad |
     | 2     | commanded delta-v         | dv_min + (a[2] + 1) / 2 * (dv_max - dv_min), km/s      |
 
-    The engine delivers `engine_efficiency * commanded`, prograde. An action that is not 3
-    real numbers, or has a NaN or infinite entry, raises `ValueError` before flying.
+    The engine delivers `engine_efficiency * commanded`, prograde, or off prograde by the
+    world's hidden pointing error (0 in the presets). An action that is not 3 real numbers,
+    or has a NaN or infinite entry, raises `ValueError` before flying.
 
     ## Observation Space
 
@@ -79,6 +81,8 @@ class RocketLaunchEnv(gym.Env):
     `world`: a preset name (`earth_moon`, `super_earth`), a TOML path or a `RocketWorld`.
     `render_mode`: None or `"rgb_array"`. `moon_phase_deg`: (low, high), the phases
     situations are drawn from. `gravity_scale`: a hidden factor on the planet's true GM.
+    `pointing_error_deg`: a hidden steady angle (degrees, positive outward) added to the
+    engine's true pointing error; the world's published value stays its nominal one.
     Invalid arguments raise `ValueError`; a world that cannot be loaded, `WorldError`.
 
     ## Version History
@@ -94,6 +98,7 @@ class RocketLaunchEnv(gym.Env):
         render_mode: str | None = None,
         moon_phase_deg: tuple[float, float] = (0.0, 360.0),
         gravity_scale: float = 1.0,
+        pointing_error_deg: float = 0.0,
     ):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
@@ -103,14 +108,24 @@ class RocketLaunchEnv(gym.Env):
             raise ValueError(
                 f"gravity_scale must be a positive finite number, got {gravity_scale!r}"
             )
+        pointing = _finite(pointing_error_deg)
+        if pointing is None:
+            raise ValueError(
+                f"pointing_error_deg must be a finite number, got {pointing_error_deg!r}"
+            )
         self.world = load_world(world)
         # Read once: nothing outside the simulator sees the true constants.
-        self._true = self.world.true.scaled(gm_earth=scale)
+        true = self.world.true
+        self._true = replace(
+            true.scaled(gm_earth=scale),
+            engine_pointing_error_rad=true.engine_pointing_error_rad + math.radians(pointing),
+        )
         try:
-            self.world.with_true(self._true)  # the scaled constants must make a valid world too
+            self.world.with_true(self._true)  # the changed constants must make a valid world too
         except WorldError as error:
             raise ValueError(
-                f"gravity_scale={gravity_scale!r} makes an invalid world: {error}"
+                f"gravity_scale={gravity_scale!r}, pointing_error_deg={pointing_error_deg!r} "
+                f"make an invalid world: {error}"
             ) from None
         self._phase_range_rad = (math.radians(low), math.radians(high))
         self._published = self.world.published()

@@ -84,11 +84,17 @@ class Flight:
 def initial_state(
     world: RocketWorld, constants: Constants, launch: Launch
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Position (km) and velocity (km/s) just after the burn, in the planet's frame."""
+    """Position (km) and velocity (km/s) just after the burn, in the planet's frame: the
+    circular speed, prograde, plus the delivered delta-v, turned off prograde by the
+    engine's pointing error (outward for a positive one)."""
     r0 = world.parking_radius_km
     c, s = math.cos(launch.burn_angle_rad), math.sin(launch.burn_angle_rad)
-    speed = math.sqrt(constants.gm_earth / r0) + constants.engine_efficiency * launch.delta_v_km_s
-    return np.array([r0 * c, r0 * s]), np.array([-speed * s, speed * c])
+    circular = math.sqrt(constants.gm_earth / r0)
+    delivered = constants.engine_efficiency * launch.delta_v_km_s
+    along = circular + delivered * math.cos(constants.engine_pointing_error_rad)
+    outward = delivered * math.sin(constants.engine_pointing_error_rad)
+    # prograde is (-s, c) on the counter-clockwise orbit, outward (c, s)
+    return np.array([r0 * c, r0 * s]), np.array([-along * s + outward * c, along * c + outward * s])
 
 
 def moon_position(world: RocketWorld, launch: Launch, t: float) -> tuple[float, float]:

@@ -2,8 +2,8 @@
 
 A world has **nominal** constants (published: what a mission planner may start
 from) and **true** constants (what the simulator flies; hidden from agents). Only
-gravitational parameters and the engine's efficiency are uncertain; radii,
-distances and the Moon's period are taken as measured exactly.
+gravitational parameters, the engine's efficiency and its pointing are uncertain;
+radii, distances and the Moon's period are taken as measured exactly.
 
 Units: km, s, km/s, km^3/s^2; angles in radians; durations in days where named so.
 """
@@ -32,6 +32,10 @@ MAY_BE_ZERO = (
     "tracking_position_sd_km",
     "tracking_velocity_sd_km_s",
 )
+#: constants that are angles: any finite value short of a right angle either way (0 allowed)
+ANGLES = ("engine_pointing_error_rad",)
+#: constants a world file may leave out, with the value they then take
+OPTIONAL_CONSTANTS = {"engine_pointing_error_rad": 0.0}
 
 
 class WorldError(ValueError):
@@ -45,6 +49,9 @@ class Constants:
     gm_earth: float  # km^3/s^2, gravitational parameter of the planet
     gm_moon: float  # km^3/s^2, gravitational parameter of the moon
     engine_efficiency: float  # delivered delta-v / commanded delta-v
+    # rad, a steady angle between the delivered delta-v and prograde (positive: tilted
+    # outward, away from the planet); optional in a world file, 0 when left out
+    engine_pointing_error_rad: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -110,7 +117,11 @@ class RocketWorld:
                 problems += [
                     p
                     for k, v in value.as_dict().items()
-                    if (p := _number_problem(f"{f.name}.{k}", v))
+                    if (
+                        p := _angle_problem(f"{f.name}.{k}", v)
+                        if k in ANGLES
+                        else _number_problem(f"{f.name}.{k}", v)
+                    )
                 ]
             elif f.name in MAY_BE_ZERO and value == 0 and not isinstance(value, bool):
                 continue
@@ -229,12 +240,25 @@ def _number_problem(name: str, value: Any) -> str | None:
     return None
 
 
+def _angle_problem(name: str, value: Any) -> str | None:
+    """What is wrong with a world's angle, or None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{name} must be a number, got {value!r}"
+    if not (math.isfinite(value) and abs(value) < math.pi / 2):
+        return f"{name} must be a finite angle in radians between -pi/2 and pi/2, got {value}"
+    return None
+
+
 def _constants(table: Any, where: str) -> Constants:
     if not isinstance(table, dict):
         raise WorldError(f"{where} must be a table of {[f.name for f in fields(Constants)]}")
     expected = {f.name for f in fields(Constants)}
-    if table.keys() != expected:
-        raise WorldError(f"{where} needs exactly the keys {sorted(expected)}, got {sorted(table)}")
+    required = expected - OPTIONAL_CONSTANTS.keys()
+    if not required <= table.keys() <= expected:
+        optional = f" (optional: {sorted(OPTIONAL_CONSTANTS)})" if OPTIONAL_CONSTANTS else ""
+        raise WorldError(
+            f"{where} needs exactly the keys {sorted(required)}{optional}, got {sorted(table)}"
+        )
     try:
         return Constants(**{key: _number(value) for key, value in table.items()})
     except (TypeError, ValueError):

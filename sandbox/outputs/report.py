@@ -136,6 +136,8 @@ PLOT_CAPTIONS = {
     "and the last",
     "generalization_map": "Held-out success over the grid of situations, per agent; the "
     "training region outlined in red",
+    "misspecified_physics": "Success in the training sector against the engine's hidden "
+    "pointing error, physics the planner's model lacks, per number of launches allowed there",
     "sight": "Deaths per training walk and final held-out success against how far every agent "
     "sees the traffic",
     "decomposition": "Each cell's trials to reliable (left) and what each change of one factor "

@@ -3,9 +3,11 @@
 Agents train in a bounded region (Moon phases within a sector, the world as it
 is), then are evaluated without further training on a grid that extends well
 beyond it: Moon phase (all around the orbit) x gravity scale (the planet's true GM
-scaled, unknown to the agents). An agent that ``identifies`` worlds (the planner)
-may spend its usual few launches on each changed world first; those launches are
-counted and reported per grid cell.
+scaled, unknown to the agents). Like for like, every agent may spend ``k`` launches of
+its own in each changed gravity before it is scored there, for each ``k`` of the
+study's ``identification_trials`` (``sandbox.studies.adaptation``): the planner
+identifies, the others keep training; the launches are counted as its trials and
+reported per ``k``, and ``k = 0`` is the zero-shot grid.
 
 The **generalization radius** along an axis is how far from the centre of the
 training region the success rate stays above 50 %: walking outward cell by cell
@@ -24,12 +26,11 @@ from typing import Any
 import numpy as np
 
 from agents.base import Agent
-from agents.ledger import Ledger
 from sandbox.outputs.stats import censored_median, format_rates, median_interval
+from sandbox.studies.adaptation import adapt
 from sandbox.tasks import Task
 
 PASS_RATE = 0.5
-MAX_IDENTIFICATION_TRIALS = 5  #: launches an identifying agent may spend on each changed world
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,14 @@ class GridSpec:
     training_sector_deg: tuple[float, float] = (0.0, 60.0)  #: must lie on cell edges
     gravity_scales: tuple[float, ...] = (0.9, 0.95, 1.0, 1.05, 1.1)  #: evenly spaced, including 1.0
     episodes_per_cell: int = 3
+    #: launches every agent may spend in each changed world before it is scored, one score
+    #: per value (0: zero-shot)
+    identification_trials: tuple[int, ...] = (0, 1, 5, 32)
+    #: the engine's hidden pointing error (deg) of the misspecified worlds, including 0 (the
+    #: training world): physics the planner's model lacks
+    pointing_errors_deg: tuple[float, ...] = (0.0, 2.0, 5.0, 10.0)
+    #: launches scored per misspecified world, spread over the training sector's phases
+    misspecified_episodes: int = 8
 
     def __post_init__(self) -> None:
         width = self.phase_width_deg
@@ -53,6 +62,13 @@ class GridSpec:
             )
         if 1.0 not in self.gravity_scales:
             raise ValueError("gravity_scales must include 1.0, the training world")
+        if 0.0 not in self.pointing_errors_deg:
+            raise ValueError("pointing_errors_deg must include 0, the training world")
+        if not self.identification_trials or min(self.identification_trials) < 0:
+            raise ValueError(
+                f"identification_trials must be launch counts of 0 or more, got "
+                f"{self.identification_trials}"
+            )
 
     @property
     def phase_width_deg(self) -> float:
@@ -101,45 +117,78 @@ class GridSpec:
 def evaluate_grid(
     agent: Agent, task: Task, env_kwargs: dict[str, Any], grid: GridSpec, eval_seed_base: int
 ) -> dict[str, Any]:
-    """Success per cell (rows: gravity scales, columns: phase cells) and the identification
-    launches spent per gravity scale. Launch ``k`` of a cell resets with seed
-    ``eval_seed_base + k``."""
+    """Per ``k`` of ``grid.identification_trials``: success per cell (rows: gravity scales,
+    columns: phase cells), and per gravity the launches the agent spent there and its
+    model's residual after them (``adaptation.adapt``). Launch ``i`` of a cell resets with
+    seed ``eval_seed_base + i``. ``success`` and ``identification_launches*`` repeat the
+    smallest ``k`` (zero-shot when 0 is one), as earlier runs recorded them."""
     gravities = sorted(grid.gravity_scales)
-    success = np.zeros((len(gravities), grid.phase_cells))
-    launches = []
-    # The training world first: an identifying agent starts each changed world from it.
-    order = sorted(range(len(gravities)), key=lambda i: abs(gravities[i] - 1.0))
-    for row in order:
-        gravity = gravities[row]
+    ks = sorted(set(grid.identification_trials))
+    success = {k: np.zeros((len(gravities), grid.phase_cells)) for k in ks}
+    trials = {k: [0] * len(gravities) for k in ks}
+    residuals: dict[int, list[float | None]] = {k: [None] * len(gravities) for k in ks}
+    for row, gravity in enumerate(gravities):
         kwargs = {**env_kwargs, "gravity_scale": gravity}
-        spent = 0
-        if gravity != 1.0 and agent.identifies_worlds:
-            ledger = Ledger(lambda kwargs=kwargs: task.make_env(**kwargs))
-            while ledger.first_success() is None and ledger.n_trials < MAX_IDENTIFICATION_TRIALS:
-                agent.train(ledger, ledger.n_trials + 1)
-            spent = ledger.n_trials
-        launches.append((row, spent))
-        env = task.make_env(**{**kwargs, "moon_phase_deg": (0.0, 360.0)})
+        if gravity == 1.0:  # the training world: nothing to adapt to
+            line = fly_phase_cells(agent, task.make_env(**everywhere(kwargs)), grid, eval_seed_base)
+            for k in ks:
+                success[k][row] = line
+            continue
+        for adapted in adapt(agent, lambda kwargs=kwargs: task.make_env(**kwargs), tuple(ks)):
+            success[adapted.k][row] = fly_phase_cells(
+                adapted.agent, task.make_env(**everywhere(kwargs)), grid, eval_seed_base
+            )
+            trials[adapted.k][row] = adapted.trials
+            residuals[adapted.k][row] = _rounded(adapted.residual)
+    first = ks[0]
+    return {
+        "success": success[first].round(4).tolist(),
+        "identification_launches": trials[first],
+        "identification_launches_per_cell": [round(n / grid.phase_cells, 4) for n in trials[first]],
+        "identification_trials": ks,
+        "per_k": {
+            str(k): {
+                "success": success[k].round(4).tolist(),
+                "trials": trials[k],
+                "residual": residuals[k],
+            }
+            for k in ks
+        },
+    }
+
+
+def fly_phase_cells(agent: Agent, env: Any, grid: GridSpec, eval_seed_base: int) -> np.ndarray:
+    """Success per phase cell of ``env``'s world (all around the orbit), ``act`` only;
+    closes ``env``."""
+    line = np.zeros(grid.phase_cells)
+    try:
         for column, (low, high) in enumerate(grid.phase_edges_deg):
             hits = 0
-            for k in range(grid.episodes_per_cell):
-                phase = math.radians(low + (k + 0.5) / grid.episodes_per_cell * (high - low))
-                observation, info = env.reset(
-                    seed=eval_seed_base + k, options={"moon_phase_rad": phase}
-                )
-                agent.reset_episode()
-                _, _, _, _, info = env.step(agent.act(observation, info))
-                hits += bool(info["is_success"])
-            success[row, column] = hits / grid.episodes_per_cell
+            for i in range(grid.episodes_per_cell):
+                phase = math.radians(low + (i + 0.5) / grid.episodes_per_cell * (high - low))
+                hits += fly_once(agent, env, eval_seed_base + i, phase)
+            line[column] = hits / grid.episodes_per_cell
+    finally:
         env.close()
-    launches_per_row = [spent for _, spent in sorted(launches)]
-    return {
-        "success": success.round(4).tolist(),
-        "identification_launches": launches_per_row,
-        "identification_launches_per_cell": [
-            round(n / grid.phase_cells, 4) for n in launches_per_row
-        ],
-    }
+    return line
+
+
+def fly_once(agent: Agent, env: Any, seed: int, phase_rad: float) -> bool:
+    """One scored launch at the Moon phase ``phase_rad``: not a training trial."""
+    observation, info = env.reset(seed=seed, options={"moon_phase_rad": phase_rad})
+    agent.reset_episode()
+    _, _, _, _, info = env.step(agent.act(observation, info))
+    return bool(info["is_success"])
+
+
+def everywhere(env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The world of ``env_kwargs`` with situations all around the orbit (scoring sets each
+    launch's phase)."""
+    return {**env_kwargs, "moon_phase_deg": (0.0, 360.0)}
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 4)
 
 
 def radius(success: np.ndarray, grid: GridSpec) -> dict[str, float]:
@@ -196,10 +245,16 @@ def summarise_grid(
     jobs: list[dict[str, Any]], agent_order: list[str], grid_fields: dict[str, Any]
 ) -> dict[str, Any]:
     """``generalization_grid`` (axes, training region, success per cell per agent: the
-    mean over seeds, and per seed) and ``generalization_radius`` (per agent and axis,
-    from the mean grid; "unbounded" when every cell on the axis passes)."""
+    mean over seeds, and per seed, at the smallest ``k``; ``per_k``: the same per ``k``,
+    with the launches spent and the model residual per gravity, means over seeds) and
+    ``generalization_radius`` (per agent and axis, from the mean grid at the smallest
+    ``k``; "unbounded" when every cell on the axis passes)."""
     grid = GridSpec(**grid_fields)
+    ks = sorted(set(grid.identification_trials))
     per_agent, per_seed, launches, radii = {}, {}, {}, {}
+    per_k: dict[str, dict[str, dict[str, Any]]] = {
+        str(k): {"success": {}, "success_per_seed": {}, "trials": {}, "residual": {}} for k in ks
+    }
     for agent in agent_order:
         mine = sorted(
             (
@@ -221,15 +276,41 @@ def summarise_grid(
             .tolist()
         )
         radii[agent] = {axis: radius_as_json(value) for axis, value in radius(mean, grid).items()}
-    return {
-        "generalization_grid": {
-            **grid.as_dict(),
-            "success": per_agent,
-            "success_per_seed": per_seed,
-            "identification_launches_per_cell": launches,
-        },
-        "generalization_radius": radii,
+        if not all("per_k" in j["generalization"] for j in mine):
+            continue  # jobs from before every agent was given launches in changed worlds
+        for k in map(str, ks):
+            found = [j["generalization"]["per_k"][k] for j in mine]
+            entry = per_k[k]
+            entry["success"][agent] = mean_rounded([f["success"] for f in found])
+            entry["success_per_seed"][agent] = {
+                str(j["seed"]): f["success"] for j, f in zip(mine, found, strict=True)
+            }
+            entry["trials"][agent] = mean_rounded([f["trials"] for f in found])
+            entry["residual"][agent] = mean_or_none([f["residual"] for f in found])
+    found = {
+        **grid.as_dict(),
+        "success": per_agent,
+        "success_per_seed": per_seed,
+        "identification_launches_per_cell": launches,
     }
+    if any(per_k[str(ks[0])]["success"]):
+        found.update(identification_trials=ks, per_k=per_k)
+    return {"generalization_grid": found, "generalization_radius": radii}
+
+
+def mean_rounded(values: list[Any]) -> list[Any]:
+    """The mean over seeds (the first axis), rounded, as plain lists."""
+    return np.mean(values, axis=0).round(4).tolist()
+
+
+def mean_or_none(rows: list[list[float | None]]) -> list[float | None]:
+    """Column means over seeds of values that may be None (no residual): None where every
+    seed has none."""
+    means = []
+    for column in zip(*rows, strict=True):
+        values = [v for v in column if v is not None]
+        means.append(round(float(np.mean(values)), 4) if values else None)
+    return means
 
 
 def _spec(grid: dict[str, Any]) -> GridSpec:
@@ -238,7 +319,15 @@ def _spec(grid: dict[str, Any]) -> GridSpec:
         training_sector_deg=tuple(grid["training_region"]["moon_phase_deg"]),
         gravity_scales=tuple(grid["axes"]["gravity_scale"]),
         episodes_per_cell=grid["episodes_per_cell"],
+        identification_trials=tuple(grid.get("identification_trials", (0,))),
     )
+
+
+def at_k(grid: dict[str, Any], k: str) -> dict[str, Any]:
+    """``grid`` (a summary's ``generalization_grid``) with the success after ``k`` launches
+    per changed world in place of its own."""
+    entry = grid["per_k"][k]
+    return {**grid, "success": entry["success"], "success_per_seed": entry["success_per_seed"]}
 
 
 def grid_success(grid: dict[str, Any]) -> dict[str, tuple[float, float]]:
@@ -289,7 +378,12 @@ def format_radius(values: list[float | None], unit: str = "") -> str:
 
 
 def grid_table(summary_file: dict[str, Any]) -> str:
+    """One row per agent; with ``per_k`` (runs since launches in changed worlds were given to
+    every agent) one row per agent and ``k``, with the success over the changed gravities and
+    the launches spent there."""
     grid = summary_file["generalization_grid"]
+    if "per_k" in grid:
+        return _grid_table_per_k(grid)
     header = [
         "agent",
         "seeds",
@@ -312,6 +406,50 @@ def grid_table(summary_file: dict[str, Any]) -> str:
                 f"{np.mean(grid['identification_launches_per_cell'][agent]):.2f}",
             ]
         )
+    return text_table(header, rows)
+
+
+def _grid_table_per_k(grid: dict[str, Any]) -> str:
+    header = [
+        "agent",
+        "launches per changed world",
+        "seeds",
+        "radius: phase (deg)",
+        "radius: gravity scale",
+        "success in region",
+        "success at changed gravity",
+        "success on grid",
+        "launches spent in changed worlds",
+    ]
+    changed = [i for i, g in enumerate(grid["axes"]["gravity_scale"]) if g != 1.0]
+    figures_per_k = {k: grid_figures_per_seed(at_k(grid, k)) for k in grid["per_k"]}
+    rows = []
+    for agent in grid["success"]:
+        for k, figures in figures_per_k.items():
+            mine = figures[agent]
+            seeds = grid["per_k"][k]["success_per_seed"][agent]
+            off_nominal = [
+                float(np.array(seeds[seed], dtype=float)[changed].mean()) if changed else 0.0
+                for seed in sorted(seeds, key=int)
+            ]
+            rows.append(
+                [
+                    agent,
+                    k,
+                    str(len(mine["success_on_grid"])),
+                    format_radius(mine["radius_moon_phase_deg"]),
+                    format_radius(mine["radius_gravity_scale"]),
+                    format_rates(mine["success_in_region"]),
+                    format_rates(off_nominal),
+                    format_rates(mine["success_on_grid"]),
+                    f"{sum(grid['per_k'][k]['trials'][agent]):g}",
+                ]
+            )
+    return text_table(header, rows)
+
+
+def text_table(header: list[str], rows: list[list[str]]) -> str:
+    """Columns padded to their widest cell, a rule under the header."""
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
 
     def line(cells):
