@@ -181,3 +181,16 @@ def test_a_coast_flies_as_the_launch_does():
     tolerance = 0.02 * world.moon_radius_km
     for end in (whole.state, pieces):
         assert math.dist(end[:2], flight.telemetry_position_km[-1]) < tolerance
+
+
+def test_a_steady_pointing_error_turns_every_burn_and_stays_hidden():
+    world = load_world("earth_moon")
+    off = world.with_true(dataclasses.replace(world.true, engine_pointing_error_rad=0.1))
+    after = []
+    for flown in (world, off):
+        env = RocketFlightEnv(world=flown)
+        env.reset(seed=3)
+        observation, _, _, _, info = env.step(np.array([0.8, 0.0], dtype=np.float32))
+        after.append(observation)
+        assert "engine_pointing_error_rad" not in str(info)
+    assert not np.allclose(after[0], after[1])

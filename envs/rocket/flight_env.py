@@ -143,7 +143,8 @@ class RocketFlightEnv(gym.Env):
     to the velocity, away from that body). `bound` is `departure_max_km_s` at the first
     decision and `correction_max_km_s` after. A command larger than the propellant left
     is scaled down to it. The engine delivers `engine_efficiency` times the command,
-    with a relative size error and a pointing error drawn per burn. A non-finite action
+    with a relative size error and a pointing error drawn per burn, turned by the world's
+    steady `engine_pointing_error_rad` (hidden; outward for a prograde burn). A non-finite action
     raises `ValueError`.
 
     ## Observation Space
@@ -386,7 +387,9 @@ class RocketFlightEnv(gym.Env):
             magnitude_sd, pointing_sd = self._dispersion
             error = self.np_random.normal(size=2).tolist()
             scale = self._true.engine_efficiency * (1.0 + magnitude_sd * error[0])
-            turn = pointing_sd * error[1]
+            # a steady error turns every burn clockwise: outward for a prograde one, as in
+            # the launch (envs/rocket/flight.py initial_state)
+            turn = pointing_sd * error[1] - self._true.engine_pointing_error_rad
             c, s = math.cos(turn), math.sin(turn)
             vx += scale * (c * bx - s * by)
             vy += scale * (s * bx + c * by)
