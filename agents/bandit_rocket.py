@@ -18,9 +18,10 @@ side measure what the signed miss is worth over the reward.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from agents import TaskSpec
+from agents import SettingsError
 from agents.learned_rocket import LearnedRocketModel
 
 #: the learned model's settings that shape the signed miss, which the bandit never sees
@@ -55,10 +56,11 @@ class RocketBandit(LearnedRocketModel):
         settings["reward_target"] = "scaled"
         return settings
 
-    def __init__(self, spec: TaskSpec, seed: int, settings: dict[str, Any] | None = None):
-        feedback = (settings or {}).get("feedback", "reward")
+    @classmethod
+    def check_settings(cls, task: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+        feedback = settings.get("feedback", "reward")
         if feedback != "reward":
-            raise ValueError(
+            raise SettingsError(
                 f"the bandit learns the reward alone: feedback must be 'reward', got {feedback!r}"
             )
-        super().__init__(spec, seed, settings)
+        return super().check_settings(task, settings)

@@ -8,7 +8,7 @@ episodes).
 It sits between the model-free learners, which map a situation straight to an action,
 and the physics planner, which is given Newton's law and fits three constants. This
 agent is given no law: it is written against the public agent interface alone
-(``from agents import Agent, Ledger, TaskSpec``) and learns a model of launches.
+(``from agents import Agent, Ledger, SettingsError, TaskSpec``) and learns a model of launches.
 
 **What the model predicts: the signed miss.** After each launch it reads from ``info``
 the closest approach to the Moon's surface (``closest_approach_km``, which the
@@ -80,12 +80,13 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import torch
 
-from agents import Agent, Ledger, TaskSpec
+from agents import Agent, Ledger, SettingsError, TaskSpec
 
 #: the seed of the evaluation planner's generator, beside the agent's own
 ACT_STREAM = 20_180_613
@@ -354,12 +355,15 @@ class LearnedRocketModel(Agent):
 
     In a new world (a new ledger) it keeps the networks' weights, as a warm start, and
     drops the old world's launches: they look the same to it but land elsewhere, and
-    the ensemble is refitted only on the new world's. It seeds the new data with
-    ``random_launches`` random launches again, as it did at first. Measured from
-    ``earth_moon`` to ``super_earth`` (2 seeds, 30 test launches): 0 % zero-shot, then
-    reliable after 24 and 45 launches there, against 13 and 45 from scratch: the kept
-    weights neither helped nor cost much. See the module docstring for the outcome it
-    learns, the model and the planner.
+    the ensemble is refitted only on the new world's. It plans from its first launch
+    there (Thompson sampling on the kept weights explores), as the SB3 learners arrive
+    without a random warm-up (``learning_starts_in_new_world`` 0);
+    ``random_launches_in_new_world`` asks for random launches first, and the ledger
+    counts them, like the first world's ``random_launches``, as a warm-up. Measured
+    from ``earth_moon`` to ``super_earth`` with 8 random launches there (2 seeds, 30 test
+    launches): 0 % zero-shot, then reliable after 24 and 45 launches there, against 13
+    and 45 from scratch: the kept weights neither helped nor cost much. See the module
+    docstring for the outcome it learns, the model and the planner.
     """
 
     # Wall seconds per planned trial in the default run (2 cores, load about 3):
@@ -399,6 +403,9 @@ class LearnedRocketModel(Agent):
             # uniform random launches that seed the data (again in a new world);
             # 4 and 16 (round 3): 32, 25, 41 both, the same
             "random_launches": 8,
+            # random launches again in a new world: none, as the SB3 learners (their
+            # learning_starts_in_new_world); one launch there then already refits the model
+            "random_launches_in_new_world": 0,
             # refit after every launch while there are this many at most;
             # 20 (round 2, 500 steps): 63, 22, 63 against 38, 22, 38 with 50
             "refit_every_launch_until": 50,
@@ -414,6 +421,23 @@ class LearnedRocketModel(Agent):
             "cem_elites": 40,  # the best of them, to which the next Gaussian is fitted
             "cem_iterations": 5,
         }
+
+    @classmethod
+    def check_settings(cls, task: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+        # The named choices are checked here too, so that a run refuses a bad one before it
+        # starts (in one line) rather than in its first job.
+        checked = super().check_settings(task, settings)
+        whole = {**cls.default_settings(task), **checked}
+        if whole["burn_angle_input"] not in ("relative", "absolute"):
+            raise SettingsError(
+                "burn_angle_input must be 'relative' or 'absolute', got "
+                f"{whole['burn_angle_input']!r}"
+            )
+        try:
+            feedback_from(whole)
+        except ValueError as error:
+            raise SettingsError(str(error)) from None
+        return checked
 
     def __init__(self, spec: TaskSpec, seed: int, settings: dict[str, Any] | None = None):
         super().__init__(spec, seed, settings)
@@ -511,9 +535,11 @@ class LearnedRocketModel(Agent):
     def _train(self, ledger: Ledger, until_trials: int) -> None:
         if self._ledger is not None and ledger is not self._ledger:
             # A new world: its launches land elsewhere, so the old ones go; the
-            # networks stay as a warm start, and random launches seed the data again.
+            # networks stay as a warm start and plan from the first launch there.
             self.inputs, self.outcomes, self.fitted_on = [], [], 0
-            self._random_left = int(self.settings["random_launches"])
+            self._random_left = int(self.settings["random_launches_in_new_world"])
+        if ledger is not self._ledger:
+            ledger.start_warm_up(self._random_left)  # its random launches, counted apart
         self._ledger = ledger
         env = self.training_env(ledger)
         while ledger.n_trials < until_trials:

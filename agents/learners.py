@@ -33,6 +33,7 @@ from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.logger import configure as configure_logger
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+from stable_baselines3.common.type_aliases import TrainFrequencyUnit
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agents.base import Agent, TaskSpec, register
@@ -90,15 +91,28 @@ def _admits_text(annotation: Any) -> bool:
     return annotation is str
 
 
+class TrainingDone(Exception):
+    """Raised by ``StopAtTrials`` at the start of the rollout after the last one, so that an
+    off-policy ``learn`` ends with its last step stored and trained on."""
+
+
 class StopAtTrials(BaseCallback):
     """Stops ``learn`` once the ledger has counted ``until_trials`` trials.
 
-    SB3 drops the step on which ``learn`` stops, and an on-policy algorithm (PPO,
-    A2C) drops its whole unfinished rollout: stopped mid-rollout at every evaluation
-    point, PPO would lose up to ``n_steps - 1`` counted trials each time. So an
-    on-policy learner stops only at a rollout boundary (losing the one step that
-    starts the next rollout), a little past ``until_trials``, except at the
-    ledger's ``limit``, which no learner passes.
+    SB3 drops the step on which a callback stops ``learn``, and an on-policy algorithm
+    (PPO, A2C) drops its whole unfinished rollout: stopped mid-rollout at every
+    evaluation point, PPO would lose up to ``n_steps - 1`` counted trials each time. So
+    an on-policy learner stops only at a rollout boundary (losing the one step that
+    starts the next rollout), a little past ``until_trials``, except at the ledger's
+    ``limit``, which no learner passes.
+
+    An off-policy learner whose rollout ends on the step that reaches ``until_trials``
+    (``train_freq`` in steps: every step of SAC and TD3) keeps that step: it goes into the
+    replay buffer and the gradient steps after it are made, and ``learn`` ends as the
+    next rollout starts (``TrainingDone``), before it acts again. Dropped, a one-launch
+    adaptation would learn nothing, five launches would keep three, and the next call
+    would act on the observation before the dropped step. Mid-rollout (DQN's
+    ``train_freq`` of 4 steps) it stops at once, as SB3 does.
     """
 
     def __init__(self, ledger: Ledger, until_trials: int, on_policy: bool):
@@ -107,16 +121,36 @@ class StopAtTrials(BaseCallback):
         self.until_trials = until_trials
         self.on_policy = on_policy
         self._rollout_ended_past_until = False
+        self._done_after_rollout = False
+
+    def _on_rollout_start(self) -> None:
+        if self._done_after_rollout:
+            raise TrainingDone
 
     def _on_rollout_end(self) -> None:
         self._rollout_ended_past_until = self.ledger.n_trials >= self.until_trials
 
     def _on_step(self) -> bool:
-        if self.ledger.limit is not None and self.ledger.n_trials >= self.ledger.limit:
-            return False
+        at_limit = self.ledger.limit is not None and self.ledger.n_trials >= self.ledger.limit
         if self.on_policy:
-            return not self._rollout_ended_past_until
-        return self.ledger.n_trials < self.until_trials
+            return not (at_limit or self._rollout_ended_past_until)
+        if not at_limit and self.ledger.n_trials < self.until_trials:
+            return True
+        if self._rollout_ends_here():
+            self._done_after_rollout = True
+            return True
+        return False
+
+    def _on_training_end(self) -> None:
+        self._done_after_rollout = False
+
+    def _rollout_ends_here(self) -> bool:
+        """Whether the off-policy rollout ends with this step (``train_freq`` in steps)."""
+        frequency = self.model.train_freq
+        return (
+            frequency.unit == TrainFrequencyUnit.STEP
+            and self.locals.get("num_collected_steps", 0) >= frequency.frequency
+        )
 
 
 class SB3Learner(Agent):
@@ -270,11 +304,14 @@ class SB3Learner(Agent):
         until = until_trials if ledger.limit is None else min(until_trials, ledger.limit)
         on_policy = isinstance(self.model, OnPolicyAlgorithm)
         while ledger.n_trials < until:
-            self.model.learn(
-                total_timesteps=10**9,
-                callback=StopAtTrials(ledger, until_trials, on_policy),
-                reset_num_timesteps=False,
-            )
+            try:
+                self.model.learn(
+                    total_timesteps=10**9,
+                    callback=StopAtTrials(ledger, until_trials, on_policy),
+                    reset_num_timesteps=False,
+                )
+            except TrainingDone:
+                pass
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> Any:
         if self.model is None:

@@ -30,10 +30,13 @@ def test_it_refuses_what_would_read_the_telemetry():
     with pytest.raises(SettingsError, match="miss_softening_moon_radii"):
         RocketBandit.resolve_settings("rocket", {"miss_softening_moon_radii": 20.0})
     spec = agent_for("earth_moon").spec
-    settings = RocketBandit.resolve_settings("rocket", {"feedback": "signed_miss"})
-    with pytest.raises(ValueError) as error:
-        RocketBandit(spec, 0, settings)
+    # refused as the run is planned, and by the constructor given such settings directly
+    with pytest.raises(SettingsError) as error:
+        RocketBandit.resolve_settings("rocket", {"feedback": "signed_miss"})
     assert len(str(error.value).splitlines()) == 1 and "'reward'" in str(error.value)
+    settings = {**RocketBandit.default_settings("rocket"), "feedback": "signed_miss"}
+    with pytest.raises(SettingsError):
+        RocketBandit(spec, 0, settings)
     bandit = RocketBandit(spec, 0)
     assert isinstance(bandit.feedback, RewardFeedback) and not bandit.relative
     assert bandit.ensemble.weights[0].shape[1] == 6  # both angles apart, as SB3 sees them

@@ -130,14 +130,29 @@ def test_off_policy_learner_starts_a_new_world_with_an_empty_buffer_and_no_rando
     learner = _rocket_learner("sac", learning_starts=3, batch_size=4)
     home = _ledger("earth_moon")
     learner.train(home, 6)
-    assert learner.model.replay_buffer.size() >= 5  # SB3 drops the step on which learn() stops
+    assert learner.model.replay_buffer.size() == 6  # every launch, the last one too
     assert home.n_warm_up_trials == 3  # its first learning_starts launches were random
     new = _ledger("super_earth")
     network = [p.detach().clone() for p in learner.model.policy.parameters()]
     learner.train(new, 3)
-    assert 2 <= learner.model.replay_buffer.size() <= 3  # only the new world's launches
+    assert learner.model.replay_buffer.size() == 3  # only the new world's launches
     # No warm-up again: its own policy fills the fresh buffer and it learns from the first step.
     assert not _unchanged(network, learner.model) and new.n_warm_up_trials == 0
+    learner.close()
+
+
+@pytest.mark.parametrize("name", ["sac", "td3"])
+def test_an_off_policy_learner_keeps_and_learns_from_the_launch_it_stops_on(name):
+    learner = _rocket_learner(name, learning_starts=0, batch_size=2)
+    home = _ledger("earth_moon", limit=5)
+    learner.train(home, 1)
+    assert learner.model.replay_buffer.size() == 1 and learner.model._n_updates == 1
+    network = [p.detach().clone() for p in learner.model.policy.parameters()]
+    learner.train(home, 3)
+    assert learner.model.replay_buffer.size() == 3 and learner.model._n_updates == 3
+    learner.train(home, 5)  # up to the ledger's limit
+    assert home.n_trials == 5 and learner.model.replay_buffer.size() == 5
+    assert learner.model._n_updates == 5 and not _unchanged(network, learner.model)
     learner.close()
 
 

@@ -81,14 +81,20 @@ def test_never_reads_the_true_constants():
 
 @pytest.mark.slow
 def test_a_new_world_keeps_the_networks_and_drops_the_old_launches():
-    agent = agent_for("earth_moon", random_launches=4, refit_every_launch_until=20)
+    agent = agent_for(
+        "earth_moon",
+        random_launches=4,
+        refit_every_launch_until=20,
+        random_launches_in_new_world=4,
+    )
     home = Ledger(lambda: ROCKET.make_env(world="earth_moon"))
     agent.train(home, 12)
     assert len(agent.outcomes) == 12 and agent.fitted_on == 12
+    assert [t.warm_up for t in home.trials] == [True] * 4 + [False] * 8
     home_misses, kept = list(agent.outcomes), weights(agent)
 
     new = Ledger(lambda: ROCKET.make_env(world="super_earth"))
-    agent.train(new, 3)  # the random launches that seed the new world's data: no refit yet
+    agent.train(new, 3)  # the random launches asked for in a new world: no refit yet
     assert len(agent.outcomes) == len(agent.inputs) == 3 and agent.fitted_on == 0
     assert not set(agent.outcomes) & set(home_misses)
     # the networks were kept as they were
@@ -96,8 +102,19 @@ def test_a_new_world_keeps_the_networks_and_drops_the_old_launches():
     agent.train(new, 6)  # refitted from those weights on the new world's launches alone
     assert len(agent.outcomes) == agent.fitted_on == 6
     assert any(not torch.equal(a, b) for a, b in zip(kept, weights(agent), strict=True))
+    assert [t.warm_up for t in new.trials] == [True] * 4 + [False] * 2
     agent.train(home, 13)  # and back home: the home launches were dropped for good
     assert len(agent.outcomes) == 1
+
+
+def test_by_default_one_launch_in_a_new_world_already_refits():
+    agent = agent_for("earth_moon", random_launches=2, fit_steps=5)
+    agent.train(Ledger(lambda: ROCKET.make_env(world="earth_moon")), 3)
+    kept = weights(agent)
+    new = Ledger(lambda: ROCKET.make_env(world="super_earth"))
+    agent.train(new, 1)
+    assert agent.fitted_on == 1 and new.n_warm_up_trials == 0
+    assert any(not torch.equal(a, b) for a, b in zip(kept, weights(agent), strict=True))
 
 
 @pytest.mark.slow
