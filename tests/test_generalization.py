@@ -256,6 +256,47 @@ def test_learners_copy_cleanly_for_each_k(tmp_path):
         agent.close()
 
 
+def test_an_adaptation_moves_no_global_generator_and_draws_its_worlds_own():
+    """SB3 draws from Python's, NumPy's and torch's global generators as it acts and samples
+    its replay buffer. Adapting a copy leaves them as they were (the agent's later training
+    draws what it would have drawn), and a world's adaptation is the same whatever was drawn
+    before it (its own draws, seeded by the agent's seed and the world's key)."""
+    import random
+
+    import torch
+
+    import envs
+    from agents.ledger import Ledger
+    from agents.plugins import load_agent
+    from sandbox.studies.adaptation import adapt, global_state
+
+    def make(**kwargs):
+        return gym.make(envs.ROCKET_ID, moon_phase_deg=(0.0, 60.0), **kwargs)
+
+    probe = make()
+    rocket = TaskSpec("rocket", probe.observation_space, probe.action_space)
+    # gradient steps from the second launch on: the copy samples its buffer and its policy
+    agent = load_agent("sac", "rocket")(rocket, 0, {"learning_starts": 1, "batch_size": 2})
+    agent.train(Ledger(make, limit=2), 2)
+    observation, info = probe.reset(seed=3)
+
+    def adapted_action(world):
+        for adapted in adapt(agent, lambda: make(gravity_scale=1.1), (0, 3), world):
+            action = np.array(adapted.agent.act(observation, info))
+        return action
+
+    python, numpy, torch_state = global_state()
+    first = adapted_action((0, 1))
+    python_after, numpy_after, torch_after = global_state()
+    assert python_after == python
+    assert numpy_after[0] == numpy[0] and np.array_equal(numpy_after[1], numpy[1])
+    assert numpy_after[2:] == numpy[2:]
+    assert torch.equal(torch_after, torch_state)
+    random.random(), np.random.random(), torch.rand(1)  # every global generator moves on
+    np.testing.assert_array_equal(adapted_action((0, 1)), first)
+    agent.close()
+
+
 @pytest.mark.slow
 def test_study_writes_transfer_keys_and_censored_values_are_null(tmp_path):
     result = subprocess.run(
