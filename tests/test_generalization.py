@@ -226,6 +226,34 @@ def test_tables_show_each_k_and_the_misspecified_axis():
     assert "Misspecified physics" in findings[-1]
 
 
+def test_the_titles_say_which_on_policy_learner_makes_no_update_within_k():
+    """An on-policy learner updates after a whole rollout: with 64 launches a rollout (its
+    jobs' n_steps x n_envs) it makes none within k <= 5, and the titles say its rows equal
+    k = 0; with 2 launches a rollout it does update, and nothing is said of it."""
+    jobs = []
+    for name, settings in (("ppo", {"n_steps": 64}), ("a2c", {"n_steps": 1, "n_envs": 2})):
+        agent = LearnsFromItsLaunches(spec(), 0)
+        found = evaluate_grid(agent, FAKE, {"moon_phase_deg": (0.0, 60.0)}, SMALL, 1_000_000)
+        found["misspecified"] = evaluate_misspecified(agent, FAKE, {}, SMALL, 1_000_000)
+        jobs.append(
+            {
+                "agent": name,
+                "phase": "train",
+                "seed": 0,
+                "settings": settings,
+                "generalization": found,
+            }
+        )
+    summary = GENERALIZATION.summarise(jobs, ["ppo", "a2c"], SMALL.__dict__)
+    assert summary["generalization_grid"]["rollout_launches"] == {"ppo": 64, "a2c": 2}
+    titles = [title for title, _ in GENERALIZATION.tables(summary)]
+    said = "an on-policy learner (ppo: 64 launches a rollout) updates only after a whole rollout"
+    assert said in titles[0] and said in titles[1] and "a2c" not in titles[0]
+    assert "within k <= 5 launches: its rows equal k = 0" in titles[0]
+    finding = GENERALIZATION.findings(summary)[-1]
+    assert "after 0 launches in that world" in finding and "after 5 launches" in finding
+
+
 def test_learners_copy_cleanly_for_each_k(tmp_path):
     """SB3's models (logging to TensorBoard too) and the learned model's networks deep-copy:
     the agent given is not trained by the launches in a changed world, its copy is."""
