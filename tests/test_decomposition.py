@@ -20,7 +20,9 @@ from sandbox.studies.decomposition import (
     PAIRS,
     WHOLE,
     Pair,
+    factor_words,
     findings,
+    resolved,
     summarise_decomposition,
     tables,
 )
@@ -58,25 +60,58 @@ def test_the_study_declares_its_cells_and_neighbours_as_data():
             assert {**start, "burn_angle_input": None} == {**end, "burn_angle_input": None}
 
 
-#: per factor, the settings its pairs may differ in once resolved (the agent's defaults
-#: with the cell's settings over them)
-ONE_FACTOR = {"frame": {"burn_angle_input"}, "compute": {"gradient_steps"}}
+#: per factor, the settings its pairs differ in once resolved (the agent's defaults with the
+#: cell's settings over them): the feedback pairs change the feedback and the settings only
+#: one side has (the bandit's reward target, the learned model's shaping of the signed miss)
+ONE_FACTOR = {
+    "frame": {"burn_angle_input"},
+    "compute": {"gradient_steps"},
+    "feedback": {
+        "feedback",
+        "reward_target",
+        "miss_softening_moon_radii",
+        "distance_veto_moon_radii",
+    },
+}
 
 
-def test_frame_and_compute_pairs_differ_in_that_setting_alone():
+def test_frame_compute_and_feedback_pairs_differ_in_those_settings_alone():
     """Resolved (defaults included), sac and sac-rel differ in burn_angle_input alone, sac and
-    sac-utd in gradient_steps alone. Skipped where an agent or setting of the cells is
-    missing (sac-utd, bandit and the learners' burn_angle_input come from other branches)."""
-    try:
-        agents = resolve_cells(get_task("rocket"), "decomposition", CELLS, None, [], None)
-    except ValueError as error:
-        pytest.skip(f"not every cell runs here: {str(error)[-120:]}")
+    sac-utd in gradient_steps alone, the bandit and the learned model in the feedback and the
+    settings that go with it. Every cell's agent exists: a cell that no longer resolves fails."""
+    agents = resolve_cells(get_task("rocket"), "decomposition", CELLS, None, [], None)
     settings = {agent.label: agent.settings for agent in agents}
     for pair in PAIRS:
         if pair.factor in ONE_FACTOR:
             start, end = settings[pair.start], settings[pair.end]
             differ = {key for key in {*start, *end} if start.get(key) != end.get(key)}
             assert differ == ONE_FACTOR[pair.factor], pair
+
+
+def test_the_words_name_what_else_a_pair_changes_with_numbers_from_the_settings():
+    """The reward-model pairs change the whole agent, so their words name the warm-up and the
+    compute, with the cells' own numbers; the feedback pairs' words name the settings only
+    one side has and the bandit's borrowed tuning."""
+    words = factor_words()
+    assert set(words) == {pair.factor for pair in PAIRS}
+    sac, utd = resolved("sac"), resolved("sac-utd")
+    steps = f"{sac['gradient_steps']} -> {utd['gradient_steps']}"
+    assert words["compute"] == f"gradient steps per launch: {steps}"
+    reward_model = words["reward model"]
+    assert f"warm-up ({utd['learning_starts']} launches -> " in reward_model
+    assert f"compute per launch ({utd['gradient_steps']} gradient steps -> " in reward_model
+    assert "exploration" in reward_model and "networks" in reward_model
+    for setting in ONE_FACTOR["feedback"] - {"feedback"}:
+        assert setting in words["feedback"]
+    assert "results/tuning/symmetric/" in words["feedback"]
+    summary = summarise_decomposition(
+        [job("sac-utd", 0, None, 100), job("bandit", 0, 50, 100)],
+        {"sac-utd": CELLS["sac-utd"], "bandit": CELLS["bandit"]},
+        [Pair("reward model", "sac-utd", "bandit")],
+        words,
+    )
+    (paragraph,) = findings(summary)
+    assert paragraph.endswith(f" From the first cell to the second: {reward_model}.")
 
 
 def test_cells_resolve_with_their_settings_under_their_labels():
@@ -249,7 +284,8 @@ def test_a_tiny_run_writes_the_table_plot_and_report(tmp_path):
     assert "trials to reliable, from / to" in result.stdout
     assert (out / "decomposition.png").stat().st_size > 10_000
     report = (out / "report.md").read_text()
-    assert "**Decomposition, compute** (gradient steps per launch: 1 -> 2;" in report
+    assert "**Decomposition, compute** (trials to reliable of the first cell" in report
+    assert "From the first cell to the second: gradient steps per launch: 1 -> 2." in report
     assert "](decomposition.png)" in report
     assert "ratio of neighbouring cells paired by seed" in report
     assert {path.name for path in (out / "jobs").iterdir()} >= {

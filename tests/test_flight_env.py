@@ -183,14 +183,45 @@ def test_a_coast_flies_as_the_launch_does():
         assert math.dist(end[:2], flight.telemetry_position_km[-1]) < tolerance
 
 
+def _named(value, name):
+    """Every value filed under the key ``name`` anywhere in nested dicts and lists."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == name:
+                yield item
+            yield from _named(item, name)
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _named(item, name)
+
+
 def test_a_steady_pointing_error_turns_every_burn_and_stays_hidden():
+    """The true pointing error (0.1 rad) turns the burns, and shows nowhere: no number of the
+    observation or of ``info`` at reset, mid-flight or at the end is 0.1, and every entry
+    named ``engine_pointing_error_rad`` carries the published nominal value (0)."""
     world = load_world("earth_moon")
-    off = world.with_true(dataclasses.replace(world.true, engine_pointing_error_rad=0.1))
+    true_error = 0.1
+    off = world.with_true(dataclasses.replace(world.true, engine_pointing_error_rad=true_error))
+    assert world.nominal.engine_pointing_error_rad != true_error
     after = []
     for flown in (world, off):
         env = RocketFlightEnv(world=flown)
-        env.reset(seed=3)
-        observation, _, _, _, info = env.step(np.array([0.8, 0.0], dtype=np.float32))
-        after.append(observation)
-        assert "engine_pointing_error_rad" not in str(info)
+        observation, info = env.reset(seed=3)
+        seen = [(observation, info)]
+        action = np.array([0.8, 0.0], dtype=np.float32)
+        while True:
+            observation, _, terminated, truncated, info = env.step(action)
+            seen.append((observation, info))
+            action = np.array([0.01, 0.0], dtype=np.float32)
+            if terminated or truncated:
+                break
+        after.append(seen[1][0])
+        assert len(seen) > 3  # reset, the departure, mid-flight decisions, the end
+        for _, published in (seen[0], seen[-1]):  # the world's facts, at reset and the end
+            assert published["world"]["nominal"] == world.nominal.as_dict()
+        for observation, info in seen:
+            numbers = [*observation.ravel().tolist(), *_numbers(info)]
+            assert not any(math.isclose(x, true_error, rel_tol=1e-6) for x in numbers)
+            for published in _named(info, "engine_pointing_error_rad"):
+                assert published == world.nominal.engine_pointing_error_rad
     assert not np.allclose(after[0], after[1])

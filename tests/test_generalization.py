@@ -226,6 +226,34 @@ def test_tables_show_each_k_and_the_misspecified_axis():
     assert "Misspecified physics" in findings[-1]
 
 
+def test_the_titles_say_which_on_policy_learner_makes_no_update_within_k():
+    """An on-policy learner updates after a whole rollout: with 64 launches a rollout (its
+    jobs' n_steps x n_envs) it makes none within k <= 5, and the titles say its rows equal
+    k = 0; with 2 launches a rollout it does update, and nothing is said of it."""
+    jobs = []
+    for name, settings in (("ppo", {"n_steps": 64}), ("a2c", {"n_steps": 1, "n_envs": 2})):
+        agent = LearnsFromItsLaunches(spec(), 0)
+        found = evaluate_grid(agent, FAKE, {"moon_phase_deg": (0.0, 60.0)}, SMALL, 1_000_000)
+        found["misspecified"] = evaluate_misspecified(agent, FAKE, {}, SMALL, 1_000_000)
+        jobs.append(
+            {
+                "agent": name,
+                "phase": "train",
+                "seed": 0,
+                "settings": settings,
+                "generalization": found,
+            }
+        )
+    summary = GENERALIZATION.summarise(jobs, ["ppo", "a2c"], SMALL.__dict__)
+    assert summary["generalization_grid"]["rollout_launches"] == {"ppo": 64, "a2c": 2}
+    titles = [title for title, _ in GENERALIZATION.tables(summary)]
+    said = "an on-policy learner (ppo: 64 launches a rollout) updates only after a whole rollout"
+    assert said in titles[0] and said in titles[1] and "a2c" not in titles[0]
+    assert "within k <= 5 launches: its rows equal k = 0" in titles[0]
+    finding = GENERALIZATION.findings(summary)[-1]
+    assert "after 0 launches in that world" in finding and "after 5 launches" in finding
+
+
 def test_learners_copy_cleanly_for_each_k(tmp_path):
     """SB3's models (logging to TensorBoard too) and the learned model's networks deep-copy:
     the agent given is not trained by the launches in a changed world, its copy is."""
@@ -254,6 +282,47 @@ def test_learners_copy_cleanly_for_each_k(tmp_path):
         assert spent == [(0, 0, True), (3, 3, False)], name
         np.testing.assert_array_equal(np.array(agent.act(observation, info)), before)
         agent.close()
+
+
+def test_an_adaptation_moves_no_global_generator_and_draws_its_worlds_own():
+    """SB3 draws from Python's, NumPy's and torch's global generators as it acts and samples
+    its replay buffer. Adapting a copy leaves them as they were (the agent's later training
+    draws what it would have drawn), and a world's adaptation is the same whatever was drawn
+    before it (its own draws, seeded by the agent's seed and the world's key)."""
+    import random
+
+    import torch
+
+    import envs
+    from agents.ledger import Ledger
+    from agents.plugins import load_agent
+    from sandbox.studies.adaptation import adapt, global_state
+
+    def make(**kwargs):
+        return gym.make(envs.ROCKET_ID, moon_phase_deg=(0.0, 60.0), **kwargs)
+
+    probe = make()
+    rocket = TaskSpec("rocket", probe.observation_space, probe.action_space)
+    # gradient steps from the second launch on: the copy samples its buffer and its policy
+    agent = load_agent("sac", "rocket")(rocket, 0, {"learning_starts": 1, "batch_size": 2})
+    agent.train(Ledger(make, limit=2), 2)
+    observation, info = probe.reset(seed=3)
+
+    def adapted_action(world):
+        for adapted in adapt(agent, lambda: make(gravity_scale=1.1), (0, 3), world):
+            action = np.array(adapted.agent.act(observation, info))
+        return action
+
+    python, numpy, torch_state = global_state()
+    first = adapted_action((0, 1))
+    python_after, numpy_after, torch_after = global_state()
+    assert python_after == python
+    assert numpy_after[0] == numpy[0] and np.array_equal(numpy_after[1], numpy[1])
+    assert numpy_after[2:] == numpy[2:]
+    assert torch.equal(torch_after, torch_state)
+    random.random(), np.random.random(), torch.rand(1)  # every global generator moves on
+    np.testing.assert_array_equal(adapted_action((0, 1)), first)
+    agent.close()
 
 
 @pytest.mark.slow

@@ -12,15 +12,27 @@ world and is scored at each ``k`` in turn (the agent after 5 launches is the one
 four launches on): scoring does not train, and a ledger limit of ``k`` at each step keeps
 a batch learner from running past it, so this is the agent a fresh copy trained to ``k``
 would be, at the cost of the largest ``k`` alone. The agent given is never changed.
+
+Stable-Baselines3 draws from the process's global generators (Python's ``random``,
+NumPy's and torch's) when it acts and samples its replay buffer, and a deep copy cannot
+take those along. So the copy trains on global generators of its own: seeded from the
+agent's seed and the changed world's ``world`` key (``world_seed``), swapped in for each
+of its trainings and out again after. Each changed world's adaptation then starts from
+the same draws whatever was adapted before it, and the global generators, the agent's
+later training included, go on as if no adaptation had happened.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+import random
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import gymnasium as gym
+import numpy as np
 
 from agents.base import Agent
 from agents.ledger import Ledger
@@ -38,13 +50,21 @@ class Adapted:
     residual: float | None
 
 
-def adapt(agent: Agent, make_env: Callable[[], gym.Env], ks: tuple[int, ...]) -> Iterator[Adapted]:
+def adapt(
+    agent: Agent,
+    make_env: Callable[[], gym.Env],
+    ks: tuple[int, ...],
+    world: Sequence[int] = (),
+) -> Iterator[Adapted]:
     """``agent`` after each ``k`` of ``ks`` launches in the world ``make_env`` builds, in
-    ascending order of ``k`` (see the module doc); ``agent`` itself is left as it was."""
+    ascending order of ``k`` (see the module doc); ``agent`` itself, and the global random
+    generators, are left as they were. ``world`` names the changed world within its study
+    (e.g. its axis and index): the copy's global draws are seeded by ``world_seed``."""
     if any(k < 0 for k in ks):
         raise ValueError(f"launches in a changed world are 0 or more, got {ks}")
     ledger = Ledger(make_env)
     trained: Agent | None = None
+    own_draws = seeded_global_state(world_seed(agent.seed, world))
     try:
         for k in sorted(set(ks)):
             if k == 0:
@@ -53,11 +73,58 @@ def adapt(agent: Agent, make_env: Callable[[], gym.Env], ks: tuple[int, ...]) ->
             if trained is None:
                 trained = copy_of(agent)
             ledger.limit = k
-            trained.train(ledger, k)
+            outside = global_state()
+            set_global_state(own_draws)
+            try:
+                trained.train(ledger, k)
+            finally:
+                own_draws = global_state()
+                set_global_state(outside)
             yield Adapted(trained, k, ledger.n_trials, trained.model_residual())
     finally:
         if trained is not None:
             trained.close()
+
+
+def world_seed(agent_seed: int, world: Sequence[int]) -> int:
+    """The seed of the global generators while a copy of an agent with ``agent_seed``
+    adapts to the changed world ``world``: NumPy's ``SeedSequence`` of the two, so each
+    (seed, world) has a stream of its own."""
+    return int(np.random.SeedSequence([agent_seed, *world]).generate_state(1)[0])
+
+
+def global_state() -> tuple[Any, ...]:
+    """The states of Python's ``random``, NumPy's and torch's global generators (torch's:
+    None where nothing has imported torch, so nothing can have drawn from it; an agent
+    that uses it imported it when it trained, before any adaptation)."""
+    torch = sys.modules.get("torch")
+    return (
+        random.getstate(),
+        np.random.get_state(),
+        None if torch is None else torch.get_rng_state(),
+    )
+
+
+def set_global_state(state: tuple[Any, ...]) -> None:
+    python, numpy, torch_state = state
+    random.setstate(python)
+    np.random.set_state(numpy)
+    if torch_state is not None:
+        sys.modules["torch"].set_rng_state(torch_state)
+
+
+def seeded_global_state(seed: int) -> tuple[Any, ...]:
+    """The global generators' states after seeding all three with ``seed``, leaving the
+    generators themselves as they were."""
+    outside = global_state()
+    try:
+        random.seed(seed)
+        np.random.seed(seed)
+        if (torch := sys.modules.get("torch")) is not None:
+            torch.manual_seed(seed)
+        return global_state()
+    finally:
+        set_global_state(outside)
 
 
 def copy_of(agent: Agent) -> Agent:

@@ -11,16 +11,26 @@ trials to reliable, seed by seed on the same test situations, is what that facto
 there. Cells and pairs are data (``CELLS``, ``PAIRS``); another set of them is another study
 (``decomposition_study``).
 
+Two factors are not one setting. The reward-model pairs (sac-utd -> bandit) change the whole
+agent: besides the model, the random warm-up, the compute per launch, the networks and the
+exploration differ, so their ratio is what all of that is worth together. The feedback pairs
+(bandit -> learned model) change the feedback and the settings only one side has, and until
+the bandit's own tuning study lands (``results/tuning/symmetric/``) the bandit runs the
+learned model's settings, which were tuned for the signed miss. ``factor_words()`` says so in
+each factor's words, with the numbers read from the cells' settings.
+
     python -m sandbox.compare rocket --study decomposition
     python -m sandbox.compare rocket --study decomposition --agents learned-model-abs,learned-model
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from agents.plugins import load_agent
 from sandbox.outputs.stats import (
     Bounds,
     censored_median,
@@ -45,15 +55,6 @@ class Pair:
     start: str  #: the cell it changes from
     end: str  #: the cell it changes to
 
-
-#: What each factor changes, from the first cell of its pairs to the second.
-FACTORS = {
-    "frame": "inputs: absolute angles -> the burn point relative to the Moon's phase",
-    "compute": "gradient steps per launch: 1 -> 20",
-    "reward model": "a policy -> a learned model of the reward, planned on (a contextual bandit)",
-    "feedback": "learned from: the reward -> the signed miss read from telemetry",
-    "physics model": "a learned model -> Newton's law with the nominal constants",
-}
 
 #: The cells, cheapest learner first. "sac" and "learned-model" are those agents as they are
 #: (SAC sees absolute angles and learns from the reward; the learned model sees the burn point
@@ -87,6 +88,56 @@ PAIRS: tuple[Pair, ...] = (
 )
 #: the whole distance the pairs split up, measured the same way
 WHOLE = Pair("the whole distance", "sac", "planner")
+
+
+def resolved(label: str, cells: dict[str, Cell] = CELLS) -> dict[str, Any]:
+    """A cell's settings as its agent runs them: the agent's defaults with the cell's over
+    them (``--set`` on a run changes them further)."""
+    agent, settings = cells[label]
+    return load_agent(agent, "rocket").resolve_settings("rocket", settings)
+
+
+def only_one_side(start: dict[str, Any], end: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The settings only ``start`` has and those only ``end`` has."""
+    return sorted(set(start) - set(end)), sorted(set(end) - set(start))
+
+
+@functools.cache
+def factor_words() -> dict[str, str]:
+    """What each factor changes, from the first cell of its pairs to the second, with the
+    numbers read from the cells' settings (their agents' defaults with the cells' over them).
+    Read when a run is summarised: the learners' defaults need SB3 and torch."""
+    sac, utd = resolved("sac"), resolved("sac-utd")
+    bandit, model = resolved("bandit"), resolved("learned-model-abs")
+    bandit_only, model_only = only_one_side(bandit, model)
+    return {
+        "frame": "inputs: absolute angles -> the burn point relative to the Moon's phase",
+        "compute": (
+            f"gradient steps per launch: {sac['gradient_steps']} -> {utd['gradient_steps']}"
+        ),
+        "reward model": (
+            "a policy -> a learned model of the reward, planned on (a contextual bandit); not "
+            "the model alone, the whole agent changes: random warm-up "
+            f"({utd['learning_starts']} launches -> {bandit['random_launches']}), compute per "
+            f"launch ({utd['gradient_steps']} gradient steps -> an ensemble of "
+            f"{bandit['members']} networks fitted {bandit['fit_steps']} steps each after every "
+            f"launch up to {bandit['refit_every_launch_until']}, then at "
+            f"{bandit['refit_growth']:.0%} more launches, and a cross-entropy search of "
+            f"{bandit['cem_iterations']} rounds of {bandit['cem_population']} candidates per "
+            "launch), "
+            f"networks ({utd['policy_kwargs']['net_arch']} -> {bandit['hidden']} per member) and "
+            "exploration (SAC's entropy-regularised policy -> Thompson sampling over the "
+            "members): the ratio is what all of it is worth together"
+        ),
+        "feedback": (
+            "learned from: the reward -> the signed miss read from telemetry; with it the "
+            f"settings only one side has (the bandit's {', '.join(bandit_only)}; the learned "
+            f"model's {', '.join(model_only)}); and until the bandit's own tuning study lands "
+            "(results/tuning/symmetric/), the bandit runs the learned model's settings, which "
+            "were tuned for the signed miss"
+        ),
+        "physics model": "a learned model -> Newton's law with the nominal constants",
+    }
 
 
 def cell_figures(jobs: list[dict[str, Any]], label: str) -> dict[str, Any] | None:
@@ -246,12 +297,14 @@ def findings(summary_file: dict[str, Any]) -> list[str]:
             + reading(pair, found["cells"])
             for pair in pairs
         ]
+        # what the factor changes goes last: for the reward model and the feedback it names
+        # everything else the pair changes with it, which the ratio measures too
         paragraphs.append(
-            f"**Decomposition, {factor}** ("
-            + (f"{changes}; " if changes else "")
-            + f"trials to reliable of the first cell over the second's, {over}): "
+            f"**Decomposition, {factor}** (trials to reliable of the first cell over the "
+            f"second's, {over}): "
             + "; ".join(parts)
             + "."
+            + (f" From the first cell to the second: {changes}." if changes else "")
         )
     return paragraphs
 
@@ -286,7 +339,7 @@ def decomposition_study(
 ) -> Study:
     """A study of ``cells`` (label -> (agent, settings)) whose tables give each cell's trials
     and each pair's ratio; ``factors``: what each factor of the pairs changes, in words
-    (default ``FACTORS``). Every pair names two of the cells."""
+    (default ``factor_words()``). Every pair names two of the cells."""
     for pair in pairs:
         missing = [label for label in (pair.start, pair.end) if label not in cells]
         if missing:
@@ -302,7 +355,7 @@ def decomposition_study(
             jobs,
             {label: cells[label] for label in labels if label in cells},
             pairs,
-            FACTORS if factors is None else factors,
+            factor_words() if factors is None else factors,
         ),
         tables=tables,
         findings=findings,

@@ -55,10 +55,45 @@ def after_training(agent: Agent, context: StudyContext) -> dict[str, Any]:
 def summarise(
     jobs: list[dict[str, Any]], agents: list[str], settings: dict[str, Any]
 ) -> dict[str, Any]:
-    return {
+    found = {
         **summarise_grid(jobs, agents, settings),
         **summarise_misspecified(jobs, agents, GridSpec(**settings)),
     }
+    if "generalization_grid" in found:
+        found["generalization_grid"]["rollout_launches"] = rollout_launches(jobs, agents)
+    return found
+
+
+def rollout_launches(jobs: list[dict[str, Any]], agents: list[str]) -> dict[str, int]:
+    """Per on-policy learner (an SB3 one with ``n_steps``), the launches of one rollout as
+    its jobs ran it (``n_steps`` x ``n_envs``): it updates its policy only after a whole
+    rollout, so within fewer launches in a changed world it does not change at all."""
+    found = {}
+    for agent in agents:
+        settings = next((j.get("settings") or {} for j in jobs if j["agent"] == agent), {})
+        if "n_steps" in settings:
+            found[agent] = int(settings["n_steps"]) * int(settings.get("n_envs", 1))
+    return found
+
+
+def no_update_note(summary_file: dict[str, Any]) -> str:
+    """For the tables' titles: which on-policy learners make no update within the most
+    launches the study gives in a changed world, so that their rows equal k = 0 ("" if
+    none)."""
+    grid = summary_file["generalization_grid"]
+    most = max(grid.get("identification_trials", [0]))
+    still = {
+        agent: n for agent, n in grid.get("rollout_launches", {}).items() if n > most and most > 0
+    }
+    if not still:
+        return ""
+    which = ", ".join(f"{agent}: {n} launches a rollout" for agent, n in still.items())
+    learners = "an on-policy learner" if len(still) == 1 else "on-policy learners"
+    rows = "its rows equal" if len(still) == 1 else "their rows equal"
+    return (
+        f"; {learners} ({which}) updates only after a whole rollout, so makes no update "
+        f"within k <= {most} launches: {rows} k = 0"
+    )
 
 
 def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
@@ -70,10 +105,12 @@ def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
             "(no further training; planners identify each changed world)"
         )
         return [(title, grid_table(summary_file))]
+    note = no_update_note(summary_file)
     found = [
         (
             "Generalization beyond the training region (every agent may spend the same "
-            "launches in each changed gravity first: the planner identifies, the others train)",
+            "launches in each changed gravity first: the planner identifies, the others train"
+            f"{note})",
             grid_table(summary_file),
         )
     ]
@@ -81,7 +118,7 @@ def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
         found.append(
             (
                 "Misspecified physics: the engine fires off prograde by a hidden angle, which "
-                "the planner's model lacks (training sector, nominal gravity)",
+                f"the planner's model lacks (training sector, nominal gravity{note})",
                 misspecified_table(summary_file),
             )
         )
@@ -114,7 +151,7 @@ def findings(summary_file: dict[str, Any]) -> list[str]:
     grid = summary_file["generalization_grid"]
     low, high = grid["training_region"]["moon_phase_deg"]
     first = min(grid.get("identification_trials", [0]))
-    flown = "without training" if first == 0 else f"after {first} launches in each changed world"
+    flown = "without training" if first == 0 else f"after {launches(first)} in each changed world"
     found = [
         "**Generalization** (medians over seeds with their intervals; trained on Moon phases "
         f"{low:g}-{high:g} deg at the nominal gravity, then flown "
@@ -136,16 +173,21 @@ def misspecified_finding(found: dict[str, Any]) -> str:
         said = []
         for k in (ks[0], ks[-1]):
             seeds = found["per_k"][k]["success_per_seed"][agent]
-            said.append(f"{format_rates([seeds[s][column] for s in seeds])} after {k} launches")
+            said.append(f"{format_rates([seeds[s][column] for s in seeds])} after {launches(k)}")
         residual = found["per_k"][ks[-1]]["residual"][agent][column]
         if residual is not None:
             said.append(f"its model's residual then {residual:.2f}")
         parts.append(f"{agent} " + ", ".join(said))
     return (
         f"**Misspecified physics** (the engine fires {worst:g} deg off prograde, which the "
-        "planner's model lacks; success in the training sector after no launches in that "
-        "world and after the most the study allows): " + "; ".join(parts) + "."
+        f"planner's model lacks; success in the training sector after {launches(ks[0])} in "
+        "that world and after the most the study allows): " + "; ".join(parts) + "."
     )
+
+
+def launches(k: int | str) -> str:
+    """``k`` launches in words: "1 launch", "5 launches"."""
+    return f"{k} launch" if int(k) == 1 else f"{k} launches"
 
 
 GENERALIZATION = Study(

@@ -31,6 +31,8 @@ from sandbox.studies.adaptation import adapt
 from sandbox.tasks import Task
 
 PASS_RATE = 0.5
+#: the first number of a gravity row's ``world`` key in ``adapt`` (its row, the second)
+GRID_AXIS = 0
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,9 @@ def evaluate_grid(
             for k in ks:
                 success[k][row] = line
             continue
-        for adapted in adapt(agent, lambda kwargs=kwargs: task.make_env(**kwargs), tuple(ks)):
+        for adapted in adapt(
+            agent, lambda kwargs=kwargs: task.make_env(**kwargs), tuple(ks), (GRID_AXIS, row)
+        ):
             success[adapted.k][row] = fly_phase_cells(
                 adapted.agent, task.make_env(**everywhere(kwargs)), grid, eval_seed_base
             )

@@ -30,6 +30,9 @@ from sandbox.studies.generalization_grid import (
 )
 from sandbox.tasks import Task
 
+#: the first number of a pointing error's ``world`` key in ``adapt`` (the grid's is 0)
+MISSPECIFIED_AXIS = 1
+
 
 def evaluate_misspecified(
     agent: Agent, task: Task, env_kwargs: dict[str, Any], grid: GridSpec, eval_seed_base: int
@@ -50,7 +53,12 @@ def evaluate_misspecified(
             for k in ks:
                 success[k][column] = rate
             continue
-        for adapted in adapt(agent, lambda kwargs=kwargs: task.make_env(**kwargs), tuple(ks)):
+        for adapted in adapt(
+            agent,
+            lambda kwargs=kwargs: task.make_env(**kwargs),
+            tuple(ks),
+            (MISSPECIFIED_AXIS, column),
+        ):
             success[adapted.k][column] = fly_sector(
                 adapted.agent, task, kwargs, grid, eval_seed_base
             )
