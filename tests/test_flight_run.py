@@ -49,7 +49,7 @@ def test_the_default_run_writes_table_plot_animations_and_report(run):
     folder, output = run
     for agent in ("planner", "random", "ppo"):
         assert any(line.startswith(agent) for line in output.splitlines()), output
-    for name in ("summary.json", "report.md", "report.html", "trajectories.png"):
+    for name in ("summary.json", "report.md", "report.html", "flight_trajectories.png"):
         assert (folder / name).stat().st_size > 0, name
     gifs = sorted((folder / "animations").glob("*.gif"))
     assert any(gif.name.startswith("planner-vs-") for gif in gifs), gifs

@@ -111,7 +111,7 @@ def plot_flight_trajectories(run: RunData) -> Path | None:
     figure = flight_trajectories_figure(run)
     if figure is None:
         return None
-    path = run.folder / "trajectories.png"
+    path = run.folder / "flight_trajectories.png"
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return path
