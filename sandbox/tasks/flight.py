@@ -20,15 +20,15 @@ FLIGHT = Task(
     "and a braking burn, one flight (tens of decisions) per trial",
     env_id=envs.FLIGHT_ID,
     agents=("planner", "random", "ppo"),
-    # The default run fits in 5 minutes on 2 idle cores with one seed. Its longest job is the
-    # planner's: it re-plans at each of ~30 decisions, 2.3-2.7 s of CPU a flight (9-11 s of
-    # wall time at load 9), and it flies 3 training flights and 2 evaluations of 5, about
-    # 40 s of CPU. PPO flies 300-500 flights/s while its flights end at the first decisions,
-    # and 40-50 once it learns to hold its propellant (3 decisions a flight on average, some
-    # of 192 decisions in the parking orbit): 10,000 flights took 90-200 s of wall time at
-    # load 6-8 (benchmarks/tune_flight_learners.py). SAC and TD3 make a gradient step per
-    # decision, 1.6-5 flights/s past their 1,000-step warm-up (~600 flights): too slow to
-    # show anything here, so they wait for --full (or --agents ...,sac).
+    # The default run fits in 5 minutes on 2 cores with one seed: 2 min 9 s and 3 min 55 s
+    # at load 7-8. Its longest job is the planner's: it re-plans at each of ~30 decisions,
+    # 2.3-2.7 s of CPU a flight (9-16 s of wall time at load 7-9), and it flies 2 training
+    # flights (reliable at the first two evaluation points) and 2 evaluations of 5: 106-200 s
+    # at that load, ~30 s of CPU. PPO flies 270-490 flights/s, its flights ending at the
+    # first decisions: 10,000 flights and their evaluations took 46-59 s. SAC and TD3 make a
+    # gradient step per decision, 1.6-30 flights/s past their 1,000-step warm-up (~600
+    # flights), and reached nothing in 1,500-2,000 flights (agents/settings/): they wait for
+    # --full (or --agents ...,sac).
     default=Size(
         budget=10_000,
         seeds=1,
