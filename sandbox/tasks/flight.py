@@ -26,9 +26,8 @@ FLIGHT = Task(
     # flights (reliable at the first two evaluation points) and 2 evaluations of 5: 106-200 s
     # at that load, ~30 s of CPU. PPO flies 270-490 flights/s, its flights ending at the
     # first decisions: 10,000 flights and their evaluations took 46-59 s. SAC and TD3 make a
-    # gradient step per decision, 1.6-30 flights/s past their 1,000-step warm-up (~600
-    # flights), and reached nothing in 1,500-2,000 flights (agents/settings/): they wait for
-    # --full (or --agents ...,sac).
+    # gradient step per decision, 2-30 flights/s past their warm-up, and reached nothing in
+    # 800-2,000 flights (agents/settings/): they wait for --full (or --agents ...,sac).
     default=Size(
         budget=10_000,
         seeds=1,
