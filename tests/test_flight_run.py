@@ -47,7 +47,7 @@ def run(tmp_path_factory) -> tuple[Path, str]:
 
 def test_the_default_run_writes_table_plot_animations_and_report(run):
     folder, output = run
-    for agent in ("planner", "random", "ppo"):
+    for agent in ("planner", "random", "ppo", "sac"):
         assert any(line.startswith(agent) for line in output.splitlines()), output
     for name in ("summary.json", "report.md", "report.html", "flight_trajectories.png"):
         assert (folder / name).stat().st_size > 0, name
