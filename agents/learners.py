@@ -334,7 +334,8 @@ class SB3Learner(Agent):
 class PPOLearner(SB3Learner):
     """Proximal Policy Optimization (on-policy, clipped surrogate), Stable-Baselines3."""
 
-    seconds_per_trial = {"rocket": 0.014, "city": 0.15}  # see SB3Learner
+    # the flight: 10,000 flights in 90-200 s at load 6-8 (benchmarks/tune_flight_learners.py)
+    seconds_per_trial = {"rocket": 0.014, "city": 0.15, "flight": 0.015}  # see SB3Learner
 
     algorithm = PPO
     action_spaces = (spaces.Box, spaces.Discrete)
@@ -346,7 +347,8 @@ class SACLearner(SB3Learner):
     """Soft Actor-Critic (off-policy, entropy-regularised, continuous actions),
     Stable-Baselines3."""
 
-    seconds_per_trial = {"rocket": 0.04}  # see SB3Learner
+    # the flight: 1.6-5 flights/s past its warm-up (benchmarks/tune_flight_learners.py)
+    seconds_per_trial = {"rocket": 0.04, "flight": 0.4}  # see SB3Learner
 
     algorithm = SAC
     action_spaces = (spaces.Box,)
@@ -383,7 +385,7 @@ class SACUTDLearner(SACLearner):
 class TD3Learner(SB3Learner):
     """Twin Delayed DDPG (off-policy, deterministic, continuous actions), Stable-Baselines3."""
 
-    seconds_per_trial = {"rocket": 0.036}  # see SB3Learner
+    seconds_per_trial = {"rocket": 0.036, "flight": 0.4}  # see SB3Learner; as SAC on the flight
 
     algorithm = TD3
     action_spaces = (spaces.Box,)

@@ -23,6 +23,7 @@ FIGURES = {
     "rocket_arrival_error_median",
     "rocket_arrival_error_max",
     "rocket_reference_hits_landed",
+    "flight_uniform_decisions_per_s",
     "city_train_steps_per_s",
     "city_new_steps_per_s",
     "rocket_planner_plan_s",

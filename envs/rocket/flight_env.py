@@ -169,7 +169,11 @@ class RocketFlightEnv(gym.Env):
     SOI) - min(max(E, 0) / v_m^2, 2)` rewards closing on the moon's sphere of influence
     (q: distance to the moon's centre) and then lowering the rocket's two-body energy
     about the moon `E` toward a bound orbit (v_m: orbital speed at the moon's surface).
-    `info["reward_terms"]` holds the three parts.
+    `info["reward_terms"]` holds the three parts. A flight that fails at its first decisions
+    scores about -6 to -7, a capture about 10. The shaping pays only flights that
+    survive their departure: uniform random actions end 65 % of flights on the planet and
+    35 % out of propellant, in 1.6 decisions on average, none in the sphere of influence,
+    and the learners' first tens of thousands of flights stay there (measured: docs page).
 
     ## Starting State
 

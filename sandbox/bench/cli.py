@@ -19,7 +19,7 @@ from typing import Any
 
 from sandbox.bench.targets import Figure
 
-PARTS = ("rocket", "city", "planners", "learners")  #: what runs by default, in this order
+PARTS = ("rocket", "flight", "city", "planners", "learners")  #: what runs by default, in this order
 PACKAGES = ("numpy", "scipy", "torch", "gymnasium", "stable-baselines3", "pymunk", "box2d")
 DEFAULT_OUT = Path("results") / "bench.json"
 #: below this share of a core the output warns that the machine was busy
@@ -99,12 +99,18 @@ def checked_parts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
             if unknown
             else "no part to run"
         )
-    if "city" in parts and importlib.util.find_spec("Box2D") is None:
-        others = ",".join(part for part in parts if part != "city")
+    beside_lander = [part for part in parts if part in ("city", "flight")]
+    if beside_lander and importlib.util.find_spec("Box2D") is None:
+        others = ",".join(part for part in parts if part not in beside_lander)
         parser.error(
-            "the city part measures against LunarLander-v3, which needs Box2D: "
+            f"the {' and '.join(beside_lander)} part measures against LunarLander-v3, which "
+            "needs Box2D: "
             'pip install -e ".[bench]"'
-            + (f" (or leave the city out: --parts {others})" if others else "")
+            + (
+                f" (or leave the {' and '.join(beside_lander)} out: --parts {others})"
+                if others
+                else ""
+            )
         )
     if args.out.is_dir():
         parser.error(f"--out {args.out} is a folder; give the path of a JSON file")
@@ -149,7 +155,7 @@ def measure_parts(measured: Measured, parts: list[str], args: argparse.Namespace
     """Run the asked-for parts in their order, then the compare runs if asked for."""
     from sandbox.tasks import get_task  # the heavy imports wait until the arguments are known
 
-    tasks = {name: get_task(name) for name in ("rocket", "city")}
+    tasks = {name: get_task(name) for name in ("rocket", "city", "flight")}
     world = tasks["rocket"].env_kwargs["world"]
     city_maps = [tasks["city"].env_kwargs["map"], tasks["city"].transfer_env_kwargs["map"]]
     quick, seed = args.quick, args.seed
@@ -157,6 +163,10 @@ def measure_parts(measured: Measured, parts: list[str], args: argparse.Namespace
         from sandbox.bench import rocket
 
         measured.run_part("rocket", lambda: rocket.measure(world, quick, seed))
+    if "flight" in parts:
+        from sandbox.bench import flight
+
+        measured.run_part("flight", lambda: flight.measure(tasks["flight"], quick, seed))
     if "city" in parts:
         from sandbox.bench import city
 

@@ -134,6 +134,8 @@ PLOT_CAPTIONS = {
     "in the training city and in the new one",
     "trajectories": "Training launches of the planner and of the best learner, the first ones "
     "and the last",
+    "flight_trajectories": "Training flights of the planner and of the best learner, the first "
+    "ones and the last, with their burns: about the planet, and in the Moon's frame",
     "generalization_map": "Held-out success over the grid of situations, per agent; the "
     "training region outlined in red",
     "misspecified_physics": "Success in the training sector against the engine's hidden "
