@@ -59,7 +59,7 @@ def summarise(
         **summarise_grid(jobs, agents, settings),
         **summarise_misspecified(jobs, agents, GridSpec(**settings)),
     }
-    if "generalization_grid" in found:
+    if "per_k" in found.get("generalization_grid", {}):  # runs from before per-k launches: none
         found["generalization_grid"]["rollout_launches"] = rollout_launches(jobs, agents)
     return found
 
