@@ -12,7 +12,7 @@ FLIGHT = Task(
     description="fly a rocket into orbit about the Moon: a departure, midcourse corrections "
     "and a braking burn, one flight (tens of decisions) per trial",
     env_id=envs.FLIGHT_ID,
-    agents=("planner", "random", "ppo"),
+    agents=("planner", "learned-model", "random", "ppo"),
     # A first look, not yet a reference: the planner spends seconds a flight (it re-plans
     # at each of ~40 decisions), so it gets a few flights and few evaluation episodes; the
     # learners' budgets are placeholders until they are tuned for this task.
