@@ -82,6 +82,18 @@ def moon_frame(observations: np.ndarray) -> np.ndarray:
     return turned
 
 
+def closest_tracked_km(info: dict[str, Any]) -> float | None:
+    """The least distance (km) from the Moon's centre of a finished flight's tracked states
+    (its telemetry: every decision, and the end); None without telemetry."""
+    telemetry = info.get("telemetry")
+    if telemetry is None:
+        return None
+    relative = np.asarray(telemetry["position_km"], dtype=float).reshape(-1, 2) - np.asarray(
+        telemetry["moon_km"], dtype=float
+    ).reshape(-1, 2)
+    return float(np.hypot(relative[:, 0], relative[:, 1]).min())
+
+
 class FlightLearnedModel(Agent):
     """Learns what a decision does to the tracked state from its own flights (a
     probabilistic network ensemble, no physics) and flies by model-predictive control
@@ -151,10 +163,16 @@ class FlightLearnedModel(Agent):
         self.fit_seconds: list[float] = []  #: wall time of every refit
         self._scales: tuple[np.ndarray, ...] | None = None  #: input and target mean, spread
         self.last_info: dict[str, Any] = {}  #: the last training flight's final ``info``
+        #: every training flight: its outcome, decisions, closest approach to the Moon's
+        #: surface (km; infinite if it ended before coasting), the closest of its tracked
+        #: states to the Moon's centre (km), and whether it was planned (not random)
+        self.history: list[dict[str, Any]] = []
         self._ledger: Ledger | None = None
         self._plan: np.ndarray | None = None  #: the last plan's actions, (horizon, 2)
         self._moon_radius_km: float | None = None
         self._soi_km: float | None = None
+        #: the departure's and a correction's bound, in fractions of the propellant budget
+        self._burn_fractions: tuple[float, float] | None = None
 
     # ------------------------------------------------------------------ the model
 
@@ -164,6 +182,12 @@ class FlightLearnedModel(Agent):
         world = info.get("world") if isinstance(info, dict) else None
         if world is not None and "moon_radius_km" in world:
             self._moon_radius_km = float(world["moon_radius_km"])
+        if world is not None and "propellant_km_s" in world:
+            budget = float(world["propellant_km_s"])
+            self._burn_fractions = (
+                float(world["departure_max_km_s"]) / budget,
+                float(world["correction_max_km_s"]) / budget,
+            )
         if isinstance(info, dict) and info.get("sphere_of_influence_km") is not None:
             self._soi_km = float(info["sphere_of_influence_km"])
 
@@ -234,6 +258,7 @@ class FlightLearnedModel(Agent):
         """The cost of each plan (N, horizon, 2) from ``state`` (Moon frame), averaged over
         its particles: the trajectory sampling of PETS (TS-inf)."""
         s = self.settings
+        departure = state[13] <= 0.0
         n, horizon = plans.shape[0], plans.shape[1]
         k = int(s["particles"])
         states = np.broadcast_to(state, (self.members, n * k, STATE_SIZE)).copy()
@@ -244,7 +269,15 @@ class FlightLearnedModel(Agent):
         failure = float(s["failure_cost"])
         for t in range(horizon):
             actions = np.broadcast_to(np.repeat(plans[:, t], k, axis=0), (self.members, n * k, 2))
+            tank = states[..., 12]
             states, p_end, p_capture = self._step_model(states, actions, rng, member)
+            if self._burn_fractions is not None:
+                # the action's documented meaning: a command of |a| times the bound burns
+                # that much of the tank (the departure's bound at the first decision)
+                fraction = self._burn_fractions[0 if t == 0 and departure else 1]
+                states[..., 12] = np.maximum(
+                    tank - np.hypot(*np.moveaxis(actions, -1, 0)) * fraction, 0.0
+                )
             # the task statement's own rule: a flight whose tank is empty has ended
             p_end = np.where(states[..., 12] <= 0.0, 1.0, p_end)
             captured += alive * p_capture
@@ -338,5 +371,14 @@ class FlightLearnedModel(Agent):
                 observation, decision = next_observation, decision + 1
             self.flights += 1
             self.last_info = info
+            self.history.append(
+                {
+                    "outcome": info.get("outcome"),
+                    "decisions": decision,
+                    "closest_approach_km": info.get("closest_approach_km"),
+                    "closest_tracked_km": closest_tracked_km(info),
+                    "planned": not exploring,
+                }
+            )
             if self.flights >= int(self.settings["random_flights"]):
                 self.refit()

@@ -132,3 +132,20 @@ def test_a_new_world_keeps_the_networks_and_drops_the_old_decisions():
     agent.train(new, 1)  # a random flight seeds the new world's data: no refit yet
     assert agent.flights == 1 and len(agent.states) == new.trials[0].steps
     assert all((a == b).all() for a, b in zip(kept, agent.ensemble.parameters(), strict=True))
+
+
+@pytest.mark.slow
+def test_its_planned_flights_come_closer_to_the_moon_than_its_random_ones():
+    _, _, spec = sealed_flight(load_world("super_earth"))
+    agent = FlightLearnedModel(
+        spec,
+        0,
+        FlightLearnedModel.resolve_settings(
+            "flight", {"horizon": 15, "cem_population": 100, "cem_iterations": 3}
+        ),
+    )
+    agent.train(Ledger(lambda: FLIGHT.make_env(world="super_earth")), 16)
+    random = [f["closest_tracked_km"] for f in agent.history if not f["planned"]]
+    planned = [f["closest_tracked_km"] for f in agent.history if f["planned"]]
+    assert len(random) == 10 and len(planned) == 6
+    assert np.median(planned) < 0.7 * np.median(random), (planned, random)
