@@ -99,9 +99,10 @@ class FlightLearnedModel(Agent):
     probabilistic network ensemble, no physics) and flies by model-predictive control
     on it, re-planning at every decision. See the module docstring."""
 
-    # Wall seconds per planned training flight with the defaults (2 cores shared, load
-    # 4-8): planning at each decision is most of it, the refit after each flight the rest.
-    seconds_per_trial = {"flight": 3.0}
+    # Wall seconds per training flight with the defaults (2 cores shared, load 7): 7.7 over
+    # the first 50 flights in super_earth; planning at each decision is most of it, the
+    # refit after each flight the rest.
+    seconds_per_trial = {"flight": 8.0}
 
     name = "learned-model"
     kind = "learned-model"

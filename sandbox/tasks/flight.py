@@ -21,14 +21,16 @@ FLIGHT = Task(
         seeds=1,
         eval_episodes=5,
         eval_points_per_decade=2,
-        agent_budgets={"planner": 3, "random": 100},
+        # learned-model: about 8 s a training flight on the loaded machine (it re-plans at
+        # every decision and refits after every flight)
+        agent_budgets={"planner": 3, "random": 100, "learned-model": 100},
     ),
     full=Size(
         budget=10_000,
         seeds=3,
         eval_episodes=20,
         eval_points_per_decade=3,
-        agent_budgets={"planner": 10, "random": 1_000},
+        agent_budgets={"planner": 10, "random": 1_000, "learned-model": 300},
     ),
     env_kwargs={"world": "earth_moon"},
     trials_word="flights",
