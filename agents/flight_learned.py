@@ -142,7 +142,10 @@ class FlightLearnedModel(Agent):
             "cem_initial_sd": 0.2,
             "aim_moon_radii": 2.0,  # the distance from the Moon's centre the cost aims at
             "speed_weight": 1.0,
-            "propellant_weight": 10.0,  # per fraction of the budget burnt
+            # per fraction of the budget burnt; 50: earth_moon no nearer (0 of 5 validation
+            # flights in the Moon's sphere after 50 flights, at 24 s a flight, some now waiting
+            # to the time limit), and super_earth did not fly 50 flights in 35 minutes
+            "propellant_weight": 10.0,
             "failure_cost": 8.0,  # per remaining decision of the horizon, once ended
         }
 
