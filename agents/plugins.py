@@ -30,6 +30,7 @@ BUILTIN_AGENTS: dict[str, str | dict[str, str]] = {
     "learned-model": {
         "rocket": "agents.learned_rocket:LearnedRocketModel",
         "city": "agents.learned_city:LearnedCityModel",
+        "flight": "agents.flight_learned:FlightLearnedModel",
     },
     "bandit": "agents.bandit_rocket:RocketBandit",
     "planner": {
