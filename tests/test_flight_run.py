@@ -45,6 +45,7 @@ def run(tmp_path_factory) -> tuple[Path, str]:
     return folder, done.stdout
 
 
+@pytest.mark.slow
 def test_the_default_run_writes_table_plot_animations_and_report(run):
     folder, output = run
     for agent in ("planner", "random", "ppo", "sac"):
@@ -57,6 +58,7 @@ def test_the_default_run_writes_table_plot_animations_and_report(run):
         assert gif.n_frames > 1
 
 
+@pytest.mark.slow
 def test_a_saved_flight_holds_its_burns_and_reads_in_words(run):
     folder, _ = run
     job = json.loads((folder / "jobs" / "train-planner-seed0.json").read_text())
