@@ -330,6 +330,16 @@ class SB3Learner(Agent):
         super().close()
 
 
+#: the adapter keys SAC, SAC-UTD and TD3 take
+CONTINUOUS_OFF_POLICY_KEYS = (
+    "n_envs",
+    "keep_replay_in_new_world",
+    "learning_starts_in_new_world",
+    "action_noise_sigma",
+    "burn_angle_input",
+)
+
+
 @register("ppo")
 class PPOLearner(SB3Learner):
     """Proximal Policy Optimization (on-policy, clipped surrogate), Stable-Baselines3."""
@@ -352,13 +362,7 @@ class SACLearner(SB3Learner):
 
     algorithm = SAC
     action_spaces = (spaces.Box,)
-    adapter_keys = (
-        "n_envs",
-        "keep_replay_in_new_world",
-        "learning_starts_in_new_world",
-        "action_noise_sigma",
-        "burn_angle_input",
-    )
+    adapter_keys = CONTINUOUS_OFF_POLICY_KEYS
 
 
 @register("sac-utd")
@@ -389,13 +393,7 @@ class TD3Learner(SB3Learner):
 
     algorithm = TD3
     action_spaces = (spaces.Box,)
-    adapter_keys = (
-        "n_envs",
-        "keep_replay_in_new_world",
-        "learning_starts_in_new_world",
-        "action_noise_sigma",
-        "burn_angle_input",
-    )
+    adapter_keys = CONTINUOUS_OFF_POLICY_KEYS
 
 
 @register("dqn")

@@ -284,13 +284,7 @@ def summarise_grid(
             continue  # jobs from before every agent was given launches in changed worlds
         for k in map(str, ks):
             found = [j["generalization"]["per_k"][k] for j in mine]
-            entry = per_k[k]
-            entry["success"][agent] = mean_rounded([f["success"] for f in found])
-            entry["success_per_seed"][agent] = {
-                str(j["seed"]): f["success"] for j, f in zip(mine, found, strict=True)
-            }
-            entry["trials"][agent] = mean_rounded([f["trials"] for f in found])
-            entry["residual"][agent] = mean_or_none([f["residual"] for f in found])
+            add_per_k(per_k[k], agent, mine, found)
     found = {
         **grid.as_dict(),
         "success": per_agent,
@@ -460,3 +454,16 @@ def text_table(header: list[str], rows: list[list[str]]) -> str:
         return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()
 
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def add_per_k(
+    entry: dict[str, dict], agent: str, jobs: list[dict[str, Any]], found: list[dict[str, Any]]
+) -> None:
+    """One agent's figures at one k into ``entry``: mean success, success per seed, trials
+    spent and model residual, over its ``jobs`` (``found``: each job's figures at that k)."""
+    entry["success"][agent] = mean_rounded([f["success"] for f in found])
+    entry["success_per_seed"][agent] = {
+        str(j["seed"]): f["success"] for j, f in zip(jobs, found, strict=True)
+    }
+    entry["trials"][agent] = mean_rounded([f["trials"] for f in found])
+    entry["residual"][agent] = mean_or_none([f["residual"] for f in found])

@@ -23,9 +23,8 @@ from sandbox.outputs.stats import format_rates
 from sandbox.studies.adaptation import adapt
 from sandbox.studies.generalization_grid import (
     GridSpec,
+    add_per_k,
     fly_once,
-    mean_or_none,
-    mean_rounded,
     text_table,
 )
 from sandbox.tasks import Task
@@ -117,13 +116,7 @@ def summarise_misspecified(
             continue
         for k in ks:
             found = [j["generalization"]["misspecified"]["per_k"][k] for j in mine]
-            entry = per_k[k]
-            entry["success"][agent] = mean_rounded([f["success"] for f in found])
-            entry["success_per_seed"][agent] = {
-                str(j["seed"]): f["success"] for j, f in zip(mine, found, strict=True)
-            }
-            entry["trials"][agent] = mean_rounded([f["trials"] for f in found])
-            entry["residual"][agent] = mean_or_none([f["residual"] for f in found])
+            add_per_k(per_k[k], agent, mine, found)
     if not any(per_k[k]["success"] for k in ks):
         return {}
     return {

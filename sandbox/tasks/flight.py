@@ -4,7 +4,7 @@ about the Moon (``sandbox/RocketFlight-v0``)."""
 from __future__ import annotations
 
 import envs
-from sandbox.tasks import Option, Size, Task
+from sandbox.tasks import Size, Task
 from sandbox.tasks.flight_pictures import (
     animate_flight,
     flight_outcome,
@@ -12,7 +12,7 @@ from sandbox.tasks.flight_pictures import (
     flight_training_trace,
     plot_flight_trajectories,
 )
-from sandbox.tasks.rocket import check_world, world_files
+from sandbox.tasks.rocket import WORLD_OPTION, world_files
 
 FLIGHT = Task(
     name="flight",
@@ -59,15 +59,7 @@ FLIGHT = Task(
     ),
     env_kwargs={"world": "earth_moon"},
     trials_word="flights",
-    options=(
-        Option(
-            "--world",
-            "world",
-            "a world preset name or a path to a world TOML file (default: earth_moon)",
-            parse=check_world,
-            metavar="WORLD",
-        ),
-    ),
+    options=(WORLD_OPTION,),
     trace=flight_trace,
     trace_training=flight_training_trace,
     plots=(plot_flight_trajectories,),

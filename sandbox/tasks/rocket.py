@@ -58,6 +58,16 @@ def check_world(text: str) -> str:
     return text
 
 
+#: the rocket's tasks' one world option (the launch and the flight fly the same worlds)
+WORLD_OPTION = Option(
+    "--world",
+    "world",
+    "a world preset name or a path to a world TOML file (default: earth_moon)",
+    parse=check_world,
+    metavar="WORLD",
+)
+
+
 def world_files(env_kwargs: dict[str, Any]) -> list[Path]:
     world = str(env_kwargs.get("world", "earth_moon"))
     preset = WORLDS_DIR / f"{world}.toml"
@@ -265,15 +275,7 @@ ROCKET = Task(
     ),
     env_kwargs={"world": "earth_moon"},
     trials_word="launches",
-    options=(
-        Option(
-            "--world",
-            "world",
-            "a world preset name or a path to a world TOML file (default: earth_moon)",
-            parse=check_world,
-            metavar="WORLD",
-        ),
-    ),
+    options=(WORLD_OPTION,),
     trace=rocket_trace,
     trace_training=rocket_flight,
     plots=(plot_trajectories,),

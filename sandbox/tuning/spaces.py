@@ -210,6 +210,15 @@ PPO_COMMON = (
     MAX_GRAD_NORM,
     ON_POLICY_NETS,
 )
+#: what the rocket's learned model and the bandit (its machinery on the reward) both search
+ROCKET_ENSEMBLE = (
+    choice("hidden", [32, 32], [64, 64], [128, 128]),
+    real("learning_rate", 3e-4, 3e-3, log=True),
+    whole("fit_steps", 50, 800, log=True),
+    powers_of_two("batch_size", 5, 8),
+    whole("random_launches", 2, 32, log=True),
+    whole("refit_every_launch_until", 10, 200, log=True),
+)
 ONE_STEP_NOTE = "one step per launch: gamma, gae_lambda and tau change nothing and are not searched"
 
 
@@ -265,12 +274,7 @@ SPACES: dict[str, dict[str, SearchSpace]] = {
         "td3": continuous_off_policy(real("action_noise_sigma", 0.005, 0.5, log=True)),
         "learned-model": SearchSpace(
             (
-                choice("hidden", [32, 32], [64, 64], [128, 128]),
-                real("learning_rate", 3e-4, 3e-3, log=True),
-                whole("fit_steps", 50, 800, log=True),
-                powers_of_two("batch_size", 5, 8),
-                whole("random_launches", 2, 32, log=True),
-                whole("refit_every_launch_until", 10, 200, log=True),
+                *ROCKET_ENSEMBLE,
                 real("miss_softening_moon_radii", 5.0, 100.0, log=True),
                 real("distance_veto_moon_radii", 3.0, 40.0, log=True),
             ),
@@ -281,12 +285,7 @@ SPACES: dict[str, dict[str, SearchSpace]] = {
         # members disagree, and so how it explores
         "bandit": SearchSpace(
             (
-                choice("hidden", [32, 32], [64, 64], [128, 128]),
-                real("learning_rate", 3e-4, 3e-3, log=True),
-                whole("fit_steps", 50, 800, log=True),
-                powers_of_two("batch_size", 5, 8),
-                whole("random_launches", 2, 32, log=True),
-                whole("refit_every_launch_until", 10, 200, log=True),
+                *ROCKET_ENSEMBLE,
                 whole("members", 2, 16, log=True),
                 real("weight_decay", 2.5e-6, 4e-5, log=True),
                 choice("reward_target", "scaled", "split"),
