@@ -21,15 +21,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
 import time
+from dataclasses import replace
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 import envs
-from agents.base import TaskSpec
-from agents.flight_planner import FlightPlanner
 from envs.rocket.coast import Coaster
+from sandbox.bench.flight import planned_flights
+from sandbox.tasks.flight import FLIGHT
 
 
 def timed_coasts():
@@ -73,23 +74,6 @@ def run(env, flights: list[tuple[int, Any]], rng) -> tuple[int, float, dict]:
     return decisions, time.perf_counter() - started, spent
 
 
-def planner_flights(world: str, count: int, seed: int) -> list[list[np.ndarray]]:
-    env = gym.make(envs.FLIGHT_ID, world=world).unwrapped
-    spec = TaskSpec("flight", env.observation_space, env.action_space, {"world": world})
-    planner = FlightPlanner(spec, seed=seed)
-    flights = []
-    for i in range(count):
-        observation, info = env.reset(seed=seed + i)
-        planner.reset_episode()
-        actions, done = [], False
-        while not done:
-            actions.append(planner.act(observation, info))
-            observation, _, terminated, truncated, info = env.step(actions[-1])
-            done = terminated or truncated
-        flights.append(actions)
-    return flights
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flights", type=int, default=50)
@@ -102,8 +86,9 @@ def main() -> None:
     )
     for world in ("earth_moon", "super_earth"):
         env = gym.make(envs.FLIGHT_ID, world=world).unwrapped
-        guided = planner_flights(world, args.guided, args.seed)
-        replayed = [(args.seed + i, actions) for i, actions in enumerate(guided)]
+        replayed = planned_flights(
+            replace(FLIGHT, env_kwargs={"world": world}), args.guided, args.seed
+        )
         kinds = {
             "uniform": [(args.seed + i, "uniform") for i in range(args.flights)],
             "random": [(args.seed + i, None) for i in range(args.flights)],
