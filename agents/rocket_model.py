@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from envs.rocket.flight_env import time_from_perigee_s
+
 CONSTANT_NAMES = ("gm_earth", "gm_moon", "engine_efficiency")
 
 
@@ -255,17 +257,5 @@ def conic_burn_angle(
         f = math.pi
     else:
         f = math.acos(max(-1.0, min(1.0, (p / moon_distance - 1.0) / e)))
-    if abs(e - 1.0) < 1e-9:
-        d = math.tan(f / 2.0)
-        t = 0.5 * math.sqrt(p**3 / gm_earth) * (d + d**3 / 3.0)
-    elif e < 1.0:
-        a = p / (1.0 - e * e)
-        big_e = 2.0 * math.atan2(
-            math.sqrt(1.0 - e) * math.sin(f / 2.0), math.sqrt(1.0 + e) * math.cos(f / 2.0)
-        )
-        t = (big_e - e * math.sin(big_e)) * math.sqrt(a**3 / gm_earth)
-    else:
-        a = p / (e * e - 1.0)
-        big_f = 2.0 * math.atanh(math.sqrt((e - 1.0) / (e + 1.0)) * math.tan(f / 2.0))
-        t = (e * math.sinh(big_f) - big_f) * math.sqrt(a**3 / gm_earth)
+    t = time_from_perigee_s(p, e, f, gm_earth)
     return moon_phase + float(facts.moon_rate(moon_distance)) * t - f

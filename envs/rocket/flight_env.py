@@ -51,17 +51,25 @@ def transfer_lead_rad(world: RocketWorld, moon_distance_km: float, delta_v_km_s:
     p = (r0 * speed) ** 2 / gm
     e = p / r0 - 1.0
     f = math.acos(max(-1.0, min(1.0, (p / moon_distance_km - 1.0) / e)))
+    return f - world.moon_angular_rate(moon_distance_km) * time_from_perigee_s(p, e, f, gm)
+
+
+def time_from_perigee_s(p: float, e: float, f: float, gm: float) -> float:
+    """Seconds from perigee to true anomaly ``f`` (rad) on the conic of semi-latus rectum
+    ``p`` (km) and eccentricity ``e`` about a body of ``gm`` (km^3/s^2): Kepler's equation
+    for an ellipse, Barker's for a parabola, the hyperbolic form beyond."""
+    if abs(e - 1.0) < 1e-9:
+        d = math.tan(f / 2.0)
+        return 0.5 * math.sqrt(p**3 / gm) * (d + d**3 / 3.0)
     if e < 1.0:
         a = p / (1.0 - e * e)
         big_e = 2.0 * math.atan2(
             math.sqrt(1.0 - e) * math.sin(f / 2.0), math.sqrt(1.0 + e) * math.cos(f / 2.0)
         )
-        time_s = (big_e - e * math.sin(big_e)) * math.sqrt(a**3 / gm)
-    else:
-        a = p / (e * e - 1.0)
-        big_f = 2.0 * math.atanh(math.sqrt((e - 1.0) / (e + 1.0)) * math.tan(f / 2.0))
-        time_s = (e * math.sinh(big_f) - big_f) * math.sqrt(a**3 / gm)
-    return f - world.moon_angular_rate(moon_distance_km) * time_s
+        return (big_e - e * math.sin(big_e)) * math.sqrt(a**3 / gm)
+    a = p / (e * e - 1.0)
+    big_f = 2.0 * math.atanh(math.sqrt((e - 1.0) / (e + 1.0)) * math.tan(f / 2.0))
+    return (e * math.sinh(big_f) - big_f) * math.sqrt(a**3 / gm)
 
 
 def osculating_apses_km(
