@@ -42,7 +42,7 @@ first action of the best plan is flown, and the plan is re-solved at the next
 decision. In training each flight plans on one member drawn per flight (Thompson
 sampling); ``act`` plans on the whole ensemble, from a generator seeded by the agent's
 seed alone. The first ``random_flights`` flights are random: a uniform departure, and
-corrections uniform within ``random_correction_scale`` of the bound.
+corrections uniform within ``random_correction_scale`` of the action range.
 
 Units: the observation's (docs/envs/rocket-flight.md); distances to the Moon in its
 sphere of influence, Moon radii for the aim.
@@ -127,10 +127,11 @@ class FlightLearnedModel(Agent):
             "fit_steps": 200,  # gradient steps per refit (warm-started), after every flight
             "batch_size": 256,  # decisions per member per gradient step
             # random flights that seed the data: a uniform departure, then corrections
-            # uniform within this fraction of the bound (a full random correction burns
-            # the tank in three decisions)
+            # uniform within this fraction of the action range: 0.46, whose cube under the
+            # env's response is a tenth of the correction bound (a full random correction
+            # burns the tank in three decisions)
             "random_flights": 10,
-            "random_correction_scale": 0.1,
+            "random_correction_scale": 0.46,
             "horizon": 25,  # decisions planned ahead: a departure reaches the Moon in ~20-30
             "particles": 1,  # particles per member per candidate (TS-inf)
             "cem_population": 200,  # candidate plans per CEM iteration
@@ -183,6 +184,7 @@ class FlightLearnedModel(Agent):
         self._soi_km: float | None = None
         #: the departure's and a correction's bound, in fractions of the propellant budget
         self._burn_fractions: tuple[float, float] | None = None
+        self._correction_exponent = 1.0
 
     # ------------------------------------------------------------------ the model
 
@@ -198,6 +200,7 @@ class FlightLearnedModel(Agent):
                 float(world["departure_max_km_s"]) / budget,
                 float(world["correction_max_km_s"]) / budget,
             )
+            self._correction_exponent = float(world["correction_exponent"])
         if isinstance(info, dict) and info.get("sphere_of_influence_km") is not None:
             self._soi_km = float(info["sphere_of_influence_km"])
 
@@ -282,11 +285,14 @@ class FlightLearnedModel(Agent):
             tank = states[..., 12]
             states, p_end, p_capture = self._step_model(states, actions, rng, member)
             if self._burn_fractions is not None:
-                # the action's documented meaning: a command of |a| times the bound burns
-                # that much of the tank (the departure's bound at the first decision)
-                fraction = self._burn_fractions[0 if t == 0 and departure else 1]
+                # the action's documented meaning: a command of |a| times the departure's
+                # bound at the first decision, |a|^exponent times the correction bound after,
+                # burns that much of the tank
+                first = t == 0 and departure
+                fraction = self._burn_fractions[0 if first else 1]
+                size = np.abs(actions) ** (1.0 if first else self._correction_exponent)
                 states[..., 12] = np.maximum(
-                    tank - np.hypot(*np.moveaxis(actions, -1, 0)) * fraction, 0.0
+                    tank - np.hypot(*np.moveaxis(size, -1, 0)) * fraction, 0.0
                 )
             # the task statement's own rule: a flight whose tank is empty has ended
             p_end = np.where(states[..., 12] <= 0.0, 1.0, p_end)

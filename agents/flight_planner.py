@@ -56,6 +56,7 @@ from agents.flight_model import (
 from agents.ledger import Ledger
 from agents.rocket_model import CONSTANT_NAMES, Facts
 from envs.rocket.flight_env import (
+    action_for,
     flight_facts,
     local_frame,
     reach_delta_v_km_s,
@@ -235,8 +236,8 @@ class FlightPlanner(Agent):
         bound = world["departure_max_km_s"] if now.decision == 0 else world["correction_max_km_s"]
         moon_r, _ = self._moon(now, now.t)
         along, out = self._frame(now, moon=bool(np.hypot(*(now.position - moon_r)) < now.soi_km))
-        action = np.array([command @ along, command @ out]) / bound
-        return np.clip(action, -1.0, 1.0).astype(np.float32)
+        fractions = np.array([command @ along, command @ out]) / bound
+        return action_for(fractions, now.decision == 0, world["correction_exponent"])
 
     def _moon(self, now: Situation, t: float) -> tuple[np.ndarray, np.ndarray]:
         rate = float(self._fit.facts.moon_rate(now.moon_distance))

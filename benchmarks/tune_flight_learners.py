@@ -9,6 +9,7 @@ sphere of influence, and the decisions a flight.
 
     python benchmarks/tune_flight_learners.py ppo --budget 5000 --eval-every 1000
     python benchmarks/tune_flight_learners.py sac --budget 500 --set gamma=0.99
+    python benchmarks/tune_flight_learners.py ppo --env correction_exponent=1
 """
 
 from __future__ import annotations
@@ -72,18 +73,18 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", nargs="*", default=[], help="key=value overrides")
+    parser.add_argument("--env", nargs="*", default=[], help="key=value env arguments")
     args = parser.parse_args()
-    probe = FLIGHT.make_env(**FLIGHT.env_kwargs)
-    spec = TaskSpec(FLIGHT.name, probe.observation_space, probe.action_space, FLIGHT.env_kwargs)
+    env_kwargs = {**FLIGHT.env_kwargs, **parsed(args.env)}
+    probe = FLIGHT.make_env(**env_kwargs)
+    spec = TaskSpec(FLIGHT.name, probe.observation_space, probe.action_space, env_kwargs)
     probe.close()
     cls = load_agent(args.algo, FLIGHT.name)
     settings = {**cls.default_settings(FLIGHT.name), **parsed(args.set)}
     agent = cls(spec, args.seed, settings=settings)
     tally = {"decisions": 0, "flights": 0, "in_sphere": 0}
-    ledger = Ledger(
-        lambda: SphereCounter(FLIGHT.make_env(**FLIGHT.env_kwargs), tally), limit=args.budget
-    )
-    print(f"{args.algo} {settings}")
+    ledger = Ledger(lambda: SphereCounter(FLIGHT.make_env(**env_kwargs), tally), limit=args.budget)
+    print(f"{args.algo} {settings} env {env_kwargs}")
     print(
         f"{'flights':>8} {'captured (val)':>15} {'train: in sphere':>17} "
         f"{'decisions/flight':>17} {'flights/s':>10} {'return':>7}  outcomes"
@@ -97,7 +98,7 @@ def main() -> None:
         training_s = time.perf_counter() - tick
         validation = evaluate(
             agent,
-            lambda: FLIGHT.make_env(**FLIGHT.env_kwargs),
+            lambda: FLIGHT.make_env(**env_kwargs),
             args.eval_episodes,
             seed_base=VALIDATION_SEED_BASE + args.seed * 10_000,
         )

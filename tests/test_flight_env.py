@@ -14,7 +14,12 @@ from gymnasium.utils.env_checker import check_env
 import envs
 from envs.rocket.coast import Coaster
 from envs.rocket.flight import Launch, fly, initial_state
-from envs.rocket.flight_env import RocketFlightEnv, osculating_apses_km
+from envs.rocket.flight_env import (
+    FAILURE_PENALTY,
+    RocketFlightEnv,
+    action_for,
+    osculating_apses_km,
+)
 from envs.rocket.world import WORLDS_DIR, load_world
 
 
@@ -89,9 +94,18 @@ def test_the_endings():
     infos, _, terminated, _ = fly_flight(env, [(departure, 0.0), (0.0, 0.0)], seed=0)
     assert infos[-1]["outcome"] == "crashed" and terminated
     assert infos[-1]["impact_speed_km_s"] > 1.0
-    # staying in the parking orbit runs out of time: a truncation
-    infos, _, terminated, truncated = fly_flight(make(world="super_earth"), [(0.0, 0.0)])
+    # staying in the parking orbit, or a departure too small to leave it, falls back
+    for departure in (0.0, 0.3):
+        infos, _, terminated, _ = fly_flight(make(), [(departure, 0.0)])
+        assert infos[-1]["outcome"] == "fell_back" and terminated and len(infos) == 2
+        assert infos[-1]["reward_terms"]["terminal"] == -FAILURE_PENALTY
+    # a transfer just short of the Moon coasts out the clock: a truncation, and a failure
+    env = make()
+    env.reset(seed=0)
+    departure = 0.95 * env._situation[2] / env.departure_max_km_s
+    infos, _, terminated, truncated = fly_flight(env, [(departure, 0.0), (0.0, 0.0)], seed=0)
     assert infos[-1]["outcome"] == "time_limit" and truncated and not terminated
+    assert infos[-1]["reward_terms"]["terminal"] == -FAILURE_PENALTY
 
 
 def test_a_capture_orbit_ends_the_flight_with_success():
@@ -113,12 +127,31 @@ def test_a_capture_orbit_ends_the_flight_with_success():
 def test_the_burn_frame_and_the_propellant():
     env = make()
     env.reset(seed=2)
-    _, _, _, _, info = env.step(np.array([0.5, 0.0], dtype=np.float32))
-    commanded = 0.5 * env.departure_max_km_s
+    _, _, _, _, info = env.step(np.array([0.75, 0.0], dtype=np.float32))
+    commanded = 0.75 * env.departure_max_km_s
     assert info["burn"] == {"prograde_km_s": commanded, "radial_km_s": 0.0, "frame": "planet"}
     assert info["propellant_km_s"] == pytest.approx(env.propellant_budget_km_s - commanded)
     _, _, _, _, info = env.step(np.array([0.0, 1.0], dtype=np.float32))
     assert info["burn"]["radial_km_s"] == pytest.approx(env.correction_max_km_s)
+    # after the departure a component commands its cube of the bound, sign kept
+    _, _, _, _, info = env.step(np.array([-0.5, 0.2], dtype=np.float32))
+    assert info["burn"]["prograde_km_s"] == pytest.approx(-0.125 * env.correction_max_km_s)
+    assert info["burn"]["radial_km_s"] == pytest.approx(0.008 * env.correction_max_km_s)
+
+
+def test_action_for_inverts_the_response():
+    env = make(correction_exponent=2.0)
+    env.reset(seed=2)
+    wanted = np.array([0.6, -0.1])
+    for departure, bound in ((True, env.departure_max_km_s), (False, env.correction_max_km_s)):
+        if not departure:
+            env.step(np.zeros(2, dtype=np.float32))
+        action = action_for(wanted, departure, env.correction_exponent)
+        prograde, radial, _ = env.burn_command(action)
+        assert (prograde, radial) == pytest.approx(tuple(wanted * bound), rel=1e-6)
+    with pytest.raises(ValueError, match="correction_exponent must be at least 1"):
+        make(correction_exponent=0.5)
+    env.reset(seed=2)
     with pytest.raises(ValueError):
         env.step(np.array([np.nan, 0.0]))
 

@@ -24,10 +24,23 @@ CAPTURE_APOSELENE_SOI = 0.5
 #: the energy term of the shaping potential is capped at this many (surface orbital speed)^2
 ENERGY_TERM_CAP = 2.0
 OBSERVATION_LIMIT = 10.0
+#: after the departure an action component ``a`` commands ``a**3`` times the correction
+#: bound (sign kept): fine control of the metres per second a midcourse correction takes,
+#: the whole bound still in reach, and a policy's small exploring actions nearly free
+CORRECTION_EXPONENT = 3.0
 #: decisions come at the approach interval within this fraction of the moon's distance
 #: from the planet too, where a departure's error is still cheap to take out
 NEAR_PLANET_FRACTION = 0.2
-OUTCOMES = ("flying", "captured", "crashed", "earth", "escaped", "out_of_fuel", "time_limit")
+OUTCOMES = (
+    "flying",
+    "captured",
+    "crashed",
+    "earth",
+    "escaped",
+    "fell_back",
+    "out_of_fuel",
+    "time_limit",
+)
 RESET_OPTIONS = ("moon_phase_rad", "moon_distance_km", "transfer_delta_v_km_s")
 
 
@@ -87,6 +100,15 @@ def osculating_apses_km(
     return a * (1.0 - e), a * (1.0 + e)
 
 
+def action_for(fractions: Any, departure: bool, exponent: float) -> np.ndarray:
+    """The action commanding ``fractions`` (prograde, radial) of the decision's bound: the
+    inverse of the env's response (linear at the departure, ``|a|^exponent`` after)."""
+    a = np.clip(np.asarray(fractions, dtype=float), -1.0, 1.0)
+    if not departure:
+        a = np.sign(a) * np.abs(a) ** (1.0 / exponent)
+    return a.astype(np.float32)
+
+
 def local_frame(
     rx: float, ry: float, vx: float, vy: float
 ) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -115,6 +137,7 @@ def flight_facts(
         "propellant_km_s": largest + moon_surface_speed,
         "cruise_interval_s": 2.0 * published["telemetry_interval_s"],
         "approach_interval_s": 0.5 * published["telemetry_interval_s"],
+        "correction_exponent": CORRECTION_EXPONENT,
     }
     facts.update({key: float(value) for key, value in (given or {}).items() if value is not None})
     return facts
@@ -146,10 +169,12 @@ class RocketFlightEnv(gym.Env):
     ## Action Space
 
     `Box(-1, 1, (2,), float32)`, finite values outside [-1, 1] clipped: a commanded
-    delta-v `a * bound` (km/s) along (prograde, radial) of the tracked velocity relative
-    to the planet, or to the moon inside its sphere of influence (radial: perpendicular
-    to the velocity, away from that body). `bound` is `departure_max_km_s` at the first
-    decision and `correction_max_km_s` after. A command larger than the propellant left
+    delta-v (km/s) along (prograde, radial) of the tracked velocity relative to the
+    planet, or to the moon inside its sphere of influence (radial: perpendicular to the
+    velocity, away from that body): `a * departure_max_km_s` at the first decision, and
+    after it `sign(a) |a|^3 * correction_max_km_s` per component (`correction_exponent`,
+    default 3): a correction of a few m/s is an action of a few tenths, and a policy's
+    small exploring actions cost almost no propellant. A command larger than the propellant left
     is scaled down to it. The engine delivers `engine_efficiency` times the command,
     with a relative size error and a pointing error drawn per burn, turned by the world's
     steady `engine_pointing_error_rad` (hidden; outward for a prograde burn). A non-finite action
@@ -178,7 +203,8 @@ class RocketFlightEnv(gym.Env):
     (q: distance to the moon's centre) and then lowering the rocket's two-body energy
     about the moon `E` toward a bound orbit (v_m: orbital speed at the moon's surface).
     `info["reward_terms"]` holds the three parts. A flight that fails at its first decisions
-    scores about -6 to -7, a capture about 10. The shaping pays only flights that
+    scores about -6 to -7, a capture about 10. A flight still coasting when time runs out
+    pays the -5 too: every end but a capture is a failed mission. The shaping pays only flights that
     survive their departure: uniform random actions end 65 % of flights on the planet and
     35 % out of propellant, in 1.6 decisions on average, none in the sphere of influence,
     and the learners' first tens of thousands of flights stay there (measured: docs page).
@@ -194,18 +220,20 @@ class RocketFlightEnv(gym.Env):
 
     ## Episode End
 
-    Termination: captured (success, `outcome="captured"`: right after a decision's burn,
-    the two-body orbit about the moon is bound, with its periselene above the surface
-    and within 3 moon radii of the centre and its aposelene within half the sphere of
-    influence); touches the moon (`"crashed"`), hits the planet (`"earth"`), escapes
-    (`"escaped"`, 3 largest moon distances out) or burns its last propellant
-    uncaptured (`"out_of_fuel"`). Truncation: the world's `max_flight_days` elapse
-    (`"time_limit"`). Mid-flight `outcome` is `"flying"`. `info` holds `is_success`,
-    `outcome`, `decision`, `flight_time_s`, `propellant_km_s`, `tracked` (the tracked
-    state in km and km/s), `burn`, `closest_approach_km`, `impact_speed_km_s`,
-    `reward_terms`; at reset and at the end the world's published facts (`world`, never
-    the true constants or the dispersion); at the end `telemetry` (every decision's
-    tracked state and commanded burn).
+    Termination: captured (success, `outcome="captured"`: right after a decision's burn, the
+    two-body orbit about the moon is bound, with its periselene above the surface and within
+    3 moon radii of the centre and its aposelene within half the sphere of influence);
+    touches the moon (`"crashed"`), hits the planet (`"earth"`), escapes (`"escaped"`, 3
+    largest moon distances out) or burns its last propellant uncaptured (`"out_of_fuel"`);
+    right after a decision's burn, its orbit about the planet is bound within a fifth of the
+    moon's distance and clear of the surface (`"fell_back"`: it has not left, or has come
+    back; the parking orbit is no place to wait). Truncation: the world's `max_flight_days`
+    elapse (`"time_limit"`). Mid-flight `outcome` is `"flying"`. `info` holds `is_success`,
+    `outcome`, `decision`, `flight_time_s`, `propellant_km_s`, `tracked` (the tracked state
+    in km and km/s), `burn`, `closest_approach_km`, `impact_speed_km_s`, `reward_terms`; at
+    reset and at the end the world's published facts (`world`, never the true constants or
+    the dispersion); at the end `telemetry` (every decision's tracked state and commanded
+    burn).
 
     ## Arguments
 
@@ -213,7 +241,8 @@ class RocketFlightEnv(gym.Env):
     (default 1.25 times the vehicle's largest `delta_v_km_s`), `correction_max_km_s`
     (default the orbital speed at the moon's surface), `propellant_km_s` (default the
     largest `delta_v_km_s` plus the correction bound), `cruise_interval_s`,
-    `approach_interval_s`. Invalid arguments raise `ValueError`.
+    `approach_interval_s`, `correction_exponent` (>= 1; 1 makes corrections linear).
+    Invalid arguments raise `ValueError`.
 
     ## Version History
 
@@ -230,6 +259,7 @@ class RocketFlightEnv(gym.Env):
         propellant_km_s: float | None = None,
         cruise_interval_s: float | None = None,
         approach_interval_s: float | None = None,
+        correction_exponent: float | None = None,
     ):
         self.world = load_world(world)
         w = self.world
@@ -243,17 +273,21 @@ class RocketFlightEnv(gym.Env):
             "propellant_km_s": propellant_km_s,
             "cruise_interval_s": cruise_interval_s,
             "approach_interval_s": approach_interval_s,
+            "correction_exponent": correction_exponent,
         }
         for key, value in given.items():
             number = _finite(value)
             if value is not None and (number is None or number <= 0.0):
                 raise ValueError(f"{key} must be a positive finite number, got {value!r}")
+        if correction_exponent is not None and correction_exponent < 1.0:
+            raise ValueError(f"correction_exponent must be at least 1, got {correction_exponent!r}")
         self._published = flight_facts(w.published(), given)
         self.departure_max_km_s = self._published["departure_max_km_s"]
         self.correction_max_km_s = self._published["correction_max_km_s"]
         self.propellant_budget_km_s = self._published["propellant_km_s"]
         self.cruise_interval_s = self._published["cruise_interval_s"]
         self.approach_interval_s = self._published["approach_interval_s"]
+        self.correction_exponent = self._published["correction_exponent"]
         self.max_flight_s = w.max_flight_days * 86400.0
         limit = OBSERVATION_LIMIT
         self.observation_space = spaces.Box(-limit, limit, shape=(14,), dtype=np.float32)
@@ -370,9 +404,13 @@ class RocketFlightEnv(gym.Env):
     def burn_command(self, action: Any) -> tuple[float, float, str]:
         """The commanded (prograde, radial) delta-v in km/s this action asks for at the
         current decision, before the propellant limit, and the frame's body."""
-        a = np.clip(_finite_action(action), -1.0, 1.0)
-        bound = self.departure_max_km_s if self._decision == 0 else self.correction_max_km_s
+        a = np.clip(_finite_action(action), -1.0, 1.0).astype(float)
         frame = "moon" if self._near_moon(self._tracked) else "planet"
+        if self._decision == 0:
+            bound = self.departure_max_km_s
+        else:
+            a = np.sign(a) * np.abs(a) ** self.correction_exponent
+            bound = self.correction_max_km_s
         return float(a[0]) * bound, float(a[1]) * bound, frame
 
     def step(self, action):
@@ -413,6 +451,8 @@ class RocketFlightEnv(gym.Env):
             outcome = "captured"
         elif self._propellant <= 1e-9:
             outcome = "out_of_fuel"
+        elif self._fell_back():
+            outcome = "fell_back"
         else:
             x, y = self._tracked[0], self._tracked[1]
             near_planet = math.hypot(x, y) < NEAR_PLANET_FRACTION * self._situation[1]
@@ -437,7 +477,7 @@ class RocketFlightEnv(gym.Env):
             "terminal": (
                 CAPTURE_BONUS
                 if outcome == "captured"
-                else (0.0 if outcome in ("flying", "time_limit") else -FAILURE_PENALTY)
+                else (0.0 if outcome == "flying" else -FAILURE_PENALTY)
             ),
         }
         self._potential = potential
@@ -480,6 +520,18 @@ class RocketFlightEnv(gym.Env):
         return (
             r_moon < periselene <= CAPTURE_PERISELENE_RADII * r_moon
             and aposelene <= CAPTURE_APOSELENE_SOI * self.soi_km
+        )
+
+    def _fell_back(self) -> bool:
+        """Whether the rocket's orbit about the planet (true constants) is bound within
+        ``NEAR_PLANET_FRACTION`` of the moon's distance and clear of the planet's surface:
+        it has not left, or has come back (an orbit into the planet flies on to hit it)."""
+        x, y, vx, vy = self._state
+        apses = osculating_apses_km(self._true.gm_earth, x, y, vx, vy)
+        return (
+            apses is not None
+            and apses[0] > self.world.earth_radius_km
+            and apses[1] < NEAR_PLANET_FRACTION * self._situation[1]
         )
 
     def _shaping_potential(self) -> float:

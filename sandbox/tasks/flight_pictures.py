@@ -30,6 +30,7 @@ FLIGHT_OUTCOME_WORDS = {
     "crashed": "hit the Moon",
     "earth": "fell on the planet",
     "escaped": "escaped",
+    "fell_back": "fell back near the planet",
     "out_of_fuel": "ran out of propellant",
     "time_limit": "out of time",
 }
