@@ -20,10 +20,10 @@ def test_it_is_a_named_learner_on_the_reward_in_the_learners_frame():
     bandit = RocketBandit.default_settings("rocket")
     learned = LearnedRocketModel.default_settings("rocket")
     assert bandit["feedback"] == "reward" and bandit["burn_angle_input"] == "absolute"
-    # the learned model's settings, less the two that shape the signed miss
+    # the learned model's settings, less the two that shape the signed miss; the values
+    # each family's own study chose
     assert set(bandit) == set(learned) - set(SIGNED_MISS_ONLY) | {"reward_target"}
-    for key in set(bandit) - {"feedback", "burn_angle_input", "reward_target"}:
-        assert bandit[key] == learned[key], key
+    assert bandit["reward_target"] in ("scaled", "split")
 
 
 def test_it_refuses_what_would_read_the_telemetry():

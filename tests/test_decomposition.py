@@ -61,31 +61,27 @@ def test_the_study_declares_its_cells_and_neighbours_as_data():
 
 
 #: per factor, the settings its pairs differ in once resolved (the agent's defaults with the
-#: cell's settings over them): the feedback pairs change the feedback and the settings only
-#: one side has (the bandit's reward target, the learned model's shaping of the signed miss)
-ONE_FACTOR = {
-    "frame": {"burn_angle_input"},
-    "compute": {"gradient_steps"},
-    "feedback": {
-        "feedback",
-        "reward_target",
-        "miss_softening_moon_radii",
-        "distance_veto_moon_radii",
-    },
-}
+#: cell's settings over them)
+ONE_FACTOR = {"frame": {"burn_angle_input"}, "compute": {"gradient_steps"}}
 
 
-def test_frame_compute_and_feedback_pairs_differ_in_those_settings_alone():
+def test_frame_and_compute_pairs_differ_in_one_setting_and_feedback_names_the_rest():
     """Resolved (defaults included), sac and sac-rel differ in burn_angle_input alone, sac and
-    sac-utd in gradient_steps alone, the bandit and the learned model in the feedback and the
-    settings that go with it. Every cell's agent exists: a cell that no longer resolves fails."""
+    sac-utd in gradient_steps alone; the bandit and the learned model differ in the feedback
+    and in their families' tuned settings, every one of which the feedback's words name.
+    Every cell's agent exists: a cell that no longer resolves fails."""
     agents = resolve_cells(get_task("rocket"), "decomposition", CELLS, None, [], None)
     settings = {agent.label: agent.settings for agent in agents}
+    words = factor_words()["feedback"]
     for pair in PAIRS:
+        start, end = settings[pair.start], settings[pair.end]
+        differ = {key for key in {*start, *end} if start.get(key) != end.get(key)}
         if pair.factor in ONE_FACTOR:
-            start, end = settings[pair.start], settings[pair.end]
-            differ = {key for key in {*start, *end} if start.get(key) != end.get(key)}
             assert differ == ONE_FACTOR[pair.factor], pair
+        elif pair.factor == "feedback":
+            assert "feedback" in differ
+            for key in differ - {"feedback"}:
+                assert key in words, (pair, key)
 
 
 def test_the_words_name_what_else_a_pair_changes_with_numbers_from_the_settings():
@@ -101,7 +97,7 @@ def test_the_words_name_what_else_a_pair_changes_with_numbers_from_the_settings(
     assert f"warm-up ({utd['learning_starts']} launches -> " in reward_model
     assert f"compute per launch ({utd['gradient_steps']} gradient steps -> " in reward_model
     assert "exploration" in reward_model and "networks" in reward_model
-    for setting in ONE_FACTOR["feedback"] - {"feedback"}:
+    for setting in ("reward_target", "miss_softening_moon_radii", "distance_veto_moon_radii"):
         assert setting in words["feedback"]
     assert "results/tuning/symmetric/" in words["feedback"]
     summary = summarise_decomposition(

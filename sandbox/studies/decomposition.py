@@ -14,10 +14,10 @@ there. Cells and pairs are data (``CELLS``, ``PAIRS``); another set of them is a
 Two factors are not one setting. The reward-model pairs (sac-utd -> bandit) change the whole
 agent: besides the model, the random warm-up, the compute per launch, the networks and the
 exploration differ, so their ratio is what all of that is worth together. The feedback pairs
-(bandit -> learned model) change the feedback and the settings only one side has, and until
-the bandit's own tuning study lands (``results/tuning/symmetric/``) the bandit runs the
-learned model's settings, which were tuned for the signed miss. ``factor_words()`` says so in
-each factor's words, with the numbers read from the cells' settings.
+(bandit -> learned model) change the feedback, the settings only one side has and, since
+each family runs the settings its own tuning study chose (``results/tuning/symmetric/``),
+the values of the settings they share. ``factor_words()`` says so in each factor's words,
+with the numbers read from the cells' settings.
 
     python -m sandbox.compare rocket --study decomposition
     python -m sandbox.compare rocket --study decomposition --agents learned-model-abs,learned-model
@@ -102,6 +102,12 @@ def only_one_side(start: dict[str, Any], end: dict[str, Any]) -> tuple[list[str]
     return sorted(set(start) - set(end)), sorted(set(end) - set(start))
 
 
+def tuned_apart(start: dict[str, Any], end: dict[str, Any]) -> list[str]:
+    """The settings both sides have, besides the feedback and the frame, whose values differ."""
+    both = (set(start) & set(end)) - {"feedback", "burn_angle_input"}
+    return sorted(key for key in both if start[key] != end[key])
+
+
 @functools.cache
 def factor_words() -> dict[str, str]:
     """What each factor changes, from the first cell of its pairs to the second, with the
@@ -132,9 +138,9 @@ def factor_words() -> dict[str, str]:
         "feedback": (
             "learned from: the reward -> the signed miss read from telemetry; with it the "
             f"settings only one side has (the bandit's {', '.join(bandit_only)}; the learned "
-            f"model's {', '.join(model_only)}); and until the bandit's own tuning study lands "
-            "(results/tuning/symmetric/), the bandit runs the learned model's settings, which "
-            "were tuned for the signed miss"
+            f"model's {', '.join(model_only)}); and each side runs its own family's tuned "
+            "settings (results/tuning/symmetric/), which differ in "
+            f"{', '.join(tuned_apart(bandit, model))}"
         ),
         "physics model": "a learned model -> Newton's law with the nominal constants",
     }
