@@ -208,7 +208,7 @@ GENERALIZATION = Study(
     ),
     full=Size(
         budget=5_000,
-        seeds=5,
+        seeds=10,
         eval_episodes=40,
         eval_points_per_decade=5,
         transfer_budget=2_000,

@@ -332,7 +332,7 @@ CITY = Task(
     # city, so both stages get 3,000 (a job stops once reliable at two points in a row), with
     # five evaluation points a decade, as the rocket's reference.
     full=Size(
-        budget=3_000, seeds=5, eval_episodes=50, eval_points_per_decade=5, transfer_budget=3_000
+        budget=3_000, seeds=10, eval_episodes=50, eval_points_per_decade=5, transfer_budget=3_000
     ),
     env_kwargs={"map": "train"},
     transfer_env_kwargs={"map": "new"},

@@ -268,7 +268,7 @@ ROCKET = Task(
     # SAC at 4,000; one costs 0.2 s).
     full=Size(
         budget=10_000,
-        seeds=5,
+        seeds=10,
         eval_episodes=50,
         eval_points_per_decade=5,
         agent_budgets={"planner": 30, "learned-model": 3_000, "random": 3_000},
