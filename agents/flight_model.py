@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
-from agents.rocket_model import Facts, Paths, sundman_derivative
+from agents.rocket_model import Facts, Paths, rk4_step, sundman_derivative
 
 
 @dataclass(frozen=True)
@@ -100,11 +100,7 @@ def propagate_from(
     for _ in range(max_steps):
         if not alive.any():
             break
-        k1 = derivative(s)
-        k2 = derivative(s + 0.5 * h * k1)
-        k3 = derivative(s + 0.5 * h * k2)
-        k4 = derivative(s + h * k3)
-        s = np.where(alive, s + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4), s)
+        s = np.where(alive, rk4_step(derivative, s, h), s)
         samples.append(s)
         t, x, y = s[0], s[1], s[2]
         ended = t >= t_end

@@ -139,6 +139,15 @@ class Paths:
         return angular_momentum / v_infinity, rq, rq <= moon_radius_km
 
 
+def rk4_step(derivative, state: np.ndarray, h: float) -> np.ndarray:
+    """One classical Runge-Kutta step of ``h`` (in the derivative's independent variable)."""
+    k1 = derivative(state)
+    k2 = derivative(state + 0.5 * h * k1)
+    k3 = derivative(state + 0.5 * h * k2)
+    k4 = derivative(state + h * k3)
+    return state + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+
+
 def sundman_derivative(
     facts: Facts,
     gm_e: np.ndarray,
@@ -219,11 +228,7 @@ def propagate(
         closest = np.full(n, np.inf)
         previous_r2 = state[1] ** 2 + state[2] ** 2
     for _ in range(max_steps):
-        k1 = derivative(state)
-        k2 = derivative(state + 0.5 * h * k1)
-        k3 = derivative(state + 0.5 * h * k2)
-        k4 = derivative(state + h * k3)
-        state = np.where(alive, state + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4), state)
+        state = np.where(alive, rk4_step(derivative, state, h), state)
         samples.append(state)
         t, x, y = state[0], state[1], state[2]
         ended = t >= t_end
