@@ -28,7 +28,7 @@ from agents.plugins import PluginError
 from sandbox.command_line import OneLineParser, UsageError, positive_int, run_command
 from sandbox.tasks import get_task
 from sandbox.tuning import BUDGETS, DEFAULT_SEEDS, DEFAULT_TRIALS, GRID_START
-from sandbox.tuning.spaces import SPACES, tuned_agents
+from sandbox.tuning.spaces import SPACES, space_of, tuned_agents
 
 PROG = "python -m sandbox.tune"
 OUT = Path("results") / "tuning"
@@ -66,6 +66,15 @@ def run(args: argparse.Namespace) -> int:
     problem = writable_dir(args.out / "optuna")
     if problem:
         raise UsageError(f"cannot write the study to {args.out}: {problem}; choose another --out")
+    space = space_of(args.task, args.agent)
+    trials = args.trials if args.trials is not None else DEFAULT_TRIALS
+    if space.exhaustive:
+        if args.trials is not None and args.trials != space.size():
+            raise UsageError(
+                f"{args.agent}'s space on {args.task} holds {space.size()} configurations, "
+                f"each tried once: --trials must be {space.size()} or left out"
+            )
+        trials = space.size()
     task = get_task(args.task)
     settings = StudySettings(
         task=task.name,
@@ -75,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         env_kwargs=dict(task.env_kwargs),
     )
     try:
-        run_study(settings, args.trials, args.out, args.workers, report=_line)
+        run_study(settings, trials, args.out, args.workers, report=_line)
     except StudyMismatch as error:
         raise UsageError(str(error)) from None
     except KeyboardInterrupt:
@@ -107,10 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--trials",
         type=positive_int,
-        default=DEFAULT_TRIALS,
         metavar="N",
         help="configurations the study holds when done, today's settings first "
-        f"(default {DEFAULT_TRIALS}); a study in the folder already continues to N",
+        f"(default {DEFAULT_TRIALS}; a space small enough to be tried whole, as sac-utd's, "
+        "holds its size); a study in the folder already continues to N",
     )
     parser.add_argument(
         "--seeds",

@@ -198,6 +198,7 @@ def test_a_study_with_other_settings_in_the_folder_is_refused(tmp_path, capsys):
         (["rocket", "--agent", "sac", "--trials", "0"], "--trials"),
         (["rocket", "--agent", "sac", "--seeds", "two"], "--seeds"),
         (["rocket", "--agent", "sac", "--budget", "5"], "at least 10"),
+        (["rocket", "--agent", "sac-utd", "--trials", "5"], "holds 3 configurations"),
         (["rocket"], "--agent"),
     ],
 )
@@ -206,6 +207,32 @@ def test_bad_input_is_one_line_with_exit_code_2(argv, named, capsys):
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1, error
     assert error.startswith("python -m sandbox.tune: error:") and named in error
+
+
+def test_a_space_tried_whole_runs_each_configuration_once(tmp_path, monkeypatch):
+    """sac-utd searches its update-to-data ratio alone: three trials, today's first, each
+    ratio once, its other settings SAC's."""
+    scores = iter([0.1, 0.3, 0.2])
+
+    def fake_trial(study, settings, space, run_jobs, report):
+        trial = study.ask()
+        overrides = space.sample(trial)
+        agent_settings = trial_settings(settings.task, settings.agent, overrides)
+        trial.set_user_attr("settings", agent_settings)
+        study.tell(trial, next(scores))
+
+    monkeypatch.setattr(study_module, "run_trial", fake_trial)
+    argv = ["rocket", "--agent", "sac-utd", "--seeds", "1", "--budget", "12"]
+    assert tune_main([*argv, "--out", str(tmp_path)]) == 0
+    record = record_of(tmp_path, "rocket-sac-utd")
+    ratios = [trial["settings"]["gradient_steps"] for trial in record["trials"]]
+    today = load_agent("sac-utd", "rocket").default_settings("rocket")["gradient_steps"]
+    assert ratios[0] == today and sorted(ratios) == [5, 10, 20]
+    assert record["study"]["sampler"]["name"] == "BruteForceSampler"
+    sac = load_agent("sac", "rocket").default_settings("rocket")
+    for trial in record["trials"]:
+        differ = {k for k in sac if trial["settings"].get(k) != sac[k]}
+        assert differ <= {"gradient_steps"}, differ
 
 
 def test_an_unwritable_folder_is_one_line_with_exit_code_2(tmp_path, capsys):

@@ -208,6 +208,15 @@ def seed_runner(workers: int) -> Iterator[Callable[[list[JobConfig]], list[dict[
         signal.signal(signal.SIGTERM, previous_sigterm)
 
 
+class TryEachOnce(optuna.samplers.BruteForceSampler):
+    """Optuna's brute-force sampler, which samples each configuration of a space once; the
+    study's trial count (the space's size) ends it, not the sampler, whose own stop works
+    only inside ``Study.optimize``, which the studies here do not use (ask and tell)."""
+
+    def after_trial(self, study, trial, state, values) -> None:
+        pass
+
+
 def open_study(settings: StudySettings, files: StudyFiles, done: int) -> optuna.Study:
     """The study in its journal, with a sampler seeded for the trial after ``done`` finished
     ones; ``StudyMismatch`` if the journal holds a study with other settings."""
@@ -215,12 +224,15 @@ def open_study(settings: StudySettings, files: StudyFiles, done: int) -> optuna.
     storage = JournalStorage(JournalFileBackend(str(files.journal)))
     with warnings.catch_warnings():  # multivariate TPE is experimental in Optuna 4
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        sampler = optuna.samplers.TPESampler(
-            seed=settings.sampler_seed + done,
-            n_startup_trials=settings.startup_trials,
-            multivariate=True,
-            constant_liar=False,
-        )
+        if space_of(settings.task, settings.agent).exhaustive:
+            sampler = TryEachOnce(seed=settings.sampler_seed + done)
+        else:
+            sampler = optuna.samplers.TPESampler(
+                seed=settings.sampler_seed + done,
+                n_startup_trials=settings.startup_trials,
+                multivariate=True,
+                constant_liar=False,
+            )
     study = optuna.create_study(
         study_name=settings.name,
         storage=storage,
@@ -382,6 +394,13 @@ def write_record(
             "objective": OBJECTIVE,
             "objective_grid": settings.grid(),
             "sampler": {
+                "name": "BruteForceSampler",
+                "seed": settings.sampler_seed,
+                "seed_of_trial_k": "seed + k",
+                "configurations": space.size(),
+            }
+            if space.exhaustive
+            else {
                 "name": "TPESampler",
                 "seed": settings.sampler_seed,
                 "seed_of_trial_k": "seed + k",
