@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
+from sandbox.outputs.profiles import TAUS, final_success, performance_profiles
 from sandbox.outputs.run_data import RunData
 from sandbox.outputs.survival import kaplan_meier, log_rank_tests, waits
+from sandbox.pictures.profile_plot import plot_profiles
 from sandbox.pictures.survival_plot import plot_survival
 
 
@@ -55,3 +58,23 @@ def test_a_run_draws_its_survival_plot(tmp_path):
     assert path == tmp_path / "survival.png" and path.stat().st_size > 10_000
     tests = json.loads((tmp_path / "survival.json").read_text())["log_rank"]
     assert {t["first"] for t in tests["trials_to_reliable"]} == {"planner"}
+
+
+def test_a_run_draws_its_performance_profiles(tmp_path):
+    """The share of seeds above each threshold of final held-out success, as rliable gives
+    it: the planner's five seeds at 100 % stay above every threshold below 100 %, SAC's two
+    reliable seeds (100 %) and three at 20 % fall to 0.4 past 20 %; the band holds the share."""
+    run = RunData(tmp_path, {}, {"task": "rocket", "agents": SUMMARY}, [])
+    profiles = performance_profiles(final_success(run.summary))
+    at = {tau: i for i, tau in enumerate(TAUS.round(2))}
+    assert profiles["planner"].share[at[0.99]] == 1.0
+    assert profiles["sac"].share[at[0.1]] == 1.0 and profiles["sac"].share[at[0.5]] == 0.4
+    sac = profiles["sac"]
+    assert (sac.low <= sac.share).all() and (sac.share <= sac.high).all()
+    assert sac.low[at[0.5]] < 0.4 < sac.high[at[0.5]]
+    # the same band each time it is drawn, and the global generator untouched
+    state = np.random.get_state()[1].copy()
+    again = performance_profiles(final_success(run.summary))["sac"]
+    assert (again.low == sac.low).all() and (np.random.get_state()[1] == state).all()
+    path = plot_profiles(run)
+    assert path == tmp_path / "performance_profile.png" and path.stat().st_size > 10_000

@@ -1,6 +1,6 @@
-"""Plots of a run, drawn from its saved files only: the success curves and the survival
-plot every run has, the transfer plots when it moved agents to a new world, then the task's and the
-study's own plots.
+"""Plots of a run, drawn from its saved files only: the success curves, the survival plot and
+(with two seeds or more) the performance profiles every run has, the transfer plots when it
+moved agents to a new world, then the task's and the study's own plots.
 
 Any past run can be re-plotted (``python -m sandbox.plots RUN``).
 """
@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 from sandbox.outputs.reference import reference_of
 from sandbox.outputs.run_data import RunData, headline, world_name
 from sandbox.pictures.drawing import success_curves, wrap_to_width
+from sandbox.pictures.profile_plot import plot_profiles
 from sandbox.pictures.survival_plot import plot_survival
 from sandbox.studies import get_study
 from sandbox.tasks import get_task
@@ -47,7 +48,7 @@ def plot_run(folder: Path) -> list[Path]:
     run = RunData.load(folder)
     if not run.summary:
         return []
-    paths: list[Path | None] = [plot_success(run), plot_survival(run)]
+    paths: list[Path | None] = [plot_success(run), plot_survival(run), plot_profiles(run)]
     transfer = run.config.get("transfer_env_kwargs")
     if transfer and any("relearn_fraction" in e for e in run.summary.values()):
         from sandbox.pictures.transfer_plots import plot_both_worlds, plot_transfer_chart
