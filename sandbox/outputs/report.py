@@ -128,6 +128,10 @@ PLOT_CAPTIONS = {
     "median over seeds, each planner's count as a flat line",
     "success_both_worlds": "Held-out success against training trials at home (left) and in the "
     "new world (right): agents trained at home first against fresh ones",
+    "survival": "Waiting for a first success and for reliable: the share of each agent's seeds "
+    "not yet there against training trials (Kaplan-Meier, censored at the budget)",
+    "performance_profile": "Each agent's seeds by final held-out success: the share above each "
+    "threshold, with a bootstrap band",
     "transfer": "Dropped into the new world: zero-shot success beside success at home, and "
     "the trials to become reliable there, continued against from scratch",
     "maps": "The paths the planner and the best learner walked on the first held-out episode, "
