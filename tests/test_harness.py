@@ -247,7 +247,7 @@ def test_settings_are_checked_for_their_kind_but_text_stays_where_sb3_takes_it()
         (SACLearner, "keep_replay_in_new_world", "False", "false"),
         (SACLearner, "action_noise_sigma", "small", "0.1"),
         (PPOLearner, "normalize_advantage", "True", "true"),
-        (PPOLearner, "policy_kwargs", {"net_arch": "wide"}, "[64, 64]"),
+        (PPOLearner, "policy_kwargs", {"net_arch": "wide"}, "[64]"),
     ]:
         with pytest.raises(SettingsError, match=rf"\(e\.g\. {re.escape(example)}\), not the text"):
             learner.resolve_settings("rocket", {key: text})
