@@ -56,6 +56,7 @@ from agents.flight_model import (
 from agents.ledger import Ledger
 from agents.rocket_model import CONSTANT_NAMES, Facts
 from envs.rocket.flight_env import (
+    FLIGHT_FACTS,
     action_for,
     flight_facts,
     local_frame,
@@ -134,7 +135,8 @@ class FlightPlanner(Agent):
         kwargs = self.spec.env_kwargs
         world = kwargs.get("world", "earth_moon")
         published = (world if hasattr(world, "published") else load_world(world)).published()
-        return flight_facts(published, {k: v for k, v in kwargs.items() if k != "world"})
+        # the arguments that are published facts; never a hidden change (gravity_scale)
+        return flight_facts(published, {k: v for k, v in kwargs.items() if k in FLIGHT_FACTS})
 
     def _ensure_model(self, world: dict[str, Any]) -> ArcFit:
         facts = Facts.from_published(world)

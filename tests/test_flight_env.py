@@ -1,5 +1,6 @@
 """``sandbox/RocketFlight-v0``: the Gymnasium contracts, determinism, every way a flight
-ends, and that neither the observation nor ``info`` shows the hidden constants."""
+ends, that neither the observation nor ``info`` shows the hidden constants, and the
+situations' sector and hidden changes a study gives it."""
 
 from __future__ import annotations
 
@@ -258,3 +259,59 @@ def test_a_steady_pointing_error_turns_every_burn_and_stays_hidden():
             for published in _named(info, "engine_pointing_error_rad"):
                 assert published == world.nominal.engine_pointing_error_rad
     assert not np.allclose(after[0], after[1])
+
+
+def test_the_moon_phase_is_drawn_from_its_sector():
+    sector = make(world="super_earth", moon_phase_deg=(0.0, 90.0))
+    phases = [math.degrees(sector.reset(seed=s)[1]["moon_phase_rad"]) for s in range(50)]
+    assert 0.0 <= min(phases) and max(phases) <= 90.0 and max(phases) - min(phases) > 60.0
+    # the whole circle by default, drawn as before the argument existed
+    whole, default = make(moon_phase_deg=(0.0, 360.0)), make()
+    for seed in range(5):
+        np.testing.assert_array_equal(whole.reset(seed=seed)[0], default.reset(seed=seed)[0])
+    _, info = sector.reset(seed=0, options={"moon_phase_rad": math.radians(200.0)})
+    assert math.degrees(info["moon_phase_rad"]) == pytest.approx(200.0)  # any phase on request
+
+
+def test_gravity_scale_and_pointing_error_fly_the_changed_world_unannounced():
+    """The arguments fly what a world file with those true constants flies, and publish
+    what the unchanged world does; the parking orbit is circular in the scaled gravity."""
+    world = load_world("super_earth")
+    true = world.true
+    changed = world.with_true(
+        dataclasses.replace(
+            true.scaled(gm_earth=1.1),
+            engine_pointing_error_rad=true.engine_pointing_error_rad + math.radians(5.0),
+        )
+    )
+    actions = [(0.7, 0.0), (0.01, 0.0)]
+    by_arguments, _, _, _ = fly_flight(
+        make(world=world, gravity_scale=1.1, pointing_error_deg=5.0), actions, seed=4
+    )
+    by_world, _, _, _ = fly_flight(make(world=changed), actions, seed=4)
+    unchanged, _, _, _ = fly_flight(make(world=world), actions, seed=4)
+    assert [i["tracked"] for i in by_arguments] == [i["tracked"] for i in by_world]
+    assert [i["tracked"] for i in by_arguments][1:] != [i["tracked"] for i in unchanged][1:]
+    for end in (0, -1):
+        assert by_arguments[end]["world"] == unchanged[end]["world"]
+    speed = math.hypot(*by_arguments[0]["tracked"]["velocity_km_s"])
+    assert speed**2 * world.parking_radius_km == pytest.approx(1.1 * true.gm_earth, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"moon_phase_deg": (0.0, 400.0)},
+        {"moon_phase_deg": "north"},
+        {"gravity_scale": 0.0},
+        {"gravity_scale": math.inf},
+        {"gravity_scale": 1e20},  # the planet's GM beyond a world's band
+        {"pointing_error_deg": math.nan},
+        {"pointing_error_deg": 95.0},  # past a right angle
+    ],
+)
+def test_a_bad_sector_or_hidden_change_is_refused_in_one_line(kwargs):
+    with pytest.raises(ValueError) as refused:
+        make(**kwargs)
+    message = str(refused.value)
+    assert "\n" not in message and next(iter(kwargs)) in message

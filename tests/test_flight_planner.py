@@ -29,6 +29,8 @@ class SealedFlightWorld:
     def __getattr__(self, name):
         if name in ("true", "burn_magnitude_sd", "burn_pointing_sd_rad"):
             raise AssertionError(f"the planner read the world's hidden {name}")
+        if name == "_world":  # not yet set: a deep copy (of an agent holding it) under way
+            raise AttributeError(name)
         return getattr(self._world, name)
 
 

@@ -208,7 +208,8 @@ def test_tables_show_each_k_and_the_misspecified_axis():
         found = evaluate_grid(agent, FAKE, {"moon_phase_deg": (0.0, 60.0)}, SMALL, 1_000_000)
         found["misspecified"] = evaluate_misspecified(agent, FAKE, {}, SMALL, 1_000_000)
         jobs.append({"agent": "learner", "phase": "train", "seed": seed, "generalization": found})
-    summary = GENERALIZATION.summarise(jobs, ["learner"], settings)
+    # a summary file names its task, whose words the tables use ("launches")
+    summary = {"task": "rocket", **GENERALIZATION.summarise(jobs, ["learner"], settings)}
     json.dumps(summary)
     assert summary["generalization_grid"]["per_k"]["5"]["trials"]["learner"] == [5, 0, 5]
     assert summary["misspecified_physics"]["per_k"]["1"]["success"]["learner"] == [1, 0]
@@ -244,7 +245,7 @@ def test_the_titles_say_which_on_policy_learner_makes_no_update_within_k():
                 "generalization": found,
             }
         )
-    summary = GENERALIZATION.summarise(jobs, ["ppo", "a2c"], SMALL.__dict__)
+    summary = {"task": "rocket", **GENERALIZATION.summarise(jobs, ["ppo", "a2c"], SMALL.__dict__)}
     assert summary["generalization_grid"]["rollout_launches"] == {"ppo": 64, "a2c": 2}
     titles = [title for title, _ in GENERALIZATION.tables(summary)]
     said = "an on-policy learner (ppo: 64 launches a rollout) updates only after a whole rollout"

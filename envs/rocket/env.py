@@ -15,7 +15,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.rocket.flight import Flight, Launch, fly
-from envs.rocket.world import RocketWorld, WorldError, load_world
+from envs.rocket.world import Constants, RocketWorld, WorldError, load_world
 
 SUCCESS_BONUS = 10.0
 RESET_OPTIONS = ("moon_phase_rad", "moon_distance_km")
@@ -102,31 +102,11 @@ class RocketLaunchEnv(gym.Env):
     ):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        low, high = _phase_sector_deg(moon_phase_deg)
-        scale = _finite(gravity_scale)
-        if scale is None or scale <= 0.0:
-            raise ValueError(
-                f"gravity_scale must be a positive finite number, got {gravity_scale!r}"
-            )
-        pointing = _finite(pointing_error_deg)
-        if pointing is None:
-            raise ValueError(
-                f"pointing_error_deg must be a finite number, got {pointing_error_deg!r}"
-            )
+        low, high = phase_sector_deg(moon_phase_deg)
+        check_hidden_changes(gravity_scale, pointing_error_deg)
         self.world = load_world(world)
         # Read once: nothing outside the simulator sees the true constants.
-        true = self.world.true
-        self._true = replace(
-            true.scaled(gm_earth=scale),
-            engine_pointing_error_rad=true.engine_pointing_error_rad + math.radians(pointing),
-        )
-        try:
-            self.world.with_true(self._true)  # the changed constants must make a valid world too
-        except WorldError as error:
-            raise ValueError(
-                f"gravity_scale={gravity_scale!r}, pointing_error_deg={pointing_error_deg!r} "
-                f"make an invalid world: {error}"
-            ) from None
+        self._true = changed_true_constants(self.world, gravity_scale, pointing_error_deg)
         self._phase_range_rad = (math.radians(low), math.radians(high))
         self._published = self.world.published()
         self.render_mode = render_mode
@@ -254,7 +234,41 @@ def _finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _phase_sector_deg(sector: Any) -> tuple[float, float]:
+def check_hidden_changes(gravity_scale: Any, pointing_error_deg: Any) -> None:
+    """``ValueError`` unless ``gravity_scale`` is a positive finite number and
+    ``pointing_error_deg`` a finite one (checked before a world is loaded)."""
+    scale = _finite(gravity_scale)
+    if scale is None or scale <= 0.0:
+        raise ValueError(f"gravity_scale must be a positive finite number, got {gravity_scale!r}")
+    if _finite(pointing_error_deg) is None:
+        raise ValueError(f"pointing_error_deg must be a finite number, got {pointing_error_deg!r}")
+
+
+def changed_true_constants(
+    world: RocketWorld, gravity_scale: float, pointing_error_deg: float
+) -> Constants:
+    """The true constants a simulator of ``world`` flies, changed in secret: the planet's GM
+    times ``gravity_scale``, ``pointing_error_deg`` (degrees) added to the engine's pointing
+    error. The only place the rocket's envs read ``world.true``; ``ValueError`` if the
+    changed constants make an invalid world."""
+    check_hidden_changes(gravity_scale, pointing_error_deg)
+    true = world.true
+    changed = replace(
+        true.scaled(gm_earth=float(gravity_scale)),
+        engine_pointing_error_rad=true.engine_pointing_error_rad
+        + math.radians(float(pointing_error_deg)),
+    )
+    try:
+        world.with_true(changed)  # the changed constants must make a valid world too
+    except WorldError as error:
+        raise ValueError(
+            f"gravity_scale={gravity_scale!r}, pointing_error_deg={pointing_error_deg!r} "
+            f"make an invalid world: {error}"
+        ) from None
+    return changed
+
+
+def phase_sector_deg(sector: Any) -> tuple[float, float]:
     """``moon_phase_deg`` checked: (low, high) in degrees."""
     try:
         low, high = (_finite(v) for v in sector)

@@ -11,7 +11,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.rocket.coast import Coaster
-from envs.rocket.env import _finite
+from envs.rocket.env import _finite, changed_true_constants, check_hidden_changes, phase_sector_deg
 from envs.rocket.world import RocketWorld, load_world
 
 CAPTURE_BONUS = 10.0
@@ -42,6 +42,15 @@ OUTCOMES = (
     "time_limit",
 )
 RESET_OPTIONS = ("moon_phase_rad", "moon_distance_km", "transfer_delta_v_km_s")
+#: the env's arguments that are published facts of the flight (``flight_facts``)
+FLIGHT_FACTS = (
+    "departure_max_km_s",
+    "correction_max_km_s",
+    "propellant_km_s",
+    "cruise_interval_s",
+    "approach_interval_s",
+    "correction_exponent",
+)
 
 
 def sphere_of_influence_km(gm_earth: float, gm_moon: float, moon_distance_km: float) -> float:
@@ -211,12 +220,12 @@ class RocketFlightEnv(gym.Env):
 
     ## Starting State
 
-    Moon phase uniform on the circle and distance uniform over the world's
-    `moon_distance_km`; the rocket stands on the parking orbit where a prograde burn
-    `u`, drawn uniformly between the one whose planet-only orbit just reaches the moon
-    and the vehicle's largest `delta_v_km_s`, would meet the moon on that orbit (nominal
-    constants). `reset(options=...)` sets `moon_phase_rad`, `moon_distance_km` or
-    `transfer_delta_v_km_s`.
+    Moon phase uniform over `moon_phase_deg` (the whole circle by default) and distance
+    uniform over the world's `moon_distance_km`; the rocket stands on the parking orbit
+    where a prograde burn `u`, drawn uniformly between the one whose planet-only orbit
+    just reaches the moon and the vehicle's largest `delta_v_km_s`, would meet the moon on
+    that orbit (nominal constants). `reset(options=...)` sets `moon_phase_rad`,
+    `moon_distance_km` or `transfer_delta_v_km_s`.
 
     ## Episode End
 
@@ -242,7 +251,11 @@ class RocketFlightEnv(gym.Env):
     (default the orbital speed at the moon's surface), `propellant_km_s` (default the
     largest `delta_v_km_s` plus the correction bound), `cruise_interval_s`,
     `approach_interval_s`, `correction_exponent` (>= 1; 1 makes corrections linear).
-    Invalid arguments raise `ValueError`.
+    `moon_phase_deg`: (low, high), the phases situations are drawn from (the launch's
+    rule). `gravity_scale`: a hidden factor on the planet's true GM (the parking orbit is
+    circular in it). `pointing_error_deg`: a hidden steady angle (degrees) added to the
+    engine's true pointing error. Both hidden changes keep the world valid and leave its
+    published facts as they are. Invalid arguments raise `ValueError`.
 
     ## Version History
 
@@ -260,10 +273,17 @@ class RocketFlightEnv(gym.Env):
         cruise_interval_s: float | None = None,
         approach_interval_s: float | None = None,
         correction_exponent: float | None = None,
+        moon_phase_deg: tuple[float, float] = (0.0, 360.0),
+        gravity_scale: float = 1.0,
+        pointing_error_deg: float = 0.0,
     ):
+        low, high = phase_sector_deg(moon_phase_deg)
+        check_hidden_changes(gravity_scale, pointing_error_deg)
         self.world = load_world(world)
         w = self.world
-        self._true = w.true  # read once: nothing outside the simulator sees it
+        # read once: nothing outside the simulator sees them
+        self._true = changed_true_constants(w, gravity_scale, pointing_error_deg)
+        self._phase_range_rad = (math.radians(low), math.radians(high))
         self._dispersion = (w.burn_magnitude_sd, w.burn_pointing_sd_rad)
         self.moon_surface_speed_km_s = math.sqrt(w.nominal.gm_moon / w.moon_radius_km)
         self.parking_speed_km_s = math.sqrt(w.nominal.gm_earth / w.parking_radius_km)
@@ -300,7 +320,7 @@ class RocketFlightEnv(gym.Env):
         chosen = self._checked_options(options)
         super().reset(seed=seed)
         w = self.world
-        phase = float(self.np_random.uniform(0.0, 2.0 * math.pi))
+        phase = float(self.np_random.uniform(*self._phase_range_rad))
         distance = float(self.np_random.uniform(*w.moon_distance_km))
         draw = float(self.np_random.uniform())
         phase = chosen.get("moon_phase_rad", phase) % (2.0 * math.pi)

@@ -45,9 +45,14 @@ CELL_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 #: a study's cell: the agent (a name, ``module:Class`` or ``file.py:Class``) and the settings
 #: the cell gives it over its defaults
 Cell = tuple[str, dict[str, Any]]
-BUILTIN_STUDIES = {
+#: the built-in studies, by name, and where they live (imported only when used); a name may
+#: stand for one study per task, as an agent's name may
+BUILTIN_STUDIES: dict[str, str | dict[str, str]] = {
     "decomposition": "sandbox.studies.decomposition:DECOMPOSITION",
-    "generalization": "sandbox.studies.generalization:GENERALIZATION",
+    "generalization": {
+        "rocket": "sandbox.studies.generalization:GENERALIZATION",
+        "flight": "sandbox.studies.generalization_flight:FLIGHT_GENERALIZATION",
+    },
     "sight": "sandbox.studies.sight:SIGHT",
 }
 
@@ -142,15 +147,21 @@ def register_study(study: Study) -> Study:
 
 def _load_declared() -> None:
     for name, where in {**BUILTIN_STUDIES, **declared(STUDY_ENTRY_POINTS)}.items():
-        if any(key[1] == name for key in _REGISTERED):
-            continue
-        study = load_object(where)
-        if not isinstance(study, Study):
-            raise PluginError(
-                f"{where!r} (study {name!r}) is a {type(study).__name__}, not a "
-                "sandbox.studies.Study"
-            )
-        register_study(study)
+        if isinstance(where, dict):  # one study per task
+            for task, place in where.items():
+                if (task, name) not in _REGISTERED:
+                    _load_study(name, place)
+        elif not any(key[1] == name for key in _REGISTERED):
+            _load_study(name, where)
+
+
+def _load_study(name: str, where: str) -> None:
+    study = load_object(where)
+    if not isinstance(study, Study):
+        raise PluginError(
+            f"{where!r} (study {name!r}) is a {type(study).__name__}, not a sandbox.studies.Study"
+        )
+    register_study(study)
 
 
 def studies_for(task: str) -> dict[str, Study]:

@@ -1,4 +1,5 @@
-"""The generalization study of the rocket: local versus extreme generalization.
+"""The generalization study of the rocket: local versus extreme generalization (the
+flight's, ``sandbox.studies.generalization_flight``, is the same protocol at its own sizes).
 
 Every agent trains only on a sector of Moon phases of the nominal world; then it
 flies a grid of all phases x gravity scales (the grid and the radius are defined in
@@ -21,11 +22,13 @@ from sandbox.outputs.stats import format_rates
 from sandbox.studies import Study, StudyContext
 from sandbox.studies.generalization_grid import (
     GridSpec,
+    count_of,
     evaluate_grid,
     format_radius,
     grid_figures_per_seed,
     grid_table,
     summarise_grid,
+    trial_words,
 )
 from sandbox.studies.generalization_misspecified import (
     evaluate_misspecified,
@@ -78,8 +81,9 @@ def rollout_launches(jobs: list[dict[str, Any]], agents: list[str]) -> dict[str,
 
 def no_update_note(summary_file: dict[str, Any]) -> str:
     """For the tables' titles: which on-policy learners make no update within the most
-    launches the study gives in a changed world, so that their rows equal k = 0 ("" if
+    trials the study gives in a changed world, so that their rows equal k = 0 ("" if
     none)."""
+    trials = trial_words(summary_file)[1]
     grid = summary_file["generalization_grid"]
     most = max(grid.get("identification_trials", [0]))
     still = {
@@ -87,12 +91,12 @@ def no_update_note(summary_file: dict[str, Any]) -> str:
     }
     if not still:
         return ""
-    which = ", ".join(f"{agent}: {n} launches a rollout" for agent, n in still.items())
+    which = ", ".join(f"{agent}: {n} {trials} a rollout" for agent, n in still.items())
     learners = "an on-policy learner" if len(still) == 1 else "on-policy learners"
     rows = "its rows equal" if len(still) == 1 else "their rows equal"
     return (
         f"; {learners} ({which}) updates only after a whole rollout, so makes no update "
-        f"within k <= {most} launches: {rows} k = 0"
+        f"within k <= {most} {trials}: {rows} k = 0"
     )
 
 
@@ -106,10 +110,11 @@ def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
         )
         return [(title, grid_table(summary_file))]
     note = no_update_note(summary_file)
+    one, several = trial_words(summary_file)
     found = [
         (
             "Generalization beyond the training region (every agent may spend the same "
-            "launches in each changed gravity first: the planner identifies, the others train"
+            f"{several} in each changed gravity first: the planner identifies, the others train"
             f"{note})",
             grid_table(summary_file),
         )
@@ -126,9 +131,9 @@ def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
         if residuals is not None:
             found.append(
                 (
-                    "Model residual after the launches in each changed world (normalised RMS "
-                    "of the latest launch's fit, mean over seeds; the planner takes a launch "
-                    "above 3 as one its fitted model does not explain)",
+                    f"Model residual after the {several} in each changed world (normalised "
+                    f"RMS of the latest {one}'s fit, mean over seeds; the planner takes a "
+                    f"{one} above 3 as one its fitted model does not explain)",
                     residuals,
                 )
             )
@@ -151,20 +156,26 @@ def findings(summary_file: dict[str, Any]) -> list[str]:
     grid = summary_file["generalization_grid"]
     low, high = grid["training_region"]["moon_phase_deg"]
     first = min(grid.get("identification_trials", [0]))
-    flown = "without training" if first == 0 else f"after {launches(first)} in each changed world"
+    words = trial_words(summary_file)
+    flown = (
+        "without training"
+        if first == 0
+        else f"after {count_of(first, words)} in each changed world"
+    )
     found = [
         "**Generalization** (medians over seeds with their intervals; trained on Moon phases "
         f"{low:g}-{high:g} deg at the nominal gravity, then flown "
         f"{flown} over all phases and gravity scales): " + "; ".join(parts) + "."
     ]
     if "misspecified_physics" in summary_file:
-        found.append(misspecified_finding(summary_file["misspecified_physics"]))
+        found.append(misspecified_finding(summary_file["misspecified_physics"], words))
     return found
 
 
-def misspecified_finding(found: dict[str, Any]) -> str:
-    """Per agent, its success at the largest pointing error with no launches there and with
-    the most, and the residual its model was left with (if it has one)."""
+def misspecified_finding(found: dict[str, Any], words: tuple[str, str]) -> str:
+    """Per agent, its success at the largest pointing error with no trials there and with
+    the most, and the residual its model was left with (if it has one); ``words``: the
+    task's for one trial and several (``trial_words``)."""
     worst = max(found["pointing_errors_deg"])
     column = found["pointing_errors_deg"].index(worst)
     ks = [str(k) for k in found["identification_trials"]]
@@ -173,21 +184,17 @@ def misspecified_finding(found: dict[str, Any]) -> str:
         said = []
         for k in (ks[0], ks[-1]):
             seeds = found["per_k"][k]["success_per_seed"][agent]
-            said.append(f"{format_rates([seeds[s][column] for s in seeds])} after {launches(k)}")
+            rates = format_rates([seeds[s][column] for s in seeds])
+            said.append(f"{rates} after {count_of(k, words)}")
         residual = found["per_k"][ks[-1]]["residual"][agent][column]
         if residual is not None:
             said.append(f"its model's residual then {residual:.2f}")
         parts.append(f"{agent} " + ", ".join(said))
     return (
         f"**Misspecified physics** (the engine fires {worst:g} deg off prograde, which the "
-        f"planner's model lacks; success in the training sector after {launches(ks[0])} in "
+        f"planner's model lacks; success in the training sector after {count_of(ks[0], words)} in "
         "that world and after the most the study allows): " + "; ".join(parts) + "."
     )
-
-
-def launches(k: int | str) -> str:
-    """``k`` launches in words: "1 launch", "5 launches"."""
-    return f"{k} launch" if int(k) == 1 else f"{k} launches"
 
 
 GENERALIZATION = Study(

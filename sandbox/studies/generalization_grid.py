@@ -28,7 +28,7 @@ import numpy as np
 from agents.base import Agent
 from sandbox.outputs.stats import censored_median, format_rates, median_interval
 from sandbox.studies.adaptation import adapt
-from sandbox.tasks import Task
+from sandbox.tasks import Task, get_task
 
 PASS_RATE = 0.5
 #: the first number of a gravity row's ``world`` key in ``adapt`` (its row, the second)
@@ -68,7 +68,7 @@ class GridSpec:
             raise ValueError("pointing_errors_deg must include 0, the training world")
         if not self.identification_trials or min(self.identification_trials) < 0:
             raise ValueError(
-                f"identification_trials must be launch counts of 0 or more, got "
+                f"identification_trials must be trial counts of 0 or more, got "
                 f"{self.identification_trials}"
             )
 
@@ -178,10 +178,14 @@ def fly_phase_cells(agent: Agent, env: Any, grid: GridSpec, eval_seed_base: int)
 
 
 def fly_once(agent: Agent, env: Any, seed: int, phase_rad: float) -> bool:
-    """One scored launch at the Moon phase ``phase_rad``: not a training trial."""
+    """One scored episode at the Moon phase ``phase_rad``, ``act`` only, to its end (a
+    launch: one step; a flight: tens of decisions); not a training trial."""
     observation, info = env.reset(seed=seed, options={"moon_phase_rad": phase_rad})
     agent.reset_episode()
-    _, _, _, _, info = env.step(agent.act(observation, info))
+    done = False
+    while not done:
+        observation, _, terminated, truncated, info = env.step(agent.act(observation, info))
+        done = terminated or truncated
     return bool(info["is_success"])
 
 
@@ -375,13 +379,26 @@ def format_radius(values: list[float | None], unit: str = "") -> str:
     return text + unit
 
 
+def trial_words(summary_file: dict[str, Any]) -> tuple[str, str]:
+    """What the run's task calls one trial and several ("launch", "launches"; "flight",
+    "flights"): the words of the study's tables, findings and plots."""
+    task = get_task(summary_file["task"])
+    return task.episode_noun, task.trials_word
+
+
+def count_of(k: int | str, words: tuple[str, str]) -> str:
+    """``k`` trials in ``words`` (``trial_words``): "1 launch", "5 launches"."""
+    return f"{k} {words[0] if int(k) == 1 else words[1]}"
+
+
 def grid_table(summary_file: dict[str, Any]) -> str:
     """One row per agent; with ``per_k`` (runs since launches in changed worlds were given to
     every agent) one row per agent and ``k``, with the success over the changed gravities and
-    the launches spent there."""
+    the trials spent there."""
     grid = summary_file["generalization_grid"]
+    trials = trial_words(summary_file)[1]
     if "per_k" in grid:
-        return _grid_table_per_k(grid)
+        return _grid_table_per_k(grid, trials)
     header = [
         "agent",
         "seeds",
@@ -389,7 +406,7 @@ def grid_table(summary_file: dict[str, Any]) -> str:
         "radius: gravity scale",
         "success in region",
         "success on grid",
-        "launches/cell",
+        f"{trials}/cell",
     ]
     rows = []
     for agent, figures in grid_figures_per_seed(grid).items():
@@ -407,17 +424,17 @@ def grid_table(summary_file: dict[str, Any]) -> str:
     return text_table(header, rows)
 
 
-def _grid_table_per_k(grid: dict[str, Any]) -> str:
+def _grid_table_per_k(grid: dict[str, Any], trials: str) -> str:
     header = [
         "agent",
-        "launches per changed world",
+        f"{trials} per changed world",
         "seeds",
         "radius: phase (deg)",
         "radius: gravity scale",
         "success in region",
         "success at changed gravity",
         "success on grid",
-        "launches spent in changed worlds",
+        f"{trials} spent in changed worlds",
     ]
     changed = [i for i, g in enumerate(grid["axes"]["gravity_scale"]) if g != 1.0]
     figures_per_k = {k: grid_figures_per_seed(at_k(grid, k)) for k in grid["per_k"]}

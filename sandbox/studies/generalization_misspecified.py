@@ -26,6 +26,7 @@ from sandbox.studies.generalization_grid import (
     add_per_k,
     fly_once,
     text_table,
+    trial_words,
 )
 from sandbox.tasks import Task
 
@@ -131,16 +132,17 @@ def summarise_misspecified(
 
 
 def misspecified_table(summary_file: dict[str, Any]) -> str:
-    """Success per pointing error, one row per agent and ``k``, with the launches spent in
+    """Success per pointing error, one row per agent and ``k``, with the trials spent in
     the misspecified worlds."""
     found = summary_file["misspecified_physics"]
     errors = found["pointing_errors_deg"]
+    trials = trial_words(summary_file)[1]
     header = [
         "agent",
-        "launches per changed world",
+        f"{trials} per changed world",
         "seeds",
         *(f"success at {e:g} deg" for e in errors),
-        "launches spent in changed worlds",
+        f"{trials} spent in changed worlds",
     ]
     rows = []
     agents = next(iter(found["per_k"].values()))["success"]
@@ -168,7 +170,7 @@ def residual_table(summary_file: dict[str, Any]) -> str | None:
     found = summary_file.get("misspecified_physics", {})
     gravities = grid.get("axes", {}).get("gravity_scale", [])
     errors = found.get("pointing_errors_deg", [])
-    header = ["agent", "launches per changed world"]
+    header = ["agent", f"{trial_words(summary_file)[1]} per changed world"]
     header += [f"gravity x{g:g}" for g in gravities if g != 1.0]
     header += [f"pointing {e:g} deg" for e in errors if e != 0.0]
     rows = []

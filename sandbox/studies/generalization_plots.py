@@ -15,7 +15,12 @@ from matplotlib.patches import Rectangle
 from sandbox.outputs.run_data import RunData
 from sandbox.outputs.stats import format_rates
 from sandbox.pictures.drawing import wrap_to_width
-from sandbox.studies.generalization_grid import at_k, format_radius, grid_figures_per_seed
+from sandbox.studies.generalization_grid import (
+    at_k,
+    format_radius,
+    grid_figures_per_seed,
+    trial_words,
+)
 
 
 def plot_generalization(run: RunData) -> Path | None:
@@ -23,6 +28,7 @@ def plot_generalization(run: RunData) -> Path | None:
     if "generalization_grid" not in summary_file:
         return None
     grid = summary_file["generalization_grid"]
+    trials = trial_words(summary_file)[1]
     figures = grid_figures_per_seed(grid)
     agents = list(grid["success"])
     # one panel per agent, or per agent (rows) and k (columns)
@@ -59,7 +65,7 @@ def plot_generalization(run: RunData) -> Path | None:
         )
         if k is None:
             launches = np.mean(grid["identification_launches_per_cell"][agent])
-            extra = f"; {launches:.2f} launches/cell" if launches else ""
+            extra = f"; {launches:.2f} {trials}/cell" if launches else ""
             mine = figures[agent]
             name = agent
         else:
@@ -110,6 +116,7 @@ def plot_misspecified(run: RunData) -> Path | None:
     found = run.summary_file.get("misspecified_physics")
     if found is None:
         return None
+    trials = trial_words(run.summary_file)[1]
     errors = found["pointing_errors_deg"]
     ks = list(found["per_k"])
     figure, axes_row = plt.subplots(
@@ -118,7 +125,7 @@ def plot_misspecified(run: RunData) -> Path | None:
     for axes, k in zip(axes_row[0], ks, strict=True):
         for agent, success in found["per_k"][k]["success"].items():
             axes.plot(errors, np.array(success) * 100, marker="o", label=agent)
-        axes.set_title(f"k = {k} launches in each such world first", fontsize=9)
+        axes.set_title(f"k = {k} {trials} in each such world first", fontsize=9)
         axes.set_xlabel("engine pointing error (deg, hidden)")
         axes.set_ylim(-5, 105)
     axes_row[0][0].set_ylabel("success (%, mean over seeds)")
