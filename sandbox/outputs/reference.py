@@ -30,9 +30,19 @@ def reference_folder(task: str, study: str | None) -> Path:
 
 
 def docs_page(task: str, study: str | None) -> Path | None:
-    """The results page that quotes the reference, if the repository has one."""
-    page = REPOSITORY / "docs" / "results" / f"{study or task}.md"
-    return page if page.is_file() else None
+    """The results page that quotes the reference, if the repository has one: ``<task>.md``,
+    or for a study ``<task>-<study>.md`` or ``<study>.md`` when that page quotes this task's
+    reference of the study (a study may run on several tasks)."""
+    pages = REPOSITORY / "docs" / "results"
+    if study is None:
+        candidates = [pages / f"{task}.md"]
+    else:
+        candidates = [pages / f"{task}-{study}.md", pages / f"{study}.md"]
+    folder = f"results/{task}/" + (f"{study}-reference" if study else "reference")
+    for page in candidates:
+        if page.is_file() and (study is None or folder in page.read_text()):
+            return page
+    return None
 
 
 def reproduce_command(task: str, study: str | None) -> str:
