@@ -242,6 +242,11 @@ def make_arcs(
     )
 
 
+#: a parking orbit's GM this far (in ln) from the fit's marks another world: 1 %, thirty
+#: times the tracking error's 0.03 % and a fifth of the generalization grid's 5 % steps
+CHANGED_WORLD_LOG = 0.01
+
+
 class ArcFit:
     """Least squares of the model's arcs against tracking, over x = ln(constant / nominal)
     of (gm_earth, gm_moon, engine_efficiency)."""
@@ -305,10 +310,17 @@ class ArcFit:
         self.x = self._solve(self.flights + [under_way], self.config.in_flight_fit_evaluations)
 
     def start_from_parking_orbit(self, radius_km: float, speed_km_s: float) -> None:
-        """Before any flight: the planet's GM from the tracked parking orbit, published as
-        circular (``GM = r v^2``; 1 m/s of tracking error is 0.03 %)."""
-        if not self.flights:
-            self.x[0] = np.clip(np.log(radius_km * speed_km_s**2 / self.nominal[0]), -1.0, 1.0)
+        """At a departure: the planet's GM from the tracked parking orbit, published as
+        circular (``GM = r v^2``; 1 m/s of tracking error is 0.03 %). Before any flight it
+        is the fit's start; after some, a GM that disagrees with the fit's by more than
+        ``CHANGED_WORLD_LOG`` says the world is not the one those flights were flown in, and
+        the fit starts again from it."""
+        measured = float(np.clip(np.log(radius_km * speed_km_s**2 / self.nominal[0]), -1.0, 1.0))
+        if self.flights and abs(measured - self.x[0]) <= CHANGED_WORLD_LOG:
+            return
+        self.flights = []
+        self.x = np.zeros(3)
+        self.x[0] = measured
 
     def _solve(self, flights: list[Arcs], evaluations: int) -> np.ndarray:
         cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}

@@ -129,3 +129,23 @@ def test_same_seed_same_flight():
         planner.train(ledger, 1)
         runs.append((planner.history[0], planner.constants))
     assert runs[0] == runs[1]
+
+
+def test_a_parking_orbit_of_another_gravity_restarts_the_fit():
+    """After flights at home, a departure from a parking orbit whose GM (r v^2) disagrees
+    with the fit by more than 1 % starts identification again from that GM; one within it
+    keeps the flights."""
+    from agents.flight_model import ArcFit
+
+    fit = ArcFit.__new__(ArcFit)
+    fit.nominal = np.array([398_600.0, 4_903.0, 1.0])
+    fit.x = np.array([0.02, -0.01, 0.03])
+    fit.flights = ["a home flight"]
+    r = 6_678.0
+    same = np.sqrt(398_600.0 * np.exp(0.025) / r)  # 0.5 % off the fit: the same world
+    fit.start_from_parking_orbit(r, same)
+    assert fit.flights == ["a home flight"] and fit.x[0] == 0.02
+    heavier = np.sqrt(398_600.0 * 1.1 / r)
+    fit.start_from_parking_orbit(r, heavier)
+    assert fit.flights == [] and fit.x[0] == pytest.approx(np.log(1.1))
+    assert fit.x[1] == 0.0 and fit.x[2] == 0.0
