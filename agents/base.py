@@ -28,6 +28,7 @@ import copy
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -272,6 +273,25 @@ class Agent(ABC):
         an agent noticed that its model is wrong; the default, for agents without one, is
         None."""
         return None
+
+    # ------------------------------------------------------------------ resuming
+
+    def save_state(self, directory: Path) -> bool:
+        """An optional hook for long jobs: write into ``directory`` (made for it, empty)
+        everything the agent needs to go on training from here, its random generators
+        included, and return True. A job calls it after each evaluation point of its home
+        stage, and a job run again after an interruption hands the latest folder to
+        ``load_state``. The default returns False: the agent cannot, and an interrupted job
+        of it starts over."""
+        return False
+
+    def load_state(self, directory: Path, ledger: Ledger) -> None:
+        """Take back what ``save_state`` wrote into ``directory``, so that the next ``train``
+        goes on on ``ledger`` (the stage's ledger, whose counts the harness restores after
+        this) as if it had never stopped. The agent has just been built with the same
+        settings and seed; if it cannot, it raises and leaves itself as built, and the job
+        starts over."""
+        raise NotImplementedError(f"{type(self).__name__} does not save its state")
 
     def close(self) -> None:
         if self._env is not None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import copy
 import inspect
+import pickle
+import random
 import tomllib
 import types
 import typing
@@ -32,6 +34,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.logger import configure as configure_logger
 from stable_baselines3.common.noise import NormalActionNoise
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.type_aliases import TrainFrequencyUnit
 from stable_baselines3.common.vec_env import DummyVecEnv
@@ -262,10 +265,14 @@ class SB3Learner(Agent):
             kwargs["action_noise"] = NormalActionNoise(
                 np.zeros(n_actions), sigma * np.ones(n_actions)
             )
-        exploration_steps = self.settings.get("exploration_steps")
         model = self.algorithm(
             "MlpPolicy", self._vec_env(ledger), seed=self.seed, device="cpu", verbose=0, **kwargs
         )
+        self._configure(model)
+        return model
+
+    def _configure(self, model: BaseAlgorithm) -> None:
+        """What the adapter sets on a model, built or loaded: its logger and schedules."""
         if self.spec.log_dir is not None:
             # SB3's own logger, written straight into the run's folder (not a numbered subfolder).
             model.set_logger(configure_logger(self.spec.log_dir, ["tensorboard"]))
@@ -273,6 +280,7 @@ class SB3Learner(Agent):
             # A logger with no outputs: SB3's default one makes an empty /tmp/SB3-<time> folder
             # per model even at verbose 0 (logger.configure creates its folder before anything).
             model.set_logger(Logger(folder=None, output_formats=[]))
+        exploration_steps = self.settings.get("exploration_steps")
         if exploration_steps is not None:
             # SB3 decays epsilon over a fraction of learn()'s total_timesteps; training
             # here is budgeted in trials, so the decay runs over absolute env steps.
@@ -280,7 +288,6 @@ class SB3Learner(Agent):
             model.exploration_schedule = lambda _progress: max(
                 end, start + (end - start) * model.num_timesteps / exploration_steps
             )
-        return model
 
     def _train(self, ledger: Ledger, until_trials: int) -> None:
         if self.model is None:
@@ -312,6 +319,59 @@ class SB3Learner(Agent):
                 )
             except TrainingDone:
                 pass
+
+    def save_state(self, directory: Path) -> bool:
+        """The model (networks, optimisers and SB3's counters: ``num_timesteps``, the
+        ``learning_starts`` in force, DQN's epsilon and target-update count), an off-policy
+        learner's replay buffer, and the random states it draws from: SB3's (Python's,
+        NumPy's and torch's global generators, the action space's), the envs' own and the
+        agent's ``rng``."""
+        if self.model is None:
+            raise RuntimeError(f"{self.name} has nothing to save before it trains")
+        # The epsilon schedule set by _configure holds the model itself: made again on load.
+        self.model.save(directory / "model.zip", exclude=["exploration_schedule"])
+        if isinstance(self.model, OffPolicyAlgorithm):
+            self.model.save_replay_buffer(directory / "replay_buffer.pkl")
+        random_states = {
+            "python": random.getstate(),
+            "numpy": np.random.get_state(),
+            "torch": torch.get_rng_state(),
+            "action_space": self.model.action_space.np_random.bit_generator.state,
+            "agent": self.rng.bit_generator.state,
+            "envs": [
+                env.unwrapped.np_random.bit_generator.state for env in self.model.get_env().envs
+            ],
+        }
+        with open(directory / "random_states.pkl", "wb") as file:
+            pickle.dump(random_states, file, protocol=pickle.HIGHEST_PROTOCOL)
+        return True
+
+    def load_state(self, directory: Path, ledger: Ledger) -> None:
+        """The model as ``save_state`` left it, on new envs of ``ledger``: SB3 resets them
+        before it acts again (``load``'s ``force_reset``), so the episode the old envs were
+        in is dropped unfinished (never a trial), and the next ones draw their situations
+        where the old envs' generators stood."""
+        venv = self._vec_env(ledger)
+        try:
+            model = self.algorithm.load(directory / "model.zip", env=venv, device="cpu")
+            self._configure(model)
+            if isinstance(model, OffPolicyAlgorithm):
+                model.load_replay_buffer(directory / "replay_buffer.pkl")
+            with open(directory / "random_states.pkl", "rb") as file:
+                random_states = pickle.load(file)
+            venv.reset()  # spends the seeds the new envs were given (no step: no trial)
+            for env, state in zip(venv.envs, random_states["envs"], strict=True):
+                env.unwrapped.np_random.bit_generator.state = state
+        except BaseException:
+            venv.close()
+            raise
+        # After load, which seeded SB3's generators again as a new model does.
+        random.setstate(random_states["python"])
+        np.random.set_state(random_states["numpy"])
+        torch.set_rng_state(random_states["torch"])
+        model.action_space.np_random.bit_generator.state = random_states["action_space"]
+        self.rng.bit_generator.state = random_states["agent"]
+        self.model, self._model_ledger = model, ledger
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> Any:
         if self.model is None:

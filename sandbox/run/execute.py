@@ -1,6 +1,7 @@
 """A planned run carried out: its folder and ``config.json`` (refusing to mix two runs),
-the jobs not yet finished run by the chosen executor, each result written the moment it
-arrives, then the summary, plots, animations, report and printed tables."""
+the jobs not yet finished run by the chosen executor (each going on from its checkpoint, if
+it left one), each result written the moment it arrives, then the summary, plots,
+animations, report and printed tables."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from sandbox.outputs.stats import INTERVAL_NOTE
 from sandbox.outputs.tables import run_tables
 from sandbox.pictures.animation import write_animations
 from sandbox.pictures.run_plots import plot_run
+from sandbox.run.checkpoint import checkpoint_folder, discard, resumable
 from sandbox.run.job import run_job
 from sandbox.run.plan import RunPlan, planned_trials
 from sandbox.run.provenance import provenance
@@ -51,9 +53,24 @@ def execute(plan: RunPlan) -> int:
     already = record_run(plan)
     # the absolute folder: a run started from / writes /results/..., which a relative path hides
     print(f"{task.name}: {len(plan.agents)} agents x {plan.size.seeds} seeds -> {out.resolve()}")
-    if already:
-        print(f"resuming: {len(already)} of {len(plan.configs)} jobs already finished in {out}")
+    checkpoints = {
+        (c.phase, c.agent, c.seed): checkpoint_folder(job_path(out, c.phase, c.agent, c.seed))
+        for c in plan.configs
+    }
+    for key in already:  # its result was written just before the run stopped
+        discard(checkpoints[key])
     todo = [c for c in plan.configs if (c.phase, c.agent, c.seed) not in already]
+    going_on = sum(resumable(checkpoints[(c.phase, c.agent, c.seed)]) for c in todo)
+    if already or going_on:
+        print(
+            f"resuming: {len(already)} of {len(plan.configs)} jobs already finished in {out}"
+            + (f", {going_on} more go on from their last evaluation point" if going_on else "")
+        )
+    # A cluster's nodes may not share this folder: there, jobs keep no checkpoints.
+    keeps_checkpoints = plan.executor == "local" or plan.ray_address is None
+    kept_in = {
+        key: folder.resolve() if keeps_checkpoints else None for key, folder in checkpoints.items()
+    }
     guesses = {agent.label: agent.cls.seconds_per_trial.get(task.name) for agent in plan.agents}
     jobs = longest_first(
         [
@@ -62,6 +79,7 @@ def execute(plan: RunPlan) -> int:
                 planned_trials(c),
                 run_job,
                 (c,),
+                {"checkpoint_dir": kept_in[(c.phase, c.agent, c.seed)]},
                 kind=(c.phase, c.agent),  # its seeds cost alike
                 seconds_per_trial=guesses.get(split_variant(c.agent)[0]),
                 reliable_bar=c.reliable_bar,
@@ -75,6 +93,7 @@ def execute(plan: RunPlan) -> int:
         nonlocal finished
         path = job_path(out, result["phase"], result["agent"], result["seed"])
         write_json(path, result, compact=True)
+        discard(checkpoint_folder(path))
         finished += 1
 
     interrupted = False
@@ -95,10 +114,12 @@ def execute(plan: RunPlan) -> int:
         ) from None
     write_summary(out, plan, complete=not interrupted)
     if interrupted:
+        kept = sum(resumable(folder) for folder in checkpoints.values())
         print(
             f"Interrupted: kept {finished + len(already)} finished (agent, seed) results of "
-            f"{len(plan.configs)} in {out.resolve()}; run the same command again to finish "
-            "the rest",
+            f"{len(plan.configs)} in {out.resolve()}"
+            + (f", and {kept} unfinished ones at their last evaluation point" if kept else "")
+            + "; run the same command again to finish the rest",
             file=sys.stderr,
         )
         return 130

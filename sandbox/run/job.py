@@ -12,13 +12,21 @@ configured, evaluate there zero-shot and keep training there) or ``scratch`` (a
 fresh agent trained in the transfer world, the cost that transfer is compared to).
 Everything a job measured is returned as plain data (JSON-ready), so results can
 be written, summarised and re-plotted without the agent.
+
+Given a checkpoint folder, a job keeps its home stage there after each evaluation point,
+and a job run again with the same configuration goes on from its latest point
+(``sandbox.run.checkpoint``); it says so in ``resumed_from_trials``. Only the home stage is
+kept: a job stopped after it, in a study's step or in the transfer world, goes on from the
+end of the home stage.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +36,8 @@ from agents.base import Agent, TaskSpec
 from agents.ledger import Ledger
 from agents.plugins import import_module, load_agent
 from sandbox.outputs.stats import points_within
+from sandbox.run.checkpoint import Checkpoints
+from sandbox.run.resume import NOT_COMPARED
 from sandbox.studies import StudyContext, get_study
 from sandbox.tasks import Task, get_task
 
@@ -94,6 +104,14 @@ class JobConfig:
     )
 
 
+def config_digest(config: JobConfig) -> str:
+    """A digest of what the job measures (its configuration but for ``NOT_COMPARED``, where it
+    reports): a checkpoint is taken back only by a job with the same digest."""
+    measured = {k: v for k, v in asdict(config).items() if k not in NOT_COMPARED}
+    text = json.dumps(measured, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 @dataclass
 class Evaluation:
     success_rate: float
@@ -155,6 +173,9 @@ class Stage:
     ledger: Ledger
     evaluations: list[dict[str, Any]]
     traces: list[dict[str, Any]]
+    #: the trials of the checkpoints it went on from, if it was stopped and run again
+    resumed_from_trials: list[int] = field(default_factory=list)
+    seconds_before: float = 0.0  #: the job's wall seconds before this process, to its checkpoint
 
     def first_reliable(self, bar: float) -> dict[str, Any] | None:
         """The first evaluation that starts a streak of ``RELIABLE_CHECKS`` points at or above
@@ -210,11 +231,14 @@ def train_stage(
     on_evaluation: Callable[[dict], None] | None,
     start_evaluation: dict | None = None,
     progress_offset: int = 0,
+    checkpoints: Checkpoints | None = None,
 ) -> Stage:
     """Train ``agent`` on a fresh ledger up to ``budget`` trials, evaluating at the run's grid.
 
     ``start_evaluation``, if given, is the evaluation before any training here (trials 0).
     Training stops early once the agent is reliable at ``RELIABLE_CHECKS`` points in a row.
+    With ``checkpoints``, the stage goes on from the latest point kept there, if any, and
+    keeps each point it evaluates, before reporting it.
     """
     ledger = Ledger(make_env, trace=task.trace_training, traces_kept=TRACES_KEPT, limit=budget)
     evaluations: list[dict[str, Any]] = []
@@ -223,6 +247,14 @@ def train_stage(
     if start_evaluation is not None:
         evaluations.append(start_evaluation)
         streak = int(decision_rate(start_evaluation) >= config.reliable_bar)
+    resumed_from: list[int] = []
+    seconds_before = 0.0
+    saved = checkpoints.restore(agent, ledger) if checkpoints is not None else None
+    if saved is not None:
+        evaluations, streak, traces = saved.evaluations, saved.streak, saved.traces
+        resumed_from = [*saved.resumed_from_trials, ledger.n_trials]
+        seconds_before = saved.seconds
+        started -= seconds_before  # rows count the job's seconds before this process too
     for point in points_within(config.eval_grid, budget):
         if streak >= RELIABLE_CHECKS:
             break
@@ -233,10 +265,13 @@ def train_stage(
         traces = result.traces
         row = evaluation_row(ledger.n_trials, result, ledger, started, decision)
         evaluations.append(row)
+        streak = streak + 1 if decision.success_rate >= config.reliable_bar else 0
+        if checkpoints is not None:
+            seconds = time.perf_counter() - started
+            checkpoints.save(agent, ledger, evaluations, streak, traces, seconds, resumed_from)
         if on_evaluation is not None:
             on_evaluation({**row, "trials": progress_offset + row["trials"]})
-        streak = streak + 1 if decision.success_rate >= config.reliable_bar else 0
-    return Stage(ledger, evaluations, traces)
+    return Stage(ledger, evaluations, traces, resumed_from, seconds_before)
 
 
 def evaluate_both(
@@ -305,10 +340,13 @@ def tensorboard_logger(log_dir: str, then: Callable[[dict], None] | None) -> Cal
 
 
 def run_job(
-    config: JobConfig, on_evaluation: Callable[[dict], None] | None = None
+    config: JobConfig,
+    on_evaluation: Callable[[dict], None] | None = None,
+    checkpoint_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train ``config.agent`` with ``config.seed`` and measure it (see the module doc for
-    phases)."""
+    phases); with ``checkpoint_dir``, keep the home stage there at each evaluation point and
+    go on from the latest point kept there by the same configuration."""
     started = time.perf_counter()
     if config.phase not in ("train", "scratch"):
         raise ValueError(f"phase must be 'train' or 'scratch', got {config.phase!r}")
@@ -344,8 +382,16 @@ def run_job(
         "env_kwargs": home_kwargs,
         "settings": agent.settings,  #: what the agent was built with, as the worker saw it
     }
+    checkpoints = None
+    if checkpoint_dir is not None:
+        name = f"{config.phase}-{config.agent}-seed{config.seed}"
+        checkpoints = Checkpoints(Path(checkpoint_dir), config_digest(config), name)
     try:
-        home = train_stage(agent, task, make_home, budget, config, started, on_evaluation)
+        home = train_stage(
+            agent, task, make_home, budget, config, started, on_evaluation, checkpoints=checkpoints
+        )
+        started -= home.seconds_before
+        job["resumed_from_trials"] = home.resumed_from_trials
         job.update(home.figures(config.reliable_bar))
         job["traces"] = {
             "training_first": home.ledger.first_traces,

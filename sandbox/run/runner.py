@@ -54,6 +54,7 @@ def run_jobs(
                 try:
                     result = job.function(
                         *job.args,
+                        **job.kwargs,
                         on_evaluation=lambda row, job=job: progress.advance(
                             job.key, row["trials"], reliable=job.reliable(row)
                         ),

@@ -7,7 +7,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tqdm import tqdm
@@ -17,12 +17,13 @@ progress_queue: Any = None  #: in a local pool's worker, the queue its progress 
 
 @dataclass(frozen=True)
 class Job:
-    """One unit of work: ``function(*args, on_evaluation=report)`` in a worker."""
+    """One unit of work: ``function(*args, **kwargs, on_evaluation=report)`` in a worker."""
 
     key: Any  #: names the job in progress reports
     planned_trials: int  #: the most trials it may spend
     function: Callable[..., dict[str, Any]]  #: module-level, so a spawned worker can import it
     args: tuple = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
     #: jobs of one kind cost alike per trial (one agent in one phase, over seeds); None: its key
     kind: Any = None
     #: a first guess of its wall seconds per trial (``Agent.seconds_per_trial``), None: unknown
@@ -77,7 +78,7 @@ def run_in_worker(job: Job) -> tuple[Any, dict[str, Any] | None, tuple[str, str]
         progress_queue.put((job.key, None, 0.0, False))  # started
 
     try:
-        return job.key, job.function(*job.args, on_evaluation=report), None
+        return job.key, job.function(*job.args, **job.kwargs, on_evaluation=report), None
     except Exception as error:  # carried to the parent, which stops the run with it
         failure = failure_of(job.key, error)
         return job.key, None, (failure.error, failure.details)
