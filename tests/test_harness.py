@@ -268,6 +268,8 @@ def test_on_policy_learner_finishes_its_rollout_but_never_passes_the_limit():
 
 @pytest.mark.slow
 def test_evaluations_record_the_trials_actually_spent():
+    from agents.learners import PPOLearner
+
     config = JobConfig(
         task="rocket",
         agent="ppo",
@@ -277,10 +279,11 @@ def test_evaluations_record_the_trials_actually_spent():
         eval_grid=tuple(evaluation_grid(3, 200)),
         reliable_bar=0.9,
         env_kwargs={"world": "earth_moon"},
+        agent_settings=PPOLearner.resolve_settings("rocket", {"n_steps": 64}),
     )
     trials = [row["trials"] for row in run_job(config)["evaluations"]]
     assert trials == sorted(set(trials)) and trials[-1] == 200
-    # Rocket PPO learns from 64-launch rollouts; each stop drops the launch after one.
+    # PPO learns from 64-launch rollouts here; each stop drops the launch after one.
     assert trials[0] == 65 and all(t % 65 == 0 for t in trials[:-1])
 
 
