@@ -242,9 +242,10 @@ def make_arcs(
     )
 
 
-#: a parking orbit's GM this far (in ln) from the fit's marks another world: 1 %, thirty
-#: times the tracking error's 0.03 % and a fifth of the generalization grid's 5 % steps
-CHANGED_WORLD_LOG = 0.01
+#: a departure's parking-orbit GM this many of its tracking errors away from the one measured
+#: at the fitted flights' departures marks another world (earth_moon: 10 x 0.03 % = 0.3 %,
+#: where its flights' departures agree within 0.08 %)
+CHANGED_WORLD_SIGMAS = 10.0
 
 
 class ArcFit:
@@ -257,8 +258,15 @@ class ArcFit:
         self.facts = facts
         self.config = config
         self.nominal = np.array(facts.nominal)
-        self.x = np.zeros(3)
+        self.x = np.zeros(3)  #: from the finished flights in ``flights``
         self.flights: list[Arcs] = []
+        #: ln(GM / nominal) read off the parking orbit at the last fitted flight's departure
+        self.parking_log: float | None = None
+        #: the flight under way: its constants (ln), its parking GM, and whether it is flown
+        #: alone (another world than the fitted flights'); acting never changes ``x``
+        self.flight_x: np.ndarray | None = None
+        self._flight_parking_log: float | None = None
+        self._alone = False
 
     @property
     def constants(self) -> np.ndarray:
@@ -299,30 +307,51 @@ class ArcFit:
         blocks.append(np.diag(1.0 / prior_sd))
         return np.concatenate(rows), np.vstack(blocks)
 
+    @property
+    def flight_constants(self) -> np.ndarray:
+        """The constants the flight under way is planned with."""
+        x = self.x if self.flight_x is None else self.flight_x
+        return self.nominal * np.exp(x)
+
     def add(self, arcs: Arcs) -> None:
-        """Take in one more flight and refit."""
+        """Take in one more finished flight and refit (training). A flight flown in another
+        world than the fitted ones (``begin_flight``) starts the fit again with it alone."""
+        if self._alone or not self.flights:
+            self.flights = []
+            self.x = self.flight_x.copy() if self.flight_x is not None else np.zeros(3)
         self.flights = (self.flights + [arcs])[-self.config.max_fit_flights :]
-        self.x = self._solve(self.flights, self.config.max_fit_evaluations)
+        self.x = self._solve(self.flights, self.config.max_fit_evaluations, self.x)
+        self.parking_log = self._flight_parking_log
+        self._alone = False
+
+    def begin_flight(self, radius_km: float, speed_km_s: float, sd_log: float) -> None:
+        """At a departure: the planet's GM from the tracked parking orbit, published as
+        circular (``GM = r v^2``; ``sd_log``: its tracking error, in ln). Without fitted
+        flights it is the flight's start. With some, a GM more than ``CHANGED_WORLD_SIGMAS``
+        tracking errors from the one at their departures says this is another world: the
+        flight is planned from that GM alone (the Moon's GM and the engine at nominal) and
+        refitted on its own arcs; otherwise from the fit. The fit itself is left as it is."""
+        measured = float(np.clip(np.log(radius_km * speed_km_s**2 / self.nominal[0]), -1.0, 1.0))
+        self._flight_parking_log = measured
+        reference = self.parking_log
+        self._alone = (
+            bool(self.flights)
+            and reference is not None
+            and abs(measured - reference) > CHANGED_WORLD_SIGMAS * sd_log
+        )
+        if self.flights and not self._alone:
+            self.flight_x = self.x.copy()
+        else:
+            self.flight_x = np.array([measured, 0.0, 0.0])
 
     def refit(self, under_way: Arcs) -> None:
-        """Refit with the arcs of the flight under way too (not kept: ``add`` takes the
-        whole flight when it ends)."""
-        self.x = self._solve(self.flights + [under_way], self.config.in_flight_fit_evaluations)
+        """Refit the flight under way on its arcs so far, with the fitted flights unless it is
+        flown alone (not kept: ``add`` takes the whole flight when it ends in training)."""
+        start = self.x if self.flight_x is None else self.flight_x
+        flights = ([] if self._alone else self.flights) + [under_way]
+        self.flight_x = self._solve(flights, self.config.in_flight_fit_evaluations, start)
 
-    def start_from_parking_orbit(self, radius_km: float, speed_km_s: float) -> None:
-        """At a departure: the planet's GM from the tracked parking orbit, published as
-        circular (``GM = r v^2``; 1 m/s of tracking error is 0.03 %). Before any flight it
-        is the fit's start; after some, a GM that disagrees with the fit's by more than
-        ``CHANGED_WORLD_LOG`` says the world is not the one those flights were flown in, and
-        the fit starts again from it."""
-        measured = float(np.clip(np.log(radius_km * speed_km_s**2 / self.nominal[0]), -1.0, 1.0))
-        if self.flights and abs(measured - self.x[0]) <= CHANGED_WORLD_LOG:
-            return
-        self.flights = []
-        self.x = np.zeros(3)
-        self.x[0] = measured
-
-    def _solve(self, flights: list[Arcs], evaluations: int) -> np.ndarray:
+    def _solve(self, flights: list[Arcs], evaluations: int, start: np.ndarray) -> np.ndarray:
         cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
 
         def evaluate(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -333,7 +362,7 @@ class ArcFit:
 
         result = least_squares(
             lambda x: evaluate(x)[0],
-            self.x,
+            start,
             jac=lambda x: evaluate(x)[1],
             method="trf",
             bounds=(-1.0, 1.0),

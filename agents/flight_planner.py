@@ -183,14 +183,16 @@ class FlightPlanner(Agent):
         now = self._situation(observation, info, world)
         self._record(now, info)
         if now.decision == 0:
-            fit.start_from_parking_orbit(np.hypot(*now.position), np.hypot(*now.velocity))
+            fit.begin_flight(
+                np.hypot(*now.position), np.hypot(*now.velocity), parking_gm_sd_log(now, world)
+            )
         elif self._track is not None and self.config.in_flight_fit_evaluations > 0:
             under_way = make_arcs(
                 self._track, now.moon_phase, now.moon_distance, world, self.config
             )
             if under_way is not None:
                 fit.refit(under_way)
-        constants = fit.constants
+        constants = fit.flight_constants
         if now.decision == 0:
             burn = self._departure(now, constants, world)
         else:
@@ -488,7 +490,10 @@ class FlightPlanner(Agent):
             done = False
             while not done:
                 action = self.act(observation, info)
-                model = model or self.constants
+                # the constants its first decision planned with
+                model = model or dict(
+                    zip(CONSTANT_NAMES, map(float, self._fit.flight_constants), strict=True)
+                )
                 observation, _, terminated, truncated, info = env.step(action)
                 done = terminated or truncated
             self._learn(start, info, model)
@@ -514,6 +519,14 @@ class FlightPlanner(Agent):
         if arcs is not None:
             self._ensure_model(world).add(arcs)
         self.estimates.append(self.constants)
+
+
+def parking_gm_sd_log(now: Situation, world: dict[str, Any]) -> float:
+    """The tracking error of ``ln(r v^2)`` read off the parking orbit, from the published
+    tracking noise (each component's sd): ``sqrt((sd_r / r)^2 + (2 sd_v / v)^2)``."""
+    r, v = float(np.hypot(*now.position)), float(np.hypot(*now.velocity))
+    sd_r, sd_v = world["tracking_position_sd_km"], world["tracking_velocity_sd_km_s"]
+    return math.hypot(sd_r / r, 2.0 * sd_v / v)
 
 
 def _periselene(gm_moon: float, passing) -> float:

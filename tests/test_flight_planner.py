@@ -131,21 +131,23 @@ def test_same_seed_same_flight():
     assert runs[0] == runs[1]
 
 
-def test_a_parking_orbit_of_another_gravity_restarts_the_fit():
-    """After flights at home, a departure from a parking orbit whose GM (r v^2) disagrees
-    with the fit by more than 1 % starts identification again from that GM; one within it
-    keeps the flights."""
+def test_a_parking_orbit_of_another_gravity_is_flown_alone_and_the_fit_kept():
+    """After flights at home, a departure from a parking orbit whose GM (r v^2) lies more than
+    ten tracking errors from the one at those flights' departures is planned from that GM
+    alone; one within them from the fit. Acting never changes the fit."""
     from agents.flight_model import ArcFit
 
     fit = ArcFit.__new__(ArcFit)
     fit.nominal = np.array([398_600.0, 4_903.0, 1.0])
     fit.x = np.array([0.02, -0.01, 0.03])
     fit.flights = ["a home flight"]
-    r = 6_678.0
-    same = np.sqrt(398_600.0 * np.exp(0.025) / r)  # 0.5 % off the fit: the same world
-    fit.start_from_parking_orbit(r, same)
-    assert fit.flights == ["a home flight"] and fit.x[0] == 0.02
+    fit.parking_log = 0.0205
+    fit.flight_x, fit._alone = None, False
+    r, sd = 6_678.0, 3e-4
+    same = np.sqrt(398_600.0 * np.exp(0.0205 + 5 * sd) / r)  # five errors off: the same world
+    fit.begin_flight(r, same, sd)
+    assert not fit._alone and (fit.flight_x == fit.x).all()
     heavier = np.sqrt(398_600.0 * 1.1 / r)
-    fit.start_from_parking_orbit(r, heavier)
-    assert fit.flights == [] and fit.x[0] == pytest.approx(np.log(1.1))
-    assert fit.x[1] == 0.0 and fit.x[2] == 0.0
+    fit.begin_flight(r, heavier, sd)
+    assert fit._alone and fit.flight_x == pytest.approx([np.log(1.1), 0.0, 0.0])
+    assert fit.flights == ["a home flight"] and (fit.x == [0.02, -0.01, 0.03]).all()
