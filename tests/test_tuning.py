@@ -212,27 +212,34 @@ def test_bad_input_is_one_line_with_exit_code_2(argv, named, capsys):
 def test_a_space_tried_whole_runs_each_configuration_once(tmp_path, monkeypatch):
     """sac-utd searches its update-to-data ratio alone: three trials, today's first, each
     ratio once, its other settings SAC's."""
-    scores = iter([0.1, 0.3, 0.2])
+    scores = iter([0.1, None, 0.3, 0.2])  # None: the second trial is cut short
 
     def fake_trial(study, settings, space, run_jobs, report):
         trial = study.ask()
         overrides = space.sample(trial)
         agent_settings = trial_settings(settings.task, settings.agent, overrides)
         trial.set_user_attr("settings", agent_settings)
-        study.tell(trial, next(scores))
+        score = next(scores)
+        if score is None:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            raise KeyboardInterrupt
+        study.tell(trial, score)
 
     monkeypatch.setattr(study_module, "run_trial", fake_trial)
     argv = ["rocket", "--agent", "sac-utd", "--seeds", "1", "--budget", "12"]
+    assert tune_main([*argv, "--out", str(tmp_path)]) == 130
     assert tune_main([*argv, "--out", str(tmp_path)]) == 0
     record = record_of(tmp_path, "rocket-sac-utd")
-    ratios = [trial["settings"]["gradient_steps"] for trial in record["trials"]]
+    done = [trial for trial in record["trials"] if trial["state"] == "complete"]
+    ratios = [trial["settings"]["gradient_steps"] for trial in done]
     today = load_agent("sac-utd", "rocket").default_settings("rocket")["gradient_steps"]
     assert ratios[0] == today and sorted(ratios) == [5, 10, 20]
-    assert record["study"]["sampler"]["name"] == "BruteForceSampler"
+    assert record["study"]["sampler"]["configurations"] == 3
     sac = load_agent("sac", "rocket").default_settings("rocket")
-    for trial in record["trials"]:
+    for trial in done:
         differ = {k for k in sac if trial["settings"].get(k) != sac[k]}
-        assert differ <= {"gradient_steps"}, differ
+        assert differ <= {"gradient_steps", "train_freq"}, differ
+        assert trial["settings"]["train_freq"] == 1
 
 
 def test_an_unwritable_folder_is_one_line_with_exit_code_2(tmp_path, capsys):

@@ -102,6 +102,15 @@ def only_one_side(start: dict[str, Any], end: dict[str, Any]) -> tuple[list[str]
     return sorted(set(start) - set(end)), sorted(set(end) - set(start))
 
 
+def per_launch(settings: dict[str, Any]) -> str:
+    """An off-policy learner's gradient steps per launch, in words: SB3 makes
+    ``gradient_steps`` after every ``train_freq`` launches."""
+    ratio = settings["gradient_steps"] / settings["train_freq"]
+    if ratio == settings["gradient_steps"]:
+        return f"{ratio:g}"
+    return f"{ratio:g} (in bursts of {settings['gradient_steps']})"
+
+
 def tuned_apart(start: dict[str, Any], end: dict[str, Any]) -> list[str]:
     """The settings both sides have, besides the feedback and the frame, whose values differ."""
     both = (set(start) & set(end)) - {"feedback", "burn_angle_input"}
@@ -118,9 +127,7 @@ def factor_words() -> dict[str, str]:
     bandit_only, model_only = only_one_side(bandit, model)
     return {
         "frame": "inputs: absolute angles -> the burn point relative to the Moon's phase",
-        "compute": (
-            f"gradient steps per launch: {sac['gradient_steps']} -> {utd['gradient_steps']}"
-        ),
+        "compute": (f"gradient steps per launch: {per_launch(sac)} -> {per_launch(utd)}"),
         "reward model": (
             "a policy -> a learned model of the reward, planned on (a contextual bandit); not "
             "the model alone, the whole agent changes: random warm-up "

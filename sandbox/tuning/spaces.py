@@ -13,10 +13,10 @@ The learners' spaces are the RL Baselines3 Zoo's samplers (``rl_zoo3/hyperparams
 - the rocket's launch is one step (a contextual bandit): gamma, GAE's lambda and the target
   networks' ``tau`` change nothing there and are not searched; exploration is (PPO's
   ``log_std_init``, the range of the Zoo's gSDE sampler; SAC's ``ent_coef``; TD3's noise);
-- SAC at a high update-to-data ratio (``sac-utd``) is SAC with more compute: it keeps the
-  settings SAC's own study chose and searches the ratio alone, gradient steps after every
-  launch, 5, 10 or 20 (REDQ's and DroQ's), each once, so that ``sac`` and ``sac-utd``
-  differ in that one setting.
+- SAC at a high update-to-data ratio (``sac-utd``) is SAC with more compute: it keeps SAC's
+  settings file and searches the ratio alone, gradient steps after every launch, 5, 10 or
+  20 (REDQ's and DroQ's), each once, so that ``sac`` and ``sac-utd`` differ in their update
+  schedule alone (SAC: ``train_freq`` launches, then as many gradient steps).
 
 The learned models, and the rocket's neural bandit (the learned model's machinery on the
 reward), search as many of their own settings, over ranges of about a factor of four around
@@ -28,6 +28,7 @@ today's choice.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -135,8 +136,8 @@ class SearchSpace:
     #: is no setting): SAC's ``gradient_steps`` follows its ``train_freq``, as in the Zoo
     derived: Callable[[dict[str, Any]], dict[str, Any]] = field(default=lambda values: {})
     note: str = ""  #: why the space is what it is, for the study's record
-    #: a space of choices alone, small enough to be tried whole: every configuration once
-    #: (Optuna's BruteForceSampler), so the study holds exactly ``size()`` trials
+    #: a space of choices alone, small enough to be tried whole: every configuration once,
+    #: each queued in turn, so the study holds exactly ``size()`` trials
     exhaustive: bool = False
 
     def __post_init__(self) -> None:
@@ -146,6 +147,14 @@ class SearchSpace:
     def size(self) -> int:
         """How many configurations an exhaustive space holds."""
         return math.prod(len(param.choices) for param in self.params)
+
+    def configurations(self) -> list[dict[str, Any]]:
+        """Every configuration of an exhaustive space, as Optuna's parameters."""
+        names = [param.name for param in self.params]
+        values = itertools.product(
+            *([param.encode(choice) for choice in param.choices] for param in self.params)
+        )
+        return [dict(zip(names, combination, strict=True)) for combination in values]
 
     def sample(self, trial: optuna.Trial) -> dict[str, Any]:
         """The trial's settings overrides (nested tables as dicts)."""
@@ -253,14 +262,14 @@ def continuous_off_policy(exploration: Param) -> SearchSpace:
 
 
 #: SAC-UTD's space for the rocket: SAC with more compute, the decomposition's compute factor.
-#: Its other settings are SAC's (chosen by SAC's own study); the update burst after every
+#: Its other settings are SAC's settings file's; the update burst after every
 #: launch (``train_freq`` 1, as REDQ and DroQ update) is searched, from a quarter of their
 #: ratio to theirs, each value once.
 HIGH_UPDATE_SAC = SearchSpace(
     (choice("gradient_steps", 5, 10, 20),),
-    note="SAC's settings from SAC's own study, the update-to-data ratio alone searched: "
-    "sac-utd differs from sac in gradient_steps only, so that the two measure the compute "
-    "per launch and nothing else",
+    note="SAC's settings file, the update-to-data ratio alone searched: sac-utd differs from "
+    "sac in its update schedule only (train_freq 1, gradient_steps the ratio), so that the two "
+    "measure the compute per launch and nothing else",
     exhaustive=True,
 )
 

@@ -160,6 +160,13 @@ def seed_figures(job: dict[str, Any], grid: list[int]) -> dict[str, Any]:
     }
 
 
+def untried(study: optuna.Study, space: SearchSpace) -> dict[str, Any]:
+    """The first configuration of an exhaustive space that no finished trial ran (a trial cut
+    short runs again)."""
+    tried = [t.params for t in study.get_trials(deepcopy=False) if finished(t)]
+    return next(c for c in space.configurations() if c not in tried)
+
+
 def finished(trial: FrozenTrial) -> bool:
     """A trial that counts: scored, or failed by its settings (not one cut short)."""
     return trial.state == TrialState.COMPLETE or (
@@ -208,15 +215,6 @@ def seed_runner(workers: int) -> Iterator[Callable[[list[JobConfig]], list[dict[
         signal.signal(signal.SIGTERM, previous_sigterm)
 
 
-class TryEachOnce(optuna.samplers.BruteForceSampler):
-    """Optuna's brute-force sampler, which samples each configuration of a space once; the
-    study's trial count (the space's size) ends it, not the sampler, whose own stop works
-    only inside ``Study.optimize``, which the studies here do not use (ask and tell)."""
-
-    def after_trial(self, study, trial, state, values) -> None:
-        pass
-
-
 def open_study(settings: StudySettings, files: StudyFiles, done: int) -> optuna.Study:
     """The study in its journal, with a sampler seeded for the trial after ``done`` finished
     ones; ``StudyMismatch`` if the journal holds a study with other settings."""
@@ -224,15 +222,12 @@ def open_study(settings: StudySettings, files: StudyFiles, done: int) -> optuna.
     storage = JournalStorage(JournalFileBackend(str(files.journal)))
     with warnings.catch_warnings():  # multivariate TPE is experimental in Optuna 4
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        if space_of(settings.task, settings.agent).exhaustive:
-            sampler = TryEachOnce(seed=settings.sampler_seed + done)
-        else:
-            sampler = optuna.samplers.TPESampler(
-                seed=settings.sampler_seed + done,
-                n_startup_trials=settings.startup_trials,
-                multivariate=True,
-                constant_liar=False,
-            )
+        sampler = optuna.samplers.TPESampler(
+            seed=settings.sampler_seed + done,
+            n_startup_trials=settings.startup_trials,
+            multivariate=True,
+            constant_liar=False,
+        )
     study = optuna.create_study(
         study_name=settings.name,
         storage=storage,
@@ -281,6 +276,8 @@ def run_study(
             if done == 0 and not waiting:
                 today = space.today(agent_class(settings.task, settings.agent), settings.task)
                 study.enqueue_trial(today, user_attrs={"today": True})
+            elif space.exhaustive and not waiting:
+                study.enqueue_trial(untried(study, space))
             run_trial(study, settings, space, run_jobs, report)
             done += 1
             write_record(study, settings, trials, files)
@@ -394,9 +391,7 @@ def write_record(
             "objective": OBJECTIVE,
             "objective_grid": settings.grid(),
             "sampler": {
-                "name": "BruteForceSampler",
-                "seed": settings.sampler_seed,
-                "seed_of_trial_k": "seed + k",
+                "name": "every configuration once, today's first, then in order",
                 "configurations": space.size(),
             }
             if space.exhaustive
