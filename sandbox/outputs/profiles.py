@@ -1,10 +1,13 @@
 """Performance profiles of a run (Agarwal et al. 2021, "Deep RL at the edge of the
 statistical precipice"): for each agent, the share of its seeds whose final held-out success
-rate exceeds tau, for every tau from 0 to 100 %, with a 95 % percentile-bootstrap band over
-the seeds (rliable's stratified bootstrap; a run is one task, so it resamples seeds). Where a
-median says "50 %", the profile shows whether every seed sits near 50 % or half the seeds
-learned and half did not. Each agent is read at the end of its own budget, as the tables'
-final success is."""
+rate exceeds tau, for every tau from 0 to 100 % (rliable's score distribution), with an exact
+95 % interval of that share at each tau (Clopper-Pearson, k of n seeds). A bootstrap over a
+handful of seeds would collapse to no width where every seed lies on one side, so the band is
+the binomial one, which holds its level at any number of seeds. Where a median says "50 %",
+the profile shows whether every seed sits near 50 % or half the seeds learned and half did
+not. Each agent is read at the end of its own budget, as the tables' final success is, and
+"above" is strict: a seed at exactly 90 % is reliable (at or above the bar) but not above 90.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.stats import binomtest
 
 TAUS = np.linspace(0.0, 1.0, 101)  #: thresholds of held-out success, 0 to 100 % in 1 % steps
-BOOTSTRAP_REPS = 2_000  #: rliable's default
-BOOTSTRAP_SEED = 0  #: the band is the same each time a run is plotted
+LEVEL = 0.95  #: of the band
 
 
 @dataclass(frozen=True)
@@ -40,26 +43,23 @@ def final_success(summary: dict[str, Any]) -> dict[str, np.ndarray]:
 
 
 def performance_profiles(scores: dict[str, np.ndarray]) -> dict[str, Profile]:
-    """Each agent's ``Profile`` from its seeds' scores (rliable; bootstrap seeded, the global
-    numpy generator left as it was)."""
+    """Each agent's ``Profile`` from its seeds' scores: the share by rliable, the band exact."""
     if not scores:
         return {}
     with warnings.catch_warnings():  # rliable and arch warn about their own dependencies
         warnings.simplefilter("ignore")
-        from rliable import library as rly
+        from rliable.library import score_distributions
 
-        state = np.random.get_state()
-        np.random.seed(BOOTSTRAP_SEED)  # arch's bootstrap draws from numpy's global generator
-        try:
-            shares, bands = rly.create_performance_profile(
-                {agent: s.reshape(-1, 1) for agent, s in scores.items()},  # seeds x one task
-                TAUS,
-                reps=BOOTSTRAP_REPS,
-                confidence_interval_size=0.95,
-            )
-        finally:
-            np.random.set_state(state)
-    return {
-        agent: Profile(shares[agent], bands[agent][0], bands[agent][1], len(scores[agent]))
-        for agent in scores
-    }
+    profiles = {}
+    for agent, seeds in scores.items():
+        share = np.asarray(score_distributions(seeds.reshape(-1, 1), TAUS), dtype=float)
+        n = len(seeds)
+        low, high = zip(*(_exact(int(round(s * n)), n) for s in share), strict=True)
+        profiles[agent] = Profile(share, np.array(low), np.array(high), n)
+    return profiles
+
+
+def _exact(k: int, n: int) -> tuple[float, float]:
+    """The Clopper-Pearson interval of k successes in n at ``LEVEL``."""
+    interval = binomtest(k, n).proportion_ci(confidence_level=LEVEL, method="exact")
+    return float(interval.low), float(interval.high)

@@ -131,7 +131,7 @@ PLOT_CAPTIONS = {
     "survival": "Waiting for a first success and for reliable: the share of each agent's seeds "
     "not yet there against training trials (Kaplan-Meier, censored at the budget)",
     "performance_profile": "Each agent's seeds by final held-out success: the share above each "
-    "threshold, with a bootstrap band",
+    "threshold, with its exact 95 % interval",
     "transfer": "Dropped into the new world: zero-shot success beside success at home, and "
     "the trials to become reliable there, continued against from scratch",
     "maps": "The paths the planner and the best learner walked on the first held-out episode, "

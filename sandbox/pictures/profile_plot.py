@@ -1,5 +1,5 @@
 """The performance profile plot of a run (``sandbox.outputs.profiles``): per agent, the
-share of seeds whose final held-out success exceeds each threshold, with its bootstrap band."""
+share of seeds whose final held-out success exceeds each threshold, with its exact band."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def plot_profiles(run: RunData) -> Path | None:
     axes.set_title(
         "Performance profiles: each agent's seeds by final held-out success "
         f"({'-'.join(map(str, (seeds[0], seeds[-1]) if len(seeds) > 1 else seeds))} seeds; band: "
-        "95 % percentile bootstrap over the seeds, rliable)",
+        "exact 95 % interval of the share, Clopper-Pearson)",
         fontsize=9,
     )
     path = run.folder / "performance_profile.png"
