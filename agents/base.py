@@ -288,9 +288,10 @@ class Agent(ABC):
     def load_state(self, directory: Path, ledger: Ledger) -> None:
         """Take back what ``save_state`` wrote into ``directory``, so that the next ``train``
         goes on on ``ledger`` (the stage's ledger, whose counts the harness restores after
-        this) as if it had never stopped. The agent has just been built with the same
-        settings and seed; if it cannot, it raises and leaves itself as built, and the job
-        starts over."""
+        this) from where it stopped: the episode then under way is dropped, never counted,
+        so a resumed job is honest, not identical to one that ran through. The agent has
+        just been built with the same settings and seed; if it cannot, it raises and leaves
+        itself as built, and the job starts over."""
         raise NotImplementedError(f"{type(self).__name__} does not save its state")
 
     def close(self) -> None:

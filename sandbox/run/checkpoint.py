@@ -149,7 +149,8 @@ class Checkpoints:
                 pickle.dump(state, file, protocol=pickle.HIGHEST_PROTOCOL)
             shutil.rmtree(point, ignore_errors=True)
             os.replace(temporary, point)
-        except OSError as error:  # a full disk costs the job its checkpoints, not its result
+        except Exception as error:  # a full disk or an agent that cannot be written costs
+            # the job its checkpoints, not its result
             shutil.rmtree(temporary, ignore_errors=True)
             self.enabled = False
             self.note(f"cannot write its checkpoint in {self.folder} ({error}); it goes on without")

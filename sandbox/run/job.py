@@ -37,6 +37,7 @@ from agents.ledger import Ledger
 from agents.plugins import import_module, load_agent
 from sandbox.outputs.stats import points_within
 from sandbox.run.checkpoint import Checkpoints
+from sandbox.run.provenance import git_state
 from sandbox.run.resume import NOT_COMPARED
 from sandbox.studies import StudyContext, get_study
 from sandbox.tasks import Task, get_task
@@ -106,8 +107,10 @@ class JobConfig:
 
 def config_digest(config: JobConfig) -> str:
     """A digest of what the job measures (its configuration but for ``NOT_COMPARED``, where it
-    reports): a checkpoint is taken back only by a job with the same digest."""
+    reports) and of the code that measures it (the commit, and whether the checkout differs
+    from it): a checkpoint is taken back only by a job with the same digest."""
     measured = {k: v for k, v in asdict(config).items() if k not in NOT_COMPARED}
+    measured["code"] = git_state()
     text = json.dumps(measured, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()
 
