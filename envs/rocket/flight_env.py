@@ -213,10 +213,12 @@ class RocketFlightEnv(gym.Env):
     about the moon `E` toward a bound orbit (v_m: orbital speed at the moon's surface).
     `info["reward_terms"]` holds the three parts. A flight that fails at its first decisions
     scores about -6 to -7, a capture about 10. A flight still coasting when time runs out
-    pays the -5 too: every end but a capture is a failed mission. The shaping pays only flights that
-    survive their departure: uniform random actions end 65 % of flights on the planet and
-    35 % out of propellant, in 1.6 decisions on average, none in the sphere of influence,
-    and the learners' first tens of thousands of flights stay there (measured: docs page).
+    pays the -5 too: every end but a capture is a failed mission (the clock still truncates,
+    as Gymnasium's time limits do, so a learner may value the state it stopped in). The
+    shaping pays only flights that survive their departure: uniform random actions end 66 %
+    of flights on the planet, 23 % out of propellant and 12 % fallen back, in 1.5 decisions
+    on average, none in the sphere of influence (3,000 flights on earth_moon); PPO took
+    about 40,000 flights to find the departure, SAC about 400 (docs page).
 
     ## Starting State
 
@@ -259,7 +261,8 @@ class RocketFlightEnv(gym.Env):
 
     ## Version History
 
-    * v0: initial version.
+    * v0: initial version (the corrections' cubic response, the time-limit penalty and
+      `fell_back` were part of it before any reference was made).
     """
 
     metadata = {"render_modes": []}
