@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from agents.plugins import load_agent
 from tests.commands import in_process
 from tests.test_compare_cli import assert_one_line_error
 
@@ -202,11 +203,12 @@ def test_set_and_agent_config_change_what_the_learner_is_built_with(tmp_path):
         and recorded["n_steps"] == 8
         and recorded["batch_size"] == 8
     )
+    defaults = load_agent("ppo", "rocket").default_settings("rocket")
     assert recorded["policy_kwargs"] == {
         "net_arch": [16],
-        "log_std_init": -1.0,
+        "log_std_init": defaults["policy_kwargs"]["log_std_init"],
     }  # merged into the default
-    assert recorded["n_epochs"] == 10  # untouched defaults stay
+    assert recorded["n_epochs"] == defaults["n_epochs"]  # untouched defaults stay
     built = json.loads((tmp_path / "run" / "jobs" / "train-ppo-seed0.json").read_text())["settings"]
     assert built == recorded
     # Rollouts of 8 launches: the first evaluation comes after the first whole rollout.
