@@ -3,6 +3,9 @@ and --tensorboard writes each learner's SB3 log and every agent's ledger figures
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from tests.test_extension import run
@@ -124,3 +127,17 @@ def test_an_option_whose_extra_is_not_installed_is_refused_before_the_run(
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and f'pip install -e ".[{module}]"' in error, error
     assert not (tmp_path / "run").exists()
+
+
+def test_a_worker_asks_to_end_with_its_parent():
+    """A pool worker asks the kernel for SIGTERM when its parent dies (Linux), so a run
+    killed outright leaves no worker behind."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("prctl is Linux's")
+    code = (
+        "import ctypes, signal; from sandbox.run.runner import end_with_parent; "
+        "end_with_parent(); got = ctypes.c_int(); "
+        "ctypes.CDLL(None).prctl(2, ctypes.byref(got)); print(got.value == signal.SIGTERM)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "True", done.stderr

@@ -5,8 +5,10 @@ result; what the runner changes in the process (its SIGTERM handler) it restores
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -16,9 +18,26 @@ from sandbox.run import workers as job_module
 from sandbox.run.ray_executor import run_on_ray
 from sandbox.run.workers import Job, JobFailed, Progress, failure_of, run_in_worker
 
+PR_SET_PDEATHSIG = 1  #: from <sys/prctl.h>
+
+
+def end_with_parent() -> None:
+    """Have the kernel end this worker (SIGTERM) when the process that started it dies: a
+    parent killed outright cannot end its pool, and its workers would run on, unseen. Linux
+    only (``prctl(PR_SET_PDEATHSIG)``); elsewhere nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    parent = os.getppid()
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the request was in place
+        os.kill(os.getpid(), signal.SIGTERM)
+
 
 def _init_worker(progress) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+    end_with_parent()
     job_module.progress_queue = progress
     import torch
 

@@ -52,6 +52,7 @@ from sandbox.outputs.run_data import value_at
 from sandbox.outputs.stats import format_count, log_spaced_points
 from sandbox.run.job import SEED_SET_SIZE, VALIDATION_SEED_BASE, JobConfig, run_job
 from sandbox.run.provenance import git_state, provenance
+from sandbox.run.runner import end_with_parent
 from sandbox.tasks import get_task
 from sandbox.tuning import (
     DEFAULT_SEEDS,
@@ -182,6 +183,7 @@ def trial_state(trial: FrozenTrial) -> str:
 
 def _one_thread() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+    end_with_parent()
     import torch
 
     torch.set_num_threads(1)
