@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
@@ -46,6 +48,13 @@ COLORS = {
 #: animation's 120 dpi, 10 pt is 17 pixels high: readable when projected)
 ANIMATION_TITLE_PT, ANIMATION_TEXT_PT = 11, 10
 PALETTE = ("tab:olive", "tab:pink", "darkgoldenrod", "teal", "slateblue", "crimson", "tab:gray")
+
+
+def save_figure(figure: Any, path: Path, dpi: int = 110, **options: Any) -> Path:
+    """Write ``figure`` to ``path`` and close it (matplotlib keeps every open figure)."""
+    figure.savefig(path, dpi=dpi, **options)
+    plt.close(figure)
+    return path
 
 
 def color(agent: str) -> str:

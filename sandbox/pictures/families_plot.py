@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 
 from sandbox.outputs.families import FAMILIES, Figure, Measure
 from sandbox.outputs.stats import censored_median, median_interval
-from sandbox.pictures.drawing import color
+from sandbox.pictures.drawing import color, save_figure
 
 
 def plot_families(measures: Sequence[Measure], path: Path) -> Path:
@@ -36,9 +36,7 @@ def plot_families(measures: Sequence[Measure], path: Path) -> Path:
         fontsize=10,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=100)
 
 
 def _panel(axes, measure: Measure) -> None:

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 
 from sandbox.outputs.profiles import TAUS, final_success, performance_profiles
 from sandbox.outputs.run_data import RunData
-from sandbox.pictures.drawing import color
+from sandbox.pictures.drawing import color, save_figure
 
 
 def plot_profiles(run: RunData) -> Path | None:
@@ -41,6 +41,4 @@ def plot_profiles(run: RunData) -> Path | None:
         fontsize=9,
     )
     path = run.folder / "performance_profile.png"
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=110)

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 
 from sandbox.outputs.reference import reference_of
 from sandbox.outputs.run_data import RunData, headline, world_name
-from sandbox.pictures.drawing import success_curves, wrap_to_width
+from sandbox.pictures.drawing import save_figure, success_curves, wrap_to_width
 from sandbox.pictures.profile_plot import plot_profiles
 from sandbox.pictures.survival_plot import plot_survival
 from sandbox.studies import get_study
@@ -38,9 +38,7 @@ def success_figure(run: RunData):
 def plot_success(run: RunData) -> Path:
     figure = success_figure(run)
     path = run.folder / "success_vs_trials.png"
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=110)
 
 
 def plot_run(folder: Path) -> list[Path]:

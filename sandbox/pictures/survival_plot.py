@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 
 from sandbox.outputs.run_data import RunData, best_learner
 from sandbox.outputs.survival import EVENTS, kaplan_meier, log_rank_tests, waits
-from sandbox.pictures.drawing import color, wrap_to_width
+from sandbox.pictures.drawing import color, save_figure, wrap_to_width
 
 
 def plot_survival(run: RunData) -> Path | None:
@@ -47,11 +47,8 @@ def plot_survival(run: RunData) -> Path | None:
         "tests between every pair of agents in survival.json",
         fontsize=9,
     )
-    path = run.folder / "survival.png"
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
     (run.folder / "survival.json").write_text(json.dumps({"log_rank": tests}, indent=1) + "\n")
-    return path
+    return save_figure(figure, run.folder / "survival.png")
 
 
 def _versus_best(run: RunData, tests: list[dict]) -> str:

@@ -14,6 +14,7 @@ from sandbox.outputs.run_data import RunData, value_at
 from sandbox.outputs.stats import censored_median
 from sandbox.pictures.drawing import (
     color,
+    save_figure,
     success_curves,
     transfer_reference_curves,
     wrap_to_width,
@@ -86,9 +87,7 @@ def plot_both_worlds(run: RunData, names: tuple[str, str]) -> Path:
     )
     figure.suptitle("Held-out success against training trials, median over seeds", fontsize=10)
     path = run.folder / "success_both_worlds.png"
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=110)
 
 
 def plot_transfer_chart(run: RunData, names: tuple[str, str]) -> Path:
@@ -166,6 +165,4 @@ def plot_transfer_chart(run: RunData, names: tuple[str, str]) -> Path:
     title = "Relearn fraction (continued / from scratch, median): " + ", ".join(fractions)
     figure.suptitle(wrap_to_width(title, figure, 10), fontsize=10)
     path = run.folder / "transfer.png"
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=110)

@@ -12,7 +12,7 @@ import numpy as np
 
 from sandbox.outputs.run_data import RunData, seeds_label
 from sandbox.outputs.stats import censored_median, median_interval
-from sandbox.pictures.drawing import color, wrap_to_width
+from sandbox.pictures.drawing import color, save_figure, wrap_to_width
 
 #: how far an arrow for a censored figure reaches, as a factor on the log axis
 ARROW_FACTOR = 2.2
@@ -50,9 +50,7 @@ def plot_decomposition(run: RunData) -> Path | None:
     )
     figure.suptitle(wrap_to_width(title, figure, 10), fontsize=10)
     path = run.folder / "decomposition.png"
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=100)
 
 
 def draw_cells(axes, cells: dict[str, dict[str, Any]]) -> None:

@@ -14,7 +14,7 @@ from matplotlib.patches import Rectangle
 
 from sandbox.outputs.run_data import RunData
 from sandbox.outputs.stats import format_rates
-from sandbox.pictures.drawing import wrap_to_width
+from sandbox.pictures.drawing import save_figure, wrap_to_width
 from sandbox.studies.generalization_grid import (
     at_k,
     format_radius,
@@ -85,9 +85,7 @@ def plot_generalization(run: RunData) -> Path | None:
     figure.colorbar(image, ax=axes_grid, shrink=0.8, label="success rate (mean over seeds)")
     figure.suptitle(wrap_to_width(headline(grid, figures), figure, 10), fontsize=10)
     path = run.folder / "generalization_map.png"
-    figure.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=100, bbox_inches="tight")
 
 
 def headline(grid: dict[str, Any], figures: dict[str, dict[str, list]]) -> str:
@@ -137,6 +135,4 @@ def plot_misspecified(run: RunData) -> Path | None:
         fontsize=10,
     )
     path = run.folder / "misspecified_physics.png"
-    figure.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=100, bbox_inches="tight")

@@ -18,7 +18,7 @@ import numpy as np
 
 from sandbox.outputs.run_data import RunData
 from sandbox.outputs.stats import format_rates, median_interval
-from sandbox.pictures.drawing import color, wrap_to_width
+from sandbox.pictures.drawing import color, save_figure, wrap_to_width
 from sandbox.studies import Study, split_variant
 from sandbox.tasks import Size
 
@@ -145,9 +145,7 @@ def plot(run: RunData) -> Path | None:
     title = "How much seeing the traffic matters to each side"
     figure.suptitle(wrap_to_width(title, figure, 10), fontsize=10)
     path = run.folder / "sight.png"
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=100)
 
 
 SIGHT = Study(

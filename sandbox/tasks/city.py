@@ -22,6 +22,7 @@ from sandbox.pictures.drawing import (
     color,
     interval_band,
     reference_curves,
+    save_figure,
     train_rows,
     wrap_to_width,
 )
@@ -88,9 +89,7 @@ def deaths_figure(run: RunData):
 def plot_deaths(run: RunData) -> Path:
     figure = deaths_figure(run)
     path = run.folder / "deaths_vs_trials.png"
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=110)
 
 
 def map_image(city) -> np.ndarray:
@@ -157,9 +156,7 @@ def plot_maps(run: RunData) -> Path | None:
         fontsize=10,
     )
     path = run.folder / "maps.png"
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=100)
 
 
 def city_trace(infos: list[dict[str, Any]]) -> dict[str, Any]:

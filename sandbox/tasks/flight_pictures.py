@@ -18,7 +18,12 @@ import numpy as np
 from envs.rocket.flight_env import sphere_of_influence_km
 from envs.rocket.world import RocketWorld, load_world
 from sandbox.outputs.run_data import RunData, best_learner_job
-from sandbox.pictures.drawing import ANIMATION_TEXT_PT, ANIMATION_TITLE_PT, wrap_to_width
+from sandbox.pictures.drawing import (
+    ANIMATION_TEXT_PT,
+    ANIMATION_TITLE_PT,
+    save_figure,
+    wrap_to_width,
+)
 from sandbox.tasks import EpisodeDrawing
 from sandbox.tasks.rocket import PLANET_DRAWN_SCALE, animate_launch, rocket_trace
 
@@ -113,9 +118,7 @@ def plot_flight_trajectories(run: RunData) -> Path | None:
     if figure is None:
         return None
     path = run.folder / "flight_trajectories.png"
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=100)
 
 
 def flight_trajectories_figure(run: RunData):

@@ -11,7 +11,12 @@ import numpy as np
 import envs
 from envs.rocket.world import WORLDS_DIR, load_world
 from sandbox.outputs.run_data import RunData, best_learner_job
-from sandbox.pictures.drawing import ANIMATION_TEXT_PT, ANIMATION_TITLE_PT, wrap_to_width
+from sandbox.pictures.drawing import (
+    ANIMATION_TEXT_PT,
+    ANIMATION_TITLE_PT,
+    save_figure,
+    wrap_to_width,
+)
 from sandbox.tasks import EpisodeDrawing, Option, Size, Task
 
 #: the planet and the Moon are drawn this many times their radius: to scale, a
@@ -79,9 +84,7 @@ def plot_trajectories(run: RunData) -> Path | None:
     if figure is None:
         return None
     path = run.folder / "trajectories.png"
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=100)
 
 
 def trajectories_figure(run: RunData):
