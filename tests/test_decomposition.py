@@ -62,26 +62,36 @@ def test_the_study_declares_its_cells_and_neighbours_as_data():
 
 #: per factor, the settings its pairs differ in once resolved (the agent's defaults with the
 #: cell's settings over them)
-ONE_FACTOR = {"frame": {"burn_angle_input"}, "compute": {"gradient_steps", "train_freq"}}
+ONE_FACTOR = {
+    "frame": {"burn_angle_input"},
+    "compute": {"gradient_steps", "train_freq"},
+    "feedback": {"feedback"},
+}
 
 
 def test_frame_and_compute_pairs_differ_in_one_setting_and_feedback_names_the_rest():
     """Resolved (defaults included), sac and sac-rel differ in burn_angle_input alone, sac and
-    sac-utd in gradient_steps alone; the bandit and the learned model differ in the feedback
-    and in their families' tuned settings, every one of which the feedback's words name.
+    sac-utd in gradient_steps alone, the learned model fed the reward and fed the signed miss
+    in the feedback alone; the bandit and the learned model fed the reward differ in their
+    families' tuned settings, every one of which the tuning's words name, and the absolute
+    frame's bandit and learned model in both, which the words name too.
     Every cell's agent exists: a cell that no longer resolves fails."""
     agents = resolve_cells(get_task("rocket"), "decomposition", CELLS, None, [], None)
     settings = {agent.label: agent.settings for agent in agents}
-    words = factor_words()["feedback"]
+    words = factor_words()["feedback and tuning"]
     for pair in PAIRS:
         start, end = settings[pair.start], settings[pair.end]
         differ = {key for key in {*start, *end} if start.get(key) != end.get(key)}
         if pair.factor in ONE_FACTOR:
             assert differ and differ <= ONE_FACTOR[pair.factor], pair
-        elif pair.factor == "feedback":
+        elif pair.factor == "feedback and tuning":
             assert "feedback" in differ
             for key in differ - {"feedback"}:
                 assert key in words, (pair, key)
+        elif pair.factor == "tuning":
+            assert "feedback" not in differ and "burn_angle_input" not in differ
+            for key in differ:
+                assert key in factor_words()["tuning"], (pair, key)
 
 
 def test_the_words_name_what_else_a_pair_changes_with_numbers_from_the_settings():
@@ -98,8 +108,10 @@ def test_the_words_name_what_else_a_pair_changes_with_numbers_from_the_settings(
     assert f"compute per launch ({utd['gradient_steps']} gradient steps -> " in reward_model
     assert "exploration" in reward_model and "networks" in reward_model
     for setting in ("reward_target", "miss_softening_moon_radii", "distance_veto_moon_radii"):
-        assert setting in words["feedback"]
-    assert "results/tuning/symmetric/" in words["feedback"]
+        assert setting in words["feedback and tuning"]
+    assert "results/tuning/symmetric/" in words["feedback and tuning"]
+    assert "results/tuning/symmetric/" in words["tuning"]
+    assert words["feedback"].startswith("learned from: the reward -> the signed miss")
     summary = summarise_decomposition(
         [job("sac-utd", 0, None, 100), job("bandit", 0, 50, 100)],
         {"sac-utd": CELLS["sac-utd"], "bandit": CELLS["bandit"]},
@@ -168,7 +180,7 @@ def test_a_name_that_is_no_cell_is_refused_in_one_line():
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "'nope' is no cell of the study decomposition" in result.stderr
-    assert "learned-model-abs, learned-model, planner" in result.stderr
+    assert "learned-model-abs, learned-model-reward, learned-model, planner" in result.stderr
 
 
 def test_a_cell_whose_agent_or_setting_is_missing_is_refused_in_one_line():

@@ -43,6 +43,7 @@ COLORS = {
     "bandit": "darkviolet",
     "bandit-rel": "orchid",
     "learned-model-abs": "darkcyan",
+    "learned-model-reward": "cadetblue",
 }
 #: type sizes in an animation, points: a panel's title, and its clock and the captions (at the
 #: animation's 120 dpi, 10 pt is 17 pixels high: readable when projected)

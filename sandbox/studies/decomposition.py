@@ -11,13 +11,15 @@ trials to reliable, seed by seed on the same test situations, is what that facto
 there. Cells and pairs are data (``CELLS``, ``PAIRS``); another set of them is another study
 (``decomposition_study``).
 
-Two factors are not one setting. The reward-model pairs (sac-utd -> bandit) change the whole
-agent: besides the model, the random warm-up, the compute per launch, the networks and the
-exploration differ, so their ratio is what all of that is worth together. The feedback pairs
-(bandit -> learned model) change the feedback, the settings only one side has and, since
-each family runs the settings its own tuning study chose (``results/tuning/symmetric/``),
-the values of the settings they share. ``factor_words()`` says so in each factor's words,
-with the numbers read from the cells' settings.
+The feedback pair is one setting: the learned model fed the reward (``learned-model-reward``,
+its own settings otherwise) against the learned model fed the signed miss. Two factors are
+not one setting. The reward-model pairs (sac-utd -> bandit) change the whole agent: besides
+the model, the random warm-up, the compute per launch, the networks and the exploration
+differ, so their ratio is what all of that is worth together. The tuning pair (bandit-rel ->
+learned-model-reward: both fed the reward, in the same frame) changes the values each family's
+own tuning study chose (``results/tuning/symmetric/``); the absolute frame's pair (bandit ->
+learned-model-abs) changes the feedback and that tuning together. ``factor_words()`` says so
+in each factor's words, with the numbers read from the cells' settings.
 
     python -m sandbox.compare rocket --study decomposition
     python -m sandbox.compare rocket --study decomposition --agents learned-model-abs,learned-model
@@ -68,6 +70,8 @@ CELLS: dict[str, Cell] = {
     "bandit": ("bandit", {}),
     "bandit-rel": ("bandit", {"burn_angle_input": "relative"}),
     "learned-model-abs": ("learned-model", {"burn_angle_input": "absolute"}),
+    # the learned model fed the reward, with its own settings otherwise
+    "learned-model-reward": ("learned-model", {"feedback": "reward"}),
     "learned-model": ("learned-model", {}),
     "planner": ("planner", {}),
 }
@@ -82,8 +86,9 @@ PAIRS: tuple[Pair, ...] = (
     Pair("compute", "sac-rel", "sac-utd-rel"),
     Pair("reward model", "sac-utd", "bandit"),
     Pair("reward model", "sac-utd-rel", "bandit-rel"),
-    Pair("feedback", "bandit", "learned-model-abs"),
-    Pair("feedback", "bandit-rel", "learned-model"),
+    Pair("tuning", "bandit-rel", "learned-model-reward"),
+    Pair("feedback", "learned-model-reward", "learned-model"),
+    Pair("feedback and tuning", "bandit", "learned-model-abs"),
     Pair("physics model", "learned-model", "planner"),
 )
 #: the whole distance the pairs split up, measured the same way
@@ -125,6 +130,7 @@ def factor_words() -> dict[str, str]:
     sac, utd = resolved("sac"), resolved("sac-utd")
     bandit, model = resolved("bandit"), resolved("learned-model-abs")
     bandit_only, model_only = only_one_side(bandit, model)
+    fed_reward = resolved("learned-model-reward")
     return {
         "frame": "inputs: absolute angles -> the burn point relative to the Moon's phase",
         "compute": (f"gradient steps per launch: {per_launch(sac)} -> {per_launch(utd)}"),
@@ -142,7 +148,22 @@ def factor_words() -> dict[str, str]:
             "exploration (SAC's entropy-regularised policy -> Thompson sampling over the "
             "members): the ratio is what all of it is worth together"
         ),
+        "tuning": (
+            "the bandit's settings -> the learned model's, both fed the reward in the same "
+            "frame: each family's own tuning study (results/tuning/symmetric/) chose them, and "
+            f"they differ in {', '.join(tuned_apart(resolved('bandit-rel'), fed_reward))}; "
+            "and the bandit predicts the reward's hit and its miss term apart "
+            f"(reward_target {bandit['reward_target']!r}), the learned model the reward "
+            "scaled, one output (it holds "
+            f"{', '.join(key for key in fed_reward if key.endswith('_moon_radii'))} unused)"
+        ),
         "feedback": (
+            "learned from: the reward -> the signed miss read from telemetry, one setting "
+            "(feedback), the same agent and settings otherwise (the reward's side holds "
+            f"{', '.join(key for key in fed_reward if key.endswith('_moon_radii'))} unused: "
+            "they shape the signed miss)"
+        ),
+        "feedback and tuning": (
             "learned from: the reward -> the signed miss read from telemetry; with it the "
             f"settings only one side has (the bandit's {', '.join(bandit_only)}; the learned "
             f"model's {', '.join(model_only)}); and each side runs its own family's tuned "
@@ -408,7 +429,9 @@ DECOMPOSITION = decomposition_study(
     # 2nd lowest to the 2nd highest seed). SAC was reliable after about 10,000 launches in the
     # rocket's reference; with 20 gradient steps a launch SAC costs 15 times the seconds, so
     # those cells get what fits, 2,000 launches (about 20 minutes a seed), and the bandit
-    # (0.25 s a launch) the learned model's 3,000. About 14 CPU-hours: 7 hours on 2 cores.
+    # (0.25 s a launch) the learned model's 3,000, as the learned model fed the reward (about
+    # 0.25 s a launch too: 2 CPU-hours if it is never reliable). About 16 CPU-hours: 8 hours
+    # on 2 cores.
     full=Size(
         budget=3_000,
         seeds=10,
