@@ -15,7 +15,7 @@ import pytest
 from gymnasium import spaces
 
 from agents.base import Agent, TaskSpec
-from sandbox.studies.generalization import GENERALIZATION
+from sandbox.studies.generalization import GENERALIZATION, after_training_launches
 from sandbox.studies.generalization_grid import GridSpec, evaluate_grid, radius, summarise_grid
 from sandbox.studies.generalization_misspecified import evaluate_misspecified
 from sandbox.tasks import Task
@@ -364,3 +364,55 @@ def test_study_writes_transfer_keys_and_censored_values_are_null(tmp_path):
     assert "random" in summary["generalization_radius"]
     assert (tmp_path / "generalization_map.png").exists() and (tmp_path / "transfer.png").exists()
     assert "Generalization beyond the training region" in result.stdout
+
+
+class CountingTask(SituationTask):
+    """The stand-in task, counting every launch flown in any of its envs."""
+
+    launches = 0
+
+    def make_env(self, **env_kwargs):
+        env = SituationEnv(**env_kwargs)
+        step = env.step
+
+        def counted(action):
+            CountingTask.launches += 1
+            return step(action)
+
+        env.step = counted
+        return env
+
+
+def test_the_progress_reports_count_every_launch_the_study_step_flies():
+    """The progress bar counts a study step's launches as the job's trials: the grid's and
+    the misspecified worlds' counts are the launches flown, and the reports rise to them."""
+    task = CountingTask(name="fake", description="", env_id="", agents=(), default=None, full=None)
+    agent = LearnsFromItsLaunches(spec(), 0)
+    reports: list[int] = []
+    CountingTask.launches = 0
+    evaluate_grid(agent, task, {"moon_phase_deg": (0.0, 60.0)}, SMALL, 1_000_000, reports.append)
+    assert CountingTask.launches == SMALL.grid_launches() == reports[-1]
+    assert reports == sorted(reports) and len(reports) == len(SMALL.gravity_scales)
+    CountingTask.launches, reports = 0, []
+    evaluate_misspecified(agent, task, {}, SMALL, 1_000_000, reports.append)
+    assert CountingTask.launches == SMALL.misspecified_launches() == reports[-1]
+    settings = {**SMALL.__dict__}
+    assert after_training_launches(settings) == SMALL.grid_launches() + reports[-1]
+
+
+def test_a_study_jobs_planned_trials_hold_its_step_after_training():
+    from sandbox import compare
+    from sandbox.run.plan import plan_run, planned_trials
+    from sandbox.tasks import get_task, task_names
+
+    tasks = [get_task(name) for name in task_names()]
+    args = compare.build_parser(tasks).parse_args(["rocket", "--study", "generalization"])
+    args.argv = ["--study", "generalization"]
+    plan = plan_run(get_task("rocket"), tasks, args)
+    step = after_training_launches(GENERALIZATION.settings_default)
+    for config in plan.configs:
+        transfer = config.transfer_budget if config.transfer_env_kwargs is not None else 0
+        if config.phase == "train":
+            assert planned_trials(config) == config.budget + step + transfer
+        else:
+            assert planned_trials(config) == config.transfer_budget

@@ -363,11 +363,28 @@ def run_job(
 
     probe = make_home()
     log_dir = None
+    progress = on_evaluation  #: the progress reports (trials done) alone
     if config.tensorboard_dir is not None:
         log_dir = str(
             Path(config.tensorboard_dir) / f"{config.phase}-{config.agent}-seed{config.seed}"
         )
-        on_evaluation = tensorboard_logger(log_dir, on_evaluation)
+    # TensorBoard's x axis is training trials; the progress bar's also counts the episodes of
+    # a study's step after training, which come before the transfer stage
+    board = tensorboard_logger(log_dir, None) if log_dir is not None else None
+
+    def reporter(shift: int) -> Callable[[dict], None] | None:
+        if board is None and progress is None:
+            return None
+
+        def report(row: dict) -> None:
+            if board is not None:
+                board(row)
+            if progress is not None:
+                progress({**row, "trials": row["trials"] + shift})
+
+        return report
+
+    on_evaluation = reporter(0)
     spec = TaskSpec(
         task.name, probe.observation_space, probe.action_space, dict(home_kwargs), log_dir
     )
@@ -401,20 +418,29 @@ def run_job(
             "training_last": home.ledger.last_trace,
             "evaluation": home.traces,
         }
+        study_episodes = 0
         if config.phase == "train" and config.study is not None:
             study = get_study(config.study, task.name)
             if study.after_training is not None:
+
+                def report(episodes: int) -> None:
+                    if progress is not None:
+                        progress({"trials": home.ledger.n_trials + episodes})
+
                 context = StudyContext(
                     task,
                     dict(home_kwargs),
                     dict(config.study_settings or {}),
                     seed_set_base(config.eval_seed_base, config.seed),
                     SEED_SET_SIZE,
+                    report,
                 )
                 job[study.name] = study.after_training(agent, context)
+                if study.after_training_trials is not None:
+                    study_episodes = study.after_training_trials(context.settings)
         if config.phase == "train" and config.transfer_env_kwargs is not None:
             job["transfer"] = transfer_stage(
-                agent, task, config, started, on_evaluation, home.ledger.n_trials
+                agent, task, config, started, reporter(study_episodes), home.ledger.n_trials
             )
     finally:
         agent.close()

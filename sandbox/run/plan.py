@@ -218,10 +218,22 @@ def find_study(task: Task, name: str | None) -> Study | None:
 
 
 def planned_trials(config: JobConfig) -> int:
-    """The most training trials a job may spend (it stops early once reliable)."""
+    """The most trials a job may spend (it stops early once reliable): training, and the
+    episodes its study's step after training plays."""
     if config.phase == "scratch":
         return config.transfer_budget
-    return config.budget + (config.transfer_budget if config.transfer_env_kwargs is not None else 0)
+    transfer = config.transfer_budget if config.transfer_env_kwargs is not None else 0
+    return config.budget + study_trials(config) + transfer
+
+
+def study_trials(config: JobConfig) -> int:
+    """The episodes a train job's study step plays after training (0: none)."""
+    if config.phase != "train" or config.study is None:
+        return 0
+    study = get_study(config.study, config.task)
+    if study.after_training is None or study.after_training_trials is None:
+        return 0
+    return study.after_training_trials(dict(config.study_settings or {}))
 
 
 def task_env_kwargs(

@@ -6,7 +6,8 @@ around the standard protocol:
 
 - ``after_training(agent, context)``: runs in the worker after an agent has trained
   in its home world (phase ``train``); what it returns is saved in the job file
-  under the study's name;
+  under the study's name; ``after_training_trials(settings)`` says how many episodes
+  it plays, and ``context.report(done)`` moves the progress bar as it goes;
 - ``summarise(jobs, agents, settings)``: a dict merged into ``summary.json``;
 - ``tables(summary_file)``: text tables printed after the task's own (and quoted
   by ``sandbox.report``);
@@ -68,6 +69,9 @@ class StudyContext:
     #: per seed (another seed plays another set, every agent at this seed the same one)
     eval_seed_base: int
     eval_set_size: int  #: the most episodes that set holds; seeds past it belong to other sets
+    #: tells the run's progress bar that the step has played this many episodes so far (of
+    #: the study's ``after_training_trials``)
+    report: Callable[[int], None] = lambda episodes: None
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,9 @@ class Study:
     #: or ``--agent-config`` is merged over the cell's
     cells: dict[str, Cell] = field(default_factory=dict)
     after_training: Callable[[Agent, StudyContext], dict[str, Any]] | None = None
+    #: the episodes ``after_training`` plays, from the study's settings: the progress bar
+    #: counts them as the job's trials, so that its time left holds the step
+    after_training_trials: Callable[[dict[str, Any]], int] | None = None
     summarise: (
         Callable[[list[dict[str, Any]], list[str], dict[str, Any]], dict[str, Any]] | None
     ) = None

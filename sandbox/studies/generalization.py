@@ -48,11 +48,25 @@ def after_training(agent: Agent, context: StudyContext) -> dict[str, Any]:
                 f"{name}={getattr(grid, name)} is more than the "
                 f"{context.eval_set_size:,} situations of one seed's held-out set"
             )
-    found = evaluate_grid(agent, context.task, context.env_kwargs, grid, context.eval_seed_base)
+    found = evaluate_grid(
+        agent, context.task, context.env_kwargs, grid, context.eval_seed_base, context.report
+    )
+    before = grid.grid_launches()
     found["misspecified"] = evaluate_misspecified(
-        agent, context.task, context.env_kwargs, grid, context.eval_seed_base
+        agent,
+        context.task,
+        context.env_kwargs,
+        grid,
+        context.eval_seed_base,
+        lambda launches: context.report(before + launches),
     )
     return found
+
+
+def after_training_launches(settings: dict[str, Any]) -> int:
+    """The launches ``after_training`` flies with the study's ``settings``."""
+    grid = GridSpec(**settings)
+    return grid.grid_launches() + grid.misspecified_launches()
 
 
 def summarise(
@@ -247,6 +261,7 @@ GENERALIZATION = Study(
         "misspecified_episodes": 20,
     },
     after_training=after_training,
+    after_training_trials=after_training_launches,
     summarise=summarise,
     tables=tables,
     findings=findings,

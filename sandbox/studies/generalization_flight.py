@@ -17,7 +17,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from sandbox.studies import Study
-from sandbox.studies.generalization import after_training, findings, summarise, tables
+from sandbox.studies.generalization import (
+    after_training,
+    after_training_launches,
+    findings,
+    summarise,
+    tables,
+)
 from sandbox.studies.generalization_plots import plot_generalization, plot_misspecified
 from sandbox.tasks import Size
 from sandbox.tasks.flight import FLIGHT
@@ -75,6 +81,7 @@ FLIGHT_GENERALIZATION = Study(
         "misspecified_episodes": 10,
     },
     after_training=after_training,
+    after_training_trials=after_training_launches,
     summarise=summarise,
     tables=tables,
     findings=findings,

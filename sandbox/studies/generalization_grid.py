@@ -20,6 +20,7 @@ training cells of the other axis.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +96,19 @@ class GridSpec:
             if a >= low - 1e-9 and b <= high + 1e-9
         ]
 
+    def grid_launches(self) -> int:
+        """The launches ``evaluate_grid`` flies: the training gravity's cells once, and in
+        each changed gravity the most launches of its own and the cells once per ``k``."""
+        ks = set(self.identification_trials)
+        cells = self.phase_cells * self.episodes_per_cell
+        return cells + (len(self.gravity_scales) - 1) * (max(ks) + len(ks) * cells)
+
+    def misspecified_launches(self) -> int:
+        """The launches ``evaluate_misspecified`` flies, counted as ``grid_launches``."""
+        ks = set(self.identification_trials)
+        scored = self.misspecified_episodes
+        return scored + (len(self.pointing_errors_deg) - 1) * (max(ks) + len(ks) * scored)
+
     def training_gravity_cells(self) -> list[int]:
         return [sorted(self.gravity_scales).index(1.0)]
 
@@ -117,14 +131,22 @@ class GridSpec:
 
 
 def evaluate_grid(
-    agent: Agent, task: Task, env_kwargs: dict[str, Any], grid: GridSpec, eval_seed_base: int
+    agent: Agent,
+    task: Task,
+    env_kwargs: dict[str, Any],
+    grid: GridSpec,
+    eval_seed_base: int,
+    report: Callable[[int], None] = lambda launches: None,
 ) -> dict[str, Any]:
     """Per ``k`` of ``grid.identification_trials``: success per cell (rows: gravity scales,
     columns: phase cells), and per gravity the launches the agent spent there and its
     model's residual after them (``adaptation.adapt``). Launch ``i`` of a cell resets with
     seed ``eval_seed_base + i``. ``success`` and ``identification_launches*`` repeat the
-    smallest ``k`` (zero-shot when 0 is one), as earlier runs recorded them."""
+    smallest ``k`` (zero-shot when 0 is one), as earlier runs recorded them. ``report`` is
+    told the launches flown so far after each gravity."""
     gravities = sorted(grid.gravity_scales)
+    cells = grid.phase_cells * grid.episodes_per_cell
+    flown = 0
     ks = sorted(set(grid.identification_trials))
     success = {k: np.zeros((len(gravities), grid.phase_cells)) for k in ks}
     trials = {k: [0] * len(gravities) for k in ks}
@@ -135,6 +157,8 @@ def evaluate_grid(
             line = fly_phase_cells(agent, task.make_env(**everywhere(kwargs)), grid, eval_seed_base)
             for k in ks:
                 success[k][row] = line
+            flown += cells
+            report(flown)
             continue
         for adapted in adapt(
             agent, lambda kwargs=kwargs: task.make_env(**kwargs), tuple(ks), (GRID_AXIS, row)
@@ -144,6 +168,8 @@ def evaluate_grid(
             )
             trials[adapted.k][row] = adapted.trials
             residuals[adapted.k][row] = _rounded(adapted.residual)
+        flown += max(ks) + len(ks) * cells
+        report(flown)
     first = ks[0]
     return {
         "success": success[first].round(4).tolist(),

@@ -14,6 +14,7 @@ tracking.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -35,14 +36,21 @@ MISSPECIFIED_AXIS = 1
 
 
 def evaluate_misspecified(
-    agent: Agent, task: Task, env_kwargs: dict[str, Any], grid: GridSpec, eval_seed_base: int
+    agent: Agent,
+    task: Task,
+    env_kwargs: dict[str, Any],
+    grid: GridSpec,
+    eval_seed_base: int,
+    report: Callable[[int], None] = lambda launches: None,
 ) -> dict[str, Any]:
     """Per ``k``: per pointing error, the success over ``grid.misspecified_episodes``
     launches spread over the training sector (launch ``i`` resets with seed
     ``eval_seed_base + i``), the launches spent in that world and the model residual after
-    them (None at 0 deg, the training world, and at k = 0)."""
+    them (None at 0 deg, the training world, and at k = 0). ``report`` is told the launches
+    flown so far after each pointing error."""
     errors = sorted(grid.pointing_errors_deg)
     ks = sorted(set(grid.identification_trials))
+    flown = 0
     success = {k: [0.0] * len(errors) for k in ks}
     trials = {k: [0] * len(errors) for k in ks}
     residuals: dict[int, list[float | None]] = {k: [None] * len(errors) for k in ks}
@@ -52,6 +60,8 @@ def evaluate_misspecified(
             rate = fly_sector(agent, task, kwargs, grid, eval_seed_base)
             for k in ks:
                 success[k][column] = rate
+            flown += grid.misspecified_episodes
+            report(flown)
             continue
         for adapted in adapt(
             agent,
@@ -66,6 +76,8 @@ def evaluate_misspecified(
             residuals[adapted.k][column] = (
                 None if adapted.residual is None else round(float(adapted.residual), 4)
             )
+        flown += max(ks) + len(ks) * grid.misspecified_episodes
+        report(flown)
     return {
         "pointing_errors_deg": errors,
         "per_k": {
