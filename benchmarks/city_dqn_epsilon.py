@@ -15,6 +15,8 @@ deaths are that exploration rather than what it has not learned? Each value of
     python benchmarks/city_dqn_epsilon.py             # results/tuning/city-dqn-epsilon.json
     python benchmarks/city_dqn_epsilon.py --eps 0.05  # another value, kept beside the others
     python benchmarks/city_dqn_epsilon.py --table     # the table of what the file holds
+    python benchmarks/city_dqn_epsilon.py --eps 0.117 0.01 \
+        --out results/tuning/city-dqn-epsilon-symmetric.json  # the symmetric study's settings
 
 Runs already in the file at the same size are kept (the command resumes); one process, one
 run at a time.
@@ -123,8 +125,10 @@ def main() -> None:
     parser.add_argument(
         "--table", action="store_true", help="print the table of what the file holds"
     )
+    parser.add_argument("--out", type=Path, default=OUT, help=f"the file (default {OUT.name})")
     args = parser.parse_args()
-    saved = json.loads(OUT.read_text()) if OUT.exists() else {"runs": []}
+    out = args.out
+    saved = json.loads(out.read_text()) if out.exists() else {"runs": []}
     if not args.table:
         size = {
             "budget": args.budget,
@@ -143,12 +147,15 @@ def main() -> None:
                 saved = {
                     "map": "train",
                     "settings": "agents/settings/dqn.toml [city], exploration_final_eps varied",
+                    "resolved_settings": load_agent("dqn", CITY.name).resolve_settings(
+                        CITY.name, {}
+                    ),
                     "scored_on": "each seed's validation situations, never a test set",
                     "size": size,
                     "runs": runs,
                 }
-                OUT.parent.mkdir(parents=True, exist_ok=True)
-                OUT.write_text(json.dumps(saved, indent=1) + "\n")
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(json.dumps(saved, indent=1) + "\n")
                 print(table([runs[-1]]).splitlines()[-1], flush=True)
     print(table(saved["runs"]))
 

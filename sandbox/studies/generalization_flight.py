@@ -16,15 +16,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sandbox.studies import Study
-from sandbox.studies.generalization import (
-    after_training,
-    after_training_launches,
-    findings,
-    summarise,
-    tables,
-)
-from sandbox.studies.generalization_plots import plot_generalization, plot_misspecified
+from sandbox.studies.generalization import GENERALIZATION
 from sandbox.tasks import Size
 from sandbox.tasks.flight import FLIGHT
 
@@ -32,8 +24,9 @@ from sandbox.tasks.flight import FLIGHT
 #: both sizes' grids (4 and 12 cells)
 TRAINING_SECTOR_DEG = (0.0, 90.0)
 
-FLIGHT_GENERALIZATION = Study(
-    name="generalization",
+#: the rocket's study (its steps, tables, findings and plots) with the flight's worlds and sizes
+FLIGHT_GENERALIZATION = replace(
+    GENERALIZATION,
     task="flight",
     description="train on Moon phases 0-90 deg of the nominal world; fly a grid of all "
     "phases x gravity scales and worlds whose engine fires off prograde, after 0 or more "
@@ -80,10 +73,4 @@ FLIGHT_GENERALIZATION = Study(
         "pointing_errors_deg": (0.0, 1.0, 2.0, 5.0, 10.0),
         "misspecified_episodes": 10,
     },
-    after_training=after_training,
-    after_training_trials=after_training_launches,
-    summarise=summarise,
-    tables=tables,
-    findings=findings,
-    plots=(plot_generalization, plot_misspecified),
 )
