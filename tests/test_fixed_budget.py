@@ -29,6 +29,9 @@ FULL_SIZES = {
     "rocket": get_task("rocket").full,
     "city": get_task("city").full,
     "rocket generalization": get_study("generalization", "rocket").full,
+    "rocket decomposition": get_study("decomposition", "rocket").full,
+    "flight": get_task("flight").full,
+    "flight generalization": get_study("generalization", "flight").full,
 }
 
 
