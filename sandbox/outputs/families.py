@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.outputs.results import budget_of, format_cell
+from sandbox.outputs.results import budget_of, death_bounds, format_cell, fraction_bounds
 from sandbox.outputs.run_data import RunData, best_learner, world_name
-from sandbox.outputs.stats import format_rates
+from sandbox.outputs.stats import Bounds, format_rates
 from sandbox.studies.generalization_grid import format_radius, grid_figures_per_seed
+from sandbox.tasks import get_task
 
 FAMILIES = (
     ("learner", "best model-free learner"),
@@ -34,6 +35,9 @@ class Figure:
     values: list[float | None]  #: per seed; ``None`` is censored (never within ``limit``)
     text: str
     limit: float | None  #: where a censored value is drawn (the budget), if anywhere
+    #: per seed, what a figure some seeds never reached is known to be, (low, high; None:
+    #: unbounded), as the table reads it (ratios, deaths until a figure); None: ``values``
+    bounds: list[Bounds] | None = None
 
 
 @dataclass
@@ -68,8 +72,15 @@ def _summary_measure(
         entry = run.summary[agent]
         if entry.get(key) is None:
             continue
+        bounds = (
+            fraction_bounds(entry, key)
+            if kind == "fraction"
+            else death_bounds(entry, key)
+            if kind == "deaths"
+            else None
+        )
         figures[family] = Figure(
-            agent, list(entry[key]), format_cell(entry, key, kind), budget_of(entry, kind)
+            agent, list(entry[key]), format_cell(entry, key, kind), budget_of(entry, kind), bounds
         )
     return Measure(label, scale, figures)
 
@@ -80,7 +91,7 @@ TRAINING_MEASURES = (
     ("{trial} to reliable", "trials_to_reliable", "trials", "count"),
 )
 DEATH_MEASURES = (
-    ("deaths before reliable", "deaths_to_reliable", "count", "count"),
+    ("deaths before reliable", "deaths_to_reliable", "deaths", "count"),
     ("training deaths", "total_training_deaths", "count", "count"),
 )
 TRANSFER_MEASURES = (
@@ -94,7 +105,7 @@ def run_measures(run: RunData) -> list[Measure]:
     """The measures one run gives, labelled by its task, study and worlds."""
     agents = family_agents(run)
     task, study = run.config["task"], run.config.get("study")
-    trial = {"rocket": "launches", "city": "walks"}.get(task, "trials")
+    trial = get_task(task).trials_word
     home = world_name(run.config.get("env_kwargs") or {})
     prefix = f"{task} {study}" if study else f"{task} ({home})"
     rows = []

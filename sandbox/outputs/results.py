@@ -18,6 +18,7 @@ from agents.plugins import import_module
 from sandbox.outputs.stats import (
     Bounds,
     format_censored,
+    format_count_bounds,
     format_fractions,
     format_rates,
     ratio_bounds,
@@ -104,6 +105,8 @@ def summarise(
         }
         for key in SEED_KEYS + extra_keys:
             entry[key] = [j.get(key) for j in mine]
+        if any("reliable_held_on_test" in j for j in mine):  # jobs since the validation split
+            entry["reliable_held_on_test"] = [j.get("reliable_held_on_test") for j in mine]
         entry["censored"] = {
             key: sum(v is None for v in entry[key])
             for key in ("trials_to_first_success", "trials_to_reliable")
@@ -261,7 +264,9 @@ def table(summary: dict[str, Any], columns: Sequence[tuple[str, str, str]]) -> s
 
 def format_cell(entry: dict[str, Any], key: str, kind: str) -> str:
     """One agent's figure over seeds, as a table shows it: median [interval], censored
-    parts as "> budget"; ``kind`` is "rate", "fraction", "count", "trials" or "transfer-trials"."""
+    parts as "> budget"; ``kind`` is "rate", "fraction", "count", "deaths" (deaths until a
+    figure some seeds never reached), "held" (reliable seeds whose streak held on the test
+    set), "trials" or "transfer-trials"."""
     values = entry.get(key)
     if values is None:
         return "-"
@@ -281,11 +286,16 @@ def format_cell(entry: dict[str, Any], key: str, kind: str) -> str:
         text = format_fractions(bounds)
     elif kind == "count":
         text = format_counts(values)
+    elif kind == "deaths":
+        text = format_count_bounds(death_bounds(entry, key))
+    elif kind == "held":
+        text = format_held(values)
     elif kind in ("trials", "transfer-trials"):
         text = format_censored(values, budget_of(entry, kind))
     else:
         raise ValueError(
-            f"unknown kind of figure {kind!r} (rate, fraction, count, trials, transfer-trials)"
+            f"unknown kind of figure {kind!r} (rate, fraction, count, deaths, held, trials, "
+            "transfer-trials)"
         )
     if counts_missing:
         text = (
@@ -314,6 +324,36 @@ def censored_note(summary: dict[str, Any]) -> str:
     if not parts:
         return "Every agent became reliable on every seed."
     return "Censored (never reliable within the budget): " + ", ".join(parts) + "."
+
+
+#: per deaths-until figure, the figure whose seeds' total it is censored at where the seed
+#: never got there (the deaths it paid in its whole budget)
+DEATHS_CENSORED_AT = {
+    "deaths_to_first_success": "total_training_deaths",
+    "deaths_to_reliable": "total_training_deaths",
+    "transfer_deaths_to_reliable": "transfer_total_training_deaths",
+}
+
+
+def death_bounds(entry: dict[str, Any], key: str) -> list[Bounds]:
+    """Per seed, what the deaths until a figure are known to be: the count where the seed got
+    there, else above the deaths it paid in its whole budget (no upper bound)."""
+    totals = entry.get(DEATHS_CENSORED_AT.get(key, ""))
+    if totals is None:
+        raise ValueError(f"{key!r}: no total deaths to censor it at")
+    return [
+        (float(value), float(value)) if value is not None else (float(total), None)
+        for value, total in zip(entry[key], totals, strict=True)
+    ]
+
+
+def format_held(values: list[bool | None]) -> str:
+    """Of the seeds that became reliable on the validation set, how many held on the test
+    set at the same two points ("-" when none became reliable)."""
+    reliable = [value for value in values if value is not None]
+    if not reliable:
+        return "-"
+    return f"{sum(reliable)} of {len(reliable)}"
 
 
 def format_counts(values: list[float | None]) -> str:

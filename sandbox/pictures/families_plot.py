@@ -9,7 +9,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from sandbox.outputs.families import FAMILIES, Figure, Measure
-from sandbox.outputs.stats import censored_median, median_interval
+from sandbox.outputs.stats import Bounds, censored_median, median_interval
 from sandbox.pictures.drawing import color, save_figure
 
 
@@ -102,12 +102,10 @@ def _panel(axes, measure: Measure) -> None:
 def _point(scale: str, figure: Figure) -> tuple[float, tuple[float, float] | None, bool] | None:
     """(median, interval, censored) on the panel's axis; a censored median or bound sits at
     the limit. ``None`` when there is nothing to draw."""
+    if figure.bounds is not None:
+        return _bounded_point(figure.bounds)
     factor = 100.0 if scale == "rate" else 1.0
     values = figure.values
-    if scale == "fraction":  # a censored ratio has no value: the known seeds only (as the table)
-        values = [v for v in values if v is not None]
-        if not values:
-            return None
     limit = figure.limit if figure.limit is not None else 0.0
 
     def at(v):
@@ -120,3 +118,26 @@ def _point(scale: str, figure: Figure) -> tuple[float, tuple[float, float] | Non
         None if interval is None else (at(interval[0]), at(interval[1])),
         median is None and figure.limit is not None,
     )
+
+
+def _bounded_point(bounds: list[Bounds]) -> tuple[float, tuple[float, float] | None, bool] | None:
+    """(median, interval, censored) of a figure known per seed as (low, high) bounds, read as
+    the table reads them (``format_fractions``, ``format_count_bounds``): the median and each
+    end of the interval on the lows and on the highs alike. Where the highs' median is
+    unbounded, the point is the lows' median and the arrow says "more than this"; where the
+    two medians differ (some seeds known only from above), the point is the highs' median,
+    the most it can be. ``None`` when nothing bounds it (every seed censored both ways)."""
+    lows = [low for low, _ in bounds]
+    highs = [high for _, high in bounds]
+    low, high = censored_median(lows), censored_median(highs)
+    if high is None and not low:
+        return None
+    value = low if high is None else high
+    low_interval, high_interval = median_interval(lows), median_interval(highs)
+    interval = None
+    if low_interval is not None and high_interval is not None:
+        # from the least it can be to the most (where the most is unbounded, as far as the
+        # lows reach: the arrow at the point says the rest)
+        end = high_interval[1] if high_interval[1] is not None else low_interval[1]
+        interval = (float(low_interval[0] or 0.0), max(float(end or 0.0), float(value)))
+    return float(value), interval, high is None

@@ -10,6 +10,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from sandbox.outputs.reference import reference_of
+from sandbox.outputs.results import format_cell
 from sandbox.outputs.run_data import RunData, value_at
 from sandbox.outputs.stats import censored_median
 from sandbox.pictures.drawing import (
@@ -158,11 +159,13 @@ def plot_transfer_chart(run: RunData, names: tuple[str, str]) -> Path:
         ncol=5,
         fontsize=8,
     )
-    fractions = []
-    for agent in agents:
-        known = [f for f in summary[agent]["relearn_fraction"] if f is not None]
-        fractions.append(f"{agent} {np.median(known):.2f}" if known else f"{agent} censored")
-    title = "Relearn fraction (continued / from scratch, median): " + ", ".join(fractions)
+    # as the transfer table reads it: censored seeds count as the bounds they give
+    fractions = [
+        f"{agent} {format_cell(summary[agent], 'relearn_fraction', 'fraction')}" for agent in agents
+    ]
+    title = "Relearn fraction (continued / from scratch, median [interval]): " + ", ".join(
+        fractions
+    )
     figure.suptitle(wrap_to_width(title, figure, 10), fontsize=10)
     path = run.folder / "transfer.png"
     return save_figure(figure, path, dpi=110)

@@ -33,13 +33,19 @@ BUILTIN_TASKS = {
 }
 
 #: (column title, summary key, kind): kind "trials" is censored at the budget,
-#: "transfer-trials" at the transfer budget, "count" is a plain count, "rate" a
-#: success rate, "fraction" a ratio.
+#: "transfer-trials" at the transfer budget, "count" is a plain count, "deaths" the deaths
+#: until a figure (censored at the seed's total deaths where it never got there), "held" the
+#: reliable seeds whose validation streak held on the test set, "rate" a success rate,
+#: "fraction" a ratio.
 Column = tuple[str, str, str]
 
+#: reliable is decided on the validation set; this column says how many reliable seeds' streaks
+#: the test set confirmed at the same two evaluation points
+HELD_ON_TEST: Column = ("reliable held on test", "reliable_held_on_test", "held")
 TRAINING_COLUMNS: tuple[Column, ...] = (
     ("trials to first success", "trials_to_first_success", "trials"),
     ("trials to reliable", "trials_to_reliable", "trials"),
+    HELD_ON_TEST,
     ("final success", "final_success_rate", "rate"),
 )
 TRANSFER_COLUMNS: tuple[Column, ...] = (

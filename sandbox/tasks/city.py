@@ -26,7 +26,7 @@ from sandbox.pictures.drawing import (
     train_rows,
     wrap_to_width,
 )
-from sandbox.tasks import TRANSFER_COLUMNS, EpisodeDrawing, Option, Size, Task
+from sandbox.tasks import HELD_ON_TEST, TRANSFER_COLUMNS, EpisodeDrawing, Option, Size, Task
 
 CELL_COLORS = {"#": (0.35, 0.35, 0.38), ".": (0.92, 0.90, 0.85), "+": (0.55, 0.55, 0.58)}
 LANE_COLOR, CROSSING_COLOR = (0.65, 0.65, 0.68), (0.85, 0.85, 0.85)
@@ -370,9 +370,10 @@ CITY = Task(
     ),
     columns=(
         ("trials to first success", "trials_to_first_success", "trials"),
-        ("deaths to first success", "deaths_to_first_success", "count"),
+        ("deaths to first success", "deaths_to_first_success", "deaths"),
         ("trials to reliable", "trials_to_reliable", "trials"),
-        ("deaths to reliable", "deaths_to_reliable", "count"),
+        HELD_ON_TEST,
+        ("deaths to reliable", "deaths_to_reliable", "deaths"),
         ("training deaths", "total_training_deaths", "count"),
         ("evaluation deaths", "total_evaluation_deaths", "count"),
         ("final success", "final_success_rate", "rate"),
