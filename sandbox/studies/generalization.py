@@ -225,7 +225,13 @@ GENERALIZATION = Study(
         eval_episodes=20,
         eval_points_per_decade=3,
         transfer_budget=500,
-        agent_budgets={"planner": 30, "learned-model": 300, "sac": 600, "td3": 600},
+        agent_budgets={
+            "planner": 30,
+            "learned-model": 300,
+            "bandit": 300,
+            "sac": 600,
+            "td3": 600,
+        },
     ),
     full=Size(
         budget=5_000,
@@ -233,7 +239,7 @@ GENERALIZATION = Study(
         eval_episodes=40,
         eval_points_per_decade=5,
         transfer_budget=2_000,
-        agent_budgets={"planner": 30, "learned-model": 1_500, "random": 1_500},
+        agent_budgets={"planner": 30, "learned-model": 1_500, "random": 1_500, "bandit": 1_500},
     ),
     settings_default={
         "phase_cells": 12,
