@@ -12,8 +12,11 @@ It is the learned-model agent (``agents/learned_rocket.py``) with ``feedback =
 method plans the launch that maximises it; nothing is read from ``info``, neither the
 telemetry nor the closest approach. Its inputs by default are those of the SB3
 learners (``burn_angle_input = "absolute"``: the burn point and the Moon's phase
-apart). It differs from the learned model only in what it predicts, so the two side by
-side measure what the signed miss is worth over the reward.
+apart), and its settings are those its own tuning study chose (more members, the reward's
+hit and miss term predicted apart, its own fitting schedule). What the signed miss alone
+is worth over the reward is the decomposition study's ``learned-model-reward`` against
+``learned-model``, one setting apart; the bandit against ``learned-model-reward`` is what
+each family's tuning is worth.
 """
 
 from __future__ import annotations

@@ -78,16 +78,11 @@ def test_frame_and_compute_pairs_differ_in_one_setting_and_feedback_names_the_re
     Every cell's agent exists: a cell that no longer resolves fails."""
     agents = resolve_cells(get_task("rocket"), "decomposition", CELLS, None, [], None)
     settings = {agent.label: agent.settings for agent in agents}
-    words = factor_words()["feedback and tuning"]
     for pair in PAIRS:
         start, end = settings[pair.start], settings[pair.end]
         differ = {key for key in {*start, *end} if start.get(key) != end.get(key)}
         if pair.factor in ONE_FACTOR:
             assert differ and differ <= ONE_FACTOR[pair.factor], pair
-        elif pair.factor == "feedback and tuning":
-            assert "feedback" in differ
-            for key in differ - {"feedback"}:
-                assert key in words, (pair, key)
         elif pair.factor == "tuning":
             assert "feedback" not in differ and "burn_angle_input" not in differ
             for key in differ:
@@ -96,8 +91,8 @@ def test_frame_and_compute_pairs_differ_in_one_setting_and_feedback_names_the_re
 
 def test_the_words_name_what_else_a_pair_changes_with_numbers_from_the_settings():
     """The reward-model pairs change the whole agent, so their words name the warm-up and the
-    compute, with the cells' own numbers; the feedback pairs' words name the settings only
-    one side has and the bandit's borrowed tuning."""
+    compute, with the cells' own numbers; the tuning pairs' words name the settings only
+    one side has and the families' tuned values."""
     words = factor_words()
     assert set(words) == {pair.factor for pair in PAIRS}
     sac, utd = resolved("sac"), resolved("sac-utd")
@@ -108,8 +103,7 @@ def test_the_words_name_what_else_a_pair_changes_with_numbers_from_the_settings(
     assert f"compute per launch ({utd['gradient_steps']} gradient steps -> " in reward_model
     assert "exploration" in reward_model and "networks" in reward_model
     for setting in ("reward_target", "miss_softening_moon_radii", "distance_veto_moon_radii"):
-        assert setting in words["feedback and tuning"]
-    assert "results/tuning/symmetric/" in words["feedback and tuning"]
+        assert setting in words["tuning"]
     assert "results/tuning/symmetric/" in words["tuning"]
     assert words["feedback"].startswith("learned from: the reward -> the signed miss")
     summary = summarise_decomposition(
@@ -180,7 +174,9 @@ def test_a_name_that_is_no_cell_is_refused_in_one_line():
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "'nope' is no cell of the study decomposition" in result.stderr
-    assert "learned-model-abs, learned-model-reward, learned-model, planner" in result.stderr
+    assert "learned-model-abs-reward, learned-model-reward, learned-model, planner" in (
+        result.stderr
+    )
 
 
 def test_a_cell_whose_agent_or_setting_is_missing_is_refused_in_one_line():

@@ -44,6 +44,7 @@ COLORS = {
     "bandit-rel": "orchid",
     "learned-model-abs": "darkcyan",
     "learned-model-reward": "cadetblue",
+    "learned-model-abs-reward": "lightseagreen",
 }
 #: type sizes in an animation, points: a panel's title, and its clock and the captions (at the
 #: animation's 120 dpi, 10 pt is 17 pixels high: readable when projected)

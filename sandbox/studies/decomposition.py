@@ -6,20 +6,21 @@ learned model sees the burn point relative to the Moon's phase, SAC absolute ang
 feedback (the signed miss read from telemetry against the reward), their compute per launch
 (thousands of gradient steps against SAC's one) and having a model of the launch at all
 (SAC learns a policy). The planner adds the physics. Each *cell* is one agent with settings;
-two cells are *neighbours* when they differ in one of those factors, and the ratio of their
-trials to reliable, seed by seed on the same test situations, is what that factor is worth
-there. Cells and pairs are data (``CELLS``, ``PAIRS``); another set of them is another study
-(``decomposition_study``).
+two cells are *neighbours* when they differ in one of those factors (the frame, the compute
+and the feedback pairs in one setting; the reward-model and tuning pairs in a named group of
+settings, which ``factor_words()`` lists), and the ratio of their trials to reliable, seed by
+seed on the same test situations, is what that factor is worth there. Cells and pairs are
+data (``CELLS``, ``PAIRS``); another set of them is another study (``decomposition_study``).
 
-The feedback pair is one setting: the learned model fed the reward (``learned-model-reward``,
-its own settings otherwise) against the learned model fed the signed miss. Two factors are
-not one setting. The reward-model pairs (sac-utd -> bandit) change the whole agent: besides
-the model, the random warm-up, the compute per launch, the networks and the exploration
-differ, so their ratio is what all of that is worth together. The tuning pair (bandit-rel ->
-learned-model-reward: both fed the reward, in the same frame) changes the values each family's
-own tuning study chose (``results/tuning/symmetric/``); the absolute frame's pair (bandit ->
-learned-model-abs) changes the feedback and that tuning together. ``factor_words()`` says so
-in each factor's words, with the numbers read from the cells' settings.
+The feedback pairs are one setting: the learned model fed the reward
+(``learned-model-reward``, ``learned-model-abs-reward``; its own settings otherwise) against
+the learned model fed the signed miss, in each frame. Two factors are not one setting. The
+reward-model pairs (sac-utd -> bandit) change the whole agent: besides the model, the random
+warm-up, the compute per launch, the networks and the exploration differ, so their ratio is
+what all of that is worth together. The tuning pairs (bandit -> learned-model-abs-reward,
+bandit-rel -> learned-model-reward: both fed the reward, in the same frame) change the values
+each family's own tuning study chose (``results/tuning/symmetric/``). ``factor_words()`` says
+so in each factor's words, with the numbers read from the cells' settings.
 
     python -m sandbox.compare rocket --study decomposition
     python -m sandbox.compare rocket --study decomposition --agents learned-model-abs,learned-model
@@ -51,7 +52,8 @@ KEY = "decomposition"
 
 @dataclass(frozen=True)
 class Pair:
-    """Two neighbouring cells: ``start`` and ``end`` differ in ``factor`` alone."""
+    """Two neighbouring cells: ``start`` and ``end`` differ in ``factor`` alone (one setting,
+    or the group of settings the factor's words name)."""
 
     factor: str  #: what changes, in a few words (the pairs table's first column)
     start: str  #: the cell it changes from
@@ -70,25 +72,31 @@ CELLS: dict[str, Cell] = {
     "bandit": ("bandit", {}),
     "bandit-rel": ("bandit", {"burn_angle_input": "relative"}),
     "learned-model-abs": ("learned-model", {"burn_angle_input": "absolute"}),
-    # the learned model fed the reward, with its own settings otherwise
+    # the learned model fed the reward, with its own settings otherwise, in each frame
+    "learned-model-abs-reward": (
+        "learned-model",
+        {"burn_angle_input": "absolute", "feedback": "reward"},
+    ),
     "learned-model-reward": ("learned-model", {"feedback": "reward"}),
     "learned-model": ("learned-model", {}),
     "planner": ("planner", {}),
 }
 
-#: The neighbours: each pair's two cells differ in its factor alone.
+#: The neighbours: each pair's two cells differ in its factor alone (see ``Pair``).
 PAIRS: tuple[Pair, ...] = (
     Pair("frame", "sac", "sac-rel"),
     Pair("frame", "sac-utd", "sac-utd-rel"),
     Pair("frame", "bandit", "bandit-rel"),
+    Pair("frame", "learned-model-abs-reward", "learned-model-reward"),
     Pair("frame", "learned-model-abs", "learned-model"),
     Pair("compute", "sac", "sac-utd"),
     Pair("compute", "sac-rel", "sac-utd-rel"),
     Pair("reward model", "sac-utd", "bandit"),
     Pair("reward model", "sac-utd-rel", "bandit-rel"),
+    Pair("tuning", "bandit", "learned-model-abs-reward"),
     Pair("tuning", "bandit-rel", "learned-model-reward"),
+    Pair("feedback", "learned-model-abs-reward", "learned-model-abs"),
     Pair("feedback", "learned-model-reward", "learned-model"),
-    Pair("feedback and tuning", "bandit", "learned-model-abs"),
     Pair("physics model", "learned-model", "planner"),
 )
 #: the whole distance the pairs split up, measured the same way
@@ -100,11 +108,6 @@ def resolved(label: str, cells: dict[str, Cell] = CELLS) -> dict[str, Any]:
     them (``--set`` on a run changes them further)."""
     agent, settings = cells[label]
     return load_agent(agent, "rocket").resolve_settings("rocket", settings)
-
-
-def only_one_side(start: dict[str, Any], end: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """The settings only ``start`` has and those only ``end`` has."""
-    return sorted(set(start) - set(end)), sorted(set(end) - set(start))
 
 
 def per_launch(settings: dict[str, Any]) -> str:
@@ -128,8 +131,7 @@ def factor_words() -> dict[str, str]:
     numbers read from the cells' settings (their agents' defaults with the cells' over them).
     Read when a run is summarised: the learners' defaults need SB3 and torch."""
     sac, utd = resolved("sac"), resolved("sac-utd")
-    bandit, model = resolved("bandit"), resolved("learned-model-abs")
-    bandit_only, model_only = only_one_side(bandit, model)
+    bandit = resolved("bandit")
     fed_reward = resolved("learned-model-reward")
     return {
         "frame": "inputs: absolute angles -> the burn point relative to the Moon's phase",
@@ -161,16 +163,14 @@ def factor_words() -> dict[str, str]:
             "learned from: the reward -> the signed miss read from telemetry, one setting "
             "(feedback), the same agent and settings otherwise (the reward's side holds "
             f"{', '.join(key for key in fed_reward if key.endswith('_moon_radii'))} unused: "
-            "they shape the signed miss)"
+            "they shape the signed miss); those settings were tuned with the signed miss, "
+            "which favours that side"
         ),
-        "feedback and tuning": (
-            "learned from: the reward -> the signed miss read from telemetry; with it the "
-            f"settings only one side has (the bandit's {', '.join(bandit_only)}; the learned "
-            f"model's {', '.join(model_only)}); and each side runs its own family's tuned "
-            "settings (results/tuning/symmetric/), which differ in "
-            f"{', '.join(tuned_apart(bandit, model))}"
+        "physics model": (
+            "a learned model of one number per launch (the signed miss) -> Newton's law with "
+            "the nominal constants, its few unknowns fitted to every launch's whole tracked "
+            "trajectory"
         ),
-        "physics model": "a learned model -> Newton's law with the nominal constants",
     }
 
 
@@ -429,9 +429,9 @@ DECOMPOSITION = decomposition_study(
     # 2nd lowest to the 2nd highest seed). SAC was reliable after about 10,000 launches in the
     # rocket's reference; with 20 gradient steps a launch SAC costs 15 times the seconds, so
     # those cells get what fits, 2,000 launches (about 20 minutes a seed), and the bandit
-    # (0.25 s a launch) the learned model's 3,000, as the learned model fed the reward (about
-    # 0.25 s a launch too: 2 CPU-hours if it is never reliable). About 16 CPU-hours: 8 hours
-    # on 2 cores.
+    # (0.25 s a launch) the learned model's 3,000, as the learned model fed the reward in
+    # each frame (about 0.25 s a launch too: 2 CPU-hours a cell if it is never reliable).
+    # About 18 CPU-hours: 9 hours on 2 cores.
     full=Size(
         budget=3_000,
         seeds=10,

@@ -45,8 +45,8 @@ def plot_decomposition(run: RunData) -> Path | None:
     seeds = max(len(cell["seeds"]) for cell in cells.values())
     title = (
         "SAC to the planner, one factor at a time: each cell's trials to reliable and what each "
-        f"change of one factor is worth ({seeds_label(seeds)}; the same test situations seed by "
-        "seed)"
+        f"change of a factor is worth ({seeds_label(seeds)}; the same test situations seed by "
+        "seed; the reward-model and tuning factors each change a group of settings)"
     )
     figure.suptitle(wrap_to_width(title, figure, 10), fontsize=10)
     path = run.folder / "decomposition.png"
