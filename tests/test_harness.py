@@ -376,3 +376,14 @@ def final_success(
         agent_spec=spec,
     )
     return run_job(config)["final_success_rate"]
+
+
+def test_the_interval_note_gives_the_level_each_seed_count_has():
+    from sandbox.outputs.stats import interval_note
+
+    note = interval_note([2, 3, 10, 10, 1])
+    assert "the range of the seeds with 2 seeds (50 % coverage)" in note
+    assert "the range of the seeds with 3 seeds (75 % coverage)" in note
+    assert "the 2nd lowest to the 2nd highest seed with 10 seeds (98 % coverage)" in note
+    assert "none with one seed" in note
+    assert "5 seeds" not in interval_note([3])

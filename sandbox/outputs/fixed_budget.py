@@ -251,8 +251,9 @@ def fixed_budget_note(data: dict[str, Any]) -> str:
     """How to read the fixed-budget table, in a few sentences."""
     text = (
         "Fixed budgets, in the training world: held-out success after N training trials, the "
-        "median over seeds [interval as above]; pooled: the 95 % Wilson interval of all seeds' "
-        "held-out episodes together."
+        "median over seeds [interval as above]; pooled: all seeds' held-out episodes together, "
+        "with the 95 % Wilson interval of that pooled rate (an interval for these seeds' "
+        "episodes, not for the algorithm: it leaves out the spread between seeds)."
     )
     if data["counts_deaths"]:
         text += (

@@ -26,7 +26,7 @@ from sandbox.outputs.fixed_budget import (
 from sandbox.outputs.reference import demo_note
 from sandbox.outputs.results import format_cell
 from sandbox.outputs.run_data import RunData, best_learner_line, trials_label
-from sandbox.outputs.stats import INTERVAL_NOTE, censored_median, format_count
+from sandbox.outputs.stats import censored_median, format_count, interval_note
 from sandbox.outputs.tables import markdown_table, run_tables
 from sandbox.studies import get_study
 
@@ -331,7 +331,11 @@ def sections(run: RunData) -> list[Section]:
     parts += [
         Section("What was run", what_was_run(run), [settings_table(run), *agents]),
         Section("Findings", findings(run)),
-        Section("Tables", [INTERVAL_NOTE], tables),
+        Section(
+            "Tables",
+            [interval_note(len(entry["seeds"]) for entry in run.summary.values())],
+            tables,
+        ),
         fixed_budget_section(run),
         Section("Plots", [], [], plot_pictures(run), columns=2),
     ]

@@ -16,18 +16,41 @@ censored ("> budget"), never a number made up from the budget.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 
 import numpy as np
 from scipy.stats import binom, binomtest
 
 CONFIDENCE = 0.95
-INTERVAL_NOTE = (
-    "Brackets: confidence interval of the median over seeds between two order statistics "
-    "(distribution-free): the range of the seeds with 3 seeds (75 % coverage) or 5 (94 %), "
-    "the 2nd lowest to the 2nd highest with 10 (98 %); none with one seed."
-)
+
+
+def interval_note(seed_counts: Iterable[int]) -> str:
+    """How to read the brackets of tables whose rows have these numbers of seeds: which
+    order statistics each count uses and the coverage they actually have."""
+    parts = []
+    for seeds in sorted(set(seed_counts)):
+        if seeds <= 1:
+            parts.append("none with one seed")
+            continue
+        rank = order_rank(seeds)
+        which = (
+            "the range of the seeds"
+            if rank == 1
+            else f"the {ordinal(rank)} lowest to the {ordinal(rank)} highest seed"
+        )
+        coverage = 100 * interval_coverage(seeds, rank)
+        parts.append(f"{which} with {seeds} seeds ({coverage:.0f} % coverage)")
+    return (
+        "Brackets: confidence interval of the median over seeds between two order statistics "
+        "(distribution-free, its coverage exact for any continuous distribution): "
+        + "; ".join(parts)
+        + "."
+    )
+
+
+def ordinal(n: int) -> str:
+    return f"{n}{'st' if n == 1 else 'nd' if n == 2 else 'rd' if n == 3 else 'th'}"
 
 
 @cache

@@ -24,7 +24,7 @@ from sandbox.outputs.results import (
     write_json,
 )
 from sandbox.outputs.run_data import RunData
-from sandbox.outputs.stats import INTERVAL_NOTE
+from sandbox.outputs.stats import interval_note
 from sandbox.outputs.tables import run_tables
 from sandbox.pictures.animation import write_animations
 from sandbox.pictures.run_plots import plot_run
@@ -184,7 +184,7 @@ def write_summary(out: Path, plan: RunPlan, complete: bool) -> None:
         print(text)
         if not title:
             print(censored_note(summary_file["agents"]))
-    print(INTERVAL_NOTE)
+    print(interval_note(len(entry["seeds"]) for entry in summary_file["agents"].values()))
     fixed = json.loads((out / "fixed_budget.json").read_text())
     print()
     print(fixed_budget_table(fixed))
