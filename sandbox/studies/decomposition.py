@@ -411,7 +411,9 @@ DECOMPOSITION = decomposition_study(
     # SB3's random warm-up of 100: 150 launches give it 1,000 gradient steps, about what SAC
     # makes in its 1,000. Measured with every cell, beside other work (load 7-8 on 2 cores):
     # 5 min 35 s, of which 2 min 49 s of CPU (the workers' and the results'), so about 2
-    # minutes on 2 idle cores; with 200 launches for those cells, 3 min 35 s of CPU.
+    # minutes on 2 idle cores; with 200 launches for those cells, 3 min 35 s of CPU. With
+    # the learned model fed the reward in both frames (11 cells): 200 s of CPU, 9 min 2 s of
+    # wall time beside four other busy processes (load 8-9).
     default=Size(
         budget=150,
         seeds=1,
