@@ -42,8 +42,9 @@ FLIGHT = Task(
         # learned-model (when asked for): about 8 s a training flight on the loaded machine
         agent_budgets={"planner": 3, "random": 300, "sac": 500, "learned-model": 100},
     ),
-    # The reference: PPO 10^5 flights, the off-policy learners 10^4 (TD3 with
-    # --agents planner,random,ppo,sac,td3), 5 seeds, every agent read on one grid of 5
+    # The reference: PPO 10^5 flights, the off-policy learners 10^4, the learned model 300
+    # (TD3 and it with --agents planner,random,ppo,sac,td3,learned-model: the learned model
+    # at about 5 s a flight), 5 seeds, every agent read on one grid of 5
     # points a decade (a resolution of 1.6x in flights to reliable).
     full=Size(
         budget=100_000,
