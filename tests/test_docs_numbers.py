@@ -249,8 +249,7 @@ def test_the_readme_shows_what_the_default_rocket_run_prints():
         f"launches per agent and seed (SAC "
         f"{budgets['sac']:,}, TD3 {budgets['td3']:,}, random search {budgets['random']:,}, "
         f"the learned model {budgets['learned-model']:,}, the bandit {budgets['bandit']:,}, "
-        f"the planner {budgets['planner']:,})"
-        in said
+        f"the planner {budgets['planner']:,})" in said
     )
 
 
