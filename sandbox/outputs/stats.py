@@ -49,6 +49,19 @@ def interval_note(seed_counts: Iterable[int]) -> str:
     )
 
 
+def coverage_words(seed_counts: Iterable[int]) -> str:
+    """The level the median's interval has with these numbers of seeds, in a few words for a
+    plot ("75 % coverage with 3 seeds"; "none with one seed")."""
+    parts = []
+    for seeds in sorted(set(seed_counts)):
+        if seeds <= 1:
+            parts.append("none with one seed")
+        else:
+            coverage = 100 * interval_coverage(seeds, order_rank(seeds))
+            parts.append(f"{coverage:.0f} % coverage with {seeds} seeds")
+    return ", ".join(parts)
+
+
 def ordinal(n: int) -> str:
     return f"{n}{'st' if n == 1 else 'nd' if n == 2 else 'rd' if n == 3 else 'th'}"
 

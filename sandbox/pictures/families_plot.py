@@ -9,7 +9,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from sandbox.outputs.families import FAMILIES, Figure, Measure
-from sandbox.outputs.stats import Bounds, censored_median, median_interval
+from sandbox.outputs.stats import Bounds, censored_median, coverage_words, median_interval
 from sandbox.pictures.drawing import color, save_figure
 
 
@@ -31,8 +31,9 @@ def plot_families(measures: Sequence[Measure], path: Path) -> Path:
     figure.suptitle(
         "Where the three families land (rows: the best model-free learner, the learned model, the "
         "planner)"
-        "\nmedian over seeds; bar: confidence interval of the median; arrow: censored (not "
-        "reached within the budget) or unbounded",
+        "\nmedian over seeds; bar: confidence interval of the median ("
+        + coverage_words(len(f.values) for m in measures for f in m.figures.values())
+        + "); arrow: censored (not reached within the budget) or unbounded",
         fontsize=10,
     )
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 
 from sandbox.outputs.reference import reference_of
 from sandbox.outputs.run_data import RunData, headline, world_name
+from sandbox.outputs.stats import coverage_words
 from sandbox.pictures.drawing import save_figure, success_curves, wrap_to_width
 from sandbox.pictures.profile_plot import plot_profiles
 from sandbox.pictures.survival_plot import plot_survival
@@ -26,9 +27,10 @@ def success_figure(run: RunData):
     figure, axes = plt.subplots(figsize=(9.5, 5.3), layout="constrained")
     bar = next(iter(run.summary.values()))["reliable_bar"]
     success_curves(axes, run, run.train_jobs, bar, reference_of(run))
+    seeds = coverage_words(len(entry["seeds"]) for entry in run.summary.values())
     axes.set_title(
         "Success on the held-out set against training trials (line: median over seeds, band: its "
-        "confidence interval, order statistics)",
+        f"confidence interval, order statistics: {seeds})",
         fontsize=9,
     )
     figure.suptitle(wrap_to_width(headline(run), figure, 10), fontsize=10)
