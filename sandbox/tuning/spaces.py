@@ -51,7 +51,8 @@ class Param:
     numbers if ``integer``), or ``choices``. ``power_of_two``: the range holds exponents and
     the value is 2 to that power (the Zoo's ``batch_size_pow``). ``key`` is the setting it
     becomes, dotted for a nested table (``policy_kwargs.net_arch``); "" for a value that only
-    feeds a derived setting, whose ``today`` must then be given."""
+    feeds a derived setting, whose ``today`` must then be given: a value, or a function of
+    today's settings that reads it back from the settings it feeds."""
 
     name: str
     low: float | None = None
@@ -61,7 +62,7 @@ class Param:
     power_of_two: bool = False
     choices: tuple[Any, ...] = ()
     key: str | None = None  #: None: the setting called ``name``
-    today: Any = None  #: its value today, when ``key`` is ""
+    today: Any = None  #: its value today, when ``key`` is "" (or a function of the settings)
 
     @property
     def setting(self) -> str:
@@ -172,7 +173,10 @@ class SearchSpace:
         settings = merge_settings(agent.setting_references(task), agent.default_settings(task))
         params = {}
         for param in self.params:
-            value = param.today if not param.setting else _lookup(settings, param.setting)
+            if param.setting:
+                value = _lookup(settings, param.setting)
+            else:
+                value = param.today(settings) if callable(param.today) else param.today
             params[param.name] = param.encode(value)
         return params
 
@@ -201,6 +205,12 @@ def tied_gradient_steps(values: dict[str, Any]) -> dict[str, Any]:
     """One gradient step per env step, taken every ``train_freq`` steps (the Zoo's SAC and
     TD3)."""
     return {"gradient_steps": values["train_freq"]}
+
+
+def subsample_of(settings: dict[str, Any]) -> int:
+    """The subsample a DQN's settings imply (``subsampled_gradient_steps`` read backwards)."""
+    steps = settings["gradient_steps"]
+    return 1 if steps == -1 else max(settings["train_freq"] // steps, 1)
 
 
 def subsampled_gradient_steps(values: dict[str, Any]) -> dict[str, Any]:
@@ -329,7 +339,7 @@ SPACES: dict[str, dict[str, SearchSpace]] = {
                 powers_of_two("batch_size", 5, 9),
                 LEARNING_RATE,
                 whole("train_freq", 1, 10),
-                Param("subsample_steps", 1, 8, integer=True, key="", today=1),
+                Param("subsample_steps", 1, 8, integer=True, key="", today=subsample_of),
                 real("exploration_final_eps", 0.0, 0.2),
                 # the Zoo's exploration_fraction (0 to 0.5 of its steps), in env steps here
                 whole("exploration_steps", 1_000, 30_000, log=True),
