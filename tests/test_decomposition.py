@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.plugins import import_module
+from agents.plugins import import_module, load_agent
 from sandbox import compare
 from sandbox.outputs.stats import median_interval
 from sandbox.run.agent_specs import resolve_cells
@@ -22,6 +22,7 @@ from sandbox.studies.decomposition import (
     Pair,
     factor_words,
     findings,
+    per_launch,
     resolved,
     summarise_decomposition,
     tables,
@@ -96,8 +97,8 @@ def test_the_words_name_what_else_a_pair_changes_with_numbers_from_the_settings(
     words = factor_words()
     assert set(words) == {pair.factor for pair in PAIRS}
     sac, utd = resolved("sac"), resolved("sac-utd")
-    steps = f"{sac['gradient_steps'] / sac['train_freq']:g} -> {utd['gradient_steps']}"
-    assert words["compute"] == f"gradient steps per launch: {steps}"
+    assert words["compute"] == f"gradient steps per launch: {per_launch(sac)} -> {per_launch(utd)}"
+    assert per_launch(utd) == f"{utd['gradient_steps'] / utd['train_freq']:g}"
     reward_model = words["reward model"]
     assert f"warm-up ({utd['learning_starts']} launches -> " in reward_model
     assert f"compute per launch ({utd['gradient_steps']} gradient steps -> " in reward_model
@@ -147,7 +148,8 @@ def test_jobs_and_the_run_record_carry_the_cell_labels(tmp_path):
     by_label = {config.agent: config for config in run.configs}
     assert by_label["sac-2"].agent_spec == "sac"
     assert by_label["sac-2"].agent_settings["gradient_steps"] == 2
-    assert by_label["sac"].agent_settings["gradient_steps"] == 1
+    sac_defaults = load_agent("sac", "rocket").default_settings("rocket")
+    assert by_label["sac"].agent_settings["gradient_steps"] == sac_defaults["gradient_steps"]
     assert by_label["lm-abs"].agent_settings["burn_angle_input"] == "absolute"
     assert by_label["sac"].budget == 8 and by_label["lm"].budget == 12  # budgets by label
     details = run.record({})["agent_details"]
