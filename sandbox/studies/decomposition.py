@@ -413,7 +413,8 @@ DECOMPOSITION = decomposition_study(
     # 5 min 35 s, of which 2 min 49 s of CPU (the workers' and the results'), so about 2
     # minutes on 2 idle cores; with 200 launches for those cells, 3 min 35 s of CPU. With
     # the learned model fed the reward in both frames (11 cells): 200 s of CPU, 9 min 2 s of
-    # wall time beside four other busy processes (load 8-9).
+    # wall time beside four other busy processes (load 8-9); with SAC's study settings
+    # (batches of 1,024), 254 s of CPU (12 min 21 s beside five busy processes).
     default=Size(
         budget=150,
         seeds=1,
