@@ -61,7 +61,7 @@ def test_every_agent_of_a_run_is_evaluated_on_one_grid(tmp_path):
     assert {config.eval_grid for config in plan.configs} == {tuple(plan.size.evaluation_grid())}
     grid = plan.size.evaluation_grid()
     budgets = {config.agent: config.budget for config in plan.configs}
-    assert sorted(set(budgets.values())) == [30, 300, 1_000, 5_000]
+    assert sorted(set(budgets.values())) == sorted(set(plan.size.agent_budgets.values()) | {1_000})
     for budget in budgets.values():
         points = points_within(grid, budget)
         assert points == [point for point in grid if point < budget] + [budget]

@@ -203,11 +203,14 @@ def test_sac_utd_is_sac_with_its_own_file_and_many_updates_per_launch():
 
     assert load_agent("sac-utd") is SACUTDLearner and SACUTDLearner.kind == "learner"
     sac, utd = SACLearner.default_settings("rocket"), SACUTDLearner.default_settings("rocket")
-    assert utd["gradient_steps"] == 20 and utd["train_freq"] == sac["gradient_steps"] == 1
-    assert {**utd, "gradient_steps": 1} == sac  # SAC's table, but for the updates
+    assert utd["gradient_steps"] == 20 and utd["train_freq"] == 1
+    # SAC's table, but for the updates
+    assert {**utd, "gradient_steps": sac["gradient_steps"], "train_freq": sac["train_freq"]} == sac
     updates = {}
     for cls in (SACLearner, SACUTDLearner):
         small = {"learning_starts": 3, "batch_size": 4, "policy_kwargs": {"net_arch": [8]}}
+        if cls is SACLearner:  # one update a launch, as sac-utd's file times 20
+            small.update(train_freq=1, gradient_steps=1)
         learner = cls(_rocket_spec(), 0, cls.resolve_settings("rocket", small))
         learner.train(_ledger("earth_moon"), 8)
         updates[cls] = learner.model._n_updates
@@ -229,8 +232,15 @@ def test_set_tells_sac_from_sac_utd():
     sac, utd = resolve_agents(
         ROCKET, "sac,sac-utd", ["sac-utd.gradient_steps=10", "sac.batch_size=64"], None
     )
-    assert (sac.settings["gradient_steps"], sac.settings["batch_size"]) == (1, 64)
-    assert (utd.settings["gradient_steps"], utd.settings["batch_size"]) == (10, 256)
+    defaults = load_agent("sac").default_settings("rocket")
+    assert (sac.settings["gradient_steps"], sac.settings["batch_size"]) == (
+        defaults["gradient_steps"],
+        64,
+    )
+    assert (utd.settings["gradient_steps"], utd.settings["batch_size"]) == (
+        10,
+        defaults["batch_size"],
+    )
 
 
 def test_settings_are_checked_for_their_kind_but_text_stays_where_sb3_takes_it():
