@@ -29,8 +29,8 @@ def success_figure(run: RunData):
     success_curves(axes, run, run.train_jobs, bar, reference_of(run))
     seeds = coverage_words(len(entry["seeds"]) for entry in run.summary.values())
     axes.set_title(
-        "Success on the held-out set against training trials (line: median over seeds, band: its "
-        f"confidence interval, order statistics: {seeds})",
+        "Success on the held-out set against training trials\n(line: median over seeds, band: "
+        f"its confidence interval, order statistics: {seeds})",
         fontsize=9,
     )
     figure.suptitle(wrap_to_width(headline(run), figure, 10), fontsize=10)
