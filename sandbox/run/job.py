@@ -321,9 +321,9 @@ def evaluation_row(
     }
 
 
-def tensorboard_logger(log_dir: str, then: Callable[[dict], None] | None) -> Callable[[dict], None]:
-    """An ``on_evaluation`` that also writes the ledger's figures at each evaluation to
-    TensorBoard (x axis: training trials so far, in every world), then calls ``then``."""
+def tensorboard_logger(log_dir: str) -> Callable[[dict], None]:
+    """An ``on_evaluation`` that writes the ledger's figures at each evaluation to
+    TensorBoard (x axis: training trials so far, in every world)."""
     from torch.utils.tensorboard import SummaryWriter
 
     writer = SummaryWriter(log_dir)
@@ -336,8 +336,6 @@ def tensorboard_logger(log_dir: str, then: Callable[[dict], None] | None) -> Cal
         writer.add_scalar("ledger/evaluation_deaths", row["eval_deaths"], step)
         writer.add_scalar("ledger/training_steps", row["training_steps"], step)
         writer.flush()
-        if then is not None:
-            then(row)
 
     return log
 
@@ -370,7 +368,7 @@ def run_job(
         )
     # TensorBoard's x axis is training trials; the progress bar's also counts the episodes of
     # a study's step after training, which come before the transfer stage
-    board = tensorboard_logger(log_dir, None) if log_dir is not None else None
+    board = tensorboard_logger(log_dir) if log_dir is not None else None
 
     def reporter(shift: int) -> Callable[[dict], None] | None:
         if board is None and progress is None:

@@ -403,18 +403,19 @@ DECOMPOSITION = decomposition_study(
     "feedback, physics): trials to reliable per cell, ratios between neighbours",
     cells=CELLS,
     pairs=(*PAIRS, WHOLE),
-    # The default run shows the table's shape within 5 minutes on 2 cores, one seed: the
-    # learners are far from reliable at these budgets (the SAC cells show "> budget", which is
-    # what they are), and a pair of two censored cells says so. The learned-model and bandit
-    # cells refit their models after every one of the first 50 launches: 150 launches take
-    # 40-60 s. SAC takes 0.04 s a launch, so 1,000 launches; sac-utd, 0.4-1.2 s a launch after
-    # SB3's random warm-up of 100: 150 launches give it 1,000 gradient steps, about what SAC
-    # makes in its 1,000. Measured with every cell, beside other work (load 7-8 on 2 cores):
-    # 5 min 35 s, of which 2 min 49 s of CPU (the workers' and the results'), so about 2
-    # minutes on 2 idle cores; with 200 launches for those cells, 3 min 35 s of CPU. With
-    # the learned model fed the reward in both frames (11 cells): 200 s of CPU, 9 min 2 s of
-    # wall time beside four other busy processes (load 8-9); with SAC's study settings
-    # (batches of 1,024), 254 s of CPU (12 min 21 s beside five busy processes).
+    # The default run shows the table's shape within 5 minutes on 2 cores, one seed: the learners
+    # are far from reliable at these budgets (the SAC cells show "> budget", which is what they
+    # are), and a pair of two censored cells says so. The learned-model and bandit cells refit their
+    # models after every one of the first 50 launches: 150 launches take 40-60 s. SAC took 0.04 s a
+    # launch (with its study's batches of 1,024, 126 s of CPU for 3,000 launches and their
+    # evaluations), so 1,000 launches; sac-utd, 0.4-1.2 s a launch after SB3's random warm-up of
+    # 100: 150 launches give it 1,000 gradient steps, about what SAC makes in its 1,000. Measured
+    # with every cell, beside other work (load 7-8 on 2 cores): 5 min 35 s, of which 2 min 49 s of
+    # CPU (the workers' and the results'), so about 2 minutes on 2 idle cores; with 200 launches for
+    # those cells, 3 min 35 s of CPU. With the learned model fed the reward in both frames (11
+    # cells): 200 s of CPU, 9 min 2 s of wall time beside four other busy processes (load 8-9); with
+    # SAC's study settings (batches of 1,024), 254 s of CPU (12 min 21 s beside five busy
+    # processes).
     default=Size(
         budget=150,
         seeds=1,
