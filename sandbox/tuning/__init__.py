@@ -11,9 +11,10 @@ DEFAULT_SEEDS = 2  #: training seeds per configuration
 #: a study's training seeds are FIRST_SEED, FIRST_SEED + 1, ...: apart from a run's 0, 1, ...,
 #: so that the settings a study picks were not picked on the very runs a reference reports
 FIRST_SEED = 1_000
-#: training trials per seed: one study of one agent within about 60-90 minutes on one core
-#: (the slowest, city DQN, took 165 s a trial: 66 minutes; 1,000 walks took 849 s a trial;
-#: every measured time is in docs/configuring-learners.md)
+#: training trials per seed: sized so that a study with today's settings took about an hour on
+#: one core (city DQN then took 165 s a trial; 1,000 walks took 849 s); the studies' searches
+#: reached larger batches and networks, 0.2 to 3.3 hours a study (every measured time is in
+#: docs/configuring-learners.md)
 BUDGETS = {"rocket": 3_000, "city": 200}
 EVAL_EPISODES = 30  #: validation episodes at each evaluation point
 EVAL_POINTS = 16  #: about this many log-spaced evaluation points per job
