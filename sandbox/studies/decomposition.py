@@ -408,14 +408,14 @@ DECOMPOSITION = decomposition_study(
     # are), and a pair of two censored cells says so. The learned-model and bandit cells refit their
     # models after every one of the first 50 launches: 150 launches take 40-60 s. SAC took 0.04 s a
     # launch (with its study's batches of 1,024, 126 s of CPU for 3,000 launches and their
-    # evaluations), so 1,000 launches; sac-utd, 0.4-1.2 s a launch after SB3's random warm-up of
-    # 100: 150 launches give it 1,000 gradient steps, about what SAC makes in its 1,000. Measured
+    # evaluations), so 1,000 launches; sac-utd makes 5 gradient steps a launch after SB3's random
+    # warm-up of 100: 300 launches give it 1,000, about what SAC makes in its 1,000. Measured
     # with every cell, beside other work (load 7-8 on 2 cores): 5 min 35 s, of which 2 min 49 s of
     # CPU (the workers' and the results'), so about 2 minutes on 2 idle cores; with 200 launches for
     # those cells, 3 min 35 s of CPU. With the learned model fed the reward in both frames (11
     # cells): 200 s of CPU, 9 min 2 s of wall time beside four other busy processes (load 8-9); with
     # SAC's study settings (batches of 1,024), 254 s of CPU (12 min 21 s beside five busy
-    # processes).
+    # processes), sac-utd then making 20 steps a launch over 150 launches.
     default=Size(
         budget=150,
         seeds=1,
@@ -424,18 +424,18 @@ DECOMPOSITION = decomposition_study(
         agent_budgets={
             "sac": 1_000,
             "sac-rel": 1_000,
-            "sac-utd": 150,
-            "sac-utd-rel": 150,
+            "sac-utd": 300,
+            "sac-utd-rel": 300,
             "planner": 30,
         },
     ),
     # The reference, 10 seeds (the order-statistic interval of the median reaches 95 %: the
     # 2nd lowest to the 2nd highest seed). SAC was reliable after about 10,000 launches in the
-    # rocket's reference; with 20 gradient steps a launch SAC costs 15 times the seconds, so
-    # those cells get what fits, 2,000 launches (about 20 minutes a seed), and the bandit
-    # (0.25 s a launch) the learned model's 3,000, as the learned model fed the reward in
-    # each frame (about 0.25 s a launch too: 2 CPU-hours a cell if it is never reliable).
-    # About 18 CPU-hours: 9 hours on 2 cores.
+    # rocket's reference; sac-utd gets SAC's 10,000, so that the compute pair differs in updates
+    # per launch alone (5 a launch: about 0.15 s a launch beside other work, 25 minutes a seed
+    # if never reliable), and the bandit (0.25 s a launch) the learned model's 3,000, as the
+    # learned model fed the reward in each frame (about 0.25 s a launch too: 2 CPU-hours a
+    # cell if it is never reliable). About 18 CPU-hours: 9 hours on 2 cores.
     full=Size(
         budget=3_000,
         seeds=10,
@@ -444,8 +444,8 @@ DECOMPOSITION = decomposition_study(
         agent_budgets={
             "sac": 10_000,
             "sac-rel": 10_000,
-            "sac-utd": 2_000,
-            "sac-utd-rel": 2_000,
+            "sac-utd": 10_000,
+            "sac-utd-rel": 10_000,
             "planner": 30,
         },
     ),

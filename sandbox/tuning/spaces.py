@@ -16,7 +16,8 @@ The learners' spaces are the RL Baselines3 Zoo's samplers (``rl_zoo3/hyperparams
 - SAC at a high update-to-data ratio (``sac-utd``) is SAC with more compute: it keeps SAC's
   settings file and searches the ratio alone, gradient steps after every launch, 5, 10 or
   20 (REDQ's and DroQ's), each once, so that ``sac`` and ``sac-utd`` differ in their update
-  schedule alone (SAC: ``train_freq`` launches, then as many gradient steps).
+  schedule alone (SAC: ``train_freq`` launches, then as many gradient steps; ``sac-utd``:
+  ``train_freq`` 1 and the searched ratio, two keys for the one factor).
 
 The learned models, and the rocket's neural bandit (the learned model's machinery on the
 reward), search as many of their own settings, over ranges of about a factor of four around
