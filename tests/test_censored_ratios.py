@@ -41,7 +41,7 @@ def test_a_ratio_censored_below_is_shown_as_a_bound_and_enters_the_interval():
     continued / budget, and so is the median."""
     cell = format_cell(entry([100, 200, 400], [None, None, 400]), "relearn_fraction", "fraction")
     assert cell.startswith("< 0.10 [< 0.05 to ")
-    assert cell.endswith("(2 below one)")
+    assert cell.endswith("(2 below a bound)")
 
 
 def test_no_seed_is_dropped():

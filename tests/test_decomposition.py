@@ -97,7 +97,10 @@ def test_the_words_name_what_else_a_pair_changes_with_numbers_from_the_settings(
     words = factor_words()
     assert set(words) == {pair.factor for pair in PAIRS}
     sac, utd = resolved("sac"), resolved("sac-utd")
-    assert words["compute"] == f"gradient steps per launch: {per_launch(sac)} -> {per_launch(utd)}"
+    assert words["compute"].startswith(
+        f"gradient steps per launch: {per_launch(sac)} -> {per_launch(utd)} "
+    )
+    assert "favours SAC" in words["compute"] and "favours the frame" in words["frame"]
     assert per_launch(utd) == f"{utd['gradient_steps'] / utd['train_freq']:g}"
     reward_model = words["reward model"]
     assert f"warm-up ({utd['learning_starts']} launches -> " in reward_model
@@ -205,7 +208,17 @@ def test_a_cell_whose_agent_or_setting_is_missing_is_refused_in_one_line():
     )
 
 
-def job(agent: str, seed: int, reliable: int | None, budget: int) -> dict:
+def job(
+    agent: str, seed: int, reliable: int | None, budget: int, curve: dict[int, float] | None = None
+) -> dict:
+    """A finished job's file, as far as the study reads it: evaluated at 0 and, if ``curve``
+    is not given, at its end (reliable: at ``reliable`` and 10 trials later, where it
+    stopped; else at its budget, with no success)."""
+    if curve is None:
+        curve = {0: 0.0, budget: 0.0} if reliable is None else {0: 0.0, reliable: 1.0}
+        if reliable is not None:
+            curve[reliable + 10] = 1.0
+    trials_spent = max(curve)
     return {
         "agent": agent,
         "phase": "train",
@@ -213,8 +226,9 @@ def job(agent: str, seed: int, reliable: int | None, budget: int) -> dict:
         "budget": budget,
         "trials_to_first_success": None if reliable is None else max(1, reliable // 2),
         "trials_to_reliable": reliable,
-        "final_success_rate": 0.0 if reliable is None else 1.0,
-        "trials_spent": budget if reliable is None else reliable + 10,
+        "final_success_rate": curve[trials_spent],
+        "trials_spent": trials_spent,
+        "evaluations": [{"trials": t, "success_rate": r} for t, r in sorted(curve.items())],
     }
 
 
@@ -244,7 +258,7 @@ def test_pair_ratios_keep_the_direction_of_their_censoring():
     assert row.split()[:4] == ["frame", "slow", "fast", "4"]
     # the median of four seeds is above 5 (its lower bounds: 0, 0, 10, 20); nothing bounds it
     # above, as two seeds have no upper bound; the interval runs from below 5 to above 20
-    assert row.endswith("> 5.00 [< 5.00 to > 20] (1 above a bound, 1 below one, 1 unknown)")
+    assert "> 5.00 [< 5.00 to > 20] (1 above a bound, 1 below a bound, 1 unknown)" in row
     (paragraph,) = findings(summary)
     assert paragraph.startswith("**Decomposition, frame**")
     assert "medians over 4 seeds, paired by seed" in paragraph
@@ -261,6 +275,32 @@ def test_a_one_sided_censored_ratio_is_a_bound_never_a_number():
         assert f"{text} [{text} to {text}] (3 " in tables(summary)[1][1].splitlines()[2]
         assert median_interval([b[0] for b in pair["ratio_bounds"]]) is not None
         assert words in findings(summary)[0]
+
+
+def test_a_pair_is_read_at_the_smaller_budget_even_where_neither_cell_was_reliable():
+    """Paired by seed: to's held-out success minus from's after the smaller budget of the two
+    (a job that stopped once reliable keeps its last evaluation), in percentage points, with
+    the order-statistic interval of the median."""
+    cells = {"a": ("sac", {}), "b": ("sac", {"burn_angle_input": "relative"})}
+    jobs = []
+    for seed in range(5):
+        # a never reliable: 10 % + 5 seed points after 1,000 (and 90 % at its 2,000, unread)
+        jobs.append(job("a", seed, None, 2_000, {0: 0.0, 1_000: 0.1 + 0.05 * seed, 2_000: 0.9}))
+        # b never reliable within its 1,000 either, but further: 50 % + 10 seed points
+        jobs.append(job("b", seed, None, 1_000, {0: 0.0, 600: 0.2, 1_000: 0.5 + 0.1 * seed}))
+    jobs.append(job("b", 5, 300, 1_000))  # a seed a never ran is left out
+    summary = summarise_decomposition(jobs, cells, [Pair("frame", "a", "b")], {})
+    (pair,) = summary["decomposition"]["pairs"]
+    assert pair["success_at"] == 1_000
+    assert [round(100 * d) for d in pair["success_differences"]] == [40, 45, 50, 55, 60]
+    row = tables(summary)[1][1].splitlines()[2]
+    assert "censored" in row  # trials to reliable cannot tell them apart
+    assert row.endswith("+50 [+40 to +60] pp after 1,000")
+    assert "held-out success +50 [+40 to +60] pp after 1,000" in findings(summary)[0]
+    # one that stopped at reliable is read at its last evaluation
+    stopped = [job("a", 0, None, 2_000, {0: 0.0, 1_000: 0.2}), job("b", 0, 100, 1_000)]
+    summary = summarise_decomposition(stopped, cells, [Pair("frame", "a", "b")], {})
+    assert summary["decomposition"]["pairs"][0]["success_differences"] == [pytest.approx(0.8)]
 
 
 def test_a_tiny_run_writes_the_table_plot_and_report(tmp_path):

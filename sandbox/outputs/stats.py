@@ -215,7 +215,11 @@ def format_fractions(
     unknown = sum(high is None and low <= 0 for low, high in bounds)
     notes = [
         f"{count} {words}"
-        for count, words in ((above, "above a bound"), (below, "below one"), (unknown, "unknown"))
+        for count, words in (
+            (above, "above a bound"),
+            (below, "below a bound"),
+            (unknown, "unknown"),
+        )
         if count
     ]
     return text + (f" ({', '.join(notes)})" if notes and len(bounds) > 1 else "")
