@@ -109,13 +109,15 @@ class StopAtTrials(BaseCallback):
     starts the next rollout), a little past ``until_trials``, except at the ledger's
     ``limit``, which no learner passes.
 
-    An off-policy learner whose rollout ends on the step that reaches ``until_trials``
-    (``train_freq`` in steps: every step of SAC and TD3) keeps that step: it goes into the
-    replay buffer and the gradient steps after it are made, and ``learn`` ends as the
-    next rollout starts (``TrainingDone``), before it acts again. Dropped, a one-launch
-    adaptation would learn nothing, five launches would keep three, and the next call
-    would act on the observation before the dropped step. Mid-rollout (DQN's
-    ``train_freq`` of 4 steps) it stops at once, as SB3 does.
+    An off-policy learner keeps the step that reaches ``until_trials``: it goes into the
+    replay buffer. Where its rollout ends on that step (``train_freq`` in steps: every
+    step of TD3), the gradient steps after it are made and ``learn`` ends as the next
+    rollout starts (``TrainingDone``), before it acts again. Mid-rollout (SAC's and DQN's
+    ``train_freq`` of 4 and 2 steps) its envs (``HaltBeforeStep``) end ``learn`` before
+    the next step, and the rollout's gradient steps come with the rollout that follows,
+    as they would have. SB3 alone would drop the step: a one-launch adaptation would
+    learn nothing, and the next call would act on the observation before the dropped
+    step and store its action with the next situation's outcome.
     """
 
     def __init__(self, ledger: Ledger, until_trials: int, on_policy: bool):
@@ -142,7 +144,14 @@ class StopAtTrials(BaseCallback):
         if self._rollout_ends_here():
             self._done_after_rollout = True
             return True
-        return False
+        gates = [
+            env for env in getattr(self.training_env, "envs", []) if isinstance(env, HaltBeforeStep)
+        ]
+        if gates:
+            for gate in gates:
+                gate.halt()  # keep this step, stop before the next
+            return True
+        return False  # another env: stop here, as SB3 does
 
     def _on_training_end(self) -> None:
         self._done_after_rollout = False
@@ -154,6 +163,30 @@ class StopAtTrials(BaseCallback):
             frequency.unit == TrainFrequencyUnit.STEP
             and self.locals.get("num_collected_steps", 0) >= frequency.frequency
         )
+
+
+class HaltBeforeStep(gym.Wrapper):
+    """A learner's env, the outermost wrapper, which ends ``learn`` (``TrainingDone``) at its
+    next step once ``halt`` was called, before the step is taken: the step that reached the
+    trials an off-policy learner was asked for is stored, and no trial past them is taken
+    (``StopAtTrials``)."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self._halted = False
+
+    def halt(self) -> None:
+        self._halted = True
+
+    def reset(self, **kwargs):
+        self._halted = False
+        return self.env.reset(**kwargs)
+
+    def step(self, action):
+        if self._halted:
+            self._halted = False
+            raise TrainingDone
+        return self.env.step(action)
 
 
 class SB3Learner(Agent):
@@ -247,9 +280,10 @@ class SB3Learner(Agent):
         torch.set_num_threads(1)
 
     def _make_env(self, ledger: Ledger) -> gym.Env:
-        """One env the learner trains in: the ledger's, in the Moon's frame if so set."""
+        """One env the learner trains in: the ledger's, in the Moon's frame if so set, and
+        ready to end ``learn`` before a step (``HaltBeforeStep``)."""
         env = ledger.make_env()
-        return MoonRelativeFrame(env) if self.moon_relative else env
+        return HaltBeforeStep(MoonRelativeFrame(env) if self.moon_relative else env)
 
     def _vec_env(self, ledger: Ledger) -> DummyVecEnv:
         venv = DummyVecEnv([lambda: self._make_env(ledger) for _ in range(self.n_envs)])

@@ -228,11 +228,17 @@ def test_tables_show_each_k_and_the_misspecified_axis():
 
 
 def test_the_titles_say_which_on_policy_learner_makes_no_update_within_k():
-    """An on-policy learner updates after a whole rollout: with 64 launches a rollout (its
-    jobs' n_steps x n_envs) it makes none within k <= 5, and the titles say its rows equal
-    k = 0; with 2 launches a rollout it does update, and nothing is said of it."""
+    """A learner updates after a whole rollout: with 64 launches a rollout (its jobs' n_steps
+    x n_envs) it makes none within k <= 5, and the titles say its rows equal k = 0; with 2
+    (A2C) or 4 (SAC's train_freq) it makes none at k = 1 only, and the titles say so; with
+    1 (TD3) nothing is said of it."""
     jobs = []
-    for name, settings in (("ppo", {"n_steps": 64}), ("a2c", {"n_steps": 1, "n_envs": 2})):
+    for name, settings in (
+        ("ppo", {"n_steps": 64}),
+        ("a2c", {"n_steps": 1, "n_envs": 2}),
+        ("sac", {"train_freq": 4, "gradient_steps": 4}),
+        ("td3", {"train_freq": 1}),
+    ):
         agent = LearnsFromItsLaunches(spec(), 0)
         found = evaluate_grid(agent, FAKE, {"moon_phase_deg": (0.0, 60.0)}, SMALL, 1_000_000)
         found["misspecified"] = evaluate_misspecified(agent, FAKE, {}, SMALL, 1_000_000)
@@ -245,12 +251,17 @@ def test_the_titles_say_which_on_policy_learner_makes_no_update_within_k():
                 "generalization": found,
             }
         )
-    summary = {"task": "rocket", **GENERALIZATION.summarise(jobs, ["ppo", "a2c"], SMALL.__dict__)}
-    assert summary["generalization_grid"]["rollout_launches"] == {"ppo": 64, "a2c": 2}
+    agents = ["ppo", "a2c", "sac", "td3"]
+    summary = {"task": "rocket", **GENERALIZATION.summarise(jobs, agents, SMALL.__dict__)}
+    assert summary["generalization_grid"]["rollout_launches"] == {"ppo": 64, "a2c": 2, "sac": 4}
     titles = [title for title, _ in GENERALIZATION.tables(summary)]
-    said = "an on-policy learner (ppo: 64 launches a rollout) updates only after a whole rollout"
-    assert said in titles[0] and said in titles[1] and "a2c" not in titles[0]
+    said = "a learner (ppo: 64 launches a rollout) updates only after a whole rollout"
+    assert said in titles[0] and said in titles[1]
+    assert "a2c updates after every 2 launches: its rows at k = 1 equal k = 0" in titles[0]
     assert "within k <= 5 launches: its rows equal k = 0" in titles[0]
+    # SAC's rollouts of 4 launches: nothing learned from 1 launch, something from 5
+    assert "sac updates after every 4 launches: its rows at k = 1 equal k = 0" in titles[0]
+    assert "td3" not in titles[0]
     finding = GENERALIZATION.findings(summary)[-1]
     assert "after 0 launches in that world" in finding and "after 5 launches" in finding
 

@@ -156,6 +156,34 @@ def test_an_off_policy_learner_keeps_and_learns_from_the_launch_it_stops_on(name
     learner.close()
 
 
+def test_an_off_policy_learner_stopped_mid_rollout_keeps_the_launch_and_its_situation():
+    """SAC's rollouts are 4 launches: asked for 1, it keeps that launch (no update yet); asked
+    for 5, its next rollout (launches 2-5) brings the 4 gradient steps, and each stored
+    launch is the situation it was flown in (SB3 alone would drop the launch it stops on,
+    then fly the next situation from the dropped one's observation)."""
+    seen = []
+
+    class Situations(gym.Wrapper):
+        def reset(self, **kwargs):
+            observation, info = self.env.reset(**kwargs)
+            seen.append(observation)
+            return observation, info
+
+    learner = _rocket_learner(
+        "sac", learning_starts=0, batch_size=2, train_freq=4, gradient_steps=4
+    )
+    home = Ledger(lambda: Situations(ROCKET.make_env(world="earth_moon")))
+    learner.train(home, 1)
+    assert home.n_trials == 1 and learner.model.replay_buffer.size() == 1
+    assert learner.model._n_updates == 0
+    learner.train(home, 5)
+    assert home.n_trials == 5 and learner.model.replay_buffer.size() == 5
+    assert learner.model._n_updates == 4
+    stored = learner.model.replay_buffer.observations[:5, 0]
+    np.testing.assert_allclose(stored, np.array(seen[:5]), rtol=1e-6)
+    learner.close()
+
+
 def test_a_learner_may_ask_for_random_steps_in_a_new_world_and_the_ledger_marks_them():
     learner = _rocket_learner(
         "sac", learning_starts=3, batch_size=4, learning_starts_in_new_world=3

@@ -11,7 +11,10 @@ Every ``k`` starts from the same trained agent. One deep copy of it enters the c
 world and is scored at each ``k`` in turn (the agent after 5 launches is the one after 1,
 four launches on): scoring does not train, and a ledger limit of ``k`` at each step keeps
 a batch learner from running past it, so this is the agent a fresh copy trained to ``k``
-would be, at the cost of the largest ``k`` alone. The agent given is never changed.
+would be, at the cost of the largest ``k`` alone; for a learner that updates every few
+launches (SAC's rollouts of 4) up to when its updates fall: it keeps every launch, and
+updates after a whole rollout of the launches since it was last stopped. The agent given
+is never changed.
 
 Stable-Baselines3 draws from the process's global generators (Python's ``random``,
 NumPy's and torch's) when it acts and samples its replay buffer, and a deep copy cannot

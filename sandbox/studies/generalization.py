@@ -82,36 +82,52 @@ def summarise(
 
 
 def rollout_launches(jobs: list[dict[str, Any]], agents: list[str]) -> dict[str, int]:
-    """Per on-policy learner (an SB3 one with ``n_steps``), the launches of one rollout as
-    its jobs ran it (``n_steps`` x ``n_envs``): it updates its policy only after a whole
-    rollout, so within fewer launches in a changed world it does not change at all."""
+    """Per SB3 learner that updates only after several launches, the launches of one rollout
+    as its jobs ran it: an on-policy learner's ``n_steps`` x ``n_envs``, an off-policy
+    learner's ``train_freq`` (in steps) x ``n_envs`` where above 1 (SAC's 4). Within fewer
+    launches in a changed world it does not change at all."""
     found = {}
     for agent in agents:
         settings = next((j.get("settings") or {} for j in jobs if j["agent"] == agent), {})
+        envs = int(settings.get("n_envs", 1))
+        frequency = settings.get("train_freq")
+        if isinstance(frequency, list | tuple):  # SB3's (n, "step" or "episode")
+            frequency = int(frequency[0]) if str(frequency[1]) == "step" else None
         if "n_steps" in settings:
-            found[agent] = int(settings["n_steps"]) * int(settings.get("n_envs", 1))
+            found[agent] = int(settings["n_steps"]) * envs
+        elif isinstance(frequency, int) and frequency * envs > 1:
+            found[agent] = frequency * envs
     return found
 
 
 def no_update_note(summary_file: dict[str, Any]) -> str:
-    """For the tables' titles: which on-policy learners make no update within the most
-    trials the study gives in a changed world, so that their rows equal k = 0 ("" if
-    none)."""
+    """For the tables' titles: which learners make no update within the most trials the
+    study gives in a changed world, so that their rows equal k = 0, and which within the
+    fewer ("" if none)."""
     trials = trial_words(summary_file)[1]
     grid = summary_file["generalization_grid"]
-    most = max(grid.get("identification_trials", [0]))
-    still = {
-        agent: n for agent, n in grid.get("rollout_launches", {}).items() if n > most and most > 0
-    }
-    if not still:
+    given = sorted(k for k in grid.get("identification_trials", [0]) if k > 0)
+    if not given:
         return ""
-    which = ", ".join(f"{agent}: {n} {trials} a rollout" for agent, n in still.items())
-    learners = "an on-policy learner" if len(still) == 1 else "on-policy learners"
-    rows = "its rows equal" if len(still) == 1 else "their rows equal"
-    return (
-        f"; {learners} ({which}) updates only after a whole rollout, so makes no update "
-        f"within k <= {most} {trials}: {rows} k = 0"
-    )
+    rollouts = grid.get("rollout_launches", {})
+    still = {agent: n for agent, n in rollouts.items() if n > given[-1]}
+    note = ""
+    if still:
+        which = ", ".join(f"{agent}: {n} {trials} a rollout" for agent, n in still.items())
+        learners = "a learner" if len(still) == 1 else "learners"
+        rows = "its rows equal" if len(still) == 1 else "their rows equal"
+        note = (
+            f"; {learners} ({which}) updates only after a whole rollout, so makes no update "
+            f"within k <= {given[-1]} {trials}: {rows} k = 0"
+        )
+    for agent, n in rollouts.items():
+        fewer = [str(k) for k in given if k < n]
+        if agent not in still and fewer:
+            note += (
+                f"; {agent} updates after every {n} {trials}: its rows at k = "
+                f"{', '.join(fewer)} equal k = 0"
+            )
+    return note
 
 
 def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
