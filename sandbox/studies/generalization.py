@@ -144,8 +144,10 @@ def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
     found = [
         (
             "Generalization beyond the training region (every agent may spend the same "
-            f"{several} in each changed gravity first: the planner identifies, the others train"
-            f"{note})",
+            f"{several} in each changed gravity first: the planner identifies, the others train;"
+            " each enters a changed world as it enters a new one, its home data dropped: the "
+            f"learners' replay buffers and the learned models' {several} emptied, their weights "
+            f"kept, the planner's constants back to nominal{note})",
             grid_table(summary_file),
         )
     ]
