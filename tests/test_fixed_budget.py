@@ -215,6 +215,18 @@ def test_the_table_reads_the_shared_grid_and_says_n_a_beyond_a_budget(tmp_path):
     assert "631 [631 to 631]" in learner_row and "1,000 [1,000 to 1,000]" in learner_row
 
 
+def test_a_run_of_planners_alone_is_read_at_the_first_fixed_budget(tmp_path):
+    """Every budget of the run below 100 (the planner's 30): the table still reads the first
+    fixed budget, where the reliable planner stopped, not an empty table."""
+    jobs = [job([1, 2], [1.0, 1.0], 30, reliable=1, seed=s, agent="planner") for s in (0, 1)]
+    size = {"eval_points_per_decade": 5, "budget": 30}
+    summary = {"task": "rocket", "agents": {"planner": {}}}
+    data = fixed_budget(RunData(tmp_path, {"size": size}, summary, jobs))
+    header, _, planner = fixed_budget_table(data).splitlines()
+    assert header.split("  ")[-1].strip() == "success after 100"
+    assert "100 % [100 to 100]" in planner and "(at 2)" in planner
+
+
 # -- a run writes them ------------------------------------------------------------------------
 
 

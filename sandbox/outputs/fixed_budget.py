@@ -185,9 +185,12 @@ def write_fixed_budget(run: RunData) -> list[Path]:
 
 
 def shown_budgets(data: dict[str, Any]) -> list[int]:
-    """The fixed budgets the table shows: those within the run's largest budget."""
+    """The fixed budgets the table shows: those within the run's largest budget, and the
+    first at least (a run of agents that stop within a few trials, as the planners do, is
+    read there: reliable, they stopped, and their last evaluation stands)."""
     largest = max((entry["budget"] for entry in data["agents"].values()), default=0)
-    return [n for n in data["fixed_budgets"] if n <= largest]
+    within = [n for n in data["fixed_budgets"] if n <= largest]
+    return within or list(data["fixed_budgets"][:1])
 
 
 def success_cell(figures: dict[str, Any], trials: int) -> str:
