@@ -144,14 +144,9 @@ class StopAtTrials(BaseCallback):
         if self._rollout_ends_here():
             self._done_after_rollout = True
             return True
-        gates = [
-            env for env in getattr(self.training_env, "envs", []) if isinstance(env, HaltBeforeStep)
-        ]
-        if gates:
-            for gate in gates:
-                gate.halt()  # keep this step, stop before the next
-            return True
-        return False  # another env: stop here, as SB3 does
+        for gate in self.training_env.envs:  # HaltBeforeStep, every env of the learner
+            gate.halt()  # keep this step, stop before the next
+        return True
 
     def _on_training_end(self) -> None:
         self._done_after_rollout = False
@@ -280,13 +275,16 @@ class SB3Learner(Agent):
         torch.set_num_threads(1)
 
     def _make_env(self, ledger: Ledger) -> gym.Env:
-        """One env the learner trains in: the ledger's, in the Moon's frame if so set, and
-        ready to end ``learn`` before a step (``HaltBeforeStep``)."""
+        """One env the learner trains in: the ledger's, in the Moon's frame if so set."""
         env = ledger.make_env()
-        return HaltBeforeStep(MoonRelativeFrame(env) if self.moon_relative else env)
+        return MoonRelativeFrame(env) if self.moon_relative else env
 
     def _vec_env(self, ledger: Ledger) -> DummyVecEnv:
-        venv = DummyVecEnv([lambda: self._make_env(ledger) for _ in range(self.n_envs)])
+        """The learner's envs, each ready to end ``learn`` before a step (``HaltBeforeStep``,
+        around whatever ``_make_env`` builds)."""
+        venv = DummyVecEnv(
+            [lambda: HaltBeforeStep(self._make_env(ledger)) for _ in range(self.n_envs)]
+        )
         venv.seed(self.seed)
         return venv
 
