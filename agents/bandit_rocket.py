@@ -37,9 +37,11 @@ class RocketBandit(LearnedRocketModel):
     launch; no telemetry, no physics. The model-free learner of a one-step task.
     """
 
-    # Wall seconds per planned trial: a 500-launch job in earth_moon took 142 s, evaluations
-    # included, on 2 cores at a load of 4 to 7; it seldom stops early (not reliable by 500).
-    seconds_per_trial = {"rocket": 0.25}
+    # Wall seconds per planned trial, with its tuned settings: 3,000-launch jobs in earth_moon
+    # took 76-112 s, evaluations included, beside another busy process (the rocket reference's
+    # 10 seeds, none reliable); the refits after each of the first launches make a short job
+    # dearer per launch (300 launches: about 25 s).
+    seconds_per_trial = {"rocket": 0.04}
 
     name = "bandit"
     kind = "learner"

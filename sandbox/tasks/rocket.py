@@ -242,19 +242,14 @@ ROCKET = Task(
     # the bandit is the model-free learner made for a one-step task (the strongest anchor the
     # learned model has): it runs beside the SB3 learners in every rocket run
     agents=("planner", "learned-model", "random", "bandit", "ppo", "sac", "td3"),
-    # The default run fits in 3 minutes on 2 cores (its longest job first) and shows the best
-    # learner leaving the floor. SAC, the best learner, got 5,000 launches for that: the reference's
-    # median held-out success over 5 seeds was 24-34 % at 1,585 launches and 42-68 % (median 60 %)
-    # at 5,412; on one seed its success after 4,000 swung from 50 to 85 % with where the evaluations
-    # fell (20 episodes a point). A SAC job of 5,000 launches takes 90-200 s as the machine's speed
-    # varies, so a second seed would not leave room beside it: the demo runs one seed, SAC on one
-    # core and every other agent beside it on the other. With the symmetric study's settings
-    # (batches of 1,024) a SAC launch costs about 2.3 times the CPU, so it gets 3,000: 126 s of CPU
-    # for the job alone, 55 % held-out success at the end on seed 0. TD3 also makes a gradient step
-    # per launch and shows little in a few hundred launches. The learned-model agent refits its
-    # ensemble after launches, so it gets a few hundred; it stops early, once reliable at two
-    # evaluation points in a row, as every agent does. The bandit refits its ensemble after launches
-    # too (0.25 s a launch), so it gets as many as the learned model.
+    # The default run fits in 3 minutes on 2 cores (its longest job first; 116 s on idle cores)
+    # and shows the best learner leaving the floor. SAC, the best learner, gets 3,000 launches:
+    # 126 s of CPU for its job with its study's settings (batches of 1,024), 55 % held-out
+    # success at the end on seed 0; a second seed would not leave room beside it, so the demo
+    # runs one seed, SAC on one core and every other agent beside it on the other. TD3 also
+    # makes a gradient step per launch and shows little in a few hundred launches. The learned
+    # model and the bandit refit their ensembles after launches, so they get a few hundred; an
+    # agent stops early once reliable at two evaluation points in a row.
     default=Size(
         budget=1000,
         seeds=1,
@@ -279,8 +274,7 @@ ROCKET = Task(
         seeds=10,
         eval_episodes=50,
         eval_points_per_decade=5,
-        # the bandit as in the decomposition study: its 0.25 s a launch makes 3,000 launches
-        # about 13 minutes a seed
+        # the bandit: 3,000 launches took 76-112 s a seed in this reference (none reliable)
         agent_budgets={"planner": 30, "learned-model": 3_000, "random": 3_000, "bandit": 3_000},
     ),
     env_kwargs={"world": "earth_moon"},
