@@ -131,13 +131,18 @@ def format_censored(values: Sequence[float | None], budget: int | None) -> str:
     return text + (f" ({censored} censored)" if censored and len(values) > 1 else "")
 
 
-def format_rates(values: Sequence[float]) -> str:
-    """``median [interval]`` of rates over seeds, as percentages."""
+def format_median(values: Sequence[float], number: Callable[[float], str], unit: str = "") -> str:
+    """``median unit [interval]`` over seeds, each figure written by ``number``; "-" for none."""
     if not values:
         return "-"
-    text = f"{100 * float(np.median(values)):.0f} %"
     interval = median_interval(values)
-    return text + (f" [{100 * interval[0]:.0f} to {100 * interval[1]:.0f}]" if interval else "")
+    text = number(float(np.median(values))) + unit
+    return text + (f" [{number(interval[0])} to {number(interval[1])}]" if interval else "")
+
+
+def format_rates(values: Sequence[float]) -> str:
+    """``median [interval]`` of rates over seeds, as percentages."""
+    return format_median(values, lambda rate: f"{100 * rate:.0f}", " %")
 
 
 #: a ratio per seed as the bounds the data give it: (low, high), ``high`` None for no upper

@@ -33,16 +33,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
-
 from agents.plugins import load_agent
 from sandbox.outputs.stats import (
     Bounds,
     censored_median,
     format_censored,
     format_fractions,
+    format_median,
     format_rates,
-    median_interval,
     ratio_bounds,
 )
 from sandbox.studies import Cell, Study
@@ -203,27 +201,33 @@ def cell_figures(jobs: list[dict[str, Any]], label: str) -> dict[str, Any] | Non
         "trials_to_reliable": [j["trials_to_reliable"] for j in mine],
         "final_success_rate": [j["final_success_rate"] for j in mine],
         "trials_spent": [j["trials_spent"] for j in mine],
-        # (trials, held-out success) at every evaluation: a pair reads both cells at one point
-        "curve": [[[row["trials"], row["success_rate"]] for row in j["evaluations"]] for j in mine],
     }
 
 
-def success_after(curve: list[list[float]], trials: int) -> float:
-    """Held-out success after ``trials`` training trials: the last evaluation at or before
-    it (a job that became reliable stopped training, and its last evaluation stands)."""
-    return [success for at, success in curve if at <= trials][-1]
+def success_after(job: dict[str, Any], trials: int) -> float:
+    """A job's held-out success after ``trials`` training trials: its last evaluation at or
+    before them (a job that became reliable stopped training, and its last evaluation
+    stands)."""
+    return [row["success_rate"] for row in job["evaluations"] if row["trials"] <= trials][-1]
 
 
-def pair_differences(start: dict[str, Any], end: dict[str, Any]) -> tuple[int, list[float]]:
-    """The pair read at one number of trials, the smaller of the two budgets: per seed both
-    cells ran, end's held-out success then minus start's. It says what the factor is worth
-    where trials to reliable cannot (neither cell reliable), on the same test situations."""
+def pair_differences(
+    jobs: list[dict[str, Any]], start: dict[str, Any], end: dict[str, Any], pair: Pair
+) -> tuple[int, list[float]]:
+    """The pair read at one number of trials, the smaller of its cells' budgets: per seed
+    both cells ran, end's held-out success then minus start's. It says what the factor is
+    worth where trials to reliable cannot (neither cell reliable), on the same test
+    situations."""
     trials = min(start["budget"], end["budget"])
-    curves = dict(zip(end["seeds"], end["curve"], strict=True))
+    runs = {
+        (j["agent"], j["seed"]): j
+        for j in jobs
+        if j["phase"] == "train" and j["agent"] in (pair.start, pair.end)
+    }
     return trials, [
-        success_after(curves[seed], trials) - success_after(curve, trials)
-        for seed, curve in zip(start["seeds"], start["curve"], strict=True)
-        if seed in curves
+        success_after(runs[pair.end, seed], trials) - success_after(runs[pair.start, seed], trials)
+        for seed in start["seeds"]
+        if (pair.end, seed) in runs
     ]
 
 
@@ -262,7 +266,7 @@ def summarise_decomposition(
     for pair in pairs:
         if pair.start in figures and pair.end in figures:
             seeds, bounds = pair_bounds(figures[pair.start], figures[pair.end])
-            at, differences = pair_differences(figures[pair.start], figures[pair.end])
+            at, differences = pair_differences(jobs, figures[pair.start], figures[pair.end], pair)
             measured.append(
                 {
                     **asdict(pair),
@@ -280,11 +284,7 @@ def format_difference(pair: dict[str, Any]) -> str:
     [interval] over seeds, and the number of trials it was read after."""
     if "success_differences" not in pair:  # a run from before the pairs were read so
         return "-"
-    values = [100 * d for d in pair["success_differences"]]
-    text = f"{float(np.median(values)):+.0f}"
-    interval = median_interval(values)
-    if interval:
-        text += f" [{interval[0]:+.0f} to {interval[1]:+.0f}]"
+    text = format_median(pair["success_differences"], lambda d: f"{100 * d:+.0f}")
     return f"{text} pp after {pair['success_at']:,}"
 
 
@@ -474,18 +474,11 @@ DECOMPOSITION = decomposition_study(
     pairs=(*PAIRS, WHOLE),
     # The default run shows the table's shape within 5 minutes on 2 cores, one seed: the learners
     # are far from reliable at these budgets (the SAC cells show "> budget", which is what they
-    # are), and a pair of two censored cells says so. The learned-model and bandit cells refit their
-    # models after every one of the first 50 launches: 150 launches take 40-60 s. SAC took 0.04 s a
-    # launch (with its study's batches of 1,024, 126 s of CPU for 3,000 launches and their
-    # evaluations), so 1,000 launches; sac-utd makes 5 gradient steps a launch after SB3's random
-    # warm-up of 100: 300 launches give it 1,000, about what SAC makes in its 1,000. Measured
-    # with every cell, beside other work (load 7-8 on 2 cores): 5 min 35 s, of which 2 min 49 s of
-    # CPU (the workers' and the results'), so about 2 minutes on 2 idle cores; with 200 launches for
-    # those cells, 3 min 35 s of CPU. With the learned model fed the reward in both frames (11
-    # cells): 200 s of CPU, 9 min 2 s of wall time beside four other busy processes (load 8-9); with
-    # SAC's study settings (batches of 1,024), 254 s of CPU (12 min 21 s beside five busy
-    # processes), sac-utd then making 20 steps a launch over 150 launches; with 5 steps a launch
-    # over 300 launches, 239 s of CPU (6 min 19 s beside two busy processes).
+    # are), and a pair of two censored cells says so. SAC costs about 0.04 s a launch (126 s of
+    # CPU for 3,000 launches and their evaluations), so 1,000 launches; sac-utd makes 5 gradient
+    # steps a launch after SB3's random warm-up of 100: 300 launches give it 1,000, about what
+    # SAC makes in its 1,000. Measured with all 11 cells: 108 s on 2 idle cores, 203 s of CPU
+    # (6 min 19 s beside two busy processes).
     default=Size(
         budget=150,
         seeds=1,
