@@ -338,3 +338,67 @@ def test_a_tiny_run_writes_the_table_plot_and_report(tmp_path):
         "train-sac-2-seed0.json",
         "train-lm-abs-seed0.json",
     }
+
+
+def test_each_seed_splits_its_whole_distance_along_the_path_into_shares(tmp_path):
+    """Along sac -> sac-rel -> learned-model -> planner, a seed's shares are each step's log
+    ratio over the whole log ratio and add up to 100 %; a cell never reliable joins the steps
+    on either side of it; an end never reliable leaves the seed's distance unknown."""
+    from sandbox.outputs.run_data import RunData
+    from sandbox.studies.decomposition_path import plot_path
+
+    cells = {
+        "sac": ("sac", {}),
+        "sac-rel": ("sac", {"burn_angle_input": "relative"}),
+        "learned-model": ("learned-model", {}),
+        "planner": ("planner", {}),
+    }
+    pairs = [
+        Pair("frame", "sac", "sac-rel"),
+        Pair("model", "sac-rel", "learned-model"),
+        Pair("physics", "learned-model", "planner"),
+    ]
+    path = ["sac", "sac-rel", "learned-model", "planner"]
+    trials = {  # per seed: sac, sac-rel, learned-model, planner
+        0: (10_000, 1_000, 100, 1),  # a quarter, a quarter, half
+        1: (10_000, None, 100, 1),  # sac-rel never reliable: frame and model together
+        2: (None, 1_000, 100, 1),  # sac never reliable: the whole distance unknown
+        3: (1_000, 10_000, 10, 1),  # the frame cost trials: -100 %, then 300 %
+    }
+    jobs = [
+        job(label, seed, value, 20_000 if label != "planner" else 30)
+        for seed, row in trials.items()
+        for label, value in zip(path, row, strict=True)
+    ]
+    summary = summarise_decomposition(jobs, cells, pairs, {}, path)
+    found = summary["decomposition"]["path"]
+    assert found["factors"] == ["frame", "model", "physics"]
+    shares = {row["seed"]: row["shares"] for row in found["seeds"]}
+    assert shares[0] == pytest.approx([0.25, 0.25, 0.5])
+    assert shares[1][0] == pytest.approx(0.5) and shares[1][1] is None
+    assert shares[1][2] == pytest.approx(0.5)
+    assert shares[2] is None
+    assert shares[3] == pytest.approx([-1 / 3, 1.0, 1 / 3])
+    for row in shares.values():
+        if row is not None:
+            assert sum(s for s in row if s is not None) == pytest.approx(1.0)
+    title, text = tables(summary)[-1]
+    assert title.startswith("Decomposition along one path")
+    lines = text.splitlines()
+    assert lines[2].split()[:3] == ["0", "10,000", "1"]
+    assert "+50 % +" in lines[3] and "(joined)" in lines[3]
+    assert lines[4].split()[:2] == ["2", ">"] and lines[4].rstrip().endswith("-")
+    # the medians: frame alone on seeds 0 and 3; model on 0 and 3; physics on 0, 1 and 3
+    assert lines[6].startswith("median")
+    assert "(2)" in lines[6] and "(3)" in lines[6]
+    paragraph = findings(summary)[-1]
+    assert paragraph.startswith("**Decomposition along one path**")
+    assert "on 3 of 4 seeds both ends were reliable" in paragraph
+    # a path through a step that is no pair is refused when the study is declared
+    with pytest.raises(ValueError, match="sac -> planner is no pair"):
+        from sandbox.studies.decomposition import decomposition_study
+
+        decomposition_study("x", "x", cells, pairs, TINY, TINY, {}, ["sac", "planner"])
+    # and the plot draws a line per seed
+    run = RunData(tmp_path, {}, summary, jobs)
+    assert plot_path(run).stat().st_size > 10_000

@@ -148,6 +148,8 @@ PLOT_CAPTIONS = {
     "sees the traffic",
     "decomposition": "Each cell's trials to reliable (left) and what each change of one factor "
     "is worth, the ratio of neighbouring cells paired by seed (right)",
+    "decomposition_path": "Trials to reliable along one path from SAC to the planner, a line "
+    "per seed: each drop is one factor's share of that seed's distance",
 }
 #: in ``<run>/animations/``: each animation's caption (written with the animations)
 ANIMATIONS_INDEX = "animations.json"

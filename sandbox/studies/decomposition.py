@@ -44,6 +44,13 @@ from sandbox.outputs.stats import (
     ratio_bounds,
 )
 from sandbox.studies import Cell, Study
+from sandbox.studies.decomposition_path import (
+    path_paragraph,
+    path_table,
+    plot_path,
+    step_factors,
+    summarise_path,
+)
 from sandbox.studies.decomposition_plot import plot_decomposition, ratio_number
 from sandbox.tasks import Size
 
@@ -102,6 +109,17 @@ PAIRS: tuple[Pair, ...] = (
 )
 #: the whole distance the pairs split up, measured the same way
 WHOLE = Pair("the whole distance", "sac", "planner")
+#: one path from SAC to the planner through neighbouring cells, a step per factor: along it
+#: each seed's whole distance splits into shares (``decomposition_path``)
+PATH = (
+    "sac",
+    "sac-rel",
+    "sac-utd-rel",
+    "bandit-rel",
+    "learned-model-reward",
+    "learned-model",
+    "planner",
+)
 
 
 def resolved(label: str, cells: dict[str, Cell] = CELLS) -> dict[str, Any]:
@@ -253,10 +271,12 @@ def summarise_decomposition(
     cells: dict[str, Cell],
     pairs: Sequence[Pair],
     factors: dict[str, str],
+    path: Sequence[str] = (),
 ) -> dict[str, Any]:
     """``decomposition``: what each factor changes; per cell that ran, its agent, the
     settings the cell gives it and its per-seed figures; per pair whose two cells ran, the
-    seeds and each seed's ratio bounds."""
+    seeds and each seed's ratio bounds; along ``path``, if every cell of it ran, each seed's
+    shares of the whole distance (``decomposition_path``)."""
     figures = {
         label: {"agent": agent, "cell_settings": settings, **found}
         for label, (agent, settings) in cells.items()
@@ -276,7 +296,10 @@ def summarise_decomposition(
                     "success_differences": differences,
                 }
             )
-    return {KEY: {"factors": factors, "cells": figures, "pairs": measured}}
+    found = {"factors": factors, "cells": figures, "pairs": measured}
+    if path and (along := summarise_path(figures, path, pairs)) is not None:
+        found["path"] = along
+    return {KEY: found}
 
 
 def format_difference(pair: dict[str, Any]) -> str:
@@ -377,6 +400,9 @@ def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
                 pairs,
             )
         )
+    if found.get("path"):
+        title, header, rows = path_table(found["path"])
+        out.append((title, text_table(header, rows)))
     return out
 
 
@@ -409,6 +435,8 @@ def findings(summary_file: dict[str, Any]) -> list[str]:
             + "."
             + (f" From the first cell to the second: {changes}." if changes else "")
         )
+    if found.get("path") and (paragraph := path_paragraph(found["path"])):
+        paragraphs.append(paragraph)
     return paragraphs
 
 
@@ -439,14 +467,22 @@ def decomposition_study(
     default: Size,
     full: Size,
     factors: dict[str, str] | None = None,
+    path: Sequence[str] = (),
 ) -> Study:
     """A study of ``cells`` (label -> (agent, settings)) whose tables give each cell's trials
     and each pair's ratio; ``factors``: what each factor of the pairs changes, in words
-    (default ``factor_words()``). Every pair names two of the cells."""
+    (default ``factor_words()``); ``path``: cells from one end to the other, each step one of
+    the pairs, along which each seed's distance is split into shares. Every pair names two of
+    the cells."""
     for pair in pairs:
         missing = [label for label in (pair.start, pair.end) if label not in cells]
         if missing:
             raise ValueError(f"study {name!r}: pair {pair} names {missing[0]!r}, which is no cell")
+    if path:
+        try:
+            step_factors(path, pairs)
+        except ValueError as error:
+            raise ValueError(f"study {name!r}: {error}") from None
     return Study(
         name=name,
         task="rocket",
@@ -459,10 +495,11 @@ def decomposition_study(
             {label: cells[label] for label in labels if label in cells},
             pairs,
             factor_words() if factors is None else factors,
+            path,
         ),
         tables=tables,
         findings=findings,
-        plots=(plot_decomposition,),
+        plots=(plot_decomposition, plot_path),
     )
 
 
@@ -472,6 +509,7 @@ DECOMPOSITION = decomposition_study(
     "feedback, physics): trials to reliable per cell, ratios between neighbours",
     cells=CELLS,
     pairs=(*PAIRS, WHOLE),
+    path=PATH,
     # The default run shows the table's shape within 5 minutes on 2 cores, one seed: the learners
     # are far from reliable at these budgets (the SAC cells show "> budget", which is what they
     # are), and a pair of two censored cells says so. SAC costs about 0.04 s a launch (126 s of
