@@ -1,6 +1,7 @@
 """A decomposition study of the cells that exist today (a plug-in for the tests: ``--plugin
 tests/decomposition_today.py --study decomposition-today``): SAC with 1 and 2 gradient steps a
-launch, the learned model with absolute and relative angles, the planner. The learned-model
+launch, the learned model with absolute and relative angles, the planner (and the path
+from the learned model in absolute angles to the planner). The learned-model
 cells fit and plan a little, so a run of a few dozen launches takes seconds."""
 
 from __future__ import annotations
@@ -36,5 +37,6 @@ TODAY = register_study(
         default=TINY,
         full=TINY,
         factors={"compute": "gradient steps per launch: 1 -> 2"},
+        path=("lm-abs", "lm", "planner"),
     )
 )

@@ -329,6 +329,9 @@ def test_a_tiny_run_writes_the_table_plot_and_report(tmp_path):
     ]
     assert "trials to reliable, from / to" in result.stdout
     assert (out / "decomposition.png").stat().st_size > 10_000
+    assert (out / "decomposition_path.png").stat().st_size > 10_000
+    assert [row["seed"] for row in summary["path"]["seeds"]] == [0]
+    assert "Decomposition along one path, lm-abs -(frame)-> lm" in result.stdout
     report = (out / "report.md").read_text()
     assert "**Decomposition, compute** (trials to reliable of the first cell" in report
     assert "From the first cell to the second: gradient steps per launch: 1 -> 2." in report
