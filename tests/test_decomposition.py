@@ -397,6 +397,8 @@ def test_each_seed_splits_its_whole_distance_along_the_path_into_shares(tmp_path
     paragraph = findings(summary)[-1]
     assert paragraph.startswith("**Decomposition along one path**")
     assert "on 3 of 4 seeds both ends were reliable" in paragraph
+    assert "frame and model together +50 % (1 seed)" in paragraph
+    assert "physics +50 % [+33 to +50] (3 seeds)" in paragraph
     # a path through a step that is no pair is refused when the study is declared
     with pytest.raises(ValueError, match="sac -> planner is no pair"):
         from sandbox.studies.decomposition import decomposition_study

@@ -115,56 +115,72 @@ def path_table(path: dict[str, Any]) -> tuple[str, list[str], list[list[str]]]:
         "last's); a seed's shares add up to 100 %, a step that cost trials is negative. "
         f'"+" then "{JOINED}": read together, as the cell between them was never reliable; '
         '"-": an end of the path never reliable, the distance unknown. The medians are over '
-        "the seeds where that step stands alone, and need not add up to 100 %"
+        'the seeds where that step stands alone (else, marked " +", of the steps read '
+        "together from it on the most seeds), and need not add up to 100 %"
     )
     return title, header, rows
 
 
-def step_shares(path: dict[str, Any], step: int) -> list[float]:
-    """The seeds' shares of one step, where it stands alone."""
-    shares = []
-    for row in path["seeds"]:
-        own = row["shares"]
-        if own is None or own[step] is None:
+def segments(shares: list[float | None]) -> list[tuple[int, int, float]]:
+    """One seed's shares as (first step, step after the last, share): a step alone, or steps
+    read together."""
+    out = []
+    for step, share in enumerate(shares):
+        if share is None:
             continue
-        if step + 1 < len(own) and own[step + 1] is None:
-            continue  # read together with the next
-        shares.append(own[step])
-    return shares
+        last = step + 1
+        while last < len(shares) and shares[last] is None:
+            last += 1
+        out.append((step, last, share))
+    return out
+
+
+def span_shares(path: dict[str, Any]) -> dict[tuple[int, int], list[float]]:
+    """Per span of steps (first, after the last), the shares of the seeds that read those
+    steps, and only those, together (a step alone: a span of one)."""
+    spans: dict[tuple[int, int], list[float]] = {}
+    for row in path["seeds"]:
+        for first, last, share in segments(row["shares"] or []):
+            spans.setdefault((first, last), []).append(share)
+    return dict(sorted(spans.items()))
+
+
+def median_words(shares: list[float]) -> str:
+    return format_median(shares, lambda s: f"{100 * s:+.0f}", " %")
 
 
 def median_share(path: dict[str, Any], step: int) -> str:
-    shares = step_shares(path, step)
-    if not shares:
+    """The median row's column ``step``: the median share of the span starting at it that
+    the most seeds read (the step alone on a tie; steps read together marked " +"), "-"
+    where none does."""
+    starting = [
+        (last, shares) for (first, last), shares in span_shares(path).items() if first == step
+    ]
+    if not starting:
         return "-"
-    return format_median(shares, lambda s: f"{100 * s:+.0f}", " %") + f" ({len(shares)})"
-
-
-def median_share_words(path: dict[str, Any], step: int) -> str:
-    shares = step_shares(path, step)
-    text = format_median(shares, lambda s: f"{100 * s:+.0f}", " %")
-    return f"{text} ({len(shares)} seed{'s' if len(shares) > 1 else ''})"
+    last, shares = max(starting, key=lambda span: (len(span[1]), span[0] == step + 1))
+    return f"{median_words(shares)} ({len(shares)})" + (" +" if last > step + 1 else "")
 
 
 def path_paragraph(path: dict[str, Any]) -> str | None:
-    """The path's finding: per factor, its median share where it stands alone; None where no
-    seed's distance is known."""
+    """The path's finding: the median share of each step, or of steps read together, over
+    the seeds that read them so; None where no seed's distance is known."""
     known = [row for row in path["seeds"] if row["shares"] is not None]
     if not known:
         return None
     parts = []
-    for step, factor in enumerate(path["factors"]):
-        shares = step_shares(path, step)
-        if shares:
-            parts.append(f"{factor} {median_share_words(path, step)}")
-        else:
-            parts.append(f"{factor} never alone (a cell beside it never reliable)")
+    for (first, last), shares in span_shares(path).items():
+        factors = path["factors"][first:last]
+        name = factors[0] if len(factors) == 1 else " and ".join(factors) + " together"
+        seeds = f"{len(shares)} seed{'s' if len(shares) > 1 else ''}"
+        parts.append(f"{name} {median_words(shares)} ({seeds})")
     return (
         f"**Decomposition along one path** ({' -> '.join(path['cells'])}; on {len(known)} of "
         f"{len(path['seeds'])} seeds both ends were reliable and the whole distance is "
-        "known): the median share of it each step took, over the seeds where the step stands "
-        "alone, with the interval and the number of seeds: " + "; ".join(parts) + ". Shares "
-        "are per seed, and their medians need not add up to 100 %."
+        "known): the median share of it each step took, with its interval, over the seeds "
+        "where the step stands alone, and of steps read together over the seeds where the "
+        "cell between them was never reliable: " + "; ".join(parts) + ". Shares are per "
+        "seed, and their medians need not add up to 100 %."
     )
 
 
@@ -178,15 +194,16 @@ def plot_path(run: RunData) -> Path | None:
     figure, axes = plt.subplots(figsize=(10, 5.2), layout="constrained")
     x = np.arange(len(path["cells"]))
     for row in path["seeds"]:
-        values = [
-            budget if value is None else value
-            for value, budget in zip(row["trials_to_reliable"], path["budgets"], strict=True)
-        ]
-        axes.plot(x, values, color="0.6", lw=1, alpha=0.7, zorder=1)
+        known = [(xi, v) for xi, v in zip(x, row["trials_to_reliable"], strict=True) if v]
+        for (x0, v0), (x1, v1) in itertools.pairwise(known):
+            # a step over a cell never reliable: dashed, the steps beside it read together
+            style = "-" if x1 == x0 + 1 else "--"
+            axes.plot([x0, x1], [v0, v1], style, color="0.6", lw=1, alpha=0.7, zorder=1)
         for xi, value, label in zip(x, row["trials_to_reliable"], path["cells"], strict=True):
             shade = color(found["cells"][label]["agent"])
             if value is None:
-                axes.plot(xi, values[xi], "^", mfc="white", mec=shade, ms=6, zorder=2)
+                budget = path["budgets"][xi]
+                axes.plot(xi, budget, "^", mfc="white", mec=shade, ms=6, zorder=2)
             else:
                 axes.plot(xi, value, "o", color=shade, ms=4, alpha=0.8, zorder=2)
     for xi, budget in enumerate(path["budgets"]):
@@ -200,8 +217,8 @@ def plot_path(run: RunData) -> Path | None:
     title = (
         f"SAC to the planner along one path, seed by seed ({seeds_label(len(path['seeds']))}): "
         "each line one seed, each drop what that step's factor saved it (its share of the "
-        "seed's whole drop); grey bar: a cell's budget, open triangle: never reliable within "
-        "it (the line passes through the budget, a bound)"
+        "seed's whole drop); grey bar: a cell's budget, open triangle at it: never reliable "
+        "within it (a dashed line passes over that cell: the steps beside it read together)"
     )
     axes.set_title(wrap_to_width(title, axes, 9), fontsize=9)
     return save_figure(figure, run.folder / "decomposition_path.png", dpi=100)
