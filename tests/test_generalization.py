@@ -219,6 +219,13 @@ def test_tables_show_each_k_and_the_misspecified_axis():
     header, _, *rows = grid.splitlines()
     assert "launches per changed world" in header and "launches spent" in header
     assert [row.split()[:2] for row in rows] == [["learner", k] for k in ("0", "1", "5")]
+    # the radius along the phase and the success in region, read at nominal gravity, are
+    # written on the first row and left blank below it where the same
+    phase, region = header.index("radius: phase"), header.index("success in region")
+    assert rows[0][phase:].strip() and rows[0][region:].strip()
+    for row in rows[1:]:
+        assert row[phase : phase + 5].strip() == "" and row[region : region + 5].strip() == ""
+    assert "a blank radius along the phase or success in region" in list(tables)[0]
     header, _, *rows = misspecified.splitlines()
     assert "success at 0 deg" in header and "success at 5 deg" in header
     assert rows[0].split()[:3] == ["learner", "0", "2"] and rows[-1].split()[-1] == "5"

@@ -22,6 +22,7 @@ from sandbox.outputs.stats import format_rates
 from sandbox.studies import Study, StudyContext
 from sandbox.studies.generalization_grid import (
     GridSpec,
+    blank_as_first_row,
     count_of,
     evaluate_grid,
     format_radius,
@@ -147,7 +148,7 @@ def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
             f"{several} in each changed gravity first: the planner identifies, the others train;"
             " each enters a changed world as it enters a new one, its home data dropped: the "
             f"learners' replay buffers and the learned models' {several} emptied, their weights "
-            f"kept, the planner's constants back to nominal{note})",
+            f"kept, the planner's constants back to nominal{note}; {blank_as_first_row(several)})",
             grid_table(summary_file),
         )
     ]

@@ -450,6 +450,20 @@ def grid_table(summary_file: dict[str, Any]) -> str:
     return text_table(header, rows)
 
 
+#: the per-k table's columns read at nominal gravity (radius along the phase, success in the
+#: training region), where no agent spends launches: left blank after an agent's first row
+#: where they are the same as on it
+SAME_AT_NOMINAL = (3, 5)
+
+
+def blank_as_first_row(trials: str) -> str:
+    """What a blank cell of the per-k table means, in the task's word for its trials."""
+    return (
+        "a blank radius along the phase or success in region: the same as on the agent's "
+        f"first row (both are read at nominal gravity, where no agent spends {trials})"
+    )
+
+
 def _grid_table_per_k(grid: dict[str, Any], trials: str) -> str:
     header = [
         "agent",
@@ -466,6 +480,7 @@ def _grid_table_per_k(grid: dict[str, Any], trials: str) -> str:
     figures_per_k = {k: grid_figures_per_seed(at_k(grid, k)) for k in grid["per_k"]}
     rows = []
     for agent in grid["success"]:
+        first = None
         for k, figures in figures_per_k.items():
             mine = figures[agent]
             seeds = grid["per_k"][k]["success_per_seed"][agent]
@@ -473,19 +488,27 @@ def _grid_table_per_k(grid: dict[str, Any], trials: str) -> str:
                 float(np.array(seeds[seed], dtype=float)[changed].mean()) if changed else 0.0
                 for seed in sorted(seeds, key=int)
             ]
-            rows.append(
-                [
-                    agent,
-                    k,
-                    str(len(mine["success_on_grid"])),
-                    format_radius(mine["radius_moon_phase_deg"]),
-                    format_radius(mine["radius_gravity_scale"]),
-                    format_rates(mine["success_in_region"]),
-                    format_rates(off_nominal),
-                    format_rates(mine["success_on_grid"]),
-                    f"{sum(grid['per_k'][k]['trials'][agent]):g}",
+            row = [
+                agent,
+                k,
+                str(len(mine["success_on_grid"])),
+                format_radius(mine["radius_moon_phase_deg"]),
+                format_radius(mine["radius_gravity_scale"]),
+                format_rates(mine["success_in_region"]),
+                format_rates(off_nominal),
+                format_rates(mine["success_on_grid"]),
+                f"{sum(grid['per_k'][k]['trials'][agent]):g}",
+            ]
+            # read at nominal gravity, where no agent spends launches: a figure the same as
+            # on the agent's first row is left blank
+            if first is None:
+                first = row
+            else:
+                row = [
+                    "" if i in SAME_AT_NOMINAL and cell == first[i] else cell
+                    for i, cell in enumerate(row)
                 ]
-            )
+            rows.append(row)
     return text_table(header, rows)
 
 
