@@ -50,3 +50,13 @@ def test_no_seed_is_dropped():
     assert format_fractions([(0.5, 0.5), (0.0, None), (0.0, None)]) == "censored (2 unknown)"
     assert format_fractions([(0.5, 0.5), (0.5, 0.5), (0.0, None)]).startswith("0.50 [")
     assert format_fractions([(0.0, None)] * 3) == "censored"
+
+
+def test_a_denominator_of_no_trials_makes_the_ratio_a_bound_never_a_made_up_number():
+    # 5 trials against 0: infinite, so above any bound (and above 5 / 1)
+    assert ratio_bounds(5, 0, 100) == (5.0, None)
+    # censored at a budget of 100 against 0: above 100 / 1
+    assert ratio_bounds(None, 0, 100) == (100.0, None)
+    # none against none: the continued agent needed nothing, a fraction of 0
+    assert ratio_bounds(0, 0, 100) == (0.0, 0.0)
+    assert format_fractions([ratio_bounds(5, 0, 100)]).startswith("> 5.00")

@@ -396,9 +396,10 @@ def test_each_seed_splits_its_whole_distance_along_the_path_into_shares(tmp_path
     assert "(2)" in lines[6] and "(3)" in lines[6]
     paragraph = findings(summary)[-1]
     assert paragraph.startswith("**Decomposition along one path**")
-    assert "on 3 of 4 seeds both ends were reliable" in paragraph
+    assert "on 3 of 4 seeds both ends were reliable, a distance apart" in paragraph
     assert "frame and model together +50 % (1 seed)" in paragraph
-    assert "physics +50 % [+33 to +50] (3 seeds)" in paragraph
+    assert "physics +50 % [+33 to +50] (3 seeds, 75 % coverage)" in paragraph
+    assert "the range of the seeds with 2 seeds (50 % coverage)" in title
     # a path through a step that is no pair is refused when the study is declared
     with pytest.raises(ValueError, match="sac -> planner is no pair"):
         from sandbox.studies.decomposition import decomposition_study
@@ -407,3 +408,24 @@ def test_each_seed_splits_its_whole_distance_along_the_path_into_shares(tmp_path
     # and the plot draws a line per seed
     run = RunData(tmp_path, {}, summary, jobs)
     assert plot_path(run).stat().st_size > 10_000
+
+
+def test_the_path_reads_zero_trials_and_a_rising_path_and_unmeasured_success():
+    """0 trials read as 1 (no log of 0); a seed whose path rises still splits its distance,
+    which is negative (shares still add up to 100 %); both ends equal: no distance. A cell
+    with no evaluation yet at the pair's budget leaves that seed out of the difference."""
+    from sandbox.studies.decomposition import success_after
+    from sandbox.studies.decomposition_path import seed_shares
+
+    assert seed_shares([100, 0, 10]) == pytest.approx([2.0, -1.0])
+    rising = seed_shares([10, 1_000, 100])
+    assert rising == pytest.approx([2.0, -1.0]) and sum(rising) == pytest.approx(1.0)
+    assert seed_shares([10, 100, 10]) is None
+    late = job("b", 0, None, 1_000, {65: 0.5, 1_000: 0.6})  # first evaluated after 65
+    assert success_after(late, 30) is None and success_after(late, 65) == 0.5
+    cells = {"a": ("planner", {}), "b": ("ppo", {})}
+    jobs = [job("a", 0, 1, 30), late, job("a", 1, 1, 30), job("b", 1, None, 1_000, {1: 0.2})]
+    summary = summarise_decomposition(jobs, cells, [Pair("x", "a", "b")], {})
+    (pair,) = summary["decomposition"]["pairs"]
+    assert pair["success_at"] == 30
+    assert pair["success_differences"] == [pytest.approx(-0.8)]  # seed 1 only

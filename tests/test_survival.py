@@ -1,5 +1,6 @@
-"""Survival data of a run: censored seeds wait their whole budget, and every run with two
-seeds or more draws the Kaplan-Meier plot and records the log-rank tests."""
+"""Survival data of a run: censored seeds wait the trials they spent (their budget unless
+they stopped early), and every run with two seeds or more draws the Kaplan-Meier plot and
+records the log-rank tests."""
 
 from __future__ import annotations
 
@@ -38,6 +39,16 @@ def test_a_censored_seed_waits_its_budget_and_is_not_an_event():
     # Kaplan-Meier: one of five seeds reliable at 800, one of the four left at 1,000.
     assert curve.waiting[curve.trials.tolist().index(800)] == pytest.approx(0.8)
     assert curve.waiting[-1] == pytest.approx(0.6)
+
+
+def test_a_seed_that_stopped_early_without_the_event_is_censored_where_it_stopped():
+    """Reliable on validation after 2 trials with no success of its own in training: its wait
+    for a first success is censored at the 2 trials it spent, not at its budget of 30."""
+    summary = {"planner": {**entry([2, 2, 2], 30), "trials_spent": [2, 2, 2]}}
+    summary["planner"]["trials_to_first_success"] = [2, 2, None]
+    wait = waits(summary, "trials_to_first_success")["planner"]
+    assert wait.trials.tolist() == [2, 2, 2]
+    assert wait.reached.tolist() == [True, True, False]
 
 
 def test_log_rank_tells_the_planner_from_the_learner():

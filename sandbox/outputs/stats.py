@@ -160,14 +160,20 @@ def ratio_bounds(
     budget (``None``: never reached within it): ``budget`` for the numerator and
     ``denominator_budget`` (default: the same) for the denominator. Numerator censored: the
     ratio is above budget / denominator; denominator censored: below numerator /
-    denominator_budget (0 when the numerator is 0); both: anything."""
+    denominator_budget (0 when the numerator is 0); both: anything. A denominator of 0
+    trials (and a numerator above it) makes the ratio infinite: above any bound, and so
+    above the one it would have with 1 trial."""
     if numerator is not None and denominator is not None:
-        value = 0.0 if numerator == 0 else numerator / max(denominator, 1e-12)
+        if numerator == 0:
+            return (0.0, 0.0)
+        if denominator == 0:
+            return (float(numerator), None)
+        value = numerator / denominator
         return (value, value)
     if numerator is None and denominator is None:
         return (0.0, None)
     if numerator is None:
-        return (budget / max(float(denominator), 1e-12), None)
+        return (budget / max(float(denominator), 1.0), None)
     return (0.0, numerator / (budget if denominator_budget is None else denominator_budget))
 
 

@@ -22,11 +22,11 @@ EVENTS = (
 
 @dataclass(frozen=True)
 class Waits:
-    """One agent's seeds: trials waited (the event's trial count, or the budget) and whether
-    the event was seen."""
+    """One agent's seeds: trials waited (the event's trial count, or the trials spent without
+    it) and whether the event was seen."""
 
     trials: np.ndarray
-    reached: np.ndarray  #: bools: False where censored at the budget
+    reached: np.ndarray  #: bools: False where censored at the trials spent
 
 
 @dataclass(frozen=True)
@@ -38,14 +38,16 @@ class Curve:
 
 
 def waits(summary: dict[str, Any], key: str) -> dict[str, Waits]:
-    """Per agent of the summary, its seeds' waits for the event ``key``: censored seeds
-    waited their whole budget."""
+    """Per agent of the summary, its seeds' waits for the event ``key`` (a home-world
+    figure): a censored seed waited the trials it spent, its whole budget unless it stopped
+    early, reliable on validation before a success of its own in training."""
     result = {}
     for agent, entry in summary.items():
         values = entry.get(key)
         if values is None:
             continue
-        trials = [entry["budget"] if v is None else v for v in values]
+        spent = entry.get("trials_spent") or [entry["budget"]] * len(values)
+        trials = [left if v is None else v for v, left in zip(values, spent, strict=True)]
         result[agent] = Waits(np.array(trials, float), np.array([v is not None for v in values]))
     return result
 

@@ -222,11 +222,13 @@ def cell_figures(jobs: list[dict[str, Any]], label: str) -> dict[str, Any] | Non
     }
 
 
-def success_after(job: dict[str, Any], trials: int) -> float:
+def success_after(job: dict[str, Any], trials: int) -> float | None:
     """A job's held-out success after ``trials`` training trials: its last evaluation at or
     before them (a job that became reliable stopped training, and its last evaluation
-    stands)."""
-    return [row["success_rate"] for row in job["evaluations"] if row["trials"] <= trials][-1]
+    stands); None where it had no evaluation yet (a learner's first rollout longer than
+    ``trials``): not measured, which is not censored."""
+    rates = [row["success_rate"] for row in job["evaluations"] if row["trials"] <= trials]
+    return rates[-1] if rates else None
 
 
 def pair_differences(
@@ -242,11 +244,14 @@ def pair_differences(
         for j in jobs
         if j["phase"] == "train" and j["agent"] in (pair.start, pair.end)
     }
-    return trials, [
-        success_after(runs[pair.end, seed], trials) - success_after(runs[pair.start, seed], trials)
-        for seed in start["seeds"]
-        if (pair.end, seed) in runs
-    ]
+    differences = []
+    for seed in start["seeds"]:
+        if (pair.end, seed) not in runs:
+            continue
+        after = [success_after(runs[label, seed], trials) for label in (pair.end, pair.start)]
+        if None not in after:  # both measured by then
+            differences.append(after[0] - after[1])
+    return trials, differences
 
 
 def pair_bounds(start: dict[str, Any], end: dict[str, Any]) -> tuple[list[int], list[Bounds]]:

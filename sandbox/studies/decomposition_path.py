@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from sandbox.outputs.run_data import RunData, seeds_label
-from sandbox.outputs.stats import format_median
+from sandbox.outputs.stats import coverage_words, format_median, interval_note
 from sandbox.pictures.drawing import color, save_figure, wrap_to_width
 
 #: how a step read together with the one before it shows in the table
@@ -42,9 +42,11 @@ def seed_shares(trials: Sequence[float | None]) -> list[float | None] | None:
     """One seed's share of its whole distance per step (trials to reliable along the path,
     ``None`` where never reliable): a step read together with the one before it is ``None``,
     its share counted in that one. ``None`` where an end of the path was never reliable, or
-    the path does not descend from SAC to the planner."""
+    both ends took the same trials (no distance to split). A count of 0 trials is read as 1
+    (a log has no 0)."""
+    trials = [None if value is None else max(value, 1) for value in trials]
     first, last = trials[0], trials[-1]
-    if first is None or last is None or first <= last:
+    if first is None or last is None or first == last:
         return None
     whole = math.log(first / last)
     shares: list[float | None] = []
@@ -106,6 +108,7 @@ def path_table(path: dict[str, Any]) -> tuple[str, list[str], list[list[str]]]:
             ]
         rows.append([str(row["seed"]), *ends, *shares])
     rows.append(["median", "", "", *(median_share(path, i) for i in range(len(factors)))])
+    counts = [len(span[1]) for i in range(len(factors)) if (span := median_span(path, i))]
     steps = "".join(
         f"{cell} -({factor})-> " for cell, factor in zip(path["cells"], factors, strict=False)
     )
@@ -114,9 +117,11 @@ def path_table(path: dict[str, Any]) -> tuple[str, list[str], list[list[str]]]:
         "share of the whole distance (the log of the first cell's trials to reliable over the "
         "last's); a seed's shares add up to 100 %, a step that cost trials is negative. "
         f'"+" then "{JOINED}": read together, as the cell between them was never reliable; '
-        '"-": an end of the path never reliable, the distance unknown. The medians are over '
+        '"-": an end of the path never reliable (the distance unknown) or both ends equal. The '
+        "medians are over "
         'the seeds where that step stands alone (else, marked " +", of the steps read '
-        "together from it on the most seeds), and need not add up to 100 %"
+        "together from it on the most seeds), and need not add up to 100 %; their brackets: "
+        + interval_note(counts)
     )
     return title, header, rows
 
@@ -149,16 +154,24 @@ def median_words(shares: list[float]) -> str:
     return format_median(shares, lambda s: f"{100 * s:+.0f}", " %")
 
 
-def median_share(path: dict[str, Any], step: int) -> str:
-    """The median row's column ``step``: the median share of the span starting at it that
-    the most seeds read (the step alone on a tie; steps read together marked " +"), "-"
-    where none does."""
+def median_span(path: dict[str, Any], step: int) -> tuple[int, list[float]] | None:
+    """The span starting at ``step`` that the most seeds read (the step alone on a tie), as
+    (step after its last, the seeds' shares); None where no seed's span starts there."""
     starting = [
         (last, shares) for (first, last), shares in span_shares(path).items() if first == step
     ]
     if not starting:
+        return None
+    return max(starting, key=lambda span: (len(span[1]), span[0] == step + 1))
+
+
+def median_share(path: dict[str, Any], step: int) -> str:
+    """The median row's column ``step``: the median share of ``median_span`` and its count of
+    seeds (steps read together marked " +"), "-" where none."""
+    span = median_span(path, step)
+    if span is None:
         return "-"
-    last, shares = max(starting, key=lambda span: (len(span[1]), span[0] == step + 1))
+    last, shares = span
     return f"{median_words(shares)} ({len(shares)})" + (" +" if last > step + 1 else "")
 
 
@@ -173,11 +186,13 @@ def path_paragraph(path: dict[str, Any]) -> str | None:
         factors = path["factors"][first:last]
         name = factors[0] if len(factors) == 1 else " and ".join(factors) + " together"
         seeds = f"{len(shares)} seed{'s' if len(shares) > 1 else ''}"
+        if len(shares) > 1:
+            seeds += f", {coverage_words([len(shares)]).split(' with ')[0]}"
         parts.append(f"{name} {median_words(shares)} ({seeds})")
     return (
         f"**Decomposition along one path** ({' -> '.join(path['cells'])}; on {len(known)} of "
-        f"{len(path['seeds'])} seeds both ends were reliable and the whole distance is "
-        "known): the median share of it each step took, with its interval, over the seeds "
+        f"{len(path['seeds'])} seeds both ends were reliable, a distance apart): the median "
+        "share of it each step took, with its interval, over the seeds "
         "where the step stands alone, and of steps read together over the seeds where the "
         "cell between them was never reliable: " + "; ".join(parts) + ". Shares are per "
         "seed, and their medians need not add up to 100 %."
