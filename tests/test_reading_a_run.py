@@ -83,7 +83,8 @@ def test_a_demo_run_draws_the_reference_beside_its_own_curves(run):
     try:
         assert drawn_references(figure) == set(run.summary)
         labels = figure.axes[0].get_legend_handles_labels()[1]
-        assert "dashed: reference (--full, 5 seeds)" in labels
+        seeds = len(json.loads((REFERENCE / "config.json").read_text())["seeds"])
+        assert f"dashed: reference (--full, {seeds} seeds)" in labels
         assert figure.axes[0].get_xlim()[1] >= 10_000  # out to the reference's budget
         assert notes(figure) == []
     finally:

@@ -129,7 +129,7 @@ PLOT_CAPTIONS = {
     "success_both_worlds": "Held-out success against training trials at home (left) and in the "
     "new world (right): agents trained at home first against fresh ones",
     "survival": "Waiting for a first success and for reliable: the share of each agent's seeds "
-    "not yet there against training trials (Kaplan-Meier, censored at the budget)",
+    "not yet there against training trials (Kaplan-Meier, censored where they stopped)",
     "performance_profile": "Each agent's seeds by final held-out success: the share above each "
     "threshold, with its exact 95 % interval",
     "transfer": "Dropped into the new world: zero-shot success beside success at home, and "

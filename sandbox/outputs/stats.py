@@ -177,6 +177,11 @@ def ratio_bounds(
     return (0.0, numerator / (budget if denominator_budget is None else denominator_budget))
 
 
+def format_p(value: float) -> str:
+    """A p-value as the plots and pages write it, with its relation: "= 0.003", "< 0.001"."""
+    return f"= {value:.3f}" if value >= 0.001 else "< 0.001"
+
+
 def two_decimals(value: float) -> str:
     """A fraction as the tables show it: 0.25."""
     return f"{value:.2f}"

@@ -10,6 +10,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from sandbox.outputs.run_data import RunData, best_learner
+from sandbox.outputs.stats import format_p
 from sandbox.outputs.survival import EVENTS, kaplan_meier, log_rank_tests, waits
 from sandbox.pictures.drawing import color, save_figure, wrap_to_width
 
@@ -43,7 +44,8 @@ def plot_survival(run: RunData) -> Path | None:
     # one row for a few agents, two or more for a study's many cells
     figure.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 6), fontsize=8)
     figure.suptitle(
-        "Kaplan-Meier estimates over seeds (ticks: seeds censored at the budget); log-rank "
+        "Kaplan-Meier estimates over seeds (ticks: seeds censored where they stopped, at their "
+        "budget unless reliable sooner); log-rank "
         "tests between every pair of agents in survival.json",
         fontsize=9,
     )
@@ -60,5 +62,5 @@ def _versus_best(run: RunData, tests: list[dict]) -> str:
         if best in pair:
             other = (pair - {best}).pop()
             if run.kind(other) in ("planner", "learned-model"):
-                lines.append(f"{best} vs {other}: p = {test['p_value']:.3f}")
+                lines.append(f"{best} vs {other}: p {format_p(test['p_value'])}")
     return ("log-rank " + "; ".join(lines)) if lines else ""
