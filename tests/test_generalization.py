@@ -229,6 +229,8 @@ def test_tables_show_each_k_and_the_misspecified_axis():
     header, _, *rows = misspecified.splitlines()
     assert "success at 0 deg" in header and "success at 5 deg" in header
     assert rows[0].split()[:3] == ["learner", "0", "2"] and rows[-1].split()[-1] == "5"
+    at_zero = header.index("success at 0 deg")
+    assert rows[0][at_zero:].strip() and all(not r[at_zero : at_zero + 5].strip() for r in rows[1:])
     assert "gravity x0.9" in residuals and "pointing 5 deg" in residuals
     findings = GENERALIZATION.findings(summary)
     assert "Misspecified physics" in findings[-1]

@@ -156,7 +156,9 @@ def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
         found.append(
             (
                 "Misspecified physics: the engine fires off prograde by a hidden angle, which "
-                f"the planner's model lacks (training sector, nominal gravity{note})",
+                f"the planner's model lacks (training sector, nominal gravity{note}; a blank "
+                "success at 0 deg: the same as on the agent's first row, the training world, "
+                f"where no agent spends {several})",
                 misspecified_table(summary_file),
             )
         )

@@ -156,21 +156,28 @@ def misspecified_table(summary_file: dict[str, Any]) -> str:
         *(f"success at {e:g} deg" for e in errors),
         f"{trials} spent in changed worlds",
     ]
+    # the column of no pointing error is the training world, where no agent spends launches:
+    # below an agent's first row it is left blank where the same
+    nominal = [3 + i for i, e in enumerate(errors) if e == 0.0]
     rows = []
     agents = next(iter(found["per_k"].values()))["success"]
     for agent in agents:
+        first = None
         for k, entry in found["per_k"].items():
             seeds = entry["success_per_seed"][agent]
             per_seed = np.array([seeds[s] for s in sorted(seeds, key=int)], dtype=float)
-            rows.append(
-                [
-                    agent,
-                    k,
-                    str(len(per_seed)),
-                    *(format_rates(per_seed[:, i].tolist()) for i in range(len(errors))),
-                    f"{sum(entry['trials'][agent]):g}",
-                ]
-            )
+            row = [
+                agent,
+                k,
+                str(len(per_seed)),
+                *(format_rates(per_seed[:, i].tolist()) for i in range(len(errors))),
+                f"{sum(entry['trials'][agent]):g}",
+            ]
+            if first is None:
+                first = row
+            else:
+                row = ["" if i in nominal and c == first[i] else c for i, c in enumerate(row)]
+            rows.append(row)
     return text_table(header, rows)
 
 
