@@ -24,7 +24,7 @@ from sandbox.outputs.fixed_budget import (
     write_fixed_budget,
 )
 from sandbox.outputs.reference import demo_note
-from sandbox.outputs.results import format_cell
+from sandbox.outputs.results import format_cell, text_table
 from sandbox.outputs.run_data import RunData, best_learner_line, trials_label
 from sandbox.outputs.stats import censored_median, format_count, interval_note
 from sandbox.outputs.tables import markdown_table, run_tables
@@ -53,16 +53,6 @@ def _median(values: list[Any]) -> float | None:
 def _rate(values: list[float]) -> str:
     known = [v for v in values if v is not None]
     return f"{100 * float(np.median(known)):.0f} %" if known else "n/a"
-
-
-def _text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    """A table in the printed layout (columns under a rule of dashes), which both writers read."""
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-
-    def line(cells):
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()
-
-    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(row) for row in rows)])
 
 
 def findings(run: RunData) -> list[str]:
@@ -220,7 +210,7 @@ def settings_table(run: RunData) -> tuple[str, str]:
         rows.append(("study", run.config["study"]))
     settings = run.config.get("study_settings") or {}
     rows += [(words(key), value_words(value)) for key, value in settings.items()]
-    return "Settings", _text_table(("setting", "value"), rows)
+    return "Settings", text_table(("setting", "value"), rows)
 
 
 def what_was_run(run: RunData) -> list[str]:
@@ -323,7 +313,7 @@ def mp4_note(run: RunData) -> str:
 def sections(run: RunData) -> list[Section]:
     details = run.config.get("agent_details", {})
     rows = [(label, entry["kind"], entry["description"]) for label, entry in details.items()]
-    agents = [("Agents", _text_table(("agent", "kind", "description"), rows))] if rows else []
+    agents = [("Agents", text_table(("agent", "kind", "description"), rows))] if rows else []
     tables = run_tables(run.summary_file, run.config.get("study"))
     beside, animations = animation_pictures(run)
     brief = notes(run)

@@ -254,12 +254,18 @@ def table(summary: dict[str, Any], columns: Sequence[tuple[str, str, str]]) -> s
             [agent, str(len(entry["seeds"]))]
             + [format_cell(entry, key, kind) for _, key, kind in columns]
         )
-    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+    return text_table(header, rows)
 
-    def line(cells):
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()
 
-    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """The printed layout every table of a run shares (``markdown_table`` reads it back):
+    columns padded to their widest cell, a rule of dashes under the header."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
 def format_cell(entry: dict[str, Any], key: str, kind: str) -> str:

@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from agents.plugins import load_agent
+from sandbox.outputs.results import text_table
 from sandbox.outputs.stats import (
     Bounds,
     censored_median,
@@ -324,15 +325,6 @@ def format_ratio(pair: dict[str, Any]) -> str:
 
 def settings_words(settings: dict[str, Any]) -> str:
     return ", ".join(f"{key} {value}" for key, value in settings.items()) or "defaults"
-
-
-def text_table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-
-    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
 def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:

@@ -20,13 +20,14 @@ training cells of the other axis.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from agents.base import Agent
+from sandbox.outputs.results import text_table
 from sandbox.outputs.stats import censored_median, format_rates, median_interval
 from sandbox.studies.adaptation import adapt
 from sandbox.tasks import Task, get_task
@@ -456,6 +457,22 @@ def grid_table(summary_file: dict[str, Any]) -> str:
 SAME_AT_NOMINAL = (3, 5)
 
 
+def blank_repeats(rows: list[list[str]], columns: Sequence[int]) -> list[list[str]]:
+    """``rows`` (an agent's rows together, its first row first; the agent in column 0) with
+    each of ``columns`` left blank below the agent's first row where it repeats that row:
+    figures no ``k`` changes, written once."""
+    firsts: dict[str, list[str]] = {}
+    out = []
+    for row in rows:
+        first = firsts.setdefault(row[0], row)
+        out.append(
+            row
+            if first is row
+            else ["" if i in columns and cell == first[i] else cell for i, cell in enumerate(row)]
+        )
+    return out
+
+
 def blank_as_first_row(trials: str) -> str:
     """What a blank cell of the per-k table means, in the task's word for its trials."""
     return (
@@ -480,7 +497,6 @@ def _grid_table_per_k(grid: dict[str, Any], trials: str) -> str:
     figures_per_k = {k: grid_figures_per_seed(at_k(grid, k)) for k in grid["per_k"]}
     rows = []
     for agent in grid["success"]:
-        first = None
         for k, figures in figures_per_k.items():
             mine = figures[agent]
             seeds = grid["per_k"][k]["success_per_seed"][agent]
@@ -499,27 +515,8 @@ def _grid_table_per_k(grid: dict[str, Any], trials: str) -> str:
                 format_rates(mine["success_on_grid"]),
                 f"{sum(grid['per_k'][k]['trials'][agent]):g}",
             ]
-            # read at nominal gravity, where no agent spends launches: a figure the same as
-            # on the agent's first row is left blank
-            if first is None:
-                first = row
-            else:
-                row = [
-                    "" if i in SAME_AT_NOMINAL and cell == first[i] else cell
-                    for i, cell in enumerate(row)
-                ]
             rows.append(row)
-    return text_table(header, rows)
-
-
-def text_table(header: list[str], rows: list[list[str]]) -> str:
-    """Columns padded to their widest cell, a rule under the header."""
-    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-
-    def line(cells):
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()
-
-    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+    return text_table(header, blank_repeats(rows, SAME_AT_NOMINAL))
 
 
 def add_per_k(

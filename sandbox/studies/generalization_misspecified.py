@@ -20,13 +20,14 @@ from typing import Any
 import numpy as np
 
 from agents.base import Agent
+from sandbox.outputs.results import text_table
 from sandbox.outputs.stats import format_rates
 from sandbox.studies.adaptation import adapt
 from sandbox.studies.generalization_grid import (
     GridSpec,
     add_per_k,
+    blank_repeats,
     fly_once,
-    text_table,
     trial_words,
 )
 from sandbox.tasks import Task
@@ -157,12 +158,11 @@ def misspecified_table(summary_file: dict[str, Any]) -> str:
         f"{trials} spent in changed worlds",
     ]
     # the column of no pointing error is the training world, where no agent spends launches:
-    # below an agent's first row it is left blank where the same
+    # written once per agent (``blank_repeats``)
     nominal = [3 + i for i, e in enumerate(errors) if e == 0.0]
     rows = []
     agents = next(iter(found["per_k"].values()))["success"]
     for agent in agents:
-        first = None
         for k, entry in found["per_k"].items():
             seeds = entry["success_per_seed"][agent]
             per_seed = np.array([seeds[s] for s in sorted(seeds, key=int)], dtype=float)
@@ -173,12 +173,8 @@ def misspecified_table(summary_file: dict[str, Any]) -> str:
                 *(format_rates(per_seed[:, i].tolist()) for i in range(len(errors))),
                 f"{sum(entry['trials'][agent]):g}",
             ]
-            if first is None:
-                first = row
-            else:
-                row = ["" if i in nominal and c == first[i] else c for i, c in enumerate(row)]
             rows.append(row)
-    return text_table(header, rows)
+    return text_table(header, blank_repeats(rows, nominal))
 
 
 def residual_table(summary_file: dict[str, Any]) -> str | None:
