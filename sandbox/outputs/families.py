@@ -17,7 +17,12 @@ from typing import Any
 from sandbox.outputs.results import budget_of, death_bounds, format_cell, fraction_bounds
 from sandbox.outputs.run_data import RunData, best_learner, world_name
 from sandbox.outputs.stats import Bounds, format_rates
-from sandbox.studies.generalization_grid import format_radius, grid_figures_per_seed
+from sandbox.studies.generalization_grid import (
+    at_k,
+    format_radius,
+    grid_figures_per_seed,
+    trial_words,
+)
 from sandbox.tasks import get_task
 
 FAMILIES = (
@@ -117,6 +122,7 @@ def run_measures(run: RunData) -> list[Measure]:
     measures = [_summary_measure(run, agents, f"{prefix}: {label}", *rest) for label, *rest in rows]
     if "generalization_grid" in run.summary_file:
         measures += grid_measures(run.summary_file["generalization_grid"], agents, prefix)
+        measures += adapted_measures(run.summary_file, agents, prefix)
     if any("relearn_fraction" in run.summary[a] for a in agents.values()):
         away = world_name(run.config.get("transfer_env_kwargs") or {})
         measures += [
@@ -135,7 +141,9 @@ def grid_measures(grid: dict[str, Any], agents: dict[str, str], prefix: str) -> 
     gravity_reach = max(
         abs(edge - 1.0) for cell in grid["cell_edges"]["gravity_scale"] for edge in cell
     )
-    grid_success = Measure(f"{prefix}: success over the grid, untrained", "rate", {})
+    # since every agent may spend k trials in each changed world, k = 0 is the zero-shot row
+    untrained = "zero-shot" if "per_k" in grid else "untrained"
+    grid_success = Measure(f"{prefix}: success over the grid, {untrained}", "rate", {})
     phase_radius = Measure(f"{prefix}: generalization radius in Moon phase", "radius", {})
     gravity_radius = Measure(f"{prefix}: generalization radius in gravity scale", "radius", {})
     for family, agent in agents.items():
@@ -149,6 +157,43 @@ def grid_measures(grid: dict[str, Any], agents: dict[str, str], prefix: str) -> 
         radii = mine["radius_gravity_scale"]
         gravity_radius.figures[family] = Figure(agent, radii, format_radius(radii), gravity_reach)
     return [grid_success, phase_radius, gravity_radius]
+
+
+def adapted_measures(
+    summary_file: dict[str, Any], agents: dict[str, str], prefix: str
+) -> list[Measure]:
+    """The generalization study's measures after k trials of each agent's own in each
+    changed world (k > 0): success over the grid, and success with the engine at the largest
+    pointing error, physics the planner's model lacks."""
+    grid = summary_file["generalization_grid"]
+    one, many = trial_words(summary_file)
+    measures = []
+    for k in [k for k in grid.get("per_k", {}) if int(k) > 0]:
+        words = f"{k} {one if k == '1' else many} per changed world"
+        per_seed = grid_figures_per_seed(at_k(grid, k))
+        measure = Measure(f"{prefix}: success over the grid, {words}", "rate", {})
+        for family, agent in agents.items():
+            if agent in per_seed:
+                values = per_seed[agent]["success_on_grid"]
+                measure.figures[family] = Figure(agent, values, format_rates(values), None)
+        measures.append(measure)
+    found = summary_file.get("misspecified_physics")
+    if found:
+        errors = found["pointing_errors_deg"]
+        error, k = max(errors), str(max(found["identification_trials"]))
+        column = errors.index(error)
+        measure = Measure(
+            f"{prefix}: success with the engine {error:g} deg off, after {k} {many} there",
+            "rate",
+            {},
+        )
+        for family, agent in agents.items():
+            seeds = found["per_k"][k]["success_per_seed"].get(agent)
+            if seeds:
+                values = [seeds[seed][column] for seed in sorted(seeds, key=int)]
+                measure.figures[family] = Figure(agent, values, format_rates(values), None)
+        measures.append(measure)
+    return measures
 
 
 def families_table(measures: Sequence[Measure]) -> str:

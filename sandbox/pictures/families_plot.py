@@ -3,6 +3,7 @@ confidence interval (order statistics), censored medians as an arrow at the budg
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,12 +29,14 @@ def plot_families(measures: Sequence[Measure], path: Path) -> Path:
         _panel(axes, measure)
     for axes in list(axes_grid.flat)[len(measures) :]:
         axes.axis("off")
+    legend = (
+        "median over seeds; bar: confidence interval of the median ("
+        + coverage_words(len(f.values) for m in measures for f in m.figures.values())
+        + "); arrow: censored (not reached within the budget) or unbounded"
+    )
     figure.suptitle(
         "Where the three families land (rows: the best model-free learner, the learned model, the "
-        "planner)"
-        "\nmedian over seeds; bar: confidence interval of the median ("
-        + coverage_words(len(f.values) for m in measures for f in m.figures.values())
-        + "); arrow: censored (not reached within the budget) or unbounded",
+        "planner)\n" + "\n".join(textwrap.wrap(legend, width=24 * columns)),
         fontsize=10,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,7 +99,7 @@ def _panel(axes, measure: Measure) -> None:
     else:
         axes.set_xlim(0, max(1.0, right) * 1.15)
     axes.tick_params(axis="x", labelsize=7)
-    axes.set_title(measure.label, fontsize=8)
+    axes.set_title("\n".join(textwrap.wrap(measure.label, width=62)), fontsize=8)
     axes.grid(alpha=0.3, axis="x")
 
 
