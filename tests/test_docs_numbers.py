@@ -40,15 +40,25 @@ def text(path: str) -> str:
 
 
 def cells(reference: str) -> dict[tuple[str, str], str]:
-    """{(first cell of the row, column title): cell} over every table of a reference's report."""
+    """{(first cell of the row, column title): cell} over every table of a reference's report.
+    In the generalization study's tables of one row per agent and k (trials of its own in
+    each changed world), a row is named "agent at k=K", and a blank cell repeats the agent's
+    row above it."""
     found = {}
     for table in report(ROOT / reference).split("\n\n"):
         header, _, *rows = table.splitlines()
         titles = [c.strip() for c in header.strip("|").split("|")]
+        per_k = titles[1].endswith("per changed world")
+        above: dict[str, list[str]] = {}
         for row in rows:
             values = [c.strip() for c in row.strip("|").split("|")]
+            name = values[0]
+            if per_k:
+                values = [v or a for v, a in zip(values, above.get(name, values), strict=True)]
+                above[name] = values
+                name = f"{name} at k={values[1]}"
             found.update(
-                {(values[0], title): value for title, value in zip(titles, values, strict=True)}
+                {(name, title): value for title, value in zip(titles, values, strict=True)}
             )
     return found
 
