@@ -28,6 +28,11 @@ def test_families_table_and_plot_from_the_references(tmp_path, capsys):
     assert "city (train) -> new: relearn fraction" in measures
     planner = {row.split(" | ")[0].lstrip("| "): row.split(" | ")[3].rstrip(" |") for row in rows}
     assert planner["city (train): training deaths"] == "0 [0 to 0]"
+    # the generalization study's launches in each changed world, and the misspecified engine
+    assert planner["rocket generalization: success over the grid, 1 launch per changed world"] == (
+        "100 % [100 to 100]"
+    )
+    assert any(m.startswith("rocket generalization: success with the engine") for m in measures)
 
 
 def test_a_folder_without_a_run_is_one_line(tmp_path, capsys):

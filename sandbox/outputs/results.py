@@ -55,12 +55,28 @@ CSV_COLUMNS = (
 
 def write_json(path: Path, data: Any, compact: bool = False) -> None:
     """Write ``data`` whole or not at all; ``compact`` (job files, with their traces) leaves
-    out the indentation, about a third of the size."""
+    out the indentation, about a third of the size; otherwise indented, with each list of
+    plain values (a seed's figures, a row of a grid) on one line."""
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(
-        (json.dumps(data, separators=(",", ":")) if compact else json.dumps(data, indent=1)) + "\n"
+        (json.dumps(data, separators=(",", ":")) if compact else readable_json(data)) + "\n"
     )
     tmp.replace(path)
+
+
+def readable_json(value: Any, level: int = 0) -> str:
+    """``value`` as JSON indented by one space a level, each list of plain values on one
+    line."""
+    pad = " " * (level + 1)
+    if isinstance(value, dict) and value:
+        items = (
+            f"{pad}{json.dumps(str(k))}: {readable_json(v, level + 1)}" for k, v in value.items()
+        )
+        return "{\n" + ",\n".join(items) + "\n" + pad[:-1] + "}"
+    if isinstance(value, list | tuple) and any(isinstance(v, dict | list | tuple) for v in value):
+        items = (pad + readable_json(v, level + 1) for v in value)
+        return "[\n" + ",\n".join(items) + "\n" + pad[:-1] + "]"
+    return json.dumps(value)
 
 
 def job_path(run_dir: Path, phase: str, agent: str, seed: int) -> Path:

@@ -85,7 +85,8 @@ def plot_generalization(run: RunData) -> Path | None:
     figure.colorbar(image, ax=axes_grid, shrink=0.8, label="success rate (mean over seeds)")
     figure.suptitle(wrap_to_width(headline(grid, figures), figure, 10), fontsize=10)
     path = run.folder / "generalization_map.png"
-    return save_figure(figure, path, dpi=100, bbox_inches="tight")
+    # the agent x k grid at a lower resolution, to stay a small file with 7 agents
+    return save_figure(figure, path, dpi=100 if "per_k" not in grid else 72, bbox_inches="tight")
 
 
 def headline(grid: dict[str, Any], figures: dict[str, dict[str, list]]) -> str:
