@@ -42,24 +42,26 @@ def text(path: str) -> str:
 def cells(reference: str) -> dict[tuple[str, str], str]:
     """{(first cell of the row, column title): cell} over every table of a reference's report.
     In the generalization study's tables of one row per agent and k (trials of its own in
-    each changed world), a row is named "agent at k=K", and a blank cell repeats the agent's
-    row above it."""
-    found = {}
-    for table in report(ROOT / reference).split("\n\n"):
+    each changed world), a row is named "agent at k=K", and a blank cell is the same as on
+    the agent's first row. A title two tables share keeps the first table's cell; a later
+    table's that differs is under "title (table N)", N counted from 1."""
+    found: dict[tuple[str, str], str] = {}
+    for number, table in enumerate(report(ROOT / reference).split("\n\n"), start=1):
         header, _, *rows = table.splitlines()
         titles = [c.strip() for c in header.strip("|").split("|")]
-        per_k = titles[1].endswith("per changed world")
-        above: dict[str, list[str]] = {}
+        per_k = len(titles) > 1 and titles[1].endswith("per changed world")
+        first: dict[str, list[str]] = {}
         for row in rows:
             values = [c.strip() for c in row.strip("|").split("|")]
             name = values[0]
             if per_k:
-                values = [v or a for v, a in zip(values, above.get(name, values), strict=True)]
-                above[name] = values
+                values = [
+                    v or f for v, f in zip(values, first.setdefault(name, values), strict=True)
+                ]
                 name = f"{name} at k={values[1]}"
-            found.update(
-                {(name, title): value for title, value in zip(titles, values, strict=True)}
-            )
+            for title, value in zip(titles, values, strict=True):
+                if found.setdefault((name, title), value) != value:
+                    found[name, f"{title} (table {number})"] = value
     return found
 
 

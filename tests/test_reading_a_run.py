@@ -185,3 +185,24 @@ def test_a_copy_of_the_reference_elsewhere_is_read_against_it(tmp_path):
     """A ``--full`` run copied out of ``results/`` is still a reference: it draws none."""
     shutil.copytree(REFERENCE, tmp_path / "copy", ignore=shutil.ignore_patterns("animations"))
     assert reference_of(RunData.load(tmp_path / "copy")) is None
+
+
+def test_written_json_reads_back_as_json_writes_it(tmp_path):
+    """A summary or config is written indented, each list of plain values on one line, and
+    reads back as ``json`` would have written it: keys, empty containers and non-finite
+    numbers included."""
+    data = {
+        "seeds": [0, 1, 2],
+        "grid": [[0.0, 0.5], [], [1.0, None]],
+        "per_k": {"0": {"success": {"planner": [1.0, float("inf")]}}, "1": {}},
+        3: True,
+        None: "text, with ] and [",
+    }
+    path = tmp_path / "summary.json"
+    write_json(path, data)
+    text = path.read_text()
+    assert json.loads(text) == json.loads(json.dumps(data))
+    assert ' "seeds": [0, 1, 2],' in text.splitlines()
+    assert "  [0.0, 0.5]," in text.splitlines()
+    with pytest.raises(TypeError):
+        write_json(tmp_path / "bad.json", {(1, 2): 3})

@@ -19,6 +19,7 @@ from sandbox.outputs.run_data import RunData, best_learner, world_name
 from sandbox.outputs.stats import Bounds, format_rates
 from sandbox.studies.generalization_grid import (
     at_k,
+    count_of,
     format_radius,
     grid_figures_per_seed,
     trial_words,
@@ -121,7 +122,8 @@ def run_measures(run: RunData) -> list[Measure]:
         rows += DEATH_MEASURES
     measures = [_summary_measure(run, agents, f"{prefix}: {label}", *rest) for label, *rest in rows]
     if "generalization_grid" in run.summary_file:
-        measures += grid_measures(run.summary_file["generalization_grid"], agents, prefix)
+        words = trial_words(run.summary_file)
+        measures += grid_measures(run.summary_file["generalization_grid"], agents, prefix, words)
         measures += adapted_measures(run.summary_file, agents, prefix)
     if any("relearn_fraction" in run.summary[a] for a in agents.values()):
         away = world_name(run.config.get("transfer_env_kwargs") or {})
@@ -132,18 +134,22 @@ def run_measures(run: RunData) -> list[Measure]:
     return [m for m in measures if m.figures]
 
 
-def grid_measures(grid: dict[str, Any], agents: dict[str, str], prefix: str) -> list[Measure]:
-    """The generalization study's measures: success over the grid it never trained on, and
-    how far from training each family stays reliable, in Moon phase and in gravity."""
+def grid_measures(
+    grid: dict[str, Any], agents: dict[str, str], prefix: str, words: tuple[str, str]
+) -> list[Measure]:
+    """The generalization study's measures: success over the grid it never trained on (at
+    the smallest k, trials of each agent's own in each changed world, where the run gave
+    any), and how far from training each family stays reliable, in Moon phase and in
+    gravity; ``words``: the task's for one trial and several (``trial_words``)."""
     per_seed = grid_figures_per_seed(grid)
     # Where an unbounded radius is drawn: half the circle of phases, and the grid's
     # farthest gravity edge.
     gravity_reach = max(
         abs(edge - 1.0) for cell in grid["cell_edges"]["gravity_scale"] for edge in cell
     )
-    # since every agent may spend k trials in each changed world, k = 0 is the zero-shot row
-    untrained = "zero-shot" if "per_k" in grid else "untrained"
-    grid_success = Measure(f"{prefix}: success over the grid, {untrained}", "rate", {})
+    ks = sorted(int(k) for k in grid.get("per_k", {}))
+    first = grid_words(ks[0], words) if ks else "untrained"
+    grid_success = Measure(f"{prefix}: success over the grid, {first}", "rate", {})
     phase_radius = Measure(f"{prefix}: generalization radius in Moon phase", "radius", {})
     gravity_radius = Measure(f"{prefix}: generalization radius in gravity scale", "radius", {})
     for family, agent in agents.items():
@@ -163,27 +169,28 @@ def adapted_measures(
     summary_file: dict[str, Any], agents: dict[str, str], prefix: str
 ) -> list[Measure]:
     """The generalization study's measures after k trials of each agent's own in each
-    changed world (k > 0): success over the grid, and success with the engine at the largest
+    changed world, for every k but the smallest (``grid_measures`` reads that one): success
+    over the grid; and at the largest k, if above 0, success with the engine at the largest
     pointing error, physics the planner's model lacks."""
     grid = summary_file["generalization_grid"]
-    one, many = trial_words(summary_file)
+    words = trial_words(summary_file)
     measures = []
-    for k in [k for k in grid.get("per_k", {}) if int(k) > 0]:
-        words = f"{k} {one if k == '1' else many} per changed world"
+    for k in sorted(grid.get("per_k", {}), key=int)[1:]:
         per_seed = grid_figures_per_seed(at_k(grid, k))
-        measure = Measure(f"{prefix}: success over the grid, {words}", "rate", {})
+        measure = Measure(f"{prefix}: success over the grid, {grid_words(k, words)}", "rate", {})
         for family, agent in agents.items():
             if agent in per_seed:
                 values = per_seed[agent]["success_on_grid"]
                 measure.figures[family] = Figure(agent, values, format_rates(values), None)
         measures.append(measure)
     found = summary_file.get("misspecified_physics")
-    if found:
+    if found and max(found["identification_trials"]) > 0:
         errors = found["pointing_errors_deg"]
         error, k = max(errors), str(max(found["identification_trials"]))
         column = errors.index(error)
         measure = Measure(
-            f"{prefix}: success with the engine {error:g} deg off, after {k} {many} there",
+            f"{prefix}: success with the engine {error:g} deg off, after {count_of(k, words)} "
+            "there",
             "rate",
             {},
         )
@@ -194,6 +201,12 @@ def adapted_measures(
                 measure.figures[family] = Figure(agent, values, format_rates(values), None)
         measures.append(measure)
     return measures
+
+
+def grid_words(k: int | str, words: tuple[str, str]) -> str:
+    """How the families' rows name ``k`` trials in each changed world: "zero-shot", "1
+    launch per changed world"."""
+    return "zero-shot" if int(k) == 0 else f"{count_of(k, words)} per changed world"
 
 
 def families_table(measures: Sequence[Measure]) -> str:

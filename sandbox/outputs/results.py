@@ -70,7 +70,9 @@ def readable_json(value: Any, level: int = 0) -> str:
     pad = " " * (level + 1)
     if isinstance(value, dict) and value:
         items = (
-            f"{pad}{json.dumps(str(k))}: {readable_json(v, level + 1)}" for k, v in value.items()
+            # json's own text for a key (1 -> "1", True -> "true"; a tuple: TypeError)
+            f"{pad}{json.dumps({k: 0})[1:-4]}: {readable_json(v, level + 1)}"
+            for k, v in value.items()
         )
         return "{\n" + ",\n".join(items) + "\n" + pad[:-1] + "}"
     if isinstance(value, list | tuple) and any(isinstance(v, dict | list | tuple) for v in value):

@@ -3,7 +3,6 @@ confidence interval (order statistics), censored medians as an arrow at the budg
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import matplotlib.pyplot as plt
 
 from sandbox.outputs.families import FAMILIES, Figure, Measure
 from sandbox.outputs.stats import Bounds, censored_median, coverage_words, median_interval
-from sandbox.pictures.drawing import color, save_figure
+from sandbox.pictures.drawing import color, save_figure, wrap_to_width
 
 
 def plot_families(measures: Sequence[Measure], path: Path) -> Path:
@@ -36,7 +35,7 @@ def plot_families(measures: Sequence[Measure], path: Path) -> Path:
     )
     figure.suptitle(
         "Where the three families land (rows: the best model-free learner, the learned model, the "
-        "planner)\n" + "\n".join(textwrap.wrap(legend, width=24 * columns)),
+        "planner)\n" + wrap_to_width(legend, figure, 10),
         fontsize=10,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,7 +98,7 @@ def _panel(axes, measure: Measure) -> None:
     else:
         axes.set_xlim(0, max(1.0, right) * 1.15)
     axes.tick_params(axis="x", labelsize=7)
-    axes.set_title("\n".join(textwrap.wrap(measure.label, width=62)), fontsize=8)
+    axes.set_title(wrap_to_width(measure.label, axes, 8), fontsize=8)
     axes.grid(alpha=0.3, axis="x")
 
 

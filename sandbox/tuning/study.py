@@ -30,9 +30,7 @@ record is written to ``<out>/<task>-<agent>.json`` and the best settings so far 
 
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
-import re
 import signal
 import time
 import warnings
@@ -48,6 +46,7 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
 from agents.base import toml_value
+from sandbox.outputs.results import readable_json
 from sandbox.outputs.run_data import value_at
 from sandbox.outputs.stats import format_count, log_spaced_points
 from sandbox.run.job import SEED_SET_SIZE, VALIDATION_SEED_BASE, JobConfig, run_job
@@ -427,16 +426,8 @@ def write_record(
             "apply": command,
         }
         write_agent_config(files.agent_config, settings, best, today)
-    write_text(files.summary, compact_json(record))
+    write_text(files.summary, readable_json(record))
     return record
-
-
-def compact_json(data: Any) -> str:
-    """Indented JSON with each innermost list on one line (curves, network sizes)."""
-    text = json.dumps(data, indent=1)
-    return re.sub(
-        r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text
-    )
 
 
 def write_text(path: Path, text: str) -> None:
