@@ -177,30 +177,34 @@ def adapted_measures(
     measures = []
     for k in sorted(grid.get("per_k", {}), key=int)[1:]:
         per_seed = grid_figures_per_seed(at_k(grid, k))
-        measure = Measure(f"{prefix}: success over the grid, {grid_words(k, words)}", "rate", {})
-        for family, agent in agents.items():
-            if agent in per_seed:
-                values = per_seed[agent]["success_on_grid"]
-                measure.figures[family] = Figure(agent, values, format_rates(values), None)
-        measures.append(measure)
+        rates = {agent: figures["success_on_grid"] for agent, figures in per_seed.items()}
+        label = f"{prefix}: success over the grid, {grid_words(k, words)}"
+        measures.append(rate_measure(label, agents, rates))
     found = summary_file.get("misspecified_physics")
     if found and max(found["identification_trials"]) > 0:
         errors = found["pointing_errors_deg"]
         error, k = max(errors), str(max(found["identification_trials"]))
         column = errors.index(error)
-        measure = Measure(
-            f"{prefix}: success with the engine {error:g} deg off, after {count_of(k, words)} "
-            "there",
-            "rate",
-            {},
+        rates = {
+            agent: [seeds[seed][column] for seed in sorted(seeds, key=int)]
+            for agent, seeds in found["per_k"][k]["success_per_seed"].items()
+        }
+        label = (
+            f"{prefix}: success with the engine {error:g} deg off, after {count_of(k, words)} there"
         )
-        for family, agent in agents.items():
-            seeds = found["per_k"][k]["success_per_seed"].get(agent)
-            if seeds:
-                values = [seeds[seed][column] for seed in sorted(seeds, key=int)]
-                measure.figures[family] = Figure(agent, values, format_rates(values), None)
-        measures.append(measure)
+        measures.append(rate_measure(label, agents, rates))
     return measures
+
+
+def rate_measure(label: str, agents: dict[str, str], rates: dict[str, list[float]]) -> Measure:
+    """A measure of success rates: each family's agent's rates over seeds (``rates``, by
+    agent), where it has any."""
+    figures = {
+        family: Figure(agent, rates[agent], format_rates(rates[agent]), None)
+        for family, agent in agents.items()
+        if rates.get(agent)
+    }
+    return Measure(label, "rate", figures)
 
 
 def grid_words(k: int | str, words: tuple[str, str]) -> str:
