@@ -138,16 +138,21 @@ def test_a_new_world_keeps_the_networks_and_drops_the_old_decisions():
 
 @pytest.mark.slow
 def test_its_planned_flights_come_closer_to_the_moon_than_its_random_ones():
+    # Three agents' flights pooled: one agent's 10 planned flights against its 10 random
+    # ones gave a median ratio of 0.41, 0.57 and 0.88 for seeds 2, 1 and 0, and a seed's
+    # figure moves with the CPU's floating point; pooled, 0.56.
     _, _, spec = sealed_flight(load_world("super_earth"))
-    agent = FlightLearnedModel(
-        spec,
-        0,
-        FlightLearnedModel.resolve_settings(
-            "flight", {"horizon": 15, "cem_population": 100, "cem_iterations": 3}
-        ),
-    )
-    agent.train(Ledger(lambda: FLIGHT.make_env(world="super_earth")), 20)
-    random = [f["closest_tracked_km"] for f in agent.history if not f["planned"]]
-    planned = [f["closest_tracked_km"] for f in agent.history if f["planned"]]
-    assert len(random) == 10 and len(planned) == 10
+    random, planned = [], []
+    for seed in range(3):
+        agent = FlightLearnedModel(
+            spec,
+            seed,
+            FlightLearnedModel.resolve_settings(
+                "flight", {"horizon": 15, "cem_population": 100, "cem_iterations": 3}
+            ),
+        )
+        agent.train(Ledger(lambda: FLIGHT.make_env(world="super_earth")), 20)
+        random += [f["closest_tracked_km"] for f in agent.history if not f["planned"]]
+        planned += [f["closest_tracked_km"] for f in agent.history if f["planned"]]
+    assert len(random) == 30 and len(planned) == 30
     assert np.median(planned) < 0.7 * np.median(random), (planned, random)
