@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         type=positive_int,
         default=3,
         metavar="N",
-        help="how many saved episodes (default 3; a job keeps 3 per seed and world)",
+        help="how many saved episodes (default 3; a job keeps 3 per seed and world, a --full run "
+        "seed 0's alone)",
     )
     parser.add_argument(
         "--show", action="store_true", help="play them in a window instead of writing files"

@@ -165,6 +165,25 @@ def test_small_run_writes_results(tmp_path):
     assert len(rows) > 4
     assert (tmp_path / "success_vs_trials.png").stat().st_size > 10_000
     assert (tmp_path / "trajectories.png").stat().st_size > 10_000
+    for seed in (0, 1):  # a demo run keeps every seed's episodes for the pictures and watch
+        job = json.loads((tmp_path / "jobs" / f"train-random-seed{seed}.json").read_text())
+        assert job["traces"]["evaluation"]
+
+
+def test_a_full_run_keeps_the_episodes_of_seed_0_alone(tmp_path):
+    result = compare_process(
+        "rocket", "--full", "--agents", "random", "--seeds", "2", "--budget", "10",
+        "--eval-episodes", "4", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    first, second = (
+        json.loads((tmp_path / "jobs" / f"train-random-seed{seed}.json").read_text())
+        for seed in (0, 1)
+    )
+    assert first["traces"]["evaluation"] and first["traces"]["training_first"]
+    assert "traces" not in second
+    assert second["evaluations"] and second["trials_spent"] == 10
+    assert (tmp_path / "success_vs_trials.png").stat().st_size > 10_000
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ import pytest
 
 from sandbox.outputs.reference import demo_note, reference_of
 from sandbox.outputs.report import sections
-from sandbox.outputs.results import summarise, write_json
+from sandbox.outputs.results import summarise, without_episodes, write_json
 from sandbox.outputs.run_data import RunData, best_learner, best_learner_line, headline
 from sandbox.pictures import animation
 from sandbox.pictures.run_plots import success_figure
@@ -206,3 +206,18 @@ def test_written_json_reads_back_as_json_writes_it(tmp_path):
     assert "  [0.0, 0.5]," in text.splitlines()
     with pytest.raises(TypeError):
         write_json(tmp_path / "bad.json", {(1, 2): 3})
+
+
+def test_a_job_without_its_episodes_keeps_every_figure():
+    job = {
+        "seed": 1,
+        "trials_to_reliable": 42,
+        "traces": {"evaluation": [{"path": [[0, 0]]}]},
+        "transfer": {"zero_shot_success": 0.5, "traces": [1], "zero_shot_traces": [2]},
+    }
+    assert without_episodes(job) == {
+        "seed": 1,
+        "trials_to_reliable": 42,
+        "transfer": {"zero_shot_success": 0.5},
+    }
+    assert "traces" in job and "zero_shot_traces" in job["transfer"]  # the job is kept whole

@@ -64,6 +64,21 @@ def write_json(path: Path, data: Any, compact: bool = False) -> None:
     tmp.replace(path)
 
 
+def without_episodes(job: dict[str, Any]) -> dict[str, Any]:
+    """The job's result without the paths of its saved episodes (``traces``, and its
+    transfer's ``traces`` and ``zero_shot_traces``): every figure, none of the pictures.
+    A ``--full`` run keeps them for seed 0 alone, the seed its pictures and animations
+    draw, so that a reference's job files stay small enough to commit."""
+    slim = {key: value for key, value in job.items() if key != "traces"}
+    if isinstance(job.get("transfer"), dict):
+        slim["transfer"] = {
+            key: value
+            for key, value in job["transfer"].items()
+            if key not in ("traces", "zero_shot_traces")
+        }
+    return slim
+
+
 def readable_json(value: Any, level: int = 0) -> str:
     """``value`` as JSON indented by one space a level, each list of plain values on one
     line."""

@@ -20,6 +20,7 @@ from sandbox.outputs.results import (
     job_path,
     load_jobs,
     summarise,
+    without_episodes,
     write_csv,
     write_json,
 )
@@ -92,6 +93,8 @@ def execute(plan: RunPlan) -> int:
     def keep(result: dict[str, Any]) -> None:
         nonlocal finished
         path = job_path(out, result["phase"], result["agent"], result["seed"])
+        if plan.full and result["seed"] != 0:
+            result = without_episodes(result)  # the pictures draw seed 0's
         write_json(path, result, compact=True)
         discard(checkpoint_folder(path))
         finished += 1
