@@ -80,7 +80,8 @@ def watch(folder: Path, agent: str, episodes: int, window: bool, mp4: bool) -> l
         raise UsageError(f"{agent} kept no held-out episodes in {folder}")
     if len(chosen) < episodes:
         print(
-            f"{agent}: {len(chosen)} held-out episodes kept in {folder}, all of them animated",
+            f"{agent}: {len(chosen)} held-out episodes kept in {folder}, all of them animated"
+            + (" (a --full run keeps seed 0's alone)" if run.config.get("full") else ""),
             file=sys.stderr,
         )
     if window:
