@@ -14,6 +14,10 @@ import numpy as np
 from sandbox.outputs.results import load_jobs, load_plugins
 from sandbox.outputs.stats import censored_median, format_count
 
+#: the seed whose episodes a run's pictures and animations draw; a ``--full`` run keeps the
+#: episodes of this seed alone (``sandbox.outputs.results.without_episodes``)
+PICTURED_SEED = 0
+
 
 @dataclass
 class RunData:
@@ -42,6 +46,11 @@ class RunData:
     @property
     def train_jobs(self) -> list[dict[str, Any]]:
         return [j for j in self.jobs if j["phase"] == "train"]
+
+    @property
+    def pictured_jobs(self) -> list[dict[str, Any]]:
+        """The training jobs of ``PICTURED_SEED``, the ones the pictures draw."""
+        return [j for j in self.train_jobs if j["seed"] == PICTURED_SEED]
 
     def kind(self, agent: str) -> str:
         """The agent's declared kind ("planner", "learned-model", "learner" or "baseline"), as the

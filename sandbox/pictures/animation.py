@@ -398,7 +398,7 @@ def planner_beside_learner(run: RunData, agents: list[str]) -> Animation | None:
     in a run without learners, the best other agent), seed 0, on one held-out situation, the
     first where their outcomes differ if any (else the first), in one animation; None unless
     both are among ``agents``."""
-    seed0 = [j for j in run.train_jobs if j["seed"] == 0 and j["agent"] in agents]
+    seed0 = [j for j in run.pictured_jobs if j["agent"] in agents]
     planner = next((j["agent"] for j in seed0 if run.kind(j["agent"]) == "planner"), None)
     rival = agent_job(seed0, best_rival(run))
     if planner is None or rival is None:

@@ -24,7 +24,7 @@ from sandbox.outputs.results import (
     write_csv,
     write_json,
 )
-from sandbox.outputs.run_data import RunData
+from sandbox.outputs.run_data import PICTURED_SEED, RunData
 from sandbox.outputs.stats import interval_note
 from sandbox.outputs.tables import run_tables
 from sandbox.pictures.animation import write_animations
@@ -93,8 +93,8 @@ def execute(plan: RunPlan) -> int:
     def keep(result: dict[str, Any]) -> None:
         nonlocal finished
         path = job_path(out, result["phase"], result["agent"], result["seed"])
-        if plan.full and result["seed"] != 0:
-            result = without_episodes(result)  # the pictures draw seed 0's
+        if plan.full and result["seed"] != PICTURED_SEED:
+            result = without_episodes(result)  # the pictures draw PICTURED_SEED's alone
         write_json(path, result, compact=True)
         discard(checkpoint_folder(path))
         finished += 1

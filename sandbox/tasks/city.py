@@ -109,7 +109,7 @@ def plot_maps(run: RunData) -> Path | None:
     if not transfer:
         return None
     map_names = (run.config["env_kwargs"]["map"], transfer["map"])
-    train_jobs = [j for j in run.train_jobs if j["seed"] == 0]
+    train_jobs = run.pictured_jobs
     planners = set(run.agents_of_kind("planner"))
     planner = next((j for j in train_jobs if j["agent"] in planners), None)
     learner = best_learner_job(run, train_jobs)

@@ -126,7 +126,7 @@ def flight_trajectories_figure(run: RunData):
     above, the whole flights about the planet; below, the same flights in the Moon's frame
     within its sphere of influence. Burns of at least 1 m/s are marked, sized by their size.
     None without a planner or a learner."""
-    seed0 = [j for j in run.train_jobs if j["seed"] == 0]
+    seed0 = run.pictured_jobs
     planners = set(run.agents_of_kind("planner"))
     planner = next((j for j in seed0 if j["agent"] in planners), None)
     panels = [job for job in (planner, best_learner_job(run, seed0)) if job is not None]

@@ -91,7 +91,7 @@ def trajectories_figure(run: RunData):
     """The planner's first training launches beside the best learner's (``best_learner``, the
     one the headline names) first and latest, seed 0, with the planet, the Moon and its orbit
     drawn to the world's scale; None without a planner or learner."""
-    seed0 = [j for j in run.train_jobs if j["seed"] == 0]
+    seed0 = run.pictured_jobs
     planners = set(run.agents_of_kind("planner"))
     planner = next((j for j in seed0 if j["agent"] in planners), None)
     panels = [job for job in (planner, best_learner_job(run, seed0)) if job is not None]
