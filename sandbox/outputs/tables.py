@@ -63,3 +63,42 @@ def report(run_dir: Path) -> str:
     return "\n\n".join(
         markdown_table(text) for _, text in run_tables(summary_file, config.get("study"))
     )
+
+
+def quoted_tables(run_dir: Path) -> list[str]:
+    """Every Markdown table a results page quotes from a run: ``report``'s, then the
+    fixed-budget table where the run wrote one."""
+    from sandbox.outputs.fixed_budget import fixed_budget_table
+
+    tables = report(run_dir).split("\n\n")
+    fixed = Path(run_dir) / "fixed_budget.json"
+    if fixed.is_file():
+        tables.append(markdown_table(fixed_budget_table(json.loads(fixed.read_text()))))
+    return tables
+
+
+def requote(page: str, tables: list[str]) -> tuple[str, list[str]]:
+    """``page`` (Markdown) with each of its tables replaced by the table of ``tables`` that
+    has the same header row, in order where several share one; and the tables of
+    ``tables`` that found no table of the page to replace. The page's other lines are
+    kept as they are."""
+    lines = page.split("\n")
+    blocks, start = [], None  # (first line, past the last line) of each table of the page
+    for number, line in enumerate([*lines, ""]):
+        if line.startswith("|") and start is None:
+            start = number
+        elif not line.startswith("|") and start is not None:
+            blocks.append((start, number))
+            start = None
+    replaced: dict[tuple[int, int], list[str]] = {}
+    unplaced = []
+    for quoted in tables:
+        rows = quoted.split("\n")
+        free = [b for b in blocks if lines[b[0]] == rows[0] and b not in replaced]
+        if free:
+            replaced[free[0]] = rows
+        else:
+            unplaced.append(quoted)
+    for (first, past), rows in sorted(replaced.items(), reverse=True):
+        lines[first:past] = rows
+    return "\n".join(lines), unplaced
