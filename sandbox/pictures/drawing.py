@@ -4,6 +4,7 @@ curves drawn dashed beside a run's own."""
 
 from __future__ import annotations
 
+import io
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from PIL import Image
 
 from sandbox.outputs.reference import Reference
 from sandbox.outputs.run_data import RunData, seeds_label, value_at
@@ -49,13 +51,30 @@ COLORS = {
 #: type sizes in an animation, points: a panel's title, and its clock and the captions (at the
 #: animation's 120 dpi, 10 pt is 17 pixels high: readable when projected)
 ANIMATION_TITLE_PT, ANIMATION_TEXT_PT = 11, 10
+#: colours in a saved PNG (its palette): enough for every agent's colour, its bands and
+#: anti-aliased edges
+PNG_COLORS = 256
 PALETTE = ("tab:olive", "tab:pink", "darkgoldenrod", "teal", "slateblue", "crimson", "tab:gray")
 
 
 def save_figure(figure: Any, path: Path, dpi: int = 110, **options: Any) -> Path:
-    """Write ``figure`` to ``path`` and close it (matplotlib keeps every open figure)."""
-    figure.savefig(path, dpi=dpi, **options)
+    """Write ``figure`` to ``path`` and close it (matplotlib keeps every open figure). A PNG
+    is written with a palette of 256 colours (``PNG_COLORS``): a plot of lines, bands and
+    text loses nothing a reader sees, and its file is about a third the size, which keeps the
+    committed references small."""
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        figure.savefig(path, dpi=dpi, **options)
+        plt.close(figure)
+        return path
+    drawn = io.BytesIO()
+    figure.savefig(drawn, format="png", dpi=dpi, **options)
     plt.close(figure)
+    with Image.open(drawn) as image:
+        opaque = Image.new("RGB", image.size, "white")
+        opaque.paste(image, mask=image.getchannel("A") if image.mode == "RGBA" else None)
+    palette = opaque.quantize(PNG_COLORS, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    palette.save(path, optimize=True)
     return path
 
 
