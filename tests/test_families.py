@@ -44,3 +44,39 @@ def test_a_folder_without_a_run_is_one_line(tmp_path, capsys):
         error.startswith("python -m sandbox.families: error:")
         and len(error.strip().splitlines()) == 1
     )
+
+
+def test_a_plot_is_saved_with_a_palette_and_keeps_its_colours(tmp_path):
+    """``save_figure`` writes a 256-colour PNG: smaller than matplotlib's own, the same
+    picture to the eye (each agent's colour is still one of its pixels)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgb
+    from PIL import Image
+
+    from sandbox.pictures.drawing import color, save_figure
+
+    def figure():
+        fig, axes = plt.subplots(figsize=(6, 4))
+        for shift, agent in enumerate(("planner", "sac", "learned-model")):
+            axes.plot(
+                range(50), [(x + 10 * shift) % 17 for x in range(50)], color=color(agent), lw=3
+            )
+            axes.fill_between(range(50), 0, shift + 1, color=color(agent), alpha=0.2)
+        axes.set_title("three agents")
+        return fig
+
+    plain = tmp_path / "plain.png"
+    figure().savefig(plain, dpi=100)
+    saved = save_figure(figure(), tmp_path / "saved.png", dpi=100)
+    assert saved.stat().st_size < plain.stat().st_size
+    with Image.open(saved) as image:
+        assert image.mode == "P"
+        pixels = {tuple(p) for p in image.convert("RGB").getdata()}
+    for agent in ("planner", "sac", "learned-model"):
+        wanted = tuple(round(255 * c) for c in to_rgb(color(agent)))
+        assert min(sum(abs(a - b) for a, b in zip(p, wanted, strict=True)) for p in pixels) <= 6, (
+            agent
+        )
