@@ -21,7 +21,7 @@ DISTRIBUTION = "model-vs-learn-sandbox"  #: the package name in pyproject.toml
 COMMANDS = {
     "compare": ("sandbox.compare", "train agents on a task, count their trials, write a run"),
     "agents": ("sandbox.agents", "list the agents the sandbox can run by name"),
-    "report": ("sandbox.report", "print a run's tables as Markdown"),
+    "report": ("sandbox.report", "print a run's tables as Markdown, or requote a results page's"),
     "plots": ("sandbox.plots", "draw a run's plots again from its saved files"),
     "run-report": ("sandbox.run_report", "write a run's report.md and report.html again"),
     "watch": ("sandbox.watch", "animate more held-out episodes of one agent of a run"),

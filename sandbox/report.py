@@ -19,17 +19,19 @@ from sandbox.outputs.tables import quoted_tables, report, requote
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if not any(arg == "--page" or arg.startswith("--page=") for arg in argv):
-        return run_folder_command(
-            "sandbox.report", lambda folder: [report(folder)], argv, doc=__doc__
-        )
     parser = OneLineParser(prog="python -m sandbox.report", description=first_paragraph(__doc__))
     parser.add_argument("run_folder", type=Path, help="a run folder (results/<task>/<run>)")
     parser.add_argument(
-        "--page", type=Path, required=True, help="a Markdown page quoting the run's tables"
+        "--page",
+        type=Path,
+        help="rewrite the tables this Markdown page quotes from the run (matched by header row), "
+        "instead of printing them",
     )
     args = parser.parse_args(argv)
+    if args.page is None:
+        return run_folder_command(
+            "sandbox.report", lambda folder: [report(folder)], [str(args.run_folder)], doc=__doc__
+        )
     try:
         tables = quoted_tables(args.run_folder)
         page, unplaced = requote(args.page.read_text(), tables)
