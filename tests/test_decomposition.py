@@ -429,3 +429,33 @@ def test_the_path_reads_zero_trials_and_a_rising_path_and_unmeasured_success():
     (pair,) = summary["decomposition"]["pairs"]
     assert pair["success_at"] == 30
     assert pair["success_differences"] == [pytest.approx(-0.8)]  # seed 1 only
+
+
+def test_a_direction_is_claimed_only_where_the_whole_interval_lies_past_1():
+    """The words under a pair name the cell that needed fewer trials only where the median's
+    interval excludes 1; a median below 1 whose interval reaches above it shows no
+    difference, and a median that censoring leaves unknown says on how many seeds neither
+    cell got there."""
+    cells = {"a": ("sac", {}), "b": ("sac", {"burn_angle_input": "relative"})}
+    # ratios a/b over 10 seeds: 0.5 on six, 2 on four; order statistics 2nd..9th: 0.5 to 2
+    jobs = []
+    for seed in range(10):
+        a, b = (100, 200) if seed < 6 else (400, 200)
+        jobs += [job("a", seed, a, 1_000), job("b", seed, b, 1_000)]
+    jobs[1]["reliable_held_on_test"], jobs[3]["reliable_held_on_test"] = True, False
+    summary = summarise_decomposition(jobs, cells, [Pair("frame", "a", "b")], {})
+    (paragraph,) = findings(summary)
+    assert "a -> b: 0.50 [0.50 to 2.00]" in paragraph
+    assert "(its interval includes 1: no difference shown)" in paragraph
+    assert "needed fewer" not in paragraph
+    cell_table = tables(summary)[0][1]
+    assert "reliable held on test" in cell_table.splitlines()[0]
+    # four seeds where neither was reliable, two where only a was, four where only b was
+    jobs = []
+    for seed in range(10):
+        a, b = (None, None) if seed < 4 else (300, None) if seed < 6 else (None, 300)
+        jobs += [job("a", seed, a, 1_000), job("b", seed, b, 1_000)]
+    summary = summarise_decomposition(jobs, cells, [Pair("frame", "a", "b")], {})
+    (paragraph,) = findings(summary)
+    assert "(the median is censored: on 4 of 10 seeds neither cell was reliable" in paragraph
+    assert "neither was reliable within its budget" not in paragraph

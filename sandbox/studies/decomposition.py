@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from agents.plugins import load_agent
-from sandbox.outputs.results import text_table
+from sandbox.outputs.results import format_held, text_table
 from sandbox.outputs.stats import (
     Bounds,
     censored_median,
@@ -42,6 +42,7 @@ from sandbox.outputs.stats import (
     format_fractions,
     format_median,
     format_rates,
+    median_interval,
     ratio_bounds,
 )
 from sandbox.studies import Cell, Study
@@ -218,6 +219,7 @@ def cell_figures(jobs: list[dict[str, Any]], label: str) -> dict[str, Any] | Non
         "seeds": [j["seed"] for j in mine],
         "trials_to_first_success": [j["trials_to_first_success"] for j in mine],
         "trials_to_reliable": [j["trials_to_reliable"] for j in mine],
+        "reliable_held_on_test": [j.get("reliable_held_on_test") for j in mine],
         "final_success_rate": [j["final_success_rate"] for j in mine],
         "trials_spent": [j["trials_spent"] for j in mine],
     }
@@ -340,6 +342,7 @@ def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
             f"{cell['budget']:,}",
             format_censored(cell["trials_to_first_success"], cell["budget"]),
             format_censored(cell["trials_to_reliable"], cell["budget"]),
+            format_held(cell["reliable_held_on_test"]) if "reliable_held_on_test" in cell else "-",
             format_rates(cell["final_success_rate"]),
         ]
         for label, cell in found["cells"].items()
@@ -353,14 +356,16 @@ def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
             "budget",
             "trials to first success",
             "trials to reliable",
+            "reliable held on test",
             "final success",
         ],
         cell_rows,
     )
     out = [
         (
-            "Decomposition: each cell's trials, on the same test situations seed by seed "
-            '(censored: "> budget")',
+            "Decomposition: each cell's trials, on the same situations seed by seed (trials "
+            "to reliable read on the validation situations, confirmed on the test ones: "
+            '"reliable held on test"; censored: "> budget")',
             cells,
         )
     ]
@@ -391,9 +396,11 @@ def tables(summary_file: dict[str, Any]) -> list[tuple[str, str]]:
             (
                 "Decomposition: what each factor is worth, the ratio of neighbouring cells' "
                 'trials to reliable, paired by seed (above 1: the change saved trials; "> x": '
-                "'from' never got there, \"< x\": 'to' never did; censored: neither did), and "
-                "the difference in held-out success after the smaller budget of the two, in "
-                "percentage points, paired by seed (above 0: the change helped)",
+                "'from' never got there, \"< x\": 'to' never did; unknown: neither did on a "
+                "seed; censored: too few seeds bound the median), and the difference in "
+                "held-out success after the smaller budget of the two, in percentage points, "
+                "paired by seed (above 0: the change helped; a seed that stopped training once "
+                "reliable is read at its last evaluation)",
                 pairs,
             )
         )
@@ -408,8 +415,11 @@ def findings(summary_file: dict[str, Any]) -> list[str]:
     if KEY not in summary_file or not summary_file[KEY]["pairs"]:
         return []
     found = summary_file[KEY]
-    seeds = max(len(pair["seeds"]) for pair in found["pairs"])
-    over = f"medians over {seeds} seeds, paired by seed" if seeds > 1 else "one seed"
+    counts = {len(pair["seeds"]) for pair in found["pairs"]}
+    if len(counts) > 1:  # a run still under way, or cells given fewer seeds
+        over = "medians over each pair's seeds, paired by seed"
+    else:
+        over = f"medians over {counts.pop()} seeds, paired by seed" if counts != {1} else "one seed"
     by_factor: dict[str, list[dict[str, Any]]] = {}
     for pair in found["pairs"]:
         by_factor.setdefault(pair["factor"], []).append(pair)
@@ -417,7 +427,9 @@ def findings(summary_file: dict[str, Any]) -> list[str]:
     for factor, pairs in by_factor.items():
         changes = found["factors"].get(factor)
         parts = [
-            f"{pair['start']} -> {pair['end']}: {format_ratio(pair)}"
+            f"{pair['start']} -> {pair['end']}"
+            + (f" ({len(pair['seeds'])} seeds)" if " each pair" in over else "")
+            + f": {format_ratio(pair)}"
             + reading(pair, found["cells"])
             + f", held-out success {format_difference(pair)}"
             for pair in pairs
@@ -438,22 +450,30 @@ def findings(summary_file: dict[str, Any]) -> list[str]:
 
 
 def reading(pair: dict[str, Any], cells: dict[str, Any]) -> str:
-    """In words, what a pair's median says: which cell needed fewer trials, or that neither
-    cell's budget was enough to tell."""
+    """In words, what a pair's ratio shows: which cell needed fewer trials where the whole
+    interval of the median lies on one side of 1 (with one seed, its ratio); else that the
+    median is censored (too few seeds reliable in either cell to bound it) or that the
+    interval includes 1."""
     bounds = pair["ratio_bounds"]
-    low = censored_median([b[0] for b in bounds])
-    high = censored_median([b[1] for b in bounds])
+    lows, highs = [b[0] for b in bounds], [b[1] for b in bounds]
+    low_interval, high_interval = median_interval(lows), median_interval(highs)
+    if low_interval is None or high_interval is None:  # one seed: its own bounds
+        least, most = lows[0], highs[0]
+    else:
+        least, most = low_interval[0], high_interval[1]
     start, end = cells[pair["start"]], cells[pair["end"]]
-    if low is not None and low > 1:
+    if least is not None and least > 1:
         return f" ({pair['end']} needed fewer trials)"
-    if high is not None and high < 1:
+    if most is not None and most < 1:
         return f" ({pair['start']} needed fewer trials)"
-    if high is None and (low is None or low <= 0):
+    if censored_median(highs) is None and (censored_median(lows) or 0.0) <= 0:
+        neither = sum(low <= 0 and high is None for low, high in bounds)
         return (
-            f" (neither was reliable within its budget, {start['budget']:,} and "
-            f"{end['budget']:,} trials: a larger budget would tell)"
+            f" (the median is censored: on {neither} of {len(bounds)} seeds neither cell was "
+            f"reliable within its budget, {start['budget']:,} and {end['budget']:,} trials; "
+            "a larger budget would tell)"
         )
-    return ""
+    return " (its interval includes 1: no difference shown)"
 
 
 def decomposition_study(
