@@ -45,6 +45,7 @@ from agents.rocket_frame import (
     BURN_ANGLE_TASK,
     MoonRelativeFrame,
     check_burn_angle_input,
+    frame_turn,
     to_absolute_action,
     to_relative_observation,
 )
@@ -270,6 +271,8 @@ class SB3Learner(Agent):
         )
         #: trains and acts in the Moon's frame (the rocket's ``burn_angle_input = "relative"``)
         self.moon_relative = self.settings.get("burn_angle_input", "absolute") == "relative"
+        #: the turn of its Moon's frame (``agents.rocket_frame``), 0 in absolute angles
+        self.frame_turn = frame_turn(self.seed) if self.moon_relative else 0.0
         self.model: BaseAlgorithm | None = None
         self._model_ledger: Ledger | None = None
         torch.set_num_threads(1)
@@ -277,7 +280,7 @@ class SB3Learner(Agent):
     def _make_env(self, ledger: Ledger) -> gym.Env:
         """One env the learner trains in: the ledger's, in the Moon's frame if so set."""
         env = ledger.make_env()
-        return MoonRelativeFrame(env) if self.moon_relative else env
+        return MoonRelativeFrame(env, self.frame_turn) if self.moon_relative else env
 
     def _vec_env(self, ledger: Ledger) -> DummyVecEnv:
         """The learner's envs, each ready to end ``learn`` before a step (``HaltBeforeStep``,
@@ -412,7 +415,7 @@ class SB3Learner(Agent):
             relative, _ = self.model.predict(
                 to_relative_observation(observation), deterministic=True
             )
-            return to_absolute_action(relative, observation)
+            return to_absolute_action(relative, observation, self.frame_turn)
         action, _ = self.model.predict(observation, deterministic=True)
         return action
 

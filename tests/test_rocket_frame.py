@@ -14,6 +14,7 @@ from agents.base import SettingsError
 from agents.learners import PPOLearner, SACLearner, SACUTDLearner, TD3Learner
 from agents.rocket_frame import (
     MoonRelativeFrame,
+    frame_turn,
     moon_phase_rad,
     to_absolute_action,
     to_relative_observation,
@@ -128,13 +129,13 @@ def test_act_answers_in_absolute_terms_as_the_wrapper_flies(learner):
     assert agent.model.observation_space.shape == (1,)
 
     env = ROCKET.make_env(**WORLD)
-    wrapped = MoonRelativeFrame(ROCKET.make_env(**WORLD))
+    wrapped = MoonRelativeFrame(ROCKET.make_env(**WORLD), agent.frame_turn)
     observation, _ = env.reset(seed=7)
     relative_observation, _ = wrapped.reset(seed=7)
     absolute = agent.act(observation, {})
     relative, _ = agent.model.predict(relative_observation, deterministic=True)
     assert absolute.shape == (3,) and np.array_equal(
-        absolute, to_absolute_action(relative, observation)
+        absolute, to_absolute_action(relative, observation, agent.frame_turn)
     )
     assert env.step(absolute)[4]["launch"] == wrapped.step(relative)[4]["launch"]
     # the symmetry is given: the same distance at another phase, the same burn turned with it
@@ -198,3 +199,21 @@ def test_a_learner_trains_in_the_moon_s_frame_through_a_job(agent):
     assert job["settings"]["burn_angle_input"] == "relative"
     assert job["trials_spent"] == 50
     assert [row["trials"] for row in job["evaluations"]][-1] == 50
+
+
+def test_a_learner_s_frame_is_turned_by_an_angle_its_seed_draws():
+    """The square of a learner's direction outputs has corners a squashed policy piles into;
+    each seed turns the frame by its own angle, so that no corner is where the answer is by
+    construction. The turn adds to the direction; the learned model's frame is not turned."""
+    turns = [frame_turn(seed) for seed in range(10)]
+    assert len(set(turns)) == 10 and all(-math.pi <= t < math.pi for t in turns)
+    assert frame_turn(3) == frame_turn(3)
+    east = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    corner = np.array([-1.0, -1.0, 0.5])
+    for turn in (0.0, *turns):
+        burn = to_absolute_action(corner, east, turn)
+        angle = math.atan2(burn[1], burn[0])
+        assert wrapped_angle(angle - (-0.75 * math.pi + turn)) == pytest.approx(0.0, abs=1e-6)
+    agent = SACLearner(spec(), 4, SACLearner.resolve_settings("rocket", RELATIVE))
+    assert agent.frame_turn == frame_turn(4)
+    assert SACLearner(spec(), 4, SACLearner.resolve_settings("rocket", {})).frame_turn == 0.0
