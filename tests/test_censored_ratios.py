@@ -60,3 +60,16 @@ def test_a_denominator_of_no_trials_makes_the_ratio_a_bound_never_a_made_up_numb
     # none against none: the continued agent needed nothing, a fraction of 0
     assert ratio_bounds(0, 0, 100) == (0.0, 0.0)
     assert format_fractions([ratio_bounds(5, 0, 100)]).startswith("> 5.00")
+
+
+def test_bounds_that_print_alike_are_one_number_not_a_range():
+    """Grid points are rounded (6,310 and 1,585 are 10^3.8 and 10^3.2), so the same grid step
+    seen from two seeds gives ratios a hair apart: printed alike, they are one figure."""
+    one_step = [
+        ratio_bounds(6_310, 1_000, 10_000),
+        ratio_bounds(None, 1_585, 10_000),  # above 10,000 / 1,585 = 6.309...
+        ratio_bounds(6_310, 1_000, 10_000),
+    ]
+    text = format_fractions(one_step)
+    assert ".." not in text.split(" (")[0], text
+    assert text.startswith("6.31 [6.31 to > 6.31]"), text

@@ -194,8 +194,8 @@ def _bounded(
     written by ``number``."""
     if low is None:  # a percentile that fell among unbounded values, on the low side
         low = 0.0
-    if high is not None and abs(high - low) < 5e-5:
-        return number(low)
+    if high is not None and (abs(high - low) < 5e-5 or number(low) == number(high)):
+        return number(low)  # bounds that print alike (6,310 / 1,000 and 10,000 / 1,585)
     if high is None:
         return "unknown" if low <= 0 else f"> {number(low)}"
     if low <= 0:
