@@ -6,9 +6,10 @@ learned model sees the burn point relative to the Moon's phase, SAC absolute ang
 feedback (the signed miss read from telemetry against the reward), their compute per launch
 (thousands of gradient steps against SAC's one) and having a model of the launch at all
 (SAC learns a policy). The planner adds the physics. Each *cell* is one agent with settings;
-two cells are *neighbours* when they differ in one of those factors (the frame, the compute
-and the feedback pairs in one setting; the reward-model and tuning pairs in a named group of
-settings, which ``factor_words()`` lists), and the ratio of their trials to reliable, seed by
+two cells are *neighbours* when they differ in one of those factors (the frame and the
+feedback pairs in one setting, the compute pair in two, train_freq and gradient_steps, of
+SAC's own agent at a high update ratio; the reward-model and tuning pairs in a named group
+of settings, which ``factor_words()`` lists), and the ratio of their trials to reliable, seed by
 seed on the same test situations, is what that factor is worth there. Cells and pairs are
 data (``CELLS``, ``PAIRS``); another set of them is another study (``decomposition_study``).
 
@@ -192,7 +193,11 @@ def factor_words() -> dict[str, str]:
         ),
         "feedback": (
             "learned from: the reward -> the signed miss read from telemetry, one setting "
-            "(feedback), the same agent and settings otherwise (the reward's side holds "
+            "(feedback), which brings with it what the networks predict (the reward, one "
+            "number -> the softened signed miss and its size, two) and what the planning "
+            "minimises (the negative reward plus the members' spread -> the expected squared "
+            "miss, with a veto on launches predicted to pass far from the Moon); the same "
+            "agent and settings otherwise (the reward's side holds "
             f"{', '.join(key for key in fed_reward if key.endswith('_moon_radii'))} unused: "
             "they shape the signed miss); those settings were tuned with the signed miss, "
             "which favours that side"
