@@ -43,7 +43,8 @@ def interval_note(seed_counts: Iterable[int]) -> str:
         parts.append(f"{which} with {seeds} seeds ({coverage:.0f} % coverage)")
     return (
         "Brackets: confidence interval of the median over seeds between two order statistics "
-        "(distribution-free, its coverage exact for any continuous distribution): "
+        "(distribution-free: at least this coverage for any distribution of the figure, exactly it "
+        "for a continuous one; trial counts on a grid tie, and then cover more): "
         + "; ".join(parts)
         + "."
     )
