@@ -457,5 +457,5 @@ def test_a_direction_is_claimed_only_where_the_whole_interval_lies_past_1():
         jobs += [job("a", seed, a, 1_000), job("b", seed, b, 1_000)]
     summary = summarise_decomposition(jobs, cells, [Pair("frame", "a", "b")], {})
     (paragraph,) = findings(summary)
-    assert "(the median is censored: on 4 of 10 seeds neither cell was reliable" in paragraph
+    assert "censored (4 above a bound, 2 below a bound, 4 unknown) (too few seeds" in paragraph
     assert "neither was reliable within its budget" not in paragraph

@@ -457,8 +457,8 @@ def findings(summary_file: dict[str, Any]) -> list[str]:
 def reading(pair: dict[str, Any], cells: dict[str, Any]) -> str:
     """In words, what a pair's ratio shows: which cell needed fewer trials where the whole
     interval of the median lies on one side of 1 (with one seed, its ratio); else that the
-    median is censored (too few seeds reliable in either cell to bound it) or that the
-    interval includes 1."""
+    median is censored (the ratio's cell counts the seeds each way) or that the interval
+    includes 1."""
     bounds = pair["ratio_bounds"]
     lows, highs = [b[0] for b in bounds], [b[1] for b in bounds]
     low_interval, high_interval = median_interval(lows), median_interval(highs)
@@ -471,13 +471,19 @@ def reading(pair: dict[str, Any], cells: dict[str, Any]) -> str:
         return f" ({pair['end']} needed fewer trials)"
     if most is not None and most < 1:
         return f" ({pair['start']} needed fewer trials)"
+    budgets = f"{start['budget']:,} and {end['budget']:,} trials"
     if censored_median(highs) is None and (censored_median(lows) or 0.0) <= 0:
-        neither = sum(low <= 0 and high is None for low, high in bounds)
+        if len(bounds) == 1:
+            return (
+                f" (neither cell was reliable within its budget, {budgets}; a larger budget "
+                "would tell)"
+            )
         return (
-            f" (the median is censored: on {neither} of {len(bounds)} seeds neither cell was "
-            f"reliable within its budget, {start['budget']:,} and {end['budget']:,} trials; "
-            "a larger budget would tell)"
+            " (too few seeds were reliable in both cells to bound the median, within budgets "
+            f"of {budgets}; a larger budget would tell)"
         )
+    if len(bounds) == 1:
+        return " (one seed, whose bound does not say which needed fewer)"
     return " (its interval includes 1: no difference shown)"
 
 
