@@ -20,6 +20,7 @@ from agents.plugins import load_agent
 from sandbox.outputs.results import job_path
 from sandbox.run.checkpoint import checkpoint_folder
 from sandbox.run.job import JobConfig, config_digest, run_job
+from sandbox.run.provenance import git_state
 from tests.commands import in_process
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,6 +100,8 @@ def test_an_interrupted_job_goes_on_from_its_last_evaluation_point(tmp_path, age
     assert_counted_once(job, config.budget)
     # the job's seconds include those before the interruption
     assert job["wall_time_s"] >= job["evaluations"][-1]["wall_time_s"] >= before[1]["wall_time_s"]
+    # and it records the code it ran at, as a checkpoint is taken back only by the same code
+    assert job["code"] == git_state() and set(job["code"]) == {"commit", "dirty"}
 
 
 def test_a_job_stopped_twice_says_so_and_one_that_ran_through_says_nothing(tmp_path):

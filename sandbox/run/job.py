@@ -443,6 +443,8 @@ def run_job(
     finally:
         agent.close()
     job["wall_time_s"] = round(time.perf_counter() - started, 2)
+    # the code that ran it: a run resumed at another commit shows which jobs ran where
+    job["code"] = git_state()
     return job
 
 
