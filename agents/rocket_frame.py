@@ -17,8 +17,8 @@ A learner's action is a point of the square [-1, 1]^2 (and the delta-v command),
 the direction atan2(a1, a0). A squashed policy (SAC's tanh) piles its actions in the
 corners, which point at -135, -45, 45 and 135 deg; on earth_moon the burn point that hits
 lies 135 deg behind the Moon, in a corner of an unturned frame, where a policy pinned to
-(-1, -1) finds it without learning the direction (measured: SAC-UTD, 2 seeds, 90 % held-out
-success after 215 and 464 launches with the frame unturned, 464 and 464 turned by 22.5 deg).
+(-1, -1) finds it without learning the direction (measured: SAC-UTD, 2 seeds, reliable
+after 215 and 464 launches with the frame unturned, 464 and 464 turned by 22.5 deg).
 So a learner's frame is turned by an angle of its own (``frame_turn``: drawn from its seed,
 uniform over the circle): no seed's answer sits where the squashed outputs gather more
 often than chance puts it there. The learned model and the bandit plan over the angle

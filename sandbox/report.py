@@ -11,6 +11,7 @@ the page does not quote yet is printed, for a place to be chosen by hand.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from agents.base import first_paragraph
@@ -28,24 +29,23 @@ def main(argv: list[str] | None = None) -> int:
         "instead of printing them",
     )
     args = parser.parse_args(argv)
-    if args.page is None:
-        return run_folder_command(
-            "sandbox.report", lambda folder: [report(folder)], [str(args.run_folder)], doc=__doc__
-        )
-    try:
-        tables = quoted_tables(args.run_folder)
-        page, unplaced = requote(args.page.read_text(), tables)
-        args.page.write_text(page)
-    except (OSError, ValueError, KeyError) as error:
-        print(
-            f"python -m sandbox.report: error: {args.run_folder}: {type(error).__name__}: {error}",
-            file=sys.stderr,
-        )
-        return 2
-    print(f"{args.page}: {len(tables) - len(unplaced)} of the run's {len(tables)} tables quoted")
+    action = (
+        (lambda folder: [report(folder)])
+        if args.page is None
+        else (lambda folder: requote_page(folder, args.page))
+    )
+    return run_folder_command("sandbox.report", action, [str(args.run_folder)], doc=__doc__)
+
+
+def requote_page(folder: Path, page: Path) -> Iterator[str]:
+    """Rewrite the tables ``page`` quotes from the run in ``folder``; say how many, and give
+    the run's tables the page lacks."""
+    tables = quoted_tables(folder)
+    text, unplaced = requote(page.read_text(), tables)
+    page.write_text(text)
+    yield f"{page}: {len(tables) - len(unplaced)} of the run's {len(tables)} tables quoted"
     for table in unplaced:
-        print(f"\nnot on the page yet:\n\n{table}")
-    return 0
+        yield f"\nnot on the page yet:\n\n{table}"
 
 
 if __name__ == "__main__":

@@ -216,4 +216,6 @@ def test_a_learner_s_frame_is_turned_by_an_angle_its_seed_draws():
         assert wrapped_angle(angle - (-0.75 * math.pi + turn)) == pytest.approx(0.0, abs=1e-6)
     agent = SACLearner(spec(), 4, SACLearner.resolve_settings("rocket", RELATIVE))
     assert agent.frame_turn == frame_turn(4)
+    # and it trains in that frame, as it acts in it
+    assert agent._make_env(Ledger(lambda: ROCKET.make_env(**WORLD))).turn == frame_turn(4)
     assert SACLearner(spec(), 4, SACLearner.resolve_settings("rocket", {})).frame_turn == 0.0

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from sandbox.outputs.fixed_budget import fixed_budget_table
 from sandbox.outputs.results import load_plugins, table
 from sandbox.studies import get_study
 from sandbox.tasks import get_task
@@ -68,8 +69,6 @@ def report(run_dir: Path) -> str:
 def quoted_tables(run_dir: Path) -> list[str]:
     """Every Markdown table a results page quotes from a run: ``report``'s, then the
     fixed-budget table where the run wrote one."""
-    from sandbox.outputs.fixed_budget import fixed_budget_table
-
     tables = report(run_dir).split("\n\n")
     fixed = Path(run_dir) / "fixed_budget.json"
     if fixed.is_file():

@@ -63,13 +63,12 @@ def save_figure(figure: Any, path: Path, dpi: int = 110, **options: Any) -> Path
     text loses nothing a reader sees, and its file is about a third the size, which keeps the
     committed references small."""
     path = Path(path)
-    if path.suffix.lower() != ".png":
-        figure.savefig(path, dpi=dpi, **options)
-        plt.close(figure)
-        return path
-    drawn = io.BytesIO()
-    figure.savefig(drawn, format="png", dpi=dpi, **options)
+    png = path.suffix.lower() == ".png"
+    drawn = io.BytesIO() if png else path
+    figure.savefig(drawn, format="png" if png else None, dpi=dpi, **options)
     plt.close(figure)
+    if not png:
+        return path
     with Image.open(drawn) as image:
         opaque = Image.new("RGB", image.size, "white")
         opaque.paste(image, mask=image.getchannel("A") if image.mode == "RGBA" else None)

@@ -421,10 +421,12 @@ def findings(summary_file: dict[str, Any]) -> list[str]:
         return []
     found = summary_file[KEY]
     counts = {len(pair["seeds"]) for pair in found["pairs"]}
-    if len(counts) > 1:  # a run still under way, or cells given fewer seeds
+    mixed = len(counts) > 1  # a run still under way, or cells given fewer seeds: say each count
+    if mixed:
         over = "medians over each pair's seeds, paired by seed"
     else:
-        over = f"medians over {counts.pop()} seeds, paired by seed" if counts != {1} else "one seed"
+        (seeds,) = counts
+        over = f"medians over {seeds} seeds, paired by seed" if seeds > 1 else "one seed"
     by_factor: dict[str, list[dict[str, Any]]] = {}
     for pair in found["pairs"]:
         by_factor.setdefault(pair["factor"], []).append(pair)
@@ -433,7 +435,7 @@ def findings(summary_file: dict[str, Any]) -> list[str]:
         changes = found["factors"].get(factor)
         parts = [
             f"{pair['start']} -> {pair['end']}"
-            + (f" ({len(pair['seeds'])} seeds)" if " each pair" in over else "")
+            + (f" ({len(pair['seeds'])} seeds)" if mixed else "")
             + f": {format_ratio(pair)}"
             + reading(pair, found["cells"])
             + f", held-out success {format_difference(pair)}"
