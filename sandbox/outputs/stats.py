@@ -204,6 +204,18 @@ def _bounded(
     return f"{number(low)}..{number(high)}"
 
 
+def fraction_interval(bounds: Sequence[Bounds]) -> tuple[Bounds, Bounds] | None:
+    """The interval of a ratio's median over seeds, every seed counted by the bounds its data
+    give it: its start and its end, each as (low, high) computed on the seeds' lower bounds
+    and on their upper bounds alike (``None`` for no upper bound); ``None`` with fewer than
+    two seeds."""
+    low_interval = median_interval([low for low, _ in bounds])
+    high_interval = median_interval([high for _, high in bounds])
+    if low_interval is None or high_interval is None:
+        return None
+    return (low_interval[0] or 0.0, high_interval[0]), (low_interval[1] or 0.0, high_interval[1])
+
+
 def format_fractions(
     bounds: Sequence[Bounds], number: Callable[[float], str] = two_decimals
 ) -> str:
@@ -218,12 +230,11 @@ def format_fractions(
     lows = [low for low, _ in bounds]
     highs = [high for _, high in bounds]
     text = _bounded(censored_median(lows), censored_median(highs), number)
-    low_interval, high_interval = median_interval(lows), median_interval(highs)
+    interval = fraction_interval(bounds)
     if text == "unknown":  # too few seeds bound it: the median itself is censored
         text = "censored"
-    elif low_interval is not None and high_interval is not None:
-        start = _bounded(low_interval[0], high_interval[0], number)
-        end = _bounded(low_interval[1], high_interval[1], number)
+    elif interval is not None:
+        start, end = (_bounded(low, high, number) for low, high in interval)
         text += f" [{start} to {end}]"
     if all(low <= 0 and high is None for low, high in bounds):
         return text  # no seed says anything: both figures never reached on every seed

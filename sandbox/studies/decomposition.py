@@ -43,7 +43,7 @@ from sandbox.outputs.stats import (
     format_fractions,
     format_median,
     format_rates,
-    median_interval,
+    fraction_interval,
     ratio_bounds,
 )
 from sandbox.studies import Cell, Study
@@ -463,11 +463,9 @@ def reading(pair: dict[str, Any], cells: dict[str, Any]) -> str:
     includes 1."""
     bounds = pair["ratio_bounds"]
     lows, highs = [b[0] for b in bounds], [b[1] for b in bounds]
-    low_interval, high_interval = median_interval(lows), median_interval(highs)
-    if low_interval is None or high_interval is None:  # one seed: its own bounds
-        least, most = lows[0], highs[0]
-    else:
-        least, most = low_interval[0], high_interval[1]
+    interval = fraction_interval(bounds)
+    # the whole interval's extent: its start's lower bound to its end's upper bound
+    least, most = (lows[0], highs[0]) if interval is None else (interval[0][0], interval[1][1])
     start, end = cells[pair["start"]], cells[pair["end"]]
     if least is not None and least > 1:
         return f" ({pair['end']} needed fewer trials)"
