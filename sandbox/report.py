@@ -3,7 +3,8 @@
 python -m sandbox.report results/rocket/reference
 
 With ``--page docs/results/rocket.md`` it rewrites the page instead: each table there whose
-header row is one of the run's tables (the fixed-budget table among them) becomes that
+header row is one of the run's tables (the fixed-budget table among them), or whose
+columns a table of the run mostly keeps (a column gained or renamed since), becomes that
 table as the run gives it now, the page's words left as they are; a table of the run that
 the page does not quote yet is printed, for a place to be chosen by hand.
 """
@@ -25,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--page",
         type=Path,
-        help="rewrite the tables this Markdown page quotes from the run (matched by header row), "
+        help="rewrite the tables this Markdown page quotes from the run (matched by header row, "
+        "or by most columns kept), "
         "instead of printing them",
     )
     args = parser.parse_args(argv)

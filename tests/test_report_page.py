@@ -52,6 +52,19 @@ def test_a_table_the_page_lacks_is_returned_and_a_table_of_more_rows_fits():
     assert "| sac | 9 |" in page  # a table the run does not give stays
 
 
+def test_a_table_that_gained_a_column_replaces_the_one_it_grew_from():
+    """A reference run again whose table gained a column (the city's "reliable held on
+    test") still finds its place: the page's table of the same first column whose columns
+    it keeps; a table sharing only its first column is no match."""
+    grown = "| agent | deaths | reliable held on test |\n|---|---|---|\n| dqn | 5 | 9 of 10 |"
+    page, unplaced = requote(PAGE, [grown])
+    assert unplaced == []
+    assert page.endswith(grown + "\n")
+    assert "| dqn | 7 |" not in page and page.count("| agent | trials |") == 2
+    alien = "| agent | speed | cost |\n|---|---|---|\n| dqn | 1 | 2 |"
+    assert requote(PAGE, [alien]) == (PAGE, [alien])
+
+
 def test_the_command_rewrites_a_stale_page_to_the_committed_one(tmp_path, capsys):
     reference, quoting = ROOT / "results/rocket/reference", ROOT / "docs/results/rocket.md"
     stale = tmp_path / "rocket.md"

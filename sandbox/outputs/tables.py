@@ -76,11 +76,18 @@ def quoted_tables(run_dir: Path) -> list[str]:
     return tables
 
 
+def _cells(row: str) -> list[str]:
+    """The cells of one Markdown table row, stripped."""
+    return [cell.strip() for cell in row.strip().strip("|").split("|")]
+
+
 def requote(page: str, tables: list[str]) -> tuple[str, list[str]]:
     """``page`` (Markdown) with each of its tables replaced by the table of ``tables`` that
-    has the same header row, in order where several share one; and the tables of
-    ``tables`` that found no table of the page to replace. The page's other lines are
-    kept as they are."""
+    has the same header row, in order where several share one; then, for the tables left,
+    the page's table of the same first column whose columns the new one mostly keeps (a
+    column gained, dropped or renamed since the page quoted it): the most columns in common,
+    at least two thirds of the page's. Returns the page and the tables of ``tables`` that
+    found no table of the page to replace. The page's other lines are kept as they are."""
     lines = page.split("\n")
     blocks, start = [], None  # (first line, past the last line) of each table of the page
     for number, line in enumerate([*lines, ""]):
@@ -90,12 +97,31 @@ def requote(page: str, tables: list[str]) -> tuple[str, list[str]]:
             blocks.append((start, number))
             start = None
     replaced: dict[tuple[int, int], list[str]] = {}
-    unplaced = []
+    left = []
     for quoted in tables:
         rows = quoted.split("\n")
         free = [b for b in blocks if lines[b[0]] == rows[0] and b not in replaced]
         if free:
             replaced[free[0]] = rows
+        else:
+            left.append(quoted)
+    unplaced = []
+    for quoted in left:
+        rows = quoted.split("\n")
+        header = _cells(rows[0])
+
+        def shared(block: tuple[int, int], header: list[str] = header) -> int:
+            return len(set(_cells(lines[block[0]])) & set(header))
+
+        near = [
+            b
+            for b in blocks
+            if b not in replaced
+            and _cells(lines[b[0]])[0] == header[0]
+            and 3 * shared(b) >= 2 * len(_cells(lines[b[0]]))
+        ]
+        if near:
+            replaced[max(near, key=shared)] = rows  # max keeps the first of equals
         else:
             unplaced.append(quoted)
     for (first, past), rows in sorted(replaced.items(), reverse=True):
