@@ -261,3 +261,14 @@ def test_a_run_writes_and_prints_its_fixed_budget_figures(tmp_path, capsys):
     assert float(evaluation["success_low"]) == pytest.approx(low, abs=1e-4)
     assert float(evaluation["success_high"]) == pytest.approx(high, abs=1e-4)
     assert "## Fixed budgets" in Path(out / "report.md").read_text()
+
+
+def test_a_run_past_10000_trials_is_also_read_at_each_power_of_ten_it_reaches():
+    """The flight's PPO (100,000 flights) and its long run (1,000,000) are read at every
+    order of magnitude; runs within 10,000 trials keep the three budgets."""
+    from sandbox.outputs.fixed_budget import fixed_budgets
+
+    assert fixed_budgets(3_000) == fixed_budgets(10_000) == [100, 1_000, 10_000]
+    assert fixed_budgets(99_999) == [100, 1_000, 10_000]
+    assert fixed_budgets(100_000) == [100, 1_000, 10_000, 100_000]
+    assert fixed_budgets(1_000_000) == [100, 1_000, 10_000, 100_000, 1_000_000]

@@ -35,8 +35,20 @@ from sandbox.outputs.stats import (
 )
 from sandbox.tasks import get_task
 
-#: the training trials after which every agent is read
+#: the training trials after which every agent is read, and beyond them every power of ten
+#: up to the run's largest budget (a flight's 100,000, a long run's 1,000,000)
 FIXED_BUDGETS = (100, 1_000, 10_000)
+
+
+def fixed_budgets(largest: int) -> list[int]:
+    """The fixed budgets of a run whose largest budget is ``largest``: ``FIXED_BUDGETS``,
+    then the powers of ten past them up to ``largest``."""
+    budgets = list(FIXED_BUDGETS)
+    while budgets[-1] * 10 <= largest:
+        budgets.append(budgets[-1] * 10)
+    return budgets
+
+
 #: the held-out success rates at which the deaths paid are compared (matched success)
 MATCHED_BARS = (0.5, 0.9)
 #: the statuses of a seed read at an evaluation after N trials (any other: n/a)
@@ -128,10 +140,11 @@ def fixed_budget(run: RunData) -> dict[str, Any]:
     task = get_task(run.summary_file["task"])
     size = run.config["size"]
     agents = {}
+    budgets = fixed_budgets(max((j["budget"] for j in run.train_jobs), default=0))
     for agent in run.summary:
         jobs = sorted((j for j in run.train_jobs if j["agent"] == agent), key=lambda j: j["seed"])
         after = {}
-        for trials in FIXED_BUDGETS:
+        for trials in budgets:
             readings = [read_at(j, trials, planned_points(size, j["budget"])) for j in jobs]
             after[str(trials)] = {"seeds": readings, "pooled": pooled(readings)}
         agents[agent] = {
@@ -144,7 +157,7 @@ def fixed_budget(run: RunData) -> dict[str, Any]:
         }
     return {
         "task": task.name,
-        "fixed_budgets": list(FIXED_BUDGETS),
+        "fixed_budgets": budgets,
         "matched_bars": list(MATCHED_BARS),
         "shared_grid": "eval_points_per_decade" in size,
         "counts_deaths": "total_training_deaths" in task.summary_keys,
@@ -161,7 +174,9 @@ def write_fixed_budget(run: RunData) -> list[Path]:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for agent, entry in data["agents"].items():
-            moments = [(f"{n} trials", entry["after"][str(n)]["seeds"]) for n in FIXED_BUDGETS]
+            moments = [
+                (f"{n} trials", entry["after"][str(n)]["seeds"]) for n in data["fixed_budgets"]
+            ]
             moments += [
                 (f"{100 * bar:.0f} % success", entry["first_reached"][f"{bar:g}"])
                 for bar in MATCHED_BARS
