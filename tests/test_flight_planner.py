@@ -68,6 +68,31 @@ def test_captured_within_three_flights_on_earth_moon():
     assert len(planner.history) == len(planner.estimates) == ledger.n_trials
 
 
+def test_a_world_named_by_string_is_read_behind_the_seal_too(monkeypatch):
+    """Real runs name the world ("earth_moon") in the spec, not a world object: the planner
+    then loads it itself, and what it loads must be as sealed as the world of the tests
+    above. Its flights are captured with the seal on the loaded world as well."""
+    import agents.flight_planner as flight_planner
+
+    loaded = []
+
+    def sealed_load(name):
+        loaded.append(name)
+        return SealedFlightWorld(load_world(name))
+
+    monkeypatch.setattr(flight_planner, "load_world", sealed_load)
+    ledger, probe, spec = sealed_flight(load_world("earth_moon"))
+    named = TaskSpec("flight", spec.observation_space, spec.action_space, {"world": "earth_moon"})
+    planner = FlightPlanner(named, seed=0)
+    while ledger.first_success() is None and ledger.n_trials < 3:
+        planner.train(ledger, ledger.n_trials + 1)
+    assert ledger.first_success() is not None
+    assert loaded == []  # while training, each flight's info gives the published facts
+    fresh = FlightPlanner(named, seed=0)  # acting from the observation alone loads the world
+    observation, _ = probe.reset(seed=7)
+    assert np.isfinite(fresh.act(observation, {})).all() and loaded == ["earth_moon"]
+
+
 @pytest.mark.parametrize(
     "base", [pytest.param("earth_moon", marks=pytest.mark.slow), "super_earth"]
 )
