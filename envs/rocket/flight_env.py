@@ -241,7 +241,8 @@ class RocketFlightEnv(gym.Env):
     back; the parking orbit is no place to wait). Truncation: the world's `max_flight_days`
     elapse (`"time_limit"`). Mid-flight `outcome` is `"flying"`. `info` holds `is_success`,
     `outcome`, `decision`, `flight_time_s`, `propellant_km_s`, `tracked` (the tracked state
-    in km and km/s), `burn`, `closest_approach_km`, `impact_speed_km_s`, `reward_terms`; at
+    in km and km/s), `burn`, `closest_approach_km`, `impact_speed_km_s` (these two measured on
+    the true trajectory: the referee's records, for no agent to decide on), `reward_terms`; at
     reset and at the end the world's published facts (`world`, never the true constants or
     the dispersion); at the end `telemetry` (every decision's tracked state and commanded
     burn).
