@@ -147,6 +147,16 @@ def test_the_demo_note_gives_the_budgets_and_the_command_of_the_reference(run):
     assert first.title == "In brief" and first.paragraphs[0] == note
 
 
+def test_the_demo_note_names_every_budget_where_no_two_agents_share_one(run):
+    """The flight's default gives the planner 3 flights, random search 300, PPO 10,000 and
+    SAC 500: no budget stands for the others, so each agent's is given."""
+    for number, entry in enumerate(run.summary.values()):
+        entry["budget"] = (3, 300, 10_000, 500)[number] if number < 4 else 40 + number
+    note = demo_note(run)
+    each = ", ".join(f"{agent} {entry['budget']:,}" for agent, entry in run.summary.items())
+    assert note.startswith(f"Demo budgets (3 seeds; launches: {each})"), note
+
+
 def test_the_headline_the_report_the_animation_and_the_trajectories_name_one_learner(
     run, monkeypatch
 ):

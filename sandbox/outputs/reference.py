@@ -158,11 +158,14 @@ def demo_note(run: RunData) -> str | None:
         if summary[agent]["budget"] != common
     )
     seeds = max(len(entry["seeds"]) for entry in summary.values())
-    text = (
-        f"Demo budgets ({seeds} seed{'s' if seeds != 1 else ''}, {common:,} {trials_word}"
-        + (f"; {own}" if own else "")
-        + ")"
-    )
+    plural = "s" if seeds != 1 else ""
+    if budgets.count(common) > 1 or len(budgets) == 1:
+        text = f"Demo budgets ({seeds} seed{plural}, {common:,} {trials_word}" + (
+            f"; {own})" if own else ")"
+        )
+    else:  # no budget shared by two agents: each agent's own (the flight's planner 3, PPO 10,000)
+        each = ", ".join(f"{agent} {entry['budget']:,}" for agent, entry in summary.items())
+        text = f"Demo budgets ({seeds} seed{plural}; {trials_word}: {each})"
     reference = reference_of(run)
     command = reproduce_command(task, study)
     started = ": the learners have only started" if learners else ""
