@@ -218,7 +218,8 @@ class RocketFlightEnv(gym.Env):
     shaping pays only flights that survive their departure: uniform random actions end 66 %
     of flights on the planet, 23 % out of propellant and 12 % fallen back, in 1.5 decisions
     on average, none in the sphere of influence (3,000 flights on earth_moon); PPO took
-    about 40,000 flights to find the departure, SAC about 400 (docs page).
+    about 40,000 flights to find the departure at an action std of 1, about 10,000 at its
+    searched 0.37, SAC about 400 (docs page).
 
     ## Starting State
 

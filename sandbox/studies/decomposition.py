@@ -544,7 +544,7 @@ DECOMPOSITION = decomposition_study(
     # CPU for 3,000 launches and their evaluations), so 1,000 launches; sac-utd makes 5 gradient
     # steps a launch after SB3's random warm-up of 100: 300 launches give it 1,000, about what
     # SAC makes in its 1,000. Measured with all 11 cells: 108 s on 2 idle cores, 203 s of CPU
-    # (6 min 19 s beside two busy processes); on a slower AMD EPYC, 3 min 56 s and 437 s.
+    # (6 min 19 s beside two busy processes); on a slower AMD EPYC, 3 min 56 s and 438 s.
     default=Size(
         budget=150,
         seeds=1,
