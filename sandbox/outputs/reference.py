@@ -152,16 +152,12 @@ def demo_note(run: RunData) -> str | None:
     budgets = [entry["budget"] for entry in summary.values()]
     common = max(sorted(set(budgets), reverse=True), key=budgets.count)
     learners = run.agents_of_kind("learner")
-    own = ", ".join(
-        f"{agent} {summary[agent]['budget']:,}"
-        for agent in learners
-        if summary[agent]["budget"] != common
-    )
     seeds = max(len(entry["seeds"]) for entry in summary.values())
     plural = "s" if seeds != 1 else ""
-    if budgets.count(common) > 1 or len(budgets) == 1:
+    if budgets.count(common) > 1 or len(budgets) == 1:  # the learners' budgets past the common one
+        own = [f"{a} {summary[a]['budget']:,}" for a in learners if summary[a]["budget"] != common]
         text = f"Demo budgets ({seeds} seed{plural}, {common:,} {trials_word}" + (
-            f"; {own})" if own else ")"
+            f"; {', '.join(own)})" if own else ")"
         )
     else:  # no budget shared by two agents: each agent's own (the flight's planner 3, PPO 10,000)
         each = ", ".join(f"{agent} {entry['budget']:,}" for agent, entry in summary.items())

@@ -204,11 +204,21 @@ def _bounded(
     return f"{number(low)}..{number(high)}"
 
 
-def fraction_interval(bounds: Sequence[Bounds]) -> tuple[Bounds, Bounds] | None:
-    """The interval of a ratio's median over seeds, every seed counted by the bounds its data
-    give it: its start and its end, each as (low, high) computed on the seeds' lower bounds
-    and on their upper bounds alike (``None`` for no upper bound); ``None`` with fewer than
-    two seeds."""
+def bounds_median(bounds: Sequence[Bounds]) -> Bounds:
+    """The median over seeds of a figure each seed knows only as bounds (``Bounds``): as
+    (low, high), the median of the seeds' lower bounds and of their upper bounds (``None``
+    where that median falls among unbounded seeds). Every table, sentence and plot of such a
+    figure reads it from here and from ``bounds_interval``."""
+    return (
+        censored_median([low for low, _ in bounds]) or 0.0,
+        censored_median([high for _, high in bounds]),
+    )
+
+
+def bounds_interval(bounds: Sequence[Bounds]) -> tuple[Bounds, Bounds] | None:
+    """The interval of ``bounds_median``: its start and its end, each as (low, high)
+    computed on the seeds' lower bounds and on their upper bounds alike (``None`` for no
+    upper bound); ``None`` with fewer than two seeds."""
     low_interval = median_interval([low for low, _ in bounds])
     high_interval = median_interval([high for _, high in bounds])
     if low_interval is None or high_interval is None:
@@ -227,10 +237,8 @@ def format_fractions(
     censored each way follows."""
     if not bounds:
         return "-"
-    lows = [low for low, _ in bounds]
-    highs = [high for _, high in bounds]
-    text = _bounded(censored_median(lows), censored_median(highs), number)
-    interval = fraction_interval(bounds)
+    text = _bounded(*bounds_median(bounds), number)
+    interval = bounds_interval(bounds)
     if text == "unknown":  # too few seeds bound it: the median itself is censored
         text = "censored"
     elif interval is not None:
@@ -270,13 +278,10 @@ def format_count_bounds(bounds: Sequence[Bounds]) -> str:
             return format_count(low, None)
         return f"{format_count(low, None)}..{format_count(high, None)}"
 
-    lows = [low for low, _ in bounds]
-    highs = [high for _, high in bounds]
-    text = shown(censored_median(lows), censored_median(highs))
-    low_interval, high_interval = median_interval(lows), median_interval(highs)
-    if low_interval is not None and high_interval is not None:
-        start = shown(low_interval[0], high_interval[0])
-        end = shown(low_interval[1], high_interval[1])
+    text = shown(*bounds_median(bounds))
+    interval = bounds_interval(bounds)
+    if interval is not None:
+        start, end = (shown(low, high) for low, high in interval)
         text += f" [{start} to {end}]"
     censored = sum(high is None for _, high in bounds)
     return text + (f" ({censored} censored)" if censored and len(bounds) > 1 else "")

@@ -106,22 +106,18 @@ def requote(page: str, tables: list[str]) -> tuple[str, list[str]]:
         else:
             left.append(quoted)
     unplaced = []
+    headers = {block: _cells(lines[block[0]]) for block in blocks}
     for quoted in left:
         rows = quoted.split("\n")
         header = _cells(rows[0])
-
-        def shared(block: tuple[int, int], header: list[str] = header) -> int:
-            return len(set(_cells(lines[block[0]])) & set(header))
-
-        near = [
-            b
-            for b in blocks
-            if b not in replaced
-            and _cells(lines[b[0]])[0] == header[0]
-            and 3 * shared(b) >= 2 * len(_cells(lines[b[0]]))
-        ]
+        shared = {  # the page's free tables of the same first column: columns in common
+            block: len(set(cells) & set(header))
+            for block, cells in headers.items()
+            if block not in replaced and cells[0] == header[0]
+        }
+        near = {block: n for block, n in shared.items() if 3 * n >= 2 * len(headers[block])}
         if near:
-            replaced[max(near, key=shared)] = rows  # max keeps the first of equals
+            replaced[max(near, key=near.__getitem__)] = rows  # max keeps the first of equals
         else:
             unplaced.append(quoted)
     for (first, past), rows in sorted(replaced.items(), reverse=True):

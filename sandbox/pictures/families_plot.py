@@ -9,7 +9,14 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from sandbox.outputs.families import FAMILIES, Figure, Measure
-from sandbox.outputs.stats import Bounds, censored_median, coverage_words, median_interval
+from sandbox.outputs.stats import (
+    Bounds,
+    bounds_interval,
+    bounds_median,
+    censored_median,
+    coverage_words,
+    median_interval,
+)
 from sandbox.pictures.drawing import color, save_figure, wrap_to_width
 
 
@@ -130,17 +137,15 @@ def _bounded_point(bounds: list[Bounds]) -> tuple[float, tuple[float, float] | N
     unbounded, the point is the lows' median and the arrow says "more than this"; where the
     two medians differ (some seeds known only from above), the point is the highs' median,
     the most it can be. ``None`` when nothing bounds it (every seed censored both ways)."""
-    lows = [low for low, _ in bounds]
-    highs = [high for _, high in bounds]
-    low, high = censored_median(lows), censored_median(highs)
+    low, high = bounds_median(bounds)
     if high is None and not low:
         return None
     value = low if high is None else high
-    low_interval, high_interval = median_interval(lows), median_interval(highs)
+    extent = bounds_interval(bounds)
     interval = None
-    if low_interval is not None and high_interval is not None:
+    if extent is not None:
         # from the least it can be to the most (where the most is unbounded, as far as the
         # lows reach: the arrow at the point says the rest)
-        end = high_interval[1] if high_interval[1] is not None else low_interval[1]
-        interval = (float(low_interval[0] or 0.0), max(float(end or 0.0), float(value)))
+        (least, _), (reach, most) = extent
+        interval = (float(least), max(float(reach if most is None else most), float(value)))
     return float(value), interval, high is None

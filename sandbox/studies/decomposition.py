@@ -38,12 +38,12 @@ from agents.plugins import load_agent
 from sandbox.outputs.results import format_held, text_table
 from sandbox.outputs.stats import (
     Bounds,
-    censored_median,
+    bounds_interval,
+    bounds_median,
     format_censored,
     format_fractions,
     format_median,
     format_rates,
-    fraction_interval,
     ratio_bounds,
 )
 from sandbox.studies import Cell, Study
@@ -462,17 +462,17 @@ def reading(pair: dict[str, Any], cells: dict[str, Any]) -> str:
     median is censored (the ratio's cell counts the seeds each way) or that the interval
     includes 1."""
     bounds = pair["ratio_bounds"]
-    lows, highs = [b[0] for b in bounds], [b[1] for b in bounds]
-    interval = fraction_interval(bounds)
+    interval = bounds_interval(bounds)
     # the whole interval's extent: its start's lower bound to its end's upper bound
-    least, most = (lows[0], highs[0]) if interval is None else (interval[0][0], interval[1][1])
+    least, most = bounds[0] if interval is None else (interval[0][0], interval[1][1])
     start, end = cells[pair["start"]], cells[pair["end"]]
-    if least is not None and least > 1:
+    if least > 1:
         return f" ({pair['end']} needed fewer trials)"
     if most is not None and most < 1:
         return f" ({pair['start']} needed fewer trials)"
     budgets = f"{start['budget']:,} and {end['budget']:,} trials"
-    if censored_median(highs) is None and (censored_median(lows) or 0.0) <= 0:
+    low, high = bounds_median(bounds)
+    if high is None and low <= 0:
         if len(bounds) == 1:
             return (
                 f" (neither cell was reliable within its budget, {budgets}; a larger budget "

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from sandbox.outputs.run_data import RunData, seeds_label
-from sandbox.outputs.stats import censored_median, median_interval
+from sandbox.outputs.stats import bounds_interval, bounds_median, censored_median, median_interval
 from sandbox.pictures.drawing import color, save_figure, wrap_to_width
 
 #: how far an arrow for a censored figure reaches, as a factor on the log axis
@@ -107,14 +107,13 @@ def draw_pairs(axes, pairs: list[dict[str, Any]]) -> None:
     high_edge = max([2.0, *finite]) * 3
     for row, pair in enumerate(pairs):
         y = -row
-        lows = [b[0] for b in pair["ratio_bounds"]]
-        highs = [b[1] for b in pair["ratio_bounds"]]
-        low_interval, high_interval = median_interval(lows), median_interval(highs)
-        if low_interval is not None and high_interval is not None:
-            start = low_interval[0] if low_interval[0] else low_edge
-            end = high_interval[1] if high_interval[1] is not None else high_edge
+        extent = bounds_interval(pair["ratio_bounds"])
+        if extent is not None:
+            (least, _), (_, most) = extent
+            start = least if least else low_edge
+            end = most if most is not None else high_edge
             axes.plot([start, end], [y, y], color="0.45", lw=1.5)
-        low, high = censored_median(lows), censored_median(highs)
+        low, high = bounds_median(pair["ratio_bounds"])
         if high is not None and low is not None and abs(high - low) < 5e-5 and low > 0:
             axes.plot(low, y, "o", color="k", ms=7, zorder=3)
             axes.text(low, y + 0.22, ratio_number(low), fontsize=7, ha="center")
