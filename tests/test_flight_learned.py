@@ -156,3 +156,19 @@ def test_its_planned_flights_come_closer_to_the_moon_than_its_random_ones():
         planned += [f["closest_tracked_km"] for f in agent.history if f["planned"]]
     assert len(random) == 30 and len(planned) == 30
     assert np.median(planned) < 0.7 * np.median(random), (planned, random)
+
+
+def test_learns_the_same_without_the_referees_values():
+    """The learned model only logs the true closest approach beside its own figures: with the
+    referee's values gone from ``info`` it fits and plans the same."""
+    runs = []
+    for referee_info in (True, False):
+        ledger, probe, spec = sealed_flight(load_world("super_earth"), referee_info)
+        agent = small_agent(spec, seed=1)
+        agent.train(ledger, 3)
+        actions, _ = fly(probe, agent, seed=11, decisions=4)
+        logged = [h.pop("closest_approach_km") for h in agent.history]
+        assert all((value is not None) == referee_info for value in logged)
+        runs.append((agent.history, np.asarray(actions)))
+    assert runs[0][0] == runs[1][0]
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])

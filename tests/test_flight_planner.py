@@ -34,15 +34,38 @@ class SealedFlightWorld:
         return getattr(self._world, name)
 
 
-def sealed_flight(world: RocketWorld) -> tuple[Ledger, gym.Env, TaskSpec]:
+#: what ``info`` carries for the referee alone, measured on the true trajectory
+REFEREE_KEYS = ("closest_approach_km", "impact_speed_km_s")
+
+
+class WithoutRefereeInfo(gym.Wrapper):
+    """The flight with the referee's values taken out of every ``info``."""
+
+    def reset(self, **kwargs):
+        observation, info = self.env.reset(**kwargs)
+        return observation, self._strip(info)
+
+    def step(self, action):
+        *rest, info = self.env.step(action)
+        return *rest, self._strip(info)
+
+    @staticmethod
+    def _strip(info: dict) -> dict:
+        return {key: value for key, value in info.items() if key not in REFEREE_KEYS}
+
+
+def sealed_flight(
+    world: RocketWorld, referee_info: bool = True
+) -> tuple[Ledger, gym.Env, TaskSpec]:
     """A ledger whose envs hide the world's secrets and themselves, a probe env, and the
-    spec an agent gets."""
+    spec an agent gets; without the referee's values in ``info`` if ``referee_info`` is
+    False."""
     sealed = SealedFlightWorld(world)
 
     def make() -> gym.Env:
         env = gym.make(envs.FLIGHT_ID, world=world)
         env.unwrapped.world = sealed  # the simulator already holds what it flies
-        return SealedEnv(env)
+        return SealedEnv(env if referee_info else WithoutRefereeInfo(env))
 
     probe = make()
     spec = TaskSpec("flight", probe.observation_space, probe.action_space, {"world": sealed})
@@ -176,3 +199,15 @@ def test_a_parking_orbit_of_another_gravity_is_flown_alone_and_the_fit_kept():
     fit.begin_flight(r, heavier, sd)
     assert fit._alone and fit.flight_x == pytest.approx([np.log(1.1), 0.0, 0.0])
     assert fit.flights == ["a home flight"] and (fit.x == [0.02, -0.01, 0.03]).all()
+
+
+def test_flies_the_same_without_the_referees_values():
+    """``closest_approach_km`` and ``impact_speed_km_s`` are measured on the true trajectory,
+    past the tracking: with them gone from ``info`` the planner flies and fits the same."""
+    runs = []
+    for referee_info in (True, False):
+        ledger, _, spec = sealed_flight(load_world("super_earth"), referee_info)
+        planner = FlightPlanner(spec, seed=2)
+        planner.train(ledger, 2)
+        runs.append((planner.history, planner.constants))
+    assert runs[0] == runs[1]
