@@ -51,7 +51,9 @@ sphere of influence, Moon radii for the aim.
 from __future__ import annotations
 
 import math
+import pickle
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -398,3 +400,57 @@ class FlightLearnedModel(Agent):
             )
             if self.flights >= int(self.settings["random_flights"]):
                 self.refit()
+
+    # ------------------------------------------------------------------ resuming
+
+    #: what a checkpoint keeps besides the networks and the random generators
+    _KEPT = (
+        "states",
+        "actions",
+        "next_states",
+        "flags",
+        "flights",
+        "refits",
+        "plan_seconds",
+        "fit_seconds",
+        "_scales",
+        "last_info",
+        "history",
+        "_moon_radius_km",
+        "_soi_km",
+        "_burn_fractions",
+        "_correction_exponent",
+    )
+
+    def save_state(self, directory: Path) -> bool:
+        """The ensemble's weights, every decision of this world, the history and the random
+        generators (the agent's and its training env's). A job saves between flights, so
+        no flight is under way."""
+        if self._ledger is None or self._env is None:
+            raise RuntimeError(f"{self.name} has nothing to save before it trains")
+        state = {name: getattr(self, name) for name in self._KEPT}
+        state["weights"] = [t.detach().clone() for t in self.ensemble.parameters()]
+        state["rng"] = self.rng.bit_generator.state
+        state["env_rng"] = self._env.unwrapped.np_random.bit_generator.state
+        with open(directory / "learned_model.pkl", "wb") as file:
+            pickle.dump(state, file, protocol=pickle.HIGHEST_PROTOCOL)
+        return True
+
+    def load_state(self, directory: Path, ledger: Ledger) -> None:
+        """Everything ``save_state`` kept, training on ``ledger`` from the next flight, whose
+        situation its env draws where the saved env's generator stood."""
+        with open(directory / "learned_model.pkl", "rb") as file:
+            state = pickle.load(file)
+        weights = state["weights"]
+        parameters = self.ensemble.parameters()
+        if [w.shape for w in weights] != [p.shape for p in parameters]:
+            raise ValueError("the checkpoint's networks have other shapes than these settings")
+        env = self.training_env(ledger)  # reset once with the seed, as when it began
+        env.unwrapped.np_random.bit_generator.state = state["env_rng"]
+        with torch.no_grad():
+            for parameter, saved in zip(parameters, weights, strict=True):
+                parameter.copy_(saved)
+        for name in self._KEPT:
+            setattr(self, name, state[name])
+        self.rng.bit_generator.state = state["rng"]
+        self._ledger, self._plan = ledger, None

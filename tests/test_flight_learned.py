@@ -8,6 +8,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+import torch
 
 from agents import Agent, Ledger
 from agents.flight_learned import FlightLearnedModel, moon_frame
@@ -107,22 +108,77 @@ def test_same_seed_same_actions():
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
 
 
-def test_a_tiny_run_through_the_job_path():
-    config = JobConfig(
+def tiny_job(eval_grid: tuple[int, ...] = (2, 4)) -> JobConfig:
+    return JobConfig(
         task="flight",
         agent="learned-model",
         seed=0,
         budget=4,
         eval_episodes=1,
-        eval_grid=(2, 4),
+        eval_grid=eval_grid,
         reliable_bar=0.9,
         env_kwargs={"world": "super_earth"},
         # a flight flown by act may wait in the parking orbit for hundreds of decisions
         agent_settings=FlightLearnedModel.resolve_settings("flight", {**SMALL, "horizon": 2}),
     )
-    job = run_job(config)
+
+
+def test_a_tiny_run_through_the_job_path():
+    job = run_job(tiny_job())
     assert job["trials_spent"] == 4
     assert [row["trials"] for row in job["evaluations"]] == [2, 4]
+
+
+def test_an_interrupted_job_goes_on_as_if_it_had_run_through(tmp_path):
+    """Saved between flights, with its data, networks and random generators, the agent goes on
+    from the last evaluation point and flies, fits and scores what it would have."""
+
+    class Interrupted(Exception):
+        pass
+
+    def stop_at(trials: int):
+        def report(row: dict) -> None:
+            if row["trials"] == trials:
+                raise Interrupted
+
+        return report
+
+    config = tiny_job(eval_grid=(1, 2, 3, 4))
+    folder = tmp_path / "job.partial"
+    with pytest.raises(Interrupted):
+        run_job(config, stop_at(3), folder)  # after the refit that follows the random flights
+    assert [p.name for p in folder.iterdir()] == ["point-003"]
+    resumed = run_job(config, None, folder)
+    through = run_job(config)
+    assert resumed["resumed_from_trials"] == [3] and through["resumed_from_trials"] == []
+
+    def measured(job: dict) -> list[dict]:
+        return [{k: v for k, v in row.items() if k != "wall_time_s"} for row in job["evaluations"]]
+
+    assert measured(resumed) == measured(through)
+    assert resumed["total_training_deaths"] == through["total_training_deaths"]
+
+
+def test_a_saved_agent_flies_on_as_the_one_that_was_not_stopped(tmp_path):
+    """Its data, networks, refits and both random generators come back: the next flights'
+    decisions and fits are those of the agent that went on."""
+
+    def make() -> Ledger:
+        return Ledger(lambda: FLIGHT.make_env(world="super_earth"))
+
+    _, _, spec = sealed_flight(load_world("super_earth"))
+    agent, ledger = small_agent(spec, seed=3), make()
+    agent.train(ledger, 3)
+    assert agent.save_state(tmp_path)
+    resumed, new_ledger = small_agent(spec, seed=3), make()
+    resumed.load_state(tmp_path, new_ledger)
+    agent.train(ledger, 5)
+    resumed.train(new_ledger, 2)  # the harness restores the counts; here a new ledger's 2
+    assert resumed.flights == agent.flights == 5 and resumed.refits == agent.refits
+    np.testing.assert_array_equal(np.array(resumed.actions), np.array(agent.actions))
+    np.testing.assert_array_equal(np.array(resumed.states), np.array(agent.states))
+    for a, b in zip(agent.ensemble.parameters(), resumed.ensemble.parameters(), strict=True):
+        assert torch.equal(a, b)
 
 
 def test_a_new_world_keeps_the_networks_and_drops_the_old_decisions():
