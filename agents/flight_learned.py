@@ -438,13 +438,18 @@ class FlightLearnedModel(Agent):
 
     def load_state(self, directory: Path, ledger: Ledger) -> None:
         """Everything ``save_state`` kept, training on ``ledger`` from the next flight, whose
-        situation its env draws where the saved env's generator stood."""
+        situation its env draws where the saved env's generator stood. The checkpoint is
+        checked whole before the agent changes: one it cannot take back leaves it as built."""
         with open(directory / "learned_model.pkl", "rb") as file:
             state = pickle.load(file)
-        weights = state["weights"]
-        parameters = self.ensemble.parameters()
-        if [w.shape for w in weights] != [p.shape for p in parameters]:
+        missing = {"weights", "rng", "env_rng", *self._KEPT} - set(state)
+        if missing:
+            raise ValueError(f"the checkpoint lacks {', '.join(sorted(missing))}")
+        weights, parameters = state["weights"], self.ensemble.parameters()
+        if [tuple(w.shape) for w in weights] != [tuple(p.shape) for p in parameters]:
             raise ValueError("the checkpoint's networks have other shapes than these settings")
+        for name in ("rng", "env_rng"):  # a state the generators would refuse, refused here
+            type(self.rng.bit_generator)().state = state[name]
         env = self.training_env(ledger)  # reset once with the seed, as when it began
         env.unwrapped.np_random.bit_generator.state = state["env_rng"]
         with torch.no_grad():

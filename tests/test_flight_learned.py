@@ -175,9 +175,30 @@ def test_a_saved_agent_flies_on_as_the_one_that_was_not_stopped(tmp_path):
     agent.train(ledger, 5)
     resumed.train(new_ledger, 2)  # the harness restores the counts; here a new ledger's 2
     assert resumed.flights == agent.flights == 5 and resumed.refits == agent.refits
+    assert resumed.history == agent.history and resumed.flags == agent.flags
     np.testing.assert_array_equal(np.array(resumed.actions), np.array(agent.actions))
     np.testing.assert_array_equal(np.array(resumed.states), np.array(agent.states))
     for a, b in zip(agent.ensemble.parameters(), resumed.ensemble.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_a_checkpoint_it_cannot_take_back_leaves_it_as_built(tmp_path):
+    import pickle
+
+    _, _, spec = sealed_flight(load_world("super_earth"))
+    agent = small_agent(spec, seed=3)
+    agent.train(Ledger(lambda: FLIGHT.make_env(world="super_earth")), 3)
+    agent.save_state(tmp_path)
+    path = tmp_path / "learned_model.pkl"
+    saved = pickle.loads(path.read_bytes())
+    broken = {**saved, "rng": {"bit_generator": "PCG64", "state": "cut short"}}
+    path.write_bytes(pickle.dumps(broken))
+    agent, built = small_agent(spec, seed=3), small_agent(spec, seed=3)
+    with pytest.raises((ValueError, TypeError, KeyError)):
+        agent.load_state(tmp_path, Ledger(lambda: FLIGHT.make_env(world="super_earth")))
+    assert agent.flights == 0 and agent.states == [] and agent.history == []
+    assert agent.rng.bit_generator.state == built.rng.bit_generator.state
+    for a, b in zip(agent.ensemble.parameters(), built.ensemble.parameters(), strict=True):
         assert torch.equal(a, b)
 
 
