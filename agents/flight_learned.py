@@ -241,15 +241,15 @@ class FlightLearnedModel(Agent):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One decision for particles (members, N, 14) under actions (members, N, 2): the
         next states, and the probabilities of ending uncaptured and of a capture, each
-        (members, N); ``member`` set: every particle is that member's."""
+        (members, N); ``member`` set: the particles (1, N, 14) are that member's alone."""
         in_mean, in_sd, out_mean, out_sd = self._scales
         x = (np.concatenate([states, actions], axis=-1) - in_mean) / in_sd
-        mean, logvar = self.ensemble.forward(torch.as_tensor(x, dtype=torch.float32))
+        mean, logvar = self.ensemble.forward(torch.as_tensor(x, dtype=torch.float32), member)
         mean, sd = mean.double().numpy(), torch.exp(0.5 * logvar).double().numpy()
-        if member is not None:
-            mean = np.broadcast_to(mean[member], mean.shape)
-            sd = np.broadcast_to(sd[member], sd.shape)
-        sample = (mean + sd * rng.standard_normal(mean.shape)) * out_sd + out_mean
+        noise = rng.standard_normal((self.members, *mean.shape[1:]))
+        if member is not None:  # its particles alone; the draws as for the whole ensemble
+            noise = noise[member : member + 1]
+        sample = (mean + sd * noise) * out_sd + out_mean
         next_states = np.clip(states + sample[..., :STATE_SIZE], -10.0, 10.0)
         flags = np.clip(mean[..., STATE_SIZE:], 0.0, 1.0)
         return next_states, flags[..., 0], flags[..., 1]
@@ -276,14 +276,15 @@ class FlightLearnedModel(Agent):
         departure = state[13] <= 0.0
         n, horizon = plans.shape[0], plans.shape[1]
         k = int(s["particles"])
-        states = np.broadcast_to(state, (self.members, n * k, STATE_SIZE)).copy()
-        alive = np.ones((self.members, n * k))
+        rows = self.members if member is None else 1  # Thompson sampling: one member's
+        states = np.broadcast_to(state, (rows, n * k, STATE_SIZE)).copy()
+        alive = np.ones((rows, n * k))
         ended = np.zeros_like(alive)  # probability mass that ended uncaptured
         captured = np.zeros_like(alive)
         total = np.zeros_like(alive)
         failure = float(s["failure_cost"])
         for t in range(horizon):
-            actions = np.broadcast_to(np.repeat(plans[:, t], k, axis=0), (self.members, n * k, 2))
+            actions = np.broadcast_to(np.repeat(plans[:, t], k, axis=0), (rows, n * k, 2))
             tank = states[..., 12]
             states, p_end, p_capture = self._step_model(states, actions, rng, member)
             if self._burn_fractions is not None:
@@ -304,8 +305,6 @@ class FlightLearnedModel(Agent):
             total += alive * self.state_cost(states) + ended * failure - captured
         burnt = np.maximum(state[12] - states[..., 12], 0.0)
         total += float(s["propellant_weight"]) * burnt
-        if member is not None:
-            total = total[member : member + 1]
         return total.reshape(-1, n, k).mean(axis=(0, 2))
 
     # ------------------------------------------------------------------ planning

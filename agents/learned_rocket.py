@@ -277,15 +277,20 @@ class Ensemble:
     def parameters(self) -> list[torch.Tensor]:
         return [*self.weights, *self.biases, self.max_logvar, self.min_logvar]
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x: (members, N, inputs) -> mean and log-variance, each (members, N, outputs)."""
+    def forward(
+        self, x: torch.Tensor, member: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: (members, N, inputs) -> mean and log-variance, each (members, N, outputs); with
+        ``member``, x is (1, N, inputs) and that member alone computes."""
+        chosen = slice(None) if member is None else slice(member, member + 1)
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            x = torch.baddbmm(b, x, w)
+            x = torch.baddbmm(b[chosen], x, w[chosen])
             if i < len(self.weights) - 1:
                 x = torch.nn.functional.silu(x)
         mean, logvar = x[..., : self.outputs], x[..., self.outputs :]
-        logvar = self.max_logvar - torch.nn.functional.softplus(self.max_logvar - logvar)
-        logvar = self.min_logvar + torch.nn.functional.softplus(logvar - self.min_logvar)
+        high, low = self.max_logvar[chosen], self.min_logvar[chosen]
+        logvar = high - torch.nn.functional.softplus(high - logvar)
+        logvar = low + torch.nn.functional.softplus(logvar - low)
         return mean, logvar
 
     def fit(

@@ -249,3 +249,15 @@ def test_learns_the_same_without_the_referees_values():
         runs.append((agent.history, np.asarray(actions)))
     assert runs[0][0] == runs[1][0]
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
+
+
+def test_one_member_computes_what_it_computes_in_the_whole_ensemble():
+    """Thompson sampling plans on one member: it alone computes, and gets what it would have
+    got beside the others."""
+    _, _, spec = sealed_flight(load_world("super_earth"))
+    agent = small_agent(spec, seed=2, members=3)
+    x = torch.randn(3, 50, agent.ensemble.weights[0].shape[1])
+    mean, logvar = agent.ensemble.forward(x)
+    for member in range(3):
+        alone = agent.ensemble.forward(x[member : member + 1], member)
+        assert torch.equal(alone[0][0], mean[member]) and torch.equal(alone[1][0], logvar[member])
