@@ -230,6 +230,11 @@ def test_the_findings_say_what_the_reference_tables_hold(page):
     )
     continued = reliable_seeds(city["dqn", "continued: trials to reliable"], seeds)
     says(f"reliable there on {seeds_of(continued, seeds)}")
+    confirmed = sum(  # the streaks on validation that the test situations confirmed
+        bool(json.loads(path.read_text())["transfer"]["reliable_held_on_test"])
+        for path in (ROOT / "results/city/reference/jobs").glob("train-dqn-seed*.json")
+    )
+    says(f"(on validation; the test situations confirmed {seeds_of(confirmed, seeds).split()[0]})")
 
     # Local against extreme generalization: the generalization map, after k launches of
     # each agent's own in each changed world, and the misspecified engine.
