@@ -282,13 +282,18 @@ class Ensemble:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (members, N, inputs) -> mean and log-variance, each (members, N, outputs); with
         ``member``, x is (1, N, inputs) and that member alone computes."""
-        chosen = slice(None) if member is None else slice(member, member + 1)
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            x = torch.baddbmm(b[chosen], x, w[chosen])
-            if i < len(self.weights) - 1:
+        weights, biases, high, low = self.weights, self.biases, self.max_logvar, self.min_logvar
+        if member is not None:
+            # without a member the parameters are used whole, not through views: a view sums
+            # a parameter's gradients in another order, and a fit then differs in the last bits
+            one = slice(member, member + 1)
+            weights, biases = [w[one] for w in weights], [b[one] for b in biases]
+            high, low = high[one], low[one]
+        for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+            x = torch.baddbmm(b, x, w)
+            if i < len(weights) - 1:
                 x = torch.nn.functional.silu(x)
         mean, logvar = x[..., : self.outputs], x[..., self.outputs :]
-        high, low = self.max_logvar[chosen], self.min_logvar[chosen]
         logvar = high - torch.nn.functional.softplus(high - logvar)
         logvar = low + torch.nn.functional.softplus(logvar - low)
         return mean, logvar
