@@ -119,8 +119,9 @@ class FlightLearnedModel(Agent):
         # and propellant_weight 2: every flight ended out of fuel, none of 10 validation
         # flights in super_earth entered the Moon's sphere after 25 flights; with these
         # defaults 3, 3 and 4 of 5 did after 50, 100 and 150 flights. The network sizes,
-        # ensemble and CEM budget are PETS's recipe scaled down to ~8 s a flight; they were
-        # not searched.
+        # ensemble and CEM budget are PETS's recipe scaled down to about 8 s a flight when
+        # every plan used the whole ensemble (a training flight now plans on its one sampled
+        # member, a third to a half of that plan's time); they were not searched.
         return {
             "members": 5,  # ensemble size (PETS)
             "hidden": [128, 128],
