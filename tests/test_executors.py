@@ -31,6 +31,7 @@ SMALL = (
 )
 
 
+@pytest.mark.xdist_group("ray")  # never beside the two-node cluster's test
 def test_ray_tasks_give_the_results_of_the_local_pool():
     """The same job units through both executors (in this process: a Ray runtime starts
     once, without the command line's own start-up)."""

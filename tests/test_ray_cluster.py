@@ -30,6 +30,7 @@ from tests.test_extension import ROOT
 RAY_CLI = Path(sys.executable).with_name("ray")
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.xdist_group("ray"),  # never beside the other test that starts Ray
     pytest.mark.skipif(find_spec("ray") is None, reason='needs Ray: pip install -e ".[ray]"'),
     pytest.mark.skipif(not RAY_CLI.exists(), reason=f"no ray command beside {sys.executable}"),
     pytest.mark.skipif(sys.platform == "win32", reason="stops the nodes by their sessions"),
