@@ -298,6 +298,20 @@ def test_resuming_with_a_changed_setting_is_refused(tmp_path):
     assert_one_line_error(second, "different run", "agent_settings.n_steps", "4", "8", "--force")
 
 
+def test_forced_on_with_fewer_jobs_counts_the_ones_it_runs(tmp_path):
+    """--force over a folder whose run had more agents and seeds: the jobs it plans that are
+    finished count as finished, the others stay in the folder untouched."""
+    args = ("rocket", "--budget", "3", "--no-animations", "--eval-episodes", "2", "--workers", "1")
+    first = run(*args, "--agents", "planner,random", "--seeds", "2", "--out", str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    fewer = run(*args, "--agents", "planner", "--seeds", "1", "--force", "--out", str(tmp_path))
+    assert fewer.returncode == 0, fewer.stderr
+    assert "resuming: 1 of 1 jobs already finished" in fewer.stdout
+    assert len(list((tmp_path / "jobs").glob("*.json"))) == 4
+    summary = json.loads((tmp_path / "summary.json").read_text())["agents"]
+    assert list(summary) == ["planner"] and summary["planner"]["seeds"] == [0]
+
+
 def test_resuming_the_same_run_is_recorded(tmp_path):
     """A run that spans several starts records each resume's command and provenance
     beside the first start's."""

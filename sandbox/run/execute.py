@@ -51,7 +51,8 @@ def execute(plan: RunPlan) -> int:
         problem = writable_dir(plan.tensorboard)
         if problem:
             raise UsageError(f"cannot write TensorBoard logs to {plan.tensorboard}: {problem}")
-    already = record_run(plan)
+    # with --force, the folder may also hold jobs this plan does not run: not counted here
+    already = record_run(plan) & {(c.phase, c.agent, c.seed) for c in plan.configs}
     # the absolute folder: a run started from / writes /results/..., which a relative path hides
     print(f"{task.name}: {len(plan.agents)} agents x {plan.size.seeds} seeds -> {out.resolve()}")
     checkpoints = {
@@ -163,7 +164,9 @@ def write_summary(out: Path, plan: RunPlan, complete: bool) -> None:
     """summary.json, evaluations.csv, the plots (and animations, unless the plan skips
     them), the report and the printed tables, from the job files."""
     task, study, study_settings, labels = plan.task, plan.study, plan.study_settings, plan.labels
-    results = load_jobs(out)
+    planned = {(c.phase, c.agent, c.seed) for c in plan.configs}
+    # the plan's jobs alone: a forced run may leave others in the folder
+    results = [r for r in load_jobs(out) if (r["phase"], r["agent"], r["seed"]) in planned]
     summary_file = {
         "task": task.name,
         "complete": complete,
