@@ -52,17 +52,14 @@ def execute(plan: RunPlan) -> int:
         if problem:
             raise UsageError(f"cannot write TensorBoard logs to {plan.tensorboard}: {problem}")
     # with --force, the folder may also hold jobs this plan does not run: not counted here
-    already = record_run(plan) & {(c.phase, c.agent, c.seed) for c in plan.configs}
+    already = record_run(plan) & {c.key for c in plan.configs}
     # the absolute folder: a run started from / writes /results/..., which a relative path hides
     print(f"{task.name}: {len(plan.agents)} agents x {plan.size.seeds} seeds -> {out.resolve()}")
-    checkpoints = {
-        (c.phase, c.agent, c.seed): checkpoint_folder(job_path(out, c.phase, c.agent, c.seed))
-        for c in plan.configs
-    }
+    checkpoints = {c.key: checkpoint_folder(job_path(out, *c.key)) for c in plan.configs}
     for key in already:  # its result was written just before the run stopped
         discard(checkpoints[key])
-    todo = [c for c in plan.configs if (c.phase, c.agent, c.seed) not in already]
-    going_on = sum(resumable(checkpoints[(c.phase, c.agent, c.seed)]) for c in todo)
+    todo = [c for c in plan.configs if c.key not in already]
+    going_on = sum(resumable(checkpoints[c.key]) for c in todo)
     if already or going_on:
         print(
             f"resuming: {len(already)} of {len(plan.configs)} jobs already finished in {out}"
@@ -77,11 +74,11 @@ def execute(plan: RunPlan) -> int:
     jobs = longest_first(
         [
             Job(
-                (c.phase, c.agent, c.seed),
+                c.key,
                 planned_trials(c),
                 run_job,
                 (c,),
-                {"checkpoint_dir": kept_in[(c.phase, c.agent, c.seed)]},
+                {"checkpoint_dir": kept_in[c.key]},
                 kind=(c.phase, c.agent),  # its seeds cost alike
                 seconds_per_trial=guesses.get(split_variant(c.agent)[0]),
                 reliable_bar=c.reliable_bar,
@@ -164,7 +161,7 @@ def write_summary(out: Path, plan: RunPlan, complete: bool) -> None:
     """summary.json, evaluations.csv, the plots (and animations, unless the plan skips
     them), the report and the printed tables, from the job files."""
     task, study, study_settings, labels = plan.task, plan.study, plan.study_settings, plan.labels
-    planned = {(c.phase, c.agent, c.seed) for c in plan.configs}
+    planned = {c.key for c in plan.configs}
     # the plan's jobs alone: a forced run may leave others in the folder
     results = [r for r in load_jobs(out) if (r["phase"], r["agent"], r["seed"]) in planned]
     summary_file = {

@@ -104,6 +104,11 @@ class JobConfig:
         None  #: log every evaluation here, one run per (phase, agent, seed)
     )
 
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """(phase, agent, seed): the job within its run, as its result file names it."""
+        return (self.phase, self.agent, self.seed)
+
 
 def config_digest(config: JobConfig) -> str:
     """A digest of what the job measures (its configuration but for ``NOT_COMPARED``, where it
