@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 import sandbox.run.execute
+import sandbox.run.job
 from agents.plugins import load_agent
 from sandbox.outputs.results import job_path
-from sandbox.run.checkpoint import checkpoint_folder
+from sandbox.run.checkpoint import Checkpoints, checkpoint_folder, point_order
 from sandbox.run.job import JobConfig, config_digest, run_job
 from sandbox.run.provenance import git_state
 from tests.commands import in_process
@@ -102,6 +103,49 @@ def test_an_interrupted_job_goes_on_from_its_last_evaluation_point(tmp_path, age
     assert job["wall_time_s"] >= job["evaluations"][-1]["wall_time_s"] >= before[1]["wall_time_s"]
     # and it records the code it ran at, as a checkpoint is taken back only by the same code
     assert job["code"] == git_state() and set(job["code"]) == {"commit", "dirty"}
+
+
+def test_between_points_far_apart_it_keeps_a_checkpoint_and_goes_on_from_it(tmp_path, monkeypatch):
+    """Points further apart than CHECKPOINT_TRIALS get stops between them, each with a
+    checkpoint: a job stopped after one goes on from it, not from the point before."""
+    monkeypatch.setattr(sandbox.run.job, "CHECKPOINT_TRIALS", 4)
+    config = rocket_job("sac")  # points 1, 2, 3, 4, 5, 10, 22 and its budget, 30
+    folder = tmp_path / "job.partial"
+    kept: list[tuple[int, list[str]]] = []
+    save = Checkpoints.save
+
+    def save_and_stop_at_14(self, agent, ledger, *rest):
+        save(self, agent, ledger, *rest)
+        kept.append((ledger.n_trials, sorted(path.name for path in folder.iterdir())))
+        if ledger.n_trials == 14:
+            raise Interrupted
+
+    monkeypatch.setattr(Checkpoints, "save", save_and_stop_at_14)
+    with pytest.raises(Interrupted):
+        run_job(config, None, folder)
+    # 10 - 5 > 4: a stop at 9; 22 - 10 > 4: stops at 14 and 18
+    assert [trials for trials, _ in kept] == [1, 2, 3, 4, 5, 9, 10, 14]
+    assert kept[5][1] == ["point-005-9"] and kept[6][1] == ["point-006"]
+    assert kept[-1][1] == ["point-006-14"]
+    monkeypatch.setattr(Checkpoints, "save", save)
+    job = run_job(config, None, folder)
+    assert job["resumed_from_trials"] == [14]
+    assert [row["trials"] for row in job["evaluations"]] == [1, 2, 3, 4, 5, 10, 22, 30]
+    assert_counted_once(job, config.budget)
+
+    # the stops are made whether or not checkpoints are kept: a job that ran through
+    # measures the same either way
+    def measured(job: dict) -> list[tuple]:
+        keys = ("trials", "success_rate", "validation_success_rate", "training_deaths")
+        return [tuple(row[key] for key in keys) for row in job["evaluations"]]
+
+    assert measured(run_job(config)) == measured(run_job(config, None, tmp_path / "b.partial"))
+    assert [point_order(name) for name in ("point-006", "point-006-14", "x", "point-6-a")] == [
+        (6, 0),
+        (6, 14),
+        None,
+        None,
+    ]
 
 
 def test_a_job_stopped_twice_says_so_and_one_that_ran_through_says_nothing(tmp_path):

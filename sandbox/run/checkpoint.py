@@ -2,14 +2,15 @@
 process running it was stopped (Ctrl-C, SIGTERM, or killed outright).
 
 After each evaluation point of its home stage a job writes ``<job>.partial/point-<n>/``
-beside its result file (``n``: its evaluations so far): the agent's own state
+beside its result file (``n``: its evaluations so far; ``point-<n>-<trials>`` at a stop
+between points far apart, ``sandbox.run.job.CHECKPOINT_TRIALS``): the agent's own state
 (``Agent.save_state``), the ledger's counts, the evaluations, the reliable streak, the job's
 seconds so far and a digest of its configuration. Each point is written under a temporary
 name and renamed into place once complete, so a process killed at any moment leaves the
 last complete point; the point before it is deleted then. Run again, the job loads the
-latest point written by the same configuration and goes on from the next point of its
-grid; the run deletes the folder once it has written the job's result. An agent whose
-``save_state`` declines leaves no checkpoint, and its interrupted job starts over.
+latest point written by the same configuration and goes on from there; the run deletes the
+folder once it has written the job's result. An agent whose ``save_state`` declines leaves
+no checkpoint, and its interrupted job starts over.
 """
 
 from __future__ import annotations
@@ -63,12 +64,8 @@ class Checkpoints:
         """The complete points, oldest first."""
         if not self.folder.is_dir():
             return []
-        found = [
-            path
-            for path in self.folder.iterdir()
-            if path.name.startswith(POINT) and path.name[len(POINT) :].isdigit()
-        ]
-        return sorted(found, key=lambda path: int(path.name[len(POINT) :]))
+        found = [path for path in self.folder.iterdir() if point_order(path.name) is not None]
+        return sorted(found, key=lambda path: point_order(path.name))
 
     def latest(self) -> Saved | None:
         """The latest point, if this configuration wrote it and it can be read (else a note
@@ -126,7 +123,10 @@ class Checkpoints:
         points before it."""
         if not self.enabled:
             return
+        # After an evaluation point its count alone; between points, the trials too.
         point = self.folder / f"{POINT}{len(evaluations):03d}"
+        if not evaluations or ledger.n_trials != evaluations[-1]["trials"]:
+            point = point.with_name(f"{point.name}-{ledger.n_trials}")
         # Named by the process too: an orphaned worker of a killed run may still write here.
         temporary = self.folder / f".{point.name}.{os.getpid()}.tmp"
         try:
@@ -161,6 +161,18 @@ class Checkpoints:
 
     def note(self, text: str) -> None:
         print(f"job {self.name}: {text}", file=sys.stderr, flush=True)
+
+
+def point_order(name: str) -> tuple[int, int] | None:
+    """Where a point's folder stands among the job's points: ``point-<n>`` after its n-th
+    evaluation, ``point-<n>-<trials>`` at a stop between two evaluation points; None for
+    any other name."""
+    if not name.startswith(POINT):
+        return None
+    evaluations, _, trials = name[len(POINT) :].partition("-")
+    if not evaluations.isdigit() or not (trials == "" or trials.isdigit()):
+        return None
+    return int(evaluations), int(trials or 0)
 
 
 def discard(folder: Path) -> None:

@@ -13,11 +13,11 @@ fresh agent trained in the transfer world, the cost that transfer is compared to
 Everything a job measured is returned as plain data (JSON-ready), so results can
 be written, summarised and re-plotted without the agent.
 
-Given a checkpoint folder, a job keeps its home stage there after each evaluation point,
-and a job run again with the same configuration goes on from its latest point
-(``sandbox.run.checkpoint``); it says so in ``resumed_from_trials``. Only the home stage is
-kept: a job stopped after it, in a study's step or in the transfer world, goes on from the
-end of the home stage.
+Given a checkpoint folder, a job keeps its home stage there after each evaluation point
+(and every ``CHECKPOINT_TRIALS`` trials between points further apart), and a job run again
+with the same configuration goes on from its latest point (``sandbox.run.checkpoint``); it
+says so in ``resumed_from_trials``. Only the home stage is kept: a job stopped after it, in
+a study's step or in the transfer world, goes on from the end of the home stage.
 """
 
 from __future__ import annotations
@@ -56,6 +56,13 @@ TRACES_KEPT = 5  #: paths of this many first training trials are kept (and of th
 #: training stops once the agent is reliable on the validation set at this many evaluation
 #: points in a row; the first of them is its "trials to reliable"
 RELIABLE_CHECKS = 2
+#: Between evaluation points further apart than this many trials a job also stops training,
+#: and keeps a checkpoint, every this many trials: the last points of a run of a million
+#: flights are hundreds of thousands apart, hours of work a stop would otherwise lose. A
+#: job stops there whether or not it keeps checkpoints, so keeping them changes nothing it
+#: measures; each stop is as an evaluation point without the evaluation (an on-policy
+#: learner stops at its next rollout's first step, as there).
+CHECKPOINT_TRIALS = 50_000
 
 
 def seed_set_base(set_base: int, seed: int) -> int:
@@ -268,6 +275,14 @@ def train_stage(
             break
         if point <= ledger.n_trials:
             continue  # a batch learner ran past this point and was evaluated where it stopped
+        while point - ledger.n_trials > CHECKPOINT_TRIALS:
+            before = ledger.n_trials
+            agent.train(ledger, before + CHECKPOINT_TRIALS)
+            if ledger.n_trials == before:
+                break  # an agent that trains no further here: the point's own call decides
+            if checkpoints is not None:
+                seconds = time.perf_counter() - started
+                checkpoints.save(agent, ledger, evaluations, streak, traces, seconds, resumed_from)
         agent.train(ledger, point)
         result, decision = evaluate_both(agent, task, make_env, config)
         traces = result.traces
