@@ -1,6 +1,7 @@
-"""An interrupted job goes on from its last evaluation point: a learner's state and the
-ledger's counts come back whole, every trial is counted once, no evaluation point is
-evaluated twice, and a job that cannot go on starts over."""
+"""An interrupted job goes on from its last checkpoint (its last evaluation point, or a stop
+between two far apart): a learner's state and the ledger's counts come back whole, every
+trial is counted once, no evaluation point is evaluated twice, and a job that cannot go on
+starts over."""
 
 from __future__ import annotations
 
@@ -148,6 +149,34 @@ def test_between_points_far_apart_it_keeps_a_checkpoint_and_goes_on_from_it(tmp_
     ]
 
 
+def test_a_batch_learner_past_the_next_point_at_a_stop_is_evaluated_where_it_stopped(
+    tmp_path, monkeypatch
+):
+    """PPO ends a stop at its rollout's end (8 launches here), which may pass the next point:
+    it is evaluated where it stopped, whether it ran through or went on from that stop."""
+    monkeypatch.setattr(sandbox.run.job, "CHECKPOINT_TRIALS", 3)
+    config = rocket_job("ppo")
+    through = run_job(config)
+    assert [row["trials"] for row in through["evaluations"]] == [9, 18, 27, 30]
+    folder = tmp_path / "job.partial"
+    save = Checkpoints.save
+
+    def save_and_stop_past_22(self, agent, ledger, evaluations, *rest):
+        save(self, agent, ledger, evaluations, *rest)
+        if ledger.n_trials > 22 > evaluations[-1]["trials"]:
+            raise Interrupted
+
+    monkeypatch.setattr(Checkpoints, "save", save_and_stop_past_22)
+    with pytest.raises(Interrupted):
+        run_job(config, None, folder)
+    assert [path.name for path in folder.iterdir()] == ["point-002-27"]
+    monkeypatch.setattr(Checkpoints, "save", save)
+    job = run_job(config, None, folder)
+    assert job["resumed_from_trials"] == [27]
+    assert [row["trials"] for row in job["evaluations"]] == [9, 18, 27, 30]
+    assert_counted_once(job, config.budget)
+
+
 def test_a_job_stopped_twice_says_so_and_one_that_ran_through_says_nothing(tmp_path):
     config = rocket_job("sac")
     folder = tmp_path / "job.partial"
@@ -234,13 +263,13 @@ def test_a_run_goes_on_with_an_interrupted_job_and_deletes_its_checkpoint(tmp_pa
     monkeypatch.setattr(sandbox.run.execute, "run_job", stopped_by_ctrl_c)
     stopped = compare(*args)
     assert stopped.returncode == 130, stopped.stderr
-    assert "and 1 unfinished ones at their last evaluation point" in stopped.stderr
+    assert "and 1 unfinished ones at their last checkpoint" in stopped.stderr
     folder = checkpoint_folder(job_path(tmp_path, "train", "sac", 0))
     assert [p.name for p in folder.iterdir()] == ["point-003"]
     monkeypatch.undo()
     again = compare(*args)
     assert again.returncode == 0, again.stderr
-    assert "1 more go on from their last evaluation point" in again.stdout
+    assert "1 more go on from their last checkpoint" in again.stdout
     assert not folder.exists()
     job = json.loads(job_path(tmp_path, "train", "sac", 0).read_text())
     assert job["resumed_from_trials"] == [3]
@@ -277,7 +306,7 @@ def test_a_run_killed_outright_goes_on_from_each_jobs_last_point(tmp_path):
     assert not list((tmp_path / "jobs").glob("*.json"))
     again = compare(*args, "--workers", "1")
     assert again.returncode == 0, again.stderr
-    assert "2 more go on from their last evaluation point" in again.stdout
+    assert "2 more go on from their last checkpoint" in again.stdout
     for seed, folder in enumerate(folders):
         job = json.loads(job_path(tmp_path, "train", "sac", seed).read_text())
         assert len(job["resumed_from_trials"]) == 1 and not folder.exists()

@@ -1,5 +1,6 @@
-"""A job's checkpoint: what it needs to go on from its last evaluation point when the
-process running it was stopped (Ctrl-C, SIGTERM, or killed outright).
+"""A job's checkpoint: what it needs to go on from its last evaluation point (or stop
+between two far apart) when the process running it was stopped (Ctrl-C, SIGTERM, or
+killed outright).
 
 After each evaluation point of its home stage a job writes ``<job>.partial/point-<n>/``
 beside its result file (``n``: its evaluations so far; ``point-<n>-<trials>`` at a stop
@@ -27,7 +28,7 @@ from agents.base import Agent
 from agents.ledger import Ledger
 
 SUFFIX = ".partial"  #: a job's checkpoint folder is its result file's name with this suffix
-POINT = "point-"  #: a complete point's folder: this and the evaluations it holds
+POINT = "point-"  #: a complete point's folder: this, the evaluations it holds (and trials)
 STATE_FILE = "job.pkl"  #: the harness's part of a point; the agent's is in ``agent/``
 
 
@@ -50,7 +51,8 @@ class Saved:
 
 
 class Checkpoints:
-    """The checkpoint folder of one job: ``save`` after each evaluation point, ``restore``
+    """The checkpoint folder of one job: ``save`` after each evaluation point (and stop
+    between points far apart), ``restore``
     when the job starts. ``digest`` names the job's configuration (``config_digest``): a
     point is taken back only by the same; ``name`` names the job in notes."""
 
@@ -183,5 +185,5 @@ def discard(folder: Path) -> None:
 def resumable(folder: Path) -> bool:
     """Whether a job's checkpoint folder holds a complete point."""
     return folder.is_dir() and any(
-        path.name.startswith(POINT) for path in folder.iterdir() if path.is_dir()
+        point_order(path.name) is not None for path in folder.iterdir() if path.is_dir()
     )

@@ -63,7 +63,7 @@ def execute(plan: RunPlan) -> int:
     if already or going_on:
         print(
             f"resuming: {len(already)} of {len(plan.configs)} jobs already finished in {out}"
-            + (f", {going_on} more go on from their last evaluation point" if going_on else "")
+            + (f", {going_on} more go on from their last checkpoint" if going_on else "")
         )
     # A cluster's nodes may not share this folder: there, jobs keep no checkpoints.
     keeps_checkpoints = plan.executor == "local" or plan.ray_address is None
@@ -119,7 +119,7 @@ def execute(plan: RunPlan) -> int:
         print(
             f"Interrupted: kept {finished + len(already)} finished (agent, seed) results of "
             f"{len(plan.configs)} in {out.resolve()}"
-            + (f", and {kept} unfinished ones at their last evaluation point" if kept else "")
+            + (f", and {kept} unfinished ones at their last checkpoint" if kept else "")
             + "; run the same command again to finish the rest",
             file=sys.stderr,
         )
