@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from sandbox.outputs.results import format_cell
-from sandbox.outputs.stats import format_fractions, ratio_bounds
+from sandbox.outputs.stats import _bounded, format_fractions, ratio_bounds
+from sandbox.studies.decomposition_plot import ratio_number
 
 
 def test_a_censored_numerator_is_a_lower_bound_and_a_censored_denominator_an_upper_one():
@@ -73,3 +74,8 @@ def test_bounds_that_print_alike_are_one_number_not_a_range():
     text = format_fractions(one_step)
     assert ".." not in text.split(" (")[0], text
     assert text.startswith("6.31 [6.31 to > 6.31]"), text
+    # rounded grid points may print a hair apart (15.85 as "15.8" and "15.9"): one figure too
+    near = [ratio_bounds(6_310, 398, 10_000), ratio_bounds(None, 631, 10_000)]
+    assert _bounded(near[1][0], near[0][0], ratio_number) == "15.8", near
+    # where the bounds are a grid step apart they stay a range
+    assert _bounded(1.0, 1.59) == "1.00..1.59"

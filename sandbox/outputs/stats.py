@@ -192,11 +192,16 @@ def _bounded(
     low: float | None, high: float | None, number: Callable[[float], str] = two_decimals
 ) -> str:
     """One figure known to lie between ``low`` and ``high`` (None: no upper bound), each
-    written by ``number``."""
+    written by ``number``; bounds within 1 % of each other (the grid's rounding, far below
+    its step of 1.58x) are one figure."""
     if low is None:  # a percentile that fell among unbounded values, on the low side
         low = 0.0
-    if high is not None and (abs(high - low) < 5e-5 or number(low) == number(high)):
-        return number(low)  # bounds that print alike (6,310 / 1,000 and 10,000 / 1,585)
+    if high is not None and (
+        abs(high - low) < 5e-5 or number(low) == number(high) or 0 < low <= high < 1.01 * low
+    ):
+        # bounds that print alike (6,310 / 1,000 and 10,000 / 1,585), or that differ only by
+        # the grid's rounding (6,310 / 398 = 15.85 and 10,000 / 631 = 15.848: "15.8..15.9")
+        return number(low)
     if high is None:
         return "unknown" if low <= 0 else f"> {number(low)}"
     if low <= 0:
