@@ -28,8 +28,10 @@ from envs.rocket.world import WORLDS_DIR, WorldError, load_world
 
 ACTION = np.array([0.6, 0.8, 0.0], dtype=np.float32)
 PRESET = (WORLDS_DIR / "earth_moon.toml").read_bytes()
-# Deterministic examples, and no example database written into the checkout.
-BOUNDED = {"deadline": 1000, "derandomize": True, "database": None}
+# Deterministic examples, and no example database written into the checkout. No deadline:
+# a launch takes tens of milliseconds, and what these tests guard against is a hang
+# (``time_limit``), not slowness, which a loaded machine would turn into a flaky failure.
+BOUNDED = {"deadline": None, "derandomize": True, "database": None}
 
 
 class TookTooLong(Exception):
@@ -37,9 +39,11 @@ class TookTooLong(Exception):
 
 
 @contextlib.contextmanager
-def time_limit(seconds: float = 1.0):
+def time_limit(seconds: float = 10.0):
     """Raises `TookTooLong` in the block after `seconds` of wall time, and again
-    every 50 ms, in case something swallows it as pymunk's callbacks did."""
+    every 50 ms, in case something swallows it as pymunk's callbacks did. A guard against
+    hangs: far above the tens of milliseconds a launch takes, even on a loaded machine (a
+    limit of 2 s failed once on the unchanged world file beside two other runs)."""
     if not hasattr(signal, "setitimer"):  # no interval timers (Windows): run unguarded
         yield
         return
@@ -456,7 +460,7 @@ def spoiled_world(draw) -> bytes:
 @settings(max_examples=600, **BOUNDED)
 @given(spoiled_world())
 def test_any_spoiled_world_file_flies_or_raises_world_error(data):
-    with tempfile.TemporaryDirectory() as directory, time_limit(2.0):
+    with tempfile.TemporaryDirectory() as directory, time_limit():
         path = write(Path(directory), data)
         try:
             env = RocketLaunchEnv(world=path)
