@@ -52,9 +52,9 @@ class Saved:
 
 class Checkpoints:
     """The checkpoint folder of one job: ``save`` after each evaluation point (and stop
-    between points far apart), ``restore``
-    when the job starts. ``digest`` names the job's configuration (``config_digest``): a
-    point is taken back only by the same; ``name`` names the job in notes."""
+    between points far apart), ``restore`` when the job starts. ``digest`` names the job's
+    configuration (``config_digest``): a point is taken back only by the same; ``name``
+    names the job in notes."""
 
     def __init__(self, folder: Path, digest: str, name: str):
         self.folder = Path(folder)

@@ -272,6 +272,12 @@ def train_stage(
         resumed_from = [*saved.resumed_from_trials, ledger.n_trials]
         seconds_before = saved.seconds
         started -= seconds_before  # rows count the job's seconds before this process too
+
+    def keep() -> None:  # a checkpoint of where the stage stands now
+        if checkpoints is not None:
+            seconds = time.perf_counter() - started
+            checkpoints.save(agent, ledger, evaluations, streak, traces, seconds, resumed_from)
+
     for point in points_within(config.eval_grid, budget):
         if streak >= RELIABLE_CHECKS:
             break
@@ -282,9 +288,7 @@ def train_stage(
             agent.train(ledger, before + CHECKPOINT_TRIALS)
             if ledger.n_trials == before:
                 break  # an agent that trains no further here: the point's own call decides
-            if checkpoints is not None:
-                seconds = time.perf_counter() - started
-                checkpoints.save(agent, ledger, evaluations, streak, traces, seconds, resumed_from)
+            keep()
         if point > ledger.n_trials:  # a batch learner may have run past it at a stop
             agent.train(ledger, point)
         result, decision = evaluate_both(agent, task, make_env, config)
@@ -292,9 +296,7 @@ def train_stage(
         row = evaluation_row(ledger.n_trials, result, ledger, started, decision)
         evaluations.append(row)
         streak = streak + 1 if decision.success_rate >= config.reliable_bar else 0
-        if checkpoints is not None:
-            seconds = time.perf_counter() - started
-            checkpoints.save(agent, ledger, evaluations, streak, traces, seconds, resumed_from)
+        keep()
         if on_evaluation is not None:
             on_evaluation({**row, "trials": progress_offset + row["trials"]})
     return Stage(ledger, evaluations, traces, resumed_from, seconds_before)
