@@ -22,6 +22,7 @@ PAGES = {  # reference run -> the page that quotes its tables
     "results/city/reference": "docs/results/city.md",
     "results/rocket/generalization-reference": "docs/results/generalization.md",
     "results/city/sight-reference": "docs/results/sight.md",
+    "results/rocket/decomposition-reference": "docs/results/decomposition.md",
 }
 REFERENCES = list(PAGES)
 FAMILY_RUNS = [
@@ -43,17 +44,19 @@ def cells(reference: str) -> dict[tuple[str, str], str]:
     """{(first cell of the row, column title): cell} over every table of a reference's report.
     In the generalization study's tables of one row per agent and k (trials of its own in
     each changed world), a row is named "agent at k=K", and a blank cell is the same as on
-    the agent's first row. A title two tables share keeps the first table's cell; a later
-    table's that differs is under "title (table N)", N counted from 1."""
+    the agent's first row; in the decomposition's table of pairs, "from -> to". A title two
+    tables share keeps the first table's cell; a later table's that differs is under
+    "title (table N)", N counted from 1."""
     found: dict[tuple[str, str], str] = {}
     for number, table in enumerate(report(ROOT / reference).split("\n\n"), start=1):
         header, _, *rows = table.splitlines()
         titles = [c.strip() for c in header.strip("|").split("|")]
         per_k = len(titles) > 1 and titles[1].endswith("per changed world")
+        pairs = titles[1:3] == ["from", "to"]
         first: dict[str, list[str]] = {}
         for row in rows:
             values = [c.strip() for c in row.strip("|").split("|")]
-            name = values[0]
+            name = f"{values[1]} -> {values[2]}" if pairs else values[0]
             if per_k:
                 values = [
                     v or f for v, f in zip(values, first.setdefault(name, values), strict=True)
@@ -176,7 +179,8 @@ def test_every_interval_in_the_findings_is_a_cell_of_the_references(page):
 
     quoted = set()
     for reference in REFERENCES:
-        quoted |= set(cells(reference).values())
+        for cell in cells(reference).values():  # a whole cell, or a figure of one
+            quoted |= {cell, *INTERVAL.findall(cell)}
     families_text = markdown_table(families_table(families([ROOT / r for r in FAMILY_RUNS])))
     quoted |= set(INTERVAL.findall(families_text))
     figures = INTERVAL.findall(findings(page))
@@ -205,6 +209,32 @@ def test_the_findings_say_what_the_reference_tables_hold(page):
     says(f"SAC, after {rocket['sac', 'trials to reliable']};")
     assert rocket["td3", "trials to reliable"] == rocket["ppo", "trials to reliable"]
     says(f"TD3 and PPO not within {rocket['ppo', 'trials to reliable'].removeprefix('> ')}")
+
+    # Trials, one factor at a time: the decomposition study.
+    cell = cells("results/rocket/decomposition-reference")
+
+    def ratio(pair: str) -> str:  # the pair's median and interval, without the seeds' count
+        return cell[pair, "trials to reliable, from / to"].split(" (")[0]
+
+    def seeds_reliable(name: str) -> int:
+        return reliable_seeds(cell[name, "trials to reliable"], int(cell[name, "seeds"]))
+
+    assert {cell[name, "seeds"] for name in ("sac", "sac-rel", "learned-model")} == {"10"}
+    assert seeds_reliable("sac-rel") == 10
+    says(f"SAC was reliable on every seed, after {cell['sac-rel', 'trials to reliable']} launches")
+    says(f"(in absolute angles on {seeds_of(seeds_reliable('sac'), 10)})")
+    utd, learned = (
+        cell["sac-utd-rel", "trials to reliable"],
+        cell["learned-model", "trials to reliable"],
+    )
+    times = round(float(median(utd).replace(",", "")) / float(median(learned).replace(",", "")))
+    says(f"five gradient steps a launch after {utd}, about {times} times")
+    says(f"the learned model's {learned} there")
+    says(f"(SAC's over its: {ratio('sac-utd-rel -> bandit-rel')})")
+    says(f"was reliable on {seeds_of(seeds_reliable('learned-model-reward'), 10)}.")
+    feedback = ratio("learned-model-reward -> learned-model")
+    says(f"({feedback} times fewer launches than fed the reward)")
+    says(f"the law ({ratio('learned-model -> planner')} times fewer)")
 
     # Deaths: the city reference and the sight study.
     never = "0 [0 to 0]"
