@@ -232,8 +232,6 @@ def test_the_findings_say_what_the_reference_tables_hold(page):
     says(f"the learned model's {learned} there")
     says(f"(SAC's over its: {ratio('sac-utd-rel -> bandit-rel')})")
     says(f"was reliable on {seeds_of(seeds_reliable('learned-model-reward'), 10)}.")
-    feedback = ratio("learned-model-reward -> learned-model")
-    says(f"({feedback} times fewer launches than fed the reward)")
     says(f"the law ({ratio('learned-model -> planner')} times fewer)")
 
     # Deaths: the city reference and the sight study.
