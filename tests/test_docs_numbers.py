@@ -233,6 +233,12 @@ def test_the_findings_say_what_the_reference_tables_hold(page):
     says(f"(SAC's over its: {ratio('sac-utd-rel -> bandit-rel')})")
     says(f"was reliable on {seeds_of(seeds_reliable('learned-model-reward'), 10)}.")
     says(f"the law ({ratio('learned-model -> planner')} times fewer)")
+    share = {
+        step: cell["median", step].split(" (")[0] for step in ("frame", "compute", "physics model")
+    }
+    says(f"reliable there ({share['frame']} and {share['compute']};")
+    says(f"the law, from the learned model on, {share['physics model']})")
+    assert cell["median", "frame"].endswith("(4)"), "the shares are read on four seeds"
 
     # Deaths: the city reference and the sight study.
     never = "0 [0 to 0]"
